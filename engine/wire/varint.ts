@@ -1,0 +1,12 @@
+// QUIC variable-length integer sizes (RFC 9000 §16).
+
+export const VARINT_MAX = (1n << 62n) - 1n;
+
+export function varintLength(v: number | bigint): 1 | 2 | 4 | 8 {
+  const n = typeof v === 'bigint' ? v : BigInt(v);
+  if (n < 0x40n) return 1;
+  if (n < 0x4000n) return 2;
+  if (n < 0x4000_0000n) return 4;
+  if (n <= VARINT_MAX) return 8;
+  throw new RangeError(`varint out of range: ${v}`);
+}
