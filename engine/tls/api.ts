@@ -54,8 +54,8 @@ export interface SessionTicket {
 }
 
 export interface VerifyOptions {
-  /** Trust anchors: DER certificates, or 'system' for /etc/ssl/certs. */
-  readonly ca: Uint8Array[] | 'system';
+  /** Trust anchors as DER certificates. The engine reads no files: engine/io/trust-store.ts loads the system store. */
+  readonly ca: readonly Uint8Array[];
   /** Explicit opt-out: skip chain, name and date checks (still checks CertificateVerify against the leaf key). */
   readonly insecure?: boolean;
 }
@@ -72,7 +72,7 @@ export interface TlsConfig {
   readonly groups?: readonly EcdhGroup[]; // supported groups in preference order; default ['x25519', 'secp256r1']
   readonly keyShareGroups?: readonly EcdhGroup[]; // client: groups to send shares for up front; default [groups[0]]
   readonly signatureSchemes?: readonly SignatureScheme[];
-  readonly verify?: VerifyOptions; // client: default { ca: 'system' }; server: used for client certificates
+  readonly verify?: VerifyOptions; // client: required unless insecure; server: used for client certificates
   readonly certificateChain?: readonly Uint8Array[]; // DER, leaf first (server; client for client auth)
   readonly privateKey?: PrivateKey;
   readonly requestClientCertificate?: boolean; // server
