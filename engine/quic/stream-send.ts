@@ -1,0 +1,209 @@
+// The sending half of a stream (RFC 9000 §2.2, §3.1, §19.4, §19.8): bytes stay buffered until acknowledged; lost ranges are resent.
+
+import { RangeSet } from './stream-ranges.js';
+import { SendCredit } from './flow-control.js';
+
+/** RFC 9000 §3.1 sending-part states. */
+export type SendState = 'ready' | 'send' | 'data-sent' | 'data-recvd' | 'reset-sent' | 'reset-recvd';
+
+export interface StreamChunk {
+  readonly offset: number;
+  readonly data: Uint8Array;
+  readonly fin: boolean;
+}
+
+export class SendStream {
+  state: SendState = 'ready';
+  readonly credit: SendCredit;
+  /** Bytes from `bufferBase` upward, kept until acknowledged. */
+  private buffer: Uint8Array = new Uint8Array(0);
+  private bufferBase = 0;
+  /** Total bytes written by the application (the next write offset). */
+  private written = 0;
+  private finWritten = false;
+  /** Highest offset ever sent: the flow-control credit this stream has consumed. */
+  private highestSent = 0;
+  private readonly pending = new RangeSet();
+  private readonly acked = new RangeSet();
+  private finPending = false;
+  private finAcked = false;
+  resetCode: bigint | undefined;
+  private resetPending = false;
+  /** Error code of a STOP_SENDING the peer sent, if any. */
+  stopSendingCode: bigint | undefined;
+
+  constructor(
+    readonly id: number,
+    peerMaxStreamData: number,
+    /** Local buffering limit: write() accepts no more than this many unacknowledged bytes. */
+    private readonly maxBuffered = 1 << 20,
+  ) {
+    this.credit = new SendCredit(peerMaxStreamData);
+  }
+
+  get writeOffset(): number {
+    return this.written;
+  }
+
+  get finalSize(): number {
+    return this.resetCode !== undefined ? this.highestSent : this.written;
+  }
+
+  get isFinished(): boolean {
+    return this.finWritten;
+  }
+
+  /** Room left in the local buffer. */
+  writable(): number {
+    if (this.finWritten || this.resetCode !== undefined) return 0;
+    return Math.max(0, this.maxBuffered - (this.written - this.bufferBase));
+  }
+
+  /** Buffers as much of `data` as fits; returns the number of bytes accepted. */
+  write(data: Uint8Array, fin = false): number {
+    if (this.finWritten || this.resetCode !== undefined) return 0;
+    const n = Math.min(data.length, this.writable());
+    if (n > 0) {
+      const live = this.written - this.bufferBase;
+      const next = new Uint8Array(live + n);
+      next.set(this.buffer.subarray(0, live));
+      next.set(data.subarray(0, n), live);
+      this.buffer = next;
+      this.pending.add(this.written, this.written + n);
+      this.written += n;
+    }
+    if (fin && n === data.length) this.conclude();
+    if (this.state === 'ready' && (n > 0 || this.finWritten)) this.state = 'send';
+    return n;
+  }
+
+  conclude(): void {
+    if (this.finWritten || this.resetCode !== undefined) return;
+    this.finWritten = true;
+    this.finPending = true;
+    if (this.state === 'ready') this.state = 'send';
+  }
+
+  /** Abandons the stream (RESET_STREAM). Returns false when it already ended. */
+  reset(code: bigint): boolean {
+    if (this.resetCode !== undefined || this.state === 'data-recvd') return false;
+    this.resetCode = code;
+    this.resetPending = true;
+    this.pending.clear();
+    this.finPending = false;
+    this.buffer = new Uint8Array(0);
+    this.bufferBase = this.written;
+    this.state = 'reset-sent';
+    return true;
+  }
+
+  /** Whether a STREAM frame has anything to carry now (new data within credit, retransmissions, or a bare FIN). */
+  hasData(): boolean {
+    if (this.resetCode !== undefined) return false;
+    const first = this.pending.first();
+    if (first && (first[0] < this.highestSent || this.credit.available() > 0)) return true;
+    return this.finPending && this.pending.isEmpty();
+  }
+
+  /** Whether new data is waiting only on the peer's MAX_STREAM_DATA. */
+  isBlocked(): boolean {
+    const first = this.pending.first();
+    return this.resetCode === undefined && first !== undefined && first[0] >= this.highestSent && this.credit.available() === 0;
+  }
+
+  /**
+   * The next STREAM frame payload: at most `maxBytes` of the lowest pending range. `connectionCredit` limits bytes
+   * never sent before (retransmissions are free). Returns the chunk and how much new credit it consumed.
+   */
+  nextChunk(maxBytes: number, connectionCredit: number): { chunk: StreamChunk; newBytes: number } | undefined {
+    if (this.resetCode !== undefined) return undefined;
+    const first = this.pending.first();
+    if (first) {
+      const [start, rangeEnd] = first;
+      let end = Math.min(rangeEnd, start + Math.max(0, maxBytes));
+      if (end > this.highestSent) {
+        const newAllowed = Math.min(this.credit.available(), connectionCredit);
+        end = Math.min(end, Math.max(this.highestSent, start) + newAllowed);
+      }
+      if (end > start) {
+        const newBytes = Math.max(0, end - Math.max(start, this.highestSent));
+        this.pending.remove(start, end);
+        if (newBytes > 0) {
+          this.credit.consume(newBytes);
+          this.highestSent = end;
+        }
+        const fin = this.finPending && end === this.written && this.pending.isEmpty();
+        if (fin) this.finPending = false;
+        const data = this.buffer.slice(start - this.bufferBase, end - this.bufferBase);
+        this.afterSend();
+        return { chunk: { offset: start, data, fin }, newBytes };
+      }
+      return undefined;
+    }
+    if (this.finPending) {
+      this.finPending = false;
+      this.afterSend();
+      return { chunk: { offset: this.written, data: new Uint8Array(0), fin: true }, newBytes: 0 };
+    }
+    return undefined;
+  }
+
+  private afterSend(): void {
+    if (this.state === 'send' && this.finWritten && this.pending.isEmpty() && !this.finPending) this.state = 'data-sent';
+  }
+
+  onAcked(offset: number, length: number, fin: boolean): void {
+    if (this.resetCode !== undefined) return;
+    this.acked.add(offset, offset + length);
+    if (fin) this.finAcked = true;
+    // Free the acknowledged prefix of the buffer.
+    const contiguous = this.acked.contiguousEnd(this.bufferBase);
+    if (contiguous > this.bufferBase) {
+      this.buffer = this.buffer.slice(contiguous - this.bufferBase);
+      this.bufferBase = contiguous;
+    }
+    if (this.finWritten && this.finAcked && this.acked.containsRange(0, this.written)) this.state = 'data-recvd';
+  }
+
+  onLost(offset: number, length: number, fin: boolean): void {
+    if (this.resetCode !== undefined) return;
+    // Only re-queue what the peer has not acknowledged through another packet.
+    const end = offset + length;
+    let at = Math.max(offset, this.bufferBase);
+    for (const [s, e] of this.acked) {
+      if (e <= at) continue;
+      if (s >= end) break;
+      if (s > at) this.pending.add(at, s);
+      at = Math.max(at, e);
+    }
+    if (at < end) this.pending.add(at, end);
+    if (fin && !this.finAcked) this.finPending = true;
+    if (this.state === 'data-sent' && (!this.pending.isEmpty() || this.finPending)) this.state = 'send';
+  }
+
+  /** RESET_STREAM to (re)send, once. */
+  takeReset(): { code: bigint; finalSize: number } | undefined {
+    if (!this.resetPending || this.resetCode === undefined) return undefined;
+    this.resetPending = false;
+    return { code: this.resetCode, finalSize: this.highestSent };
+  }
+
+  onResetLost(): void {
+    if (this.state === 'reset-sent') this.resetPending = true;
+  }
+
+  onResetAcked(): void {
+    if (this.state === 'reset-sent') this.state = 'reset-recvd';
+  }
+
+  /** The peer sent STOP_SENDING: answer with RESET_STREAM carrying its code (RFC 9000 §3.5). */
+  onStopSending(code: bigint): void {
+    this.stopSendingCode ??= code;
+    if (this.state !== 'data-recvd') this.reset(code);
+  }
+
+  /** Terminal: all data acknowledged or the reset acknowledged. */
+  get isClosed(): boolean {
+    return this.state === 'data-recvd' || this.state === 'reset-recvd';
+  }
+}
