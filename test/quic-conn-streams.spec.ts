@@ -2,7 +2,7 @@ import { test, expect } from '@playwright/test';
 import { SendStream } from '../engine/quic/stream-send.js';
 import { RecvStream } from '../engine/quic/stream-recv.js';
 import { ReceiveWindow, SendCredit, StreamCountWindow } from '../engine/quic/flow-control.js';
-import { ConnectionError, TransportError } from '../engine/quic/connection-error.js';
+import { QuicError, TransportErrorCode as TransportError } from '../engine/quic/errors.js';
 import { makeStreamId, streamDirection, streamInitiator, hasSendHalf, hasRecvHalf } from '../engine/quic/stream-id.js';
 import { RangeSet } from '../engine/quic/stream-ranges.js';
 import { utf8 } from '../engine/wire/bytes.js';
@@ -14,7 +14,7 @@ function errorCode(fn: () => unknown): number | undefined {
   try {
     fn();
   } catch (e) {
-    if (e instanceof ConnectionError) return e.code;
+    if (e instanceof QuicError) return e.code;
     throw e;
   }
   return undefined;

@@ -1,6 +1,6 @@
 // Connection IDs (RFC 9000 §5.1, §19.15, §19.16, §10.3): issuing ours, tracking the peer's, retirement and stateless reset tokens.
 
-import { ConnectionError, TransportError } from './connection-error.js';
+import { QuicError, TransportErrorCode } from './errors.js';
 import { equal, hex } from '../wire/bytes.js';
 import type { RandomSource } from '../crypto/random.js';
 
@@ -107,12 +107,12 @@ export class CidManager {
   /** RETIRE_CONNECTION_ID from the peer (RFC 9000 §19.16). `packetDcid` is the ID the carrying packet was sent to. */
   onRetireConnectionId(sequence: number, packetDcid: Uint8Array): void {
     if (sequence >= this.nextLocalSeq) {
-      throw new ConnectionError(TransportError.PROTOCOL_VIOLATION, `RETIRE_CONNECTION_ID for unissued sequence ${sequence}`, FRAME_RETIRE_CONNECTION_ID);
+      throw new QuicError(TransportErrorCode.PROTOCOL_VIOLATION, `RETIRE_CONNECTION_ID for unissued sequence ${sequence}`, { frameType: FRAME_RETIRE_CONNECTION_ID });
     }
     const e = this.local.get(sequence);
     if (!e) return; // already retired
     if (equal(e.cid, packetDcid)) {
-      throw new ConnectionError(TransportError.PROTOCOL_VIOLATION, 'RETIRE_CONNECTION_ID names the ID of its own packet', FRAME_RETIRE_CONNECTION_ID);
+      throw new QuicError(TransportErrorCode.PROTOCOL_VIOLATION, 'RETIRE_CONNECTION_ID names the ID of its own packet', { frameType: FRAME_RETIRE_CONNECTION_ID });
     }
     this.local.delete(sequence);
     this.opts.onLocalRetired?.(e.cid);
@@ -146,18 +146,18 @@ export class CidManager {
   /** NEW_CONNECTION_ID from the peer (RFC 9000 §19.15). */
   onNewConnectionId(f: NewConnectionIdFrame): void {
     const type = FRAME_NEW_CONNECTION_ID;
-    if (f.retirePriorTo > f.sequence) throw new ConnectionError(TransportError.FRAME_ENCODING_ERROR, 'retire_prior_to exceeds sequence number', type);
-    if (f.cid.length < 1 || f.cid.length > 20) throw new ConnectionError(TransportError.FRAME_ENCODING_ERROR, `connection ID length ${f.cid.length}`, type);
-    if (this.activeRemote.cid.length === 0) throw new ConnectionError(TransportError.PROTOCOL_VIOLATION, 'NEW_CONNECTION_ID while the peer uses a zero-length ID', type);
+    if (f.retirePriorTo > f.sequence) throw new QuicError(TransportErrorCode.FRAME_ENCODING_ERROR, 'retire_prior_to exceeds sequence number', { frameType: type });
+    if (f.cid.length < 1 || f.cid.length > 20) throw new QuicError(TransportErrorCode.FRAME_ENCODING_ERROR, `connection ID length ${f.cid.length}`, { frameType: type });
+    if (this.activeRemote.cid.length === 0) throw new QuicError(TransportErrorCode.PROTOCOL_VIOLATION, 'NEW_CONNECTION_ID while the peer uses a zero-length ID', { frameType: type });
     const known = this.remote.get(f.sequence);
     if (known) {
       if (!equal(known.cid, f.cid) || !equal(known.resetToken, f.resetToken)) {
-        throw new ConnectionError(TransportError.PROTOCOL_VIOLATION, `sequence ${f.sequence} reused for a different ID`, type);
+        throw new QuicError(TransportErrorCode.PROTOCOL_VIOLATION, `sequence ${f.sequence} reused for a different ID`, { frameType: type });
       }
       return;
     }
     for (const e of this.remote.values()) {
-      if (equal(e.cid, f.cid)) throw new ConnectionError(TransportError.PROTOCOL_VIOLATION, `ID ${hex(f.cid)} announced under two sequence numbers`, type);
+      if (equal(e.cid, f.cid)) throw new QuicError(TransportErrorCode.PROTOCOL_VIOLATION, `ID ${hex(f.cid)} announced under two sequence numbers`, { frameType: type });
     }
     if (f.sequence < this.remoteRetirePriorTo) {
       // Already retired by an earlier retire_prior_to: retire it straight away (RFC 9000 §19.15).
@@ -172,7 +172,7 @@ export class CidManager {
       }
     }
     if (this.remote.size > this.opts.localActiveLimit) {
-      throw new ConnectionError(TransportError.CONNECTION_ID_LIMIT_ERROR, `peer has ${this.remote.size} active IDs, limit ${this.opts.localActiveLimit}`, type);
+      throw new QuicError(TransportErrorCode.CONNECTION_ID_LIMIT_ERROR, `peer has ${this.remote.size} active IDs, limit ${this.opts.localActiveLimit}`, { frameType: type });
     }
     if (!this.remote.has(this.activeRemoteSeq)) this.activeRemoteSeq = Math.min(...this.remote.keys());
   }

@@ -1,6 +1,6 @@
 // The receiving half of a stream (RFC 9000 §2.2, §3.2, §4.5): out-of-order reassembly, final-size checks, flow-control credit.
 
-import { ConnectionError, TransportError } from './connection-error.js';
+import { QuicError, TransportErrorCode } from './errors.js';
 import { ReceiveWindow } from './flow-control.js';
 
 /** RFC 9000 §3.2 receiving-part states. */
@@ -45,14 +45,14 @@ export class RecvStream {
 
   /**
    * A STREAM frame arrived. Returns how far the highest received offset advanced (connection-level credit used).
-   * Throws ConnectionError FLOW_CONTROL_ERROR or FINAL_SIZE_ERROR (RFC 9000 §4.5).
+   * Throws QuicError FLOW_CONTROL_ERROR or FINAL_SIZE_ERROR (RFC 9000 §4.5).
    */
   receive(offset: number, data: Uint8Array, fin: boolean, frameType?: number): number {
     const end = offset + data.length;
     this.checkFinalSize(end, fin, frameType);
     const before = this.window.highestReceived;
     if (!this.window.onReceived(end)) {
-      throw new ConnectionError(TransportError.FLOW_CONTROL_ERROR, `stream ${this.id}: data to ${end} beyond MAX_STREAM_DATA ${this.window.limit}`, frameType);
+      throw new QuicError(TransportErrorCode.FLOW_CONTROL_ERROR, `stream ${this.id}: data to ${end} beyond MAX_STREAM_DATA ${this.window.limit}`, { frameType: frameType });
     }
     const grew = this.window.highestReceived - before;
     if (this.state === 'reset-recvd' || this.state === 'reset-read' || this.state === 'data-read') return grew;
@@ -69,10 +69,10 @@ export class RecvStream {
     const known = this.finalSizeValue;
     if (known !== undefined) {
       if (end > known || (fin && end !== known)) {
-        throw new ConnectionError(TransportError.FINAL_SIZE_ERROR, `stream ${this.id}: final size ${known} contradicted by ${fin ? 'FIN at' : 'data to'} ${end}`, frameType);
+        throw new QuicError(TransportErrorCode.FINAL_SIZE_ERROR, `stream ${this.id}: final size ${known} contradicted by ${fin ? 'FIN at' : 'data to'} ${end}`, { frameType: frameType });
       }
     } else if (fin && end < this.window.highestReceived) {
-      throw new ConnectionError(TransportError.FINAL_SIZE_ERROR, `stream ${this.id}: FIN at ${end} below received data ${this.window.highestReceived}`, frameType);
+      throw new QuicError(TransportErrorCode.FINAL_SIZE_ERROR, `stream ${this.id}: FIN at ${end} below received data ${this.window.highestReceived}`, { frameType: frameType });
     }
   }
 
@@ -160,7 +160,7 @@ export class RecvStream {
     this.checkFinalSize(finalSize, true, frameType);
     const before = this.window.highestReceived;
     if (!this.window.onReceived(finalSize)) {
-      throw new ConnectionError(TransportError.FLOW_CONTROL_ERROR, `stream ${this.id}: final size ${finalSize} beyond MAX_STREAM_DATA`, frameType);
+      throw new QuicError(TransportErrorCode.FLOW_CONTROL_ERROR, `stream ${this.id}: final size ${finalSize} beyond MAX_STREAM_DATA`, { frameType: frameType });
     }
     this.finalSizeValue = finalSize;
     if (this.state === 'data-read' || this.state === 'reset-recvd' || this.state === 'reset-read') return this.window.highestReceived - before;
