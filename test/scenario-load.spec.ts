@@ -91,3 +91,17 @@ steps:
   expect(msg).toContain('x.yaml:5:7: one impairment per list item, found loss and duplicate');
   expect(msg).toContain("x.yaml:7:22: stream 's1' is not open on the client side");
 });
+
+test('every catalog scenario validates against the schema', async () => {
+  const { findScenarioFiles, loadScenario } = await import('../interop/scenario/load.js');
+  const files = findScenarioFiles(['scenarios']);
+  expect(files.length).toBeGreaterThanOrEqual(30);
+  const names = new Set<string>();
+  for (const f of files) {
+    const s = loadScenario(f);
+    expect(names.has(s.name), `duplicate scenario name ${s.name}`).toBe(false);
+    names.add(s.name);
+  }
+  for (const qir of ['handshake', 'transfer', 'longrtt', 'chacha20', 'multiplexing', 'retry', 'resumption', 'zerortt', 'http3', 'blackhole', 'keyupdate', 'amplificationlimit', 'handshakeloss', 'transferloss', 'handshakecorruption', 'transfercorruption', 'v2', 'rebind-port', 'goodput'])
+    expect(names.has(qir), qir).toBe(true);
+});
