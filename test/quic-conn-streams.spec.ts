@@ -109,12 +109,12 @@ test('STOP_SENDING is answered with RESET_STREAM carrying the final size sent so
   const s = new SendStream(0, 100);
   s.write(bytes('abcdef'));
   s.nextChunk(3, 100);
-  s.onStopSending(77n);
+  s.onStopSending(77);
   expect(s.state).toBe('reset-sent');
-  expect(s.takeReset()).toEqual({ code: 77n, finalSize: 3 });
+  expect(s.takeReset()).toEqual({ code: 77, finalSize: 3 });
   expect(s.takeReset()).toBeUndefined();
   s.onResetLost();
-  expect(s.takeReset()).toEqual({ code: 77n, finalSize: 3 });
+  expect(s.takeReset()).toEqual({ code: 77, finalSize: 3 });
   s.onResetAcked();
   expect(s.state).toBe('reset-recvd');
   expect(s.write(bytes('more'))).toBe(0);
@@ -140,21 +140,21 @@ test('final size violations are FINAL_SIZE_ERROR and flow violations FLOW_CONTRO
   r.receive(0, bytes('abcd'), true);
   expect(errorCode(() => r.receive(2, bytes('cdef'), false))).toBe(TransportError.FINAL_SIZE_ERROR);
   expect(errorCode(() => r.receive(0, bytes('abc'), true))).toBe(TransportError.FINAL_SIZE_ERROR);
-  expect(errorCode(() => r.onReset(0n, 5))).toBe(TransportError.FINAL_SIZE_ERROR);
+  expect(errorCode(() => r.onReset(0, 5))).toBe(TransportError.FINAL_SIZE_ERROR);
   const r2 = new RecvStream(1, 100);
   r2.receive(0, bytes('abcdef'), false);
   expect(errorCode(() => r2.receive(0, bytes('abc'), true))).toBe(TransportError.FINAL_SIZE_ERROR);
   const r3 = new RecvStream(1, 8);
   expect(errorCode(() => r3.receive(5, bytes('abcd'), false))).toBe(TransportError.FLOW_CONTROL_ERROR);
-  expect(errorCode(() => r3.onReset(3n, 9))).toBe(TransportError.FLOW_CONTROL_ERROR);
+  expect(errorCode(() => r3.onReset(3, 9))).toBe(TransportError.FLOW_CONTROL_ERROR);
 });
 
 test('RESET_STREAM reports the credit it consumes and discards buffered data', () => {
   const r = new RecvStream(1, 100);
   expect(r.receive(0, bytes('abc'), false)).toBe(3);
-  expect(r.onReset(9n, 10)).toBe(7);
+  expect(r.onReset(9, 10)).toBe(7);
   expect(r.state).toBe('reset-recvd');
-  expect(r.resetCode).toBe(9n);
+  expect(r.resetCode).toBe(9);
   expect(r.readable()).toBe(0);
   r.acknowledgeReset();
   expect(r.isClosed).toBe(true);

@@ -18,9 +18,9 @@ export class RecvStream {
   private segments: Segment[] = [];
   private readOffset = 0;
   private finalSizeValue: number | undefined;
-  resetCode: bigint | undefined;
+  resetCode: number | undefined;
   /** STOP_SENDING we asked for: no more data is delivered to the application. */
-  stopSendingCode: bigint | undefined;
+  stopSendingCode: number | undefined;
   private stopSendingPending = false;
 
   constructor(
@@ -156,7 +156,7 @@ export class RecvStream {
    * RESET_STREAM arrived. Returns the connection-level credit it implies beyond what was received.
    * Throws FLOW_CONTROL_ERROR / FINAL_SIZE_ERROR on inconsistent final sizes.
    */
-  onReset(code: bigint, finalSize: number, frameType?: number): number {
+  onReset(code: number, finalSize: number, frameType?: number): number {
     this.checkFinalSize(finalSize, true, frameType);
     const before = this.window.highestReceived;
     if (!this.window.onReceived(finalSize)) {
@@ -176,7 +176,7 @@ export class RecvStream {
   }
 
   /** Asks the peer to stop (STOP_SENDING). Buffered data is dropped. */
-  stopSending(code: bigint): boolean {
+  stopSending(code: number): boolean {
     if (this.stopSendingCode !== undefined || this.state === 'data-read' || this.state === 'reset-read' || this.state === 'reset-recvd') return false;
     this.stopSendingCode = code;
     this.segments = [];
@@ -185,7 +185,7 @@ export class RecvStream {
     return true;
   }
 
-  takeStopSending(): bigint | undefined {
+  takeStopSending(): number | undefined {
     if (!this.stopSendingPending) return undefined;
     this.stopSendingPending = false;
     return this.stopSendingCode;

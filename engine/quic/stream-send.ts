@@ -27,10 +27,10 @@ export class SendStream {
   private readonly acked = new RangeSet();
   private finPending = false;
   private finAcked = false;
-  resetCode: bigint | undefined;
+  resetCode: number | undefined;
   private resetPending = false;
   /** Error code of a STOP_SENDING the peer sent, if any. */
-  stopSendingCode: bigint | undefined;
+  stopSendingCode: number | undefined;
 
   constructor(
     readonly id: number,
@@ -85,7 +85,7 @@ export class SendStream {
   }
 
   /** Abandons the stream (RESET_STREAM). Returns false when it already ended. */
-  reset(code: bigint): boolean {
+  reset(code: number): boolean {
     if (this.resetCode !== undefined || this.state === 'data-recvd') return false;
     this.resetCode = code;
     this.resetPending = true;
@@ -182,7 +182,7 @@ export class SendStream {
   }
 
   /** RESET_STREAM to (re)send, once. */
-  takeReset(): { code: bigint; finalSize: number } | undefined {
+  takeReset(): { code: number; finalSize: number } | undefined {
     if (!this.resetPending || this.resetCode === undefined) return undefined;
     this.resetPending = false;
     return { code: this.resetCode, finalSize: this.highestSent };
@@ -197,7 +197,7 @@ export class SendStream {
   }
 
   /** The peer sent STOP_SENDING: answer with RESET_STREAM carrying its code (RFC 9000 §3.5). */
-  onStopSending(code: bigint): void {
+  onStopSending(code: number): void {
     this.stopSendingCode ??= code;
     if (this.state !== 'data-recvd') this.reset(code);
   }
