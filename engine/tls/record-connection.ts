@@ -120,6 +120,9 @@ export class TlsRecordConnection {
     this.onRecord = opts.onRecord;
   }
 
+  /** The handshake completed at some point (stays true after a later failure or closure). */
+  handshakeDone = false;
+
   get established(): boolean {
     return this.state === 'established';
   }
@@ -307,6 +310,7 @@ export class TlsRecordConnection {
             this.pendingApplicationRead = undefined;
           }
           this.state = 'established';
+          this.handshakeDone = true;
           this.events.push({ type: 'handshake-complete' });
           this.flushAppData();
           break;
