@@ -85,6 +85,8 @@ export interface TlsConfig {
   readonly earlyData?: boolean; // client: send early_data with the session; server: accept 0-RTT
   readonly ticketKey?: Uint8Array; // server: 32-byte key sealing self-contained tickets; tickets issued when present
   readonly ticketLifetimeSec?: number;
+  /** Server: tickets sent automatically when the handshake completes, if ticketKey is set (default 1; 0 = only via sendSessionTicket). */
+  readonly ticketCount?: number;
   readonly keyLog?: (line: string) => void; // NSS key log lines, without newline
 }
 
@@ -117,6 +119,10 @@ export interface TlsSession {
   readonly peerTransportParameters?: Uint8Array;
   readonly peerCertificates: readonly Uint8Array[]; // DER, as sent
   readonly serverName?: string; // server: the SNI the client sent
+  /** Server, after resumption: the appData sealed into the accepted ticket by sendSessionTicket (QUIC: 0-RTT transport parameters). */
+  readonly ticketAppData?: Uint8Array;
+  /** TLS-Exporter (RFC 8446 §7.5); available once the server Finished is processed. */
+  exportKeyingMaterial?(label: string, context: Uint8Array, length: number): Uint8Array;
 
   /** Server: issue a NewSessionTicket now (application epoch). Requires ticketKey. */
   sendSessionTicket(opts?: { maxEarlyData?: number; appData?: Uint8Array }): void;
