@@ -51,6 +51,9 @@ export interface TlsRecordConnectionOptions {
   readonly onRecord?: (r: RecordTrace) => void;
 }
 
+/** Upper bound of rejected 0-RTT bytes to skip: OpenSSL's default max_early_data (16 KiB) plus record overhead. */
+const REJECTED_EARLY_DATA_BUDGET = 16384 + 2 * 256;
+
 type State = 'handshaking' | 'established' | 'failed';
 
 const HANDSHAKE_NAMES: Record<number, string> = {
@@ -287,8 +290,7 @@ export class TlsRecordConnection {
         case 'secret': {
           const { epoch, direction, secret, suite } = ev.secret;
           if (direction === 'write') {
-            // Output chunks queued before this secret belong to earlier epochs; flush them under their own keys first.
-            this.flushHandshake();
+            // Output chunks carry their epoch, so installing a key early never mis-protects a chunk of another epoch.
             const p = new RecordProtector(this.crypto, suite, secret, epoch);
             this.writeKeys.set(epoch, p);
             this.currentWrite = p;
@@ -334,6 +336,9 @@ export class TlsRecordConnection {
           break;
         }
         case 'early-data':
+          // A server that declined 0-RTT must skip the client's early records, bounded like max_early_data_size (§4.2.10).
+          if (this.session.config.role === 'server' && !ev.accepted) this.reader.skipEarlyDataBudget = REJECTED_EARLY_DATA_BUDGET;
+          break;
         case 'alert':
           // Alerts to send come from TlsError (fail()); the session's alert events are informational here.
           break;

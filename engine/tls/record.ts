@@ -92,14 +92,27 @@ export class RecordProtector {
 
   /** Decrypts a TLSCiphertext body and strips the padding; throws TlsError (bad_record_mac, unexpected_message, record_overflow). */
   open(header: Uint8Array, body: Uint8Array): { type: number; content: Uint8Array } {
-    const inner = this.aead.open(this.nonce(this.nextSeq()), body, header);
-    if (!inner) throw new TlsError(Alert.bad_record_mac, `record ${this.seq - 1} at ${this.epoch} epoch failed authentication`);
-    let end = inner.length - 1;
-    while (end >= 0 && inner[end] === 0) end--;
-    if (end < 0) throw new TlsError(Alert.unexpected_message, 'protected record holds only padding (no content type)');
-    if (end > MAX_PLAINTEXT) throw new TlsError(Alert.record_overflow, `decrypted record content of ${end} bytes exceeds 2^14`);
-    return { type: inner[end]!, content: inner.subarray(0, end) };
+    const inner = this.tryOpen(header, body);
+    if (!inner) throw new TlsError(Alert.bad_record_mac, `record ${this.seq} at ${this.epoch} epoch failed authentication`);
+    return stripPadding(inner);
   }
+
+  /** Decrypts without consuming a sequence number on failure (rejected 0-RTT records are skipped, §4.2.10). */
+  tryOpen(header: Uint8Array, body: Uint8Array): Uint8Array | null {
+    if (this.seq >= Number.MAX_SAFE_INTEGER) throw new TlsError(Alert.internal_error, 'record sequence number exhausted');
+    const inner = this.aead.open(this.nonce(this.seq), body, header);
+    if (inner) this.seq++;
+    return inner;
+  }
+}
+
+/** Finds the real content type: the last non-zero byte of TLSInnerPlaintext (§5.4). */
+function stripPadding(inner: Uint8Array): { type: number; content: Uint8Array } {
+  let end = inner.length - 1;
+  while (end >= 0 && inner[end] === 0) end--;
+  if (end < 0) throw new TlsError(Alert.unexpected_message, 'protected record holds only padding (no content type)');
+  if (end > MAX_PLAINTEXT) throw new TlsError(Alert.record_overflow, `decrypted record content of ${end} bytes exceeds 2^14`);
+  return { type: inner[end]!, content: inner.subarray(0, end) };
 }
 
 function recordHeader(type: number, version: number, length: number): Uint8Array {
@@ -123,6 +136,12 @@ export class RecordReader {
   private off = 0;
   /** Current read protection; undefined until the first read secret (records are then plaintext). */
   protector: RecordProtector | undefined;
+  /**
+   * Bytes of 0-RTT records a server that rejected early data may still discard (RFC 8446 §4.2.10): records it cannot
+   * open, or unprotected application_data before any key after a HelloRetryRequest. Cleared by the first record
+   * that opens, so a real forgery later is still bad_record_mac.
+   */
+  skipEarlyDataBudget = 0;
 
   feed(data: Uint8Array): void {
     if (data.length === 0) return;
@@ -167,12 +186,29 @@ export class RecordReader {
     }
     const wireLength = HEADER_LENGTH + length;
     if (!protectedRecord) {
+      if (type === ContentType.application_data && this.skipEarlyDataBudget >= length) {
+        this.skipEarlyDataBudget -= length;
+        return this.next();
+      }
       if (type === ContentType.application_data) throw new TlsError(Alert.unexpected_message, 'application data before any traffic key');
       if (length === 0) throw new TlsError(Alert.unexpected_message, `empty ${contentTypeName(type)} record`);
       return { type, content: body.slice(), protected: false, epoch: 'initial', wireLength };
     }
     const protector = this.protector!;
-    const { type: inner, content } = protector.open(header.slice(), body);
+    let opened: { type: number; content: Uint8Array };
+    if (this.skipEarlyDataBudget > 0) {
+      const inner = protector.tryOpen(header.slice(), body);
+      if (!inner) {
+        if (this.skipEarlyDataBudget < length) throw new TlsError(Alert.bad_record_mac, 'rejected early data exceeds max_early_data_size');
+        this.skipEarlyDataBudget -= length;
+        return this.next();
+      }
+      this.skipEarlyDataBudget = 0;
+      opened = stripPadding(inner);
+    } else {
+      opened = protector.open(header.slice(), body);
+    }
+    const { type: inner, content } = opened;
     checkType(inner);
     if (inner === ContentType.change_cipher_spec) throw new TlsError(Alert.unexpected_message, 'change_cipher_spec inside a protected record');
     if (content.length === 0 && inner !== ContentType.application_data) throw new TlsError(Alert.unexpected_message, `empty protected ${contentTypeName(inner)} record`);
