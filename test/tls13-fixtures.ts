@@ -40,7 +40,8 @@ export interface Env {
 
 export function env(backend: CryptoBackendName, seed: string): Env {
   const crypto = cryptoProvider(backend);
-  const now = { ms: Date.UTC(2026, 0, 1) };
+  // The test PKI is minted at run time, so the simulated clock starts at the real time (read once, then only advanced by tests).
+  const now = { ms: Date.now() };
   return { crypto, random: seededRandom(seed, (d) => crypto.hash('sha256', d)), now, clock: () => now.ms };
 }
 
@@ -67,14 +68,17 @@ export function side(session: TlsSession): Side {
  * Moves handshake bytes both ways until neither side has anything to say. `chunk` splits every transfer into
  * pieces of that many bytes to exercise reassembly. Errors propagate (TlsError with the alert).
  */
-export function pump(a: Side, b: Side, chunk = 0): void {
+export type Tamper = (from: 'client' | 'server', epoch: Epoch, data: Uint8Array) => Uint8Array;
+
+export function pump(a: Side, b: Side, chunk = 0, tamper?: Tamper): void {
   for (let progress = true; progress; ) {
     progress = false;
     for (const [from, to] of [[a, b], [b, a]] as const) {
       for (let out = from.session.pollOutput(); out; out = from.session.pollOutput()) {
         progress = true;
         from.sent.push(out);
-        const pieces = chunk > 0 ? split(out.data, chunk) : [out.data];
+        const data = tamper ? tamper(from.session.config.role, out.epoch, out.data) : out.data;
+        const pieces = chunk > 0 ? split(data, chunk) : [data];
         for (const p of pieces) to.session.receive(out.epoch, p);
       }
       for (let ev = from.session.pollEvent(); ev; ev = from.session.pollEvent()) from.events.push(ev);
@@ -88,15 +92,36 @@ function split(b: Uint8Array, n: number): Uint8Array[] {
   return out;
 }
 
-export function connect(clientCfg: TlsConfig, serverCfg: TlsConfig, chunk = 0): { client: Side; server: Side } {
+export function connect(clientCfg: TlsConfig, serverCfg: TlsConfig, chunk = 0, tamper?: Tamper): { client: Side; server: Side } {
   const client = side(createTlsSession(clientCfg));
   const server = side(createTlsSession(serverCfg));
   client.session.start();
   server.session.start();
-  pump(client, server, chunk);
+  pump(client, server, chunk, tamper);
   return { client, server };
 }
 
 export function secrets(s: Side, epoch: Epoch, direction: 'read' | 'write'): Uint8Array[] {
   return s.events.flatMap((e) => (e.type === 'secret' && e.secret.epoch === epoch && e.secret.direction === direction ? [e.secret.secret] : []));
+}
+
+/** Splits a flight into its handshake messages (type, offset of the body, body length). */
+export function messagesOf(flight: Uint8Array): { type: number; bodyAt: number; length: number }[] {
+  const out: { type: number; bodyAt: number; length: number }[] = [];
+  for (let p = 0; p + 4 <= flight.length; ) {
+    const length = (flight[p + 1]! << 16) | (flight[p + 2]! << 8) | flight[p + 3]!;
+    out.push({ type: flight[p]!, bodyAt: p + 4, length });
+    p += 4 + length;
+  }
+  return out;
+}
+
+/** Returns a copy of `flight` with the last byte of the first message of `type` flipped. */
+export function flipLastByteOf(flight: Uint8Array, type: number): Uint8Array {
+  const m = messagesOf(flight).find((x) => x.type === type);
+  if (!m) return flight;
+  const copy = flight.slice();
+  const at = m.bodyAt + m.length - 1;
+  copy[at] = copy[at]! ^ 0x01;
+  return copy;
 }

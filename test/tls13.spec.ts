@@ -2,7 +2,9 @@ import { test, expect } from '@playwright/test';
 import { Alert, TlsError, type CipherSuiteName, type SessionTicket, type TlsEvent } from '../engine/tls/api.js';
 import { createTlsSession } from '../engine/tls/session.js';
 import { trafficKeys } from '../engine/tls/key-schedule.js';
-import { BACKENDS, clientConfig, connect, env, loadIdentity, pump, secrets, serverConfig, side, type Side } from './tls13-fixtures.js';
+import { encodeClientHello } from '../engine/tls/handshake-codec.js';
+import { ExtensionType, encodeSupportedVersionsClient, encodeU16List } from '../engine/tls/extensions.js';
+import { BACKENDS, caDer, clientConfig, flipLastByteOf, connect, env, loadIdentity, pump, secrets, serverConfig, side, type Side } from './tls13-fixtures.js';
 
 const SUITES: CipherSuiteName[] = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
 const GROUPS = ['x25519', 'secp256r1'] as const;
@@ -188,7 +190,7 @@ for (const backend of BACKENDS) {
       const client = loadIdentity('client');
       const { client: c, server: s } = connect(
         clientConfig(e, { certificateChain: client.chain, privateKey: client.key }),
-        serverConfig(e, loadIdentity('rsa'), { requireClientCertificate: true, verify: { ca: [] as Uint8Array[], insecure: false } }),
+        serverConfig(e, loadIdentity('rsa'), { requireClientCertificate: true, verify: { ca: caDer() } }),
       );
       expect(s.session.peerCertificates[0]).toEqual(client.chain[0]);
       expectMatchingSecrets(c, s);
@@ -238,6 +240,153 @@ for (const backend of BACKENDS) {
       const labels = lines.map((l) => l.split(' ')[0]);
       expect(labels).toEqual(['CLIENT_HANDSHAKE_TRAFFIC_SECRET', 'SERVER_HANDSHAKE_TRAFFIC_SECRET', 'CLIENT_TRAFFIC_SECRET_0', 'SERVER_TRAFFIC_SECRET_0', 'EXPORTER_SECRET']);
       for (const l of lines) expect(l).toMatch(/^[A-Z_0-9]+ [0-9a-f]{64} [0-9a-f]{64}$/);
+    });
+  });
+}
+
+for (const backend of BACKENDS) {
+  test.describe(`certificates and failures (${backend})`, () => {
+    const certFailure = (leaf: 'untrusted' | 'expired' | 'ec', serverName = 'localhost') => {
+      const e = env(backend, `cert/${leaf}`);
+      return failing(() => connect(clientConfig(e, { serverName }), serverConfig(e, loadIdentity(leaf))));
+    };
+
+    test('untrusted chain is unknown_ca', () => expect(certFailure('untrusted').alert).toBe(Alert.unknown_ca));
+    test('expired leaf is certificate_expired', () => expect(certFailure('expired').alert).toBe(Alert.certificate_expired));
+    test('wrong hostname is bad_certificate', () => expect(certFailure('ec', 'example.com').alert).toBe(Alert.bad_certificate));
+
+    test('a chain through an intermediate verifies', () => {
+      const e = env(backend, 'chain');
+      const { client } = connect(clientConfig(e), serverConfig(e, loadIdentity('chain')));
+      expect(client.session.handshakeComplete).toBe(true);
+      expect(client.session.peerCertificates).toHaveLength(2);
+    });
+
+    test('insecure skips the chain but still checks CertificateVerify', () => {
+      const e = env(backend, 'insecure');
+      const ok = connect(clientConfig(e, { verify: { ca: [], insecure: true } }), serverConfig(e, loadIdentity('untrusted')));
+      expect(ok.client.session.handshakeComplete).toBe(true);
+      const err = failing(() =>
+        connect(clientConfig(e, { verify: { ca: [], insecure: true } }), serverConfig(e, loadIdentity('untrusted')), 0, (from, epoch, d) =>
+          from === 'server' && epoch === 'handshake' ? flipLastByteOf(d, 15) : d,
+        ),
+      );
+      expect(err.alert).toBe(Alert.decrypt_error);
+    });
+
+    for (const key of KEYS) {
+      test(`bad server CertificateVerify (${key}) is decrypt_error`, () => {
+        const e = env(backend, `badcv/${key}`);
+        const err = failing(() =>
+          connect(clientConfig(e), serverConfig(e, loadIdentity(key)), 0, (from, epoch, d) => (from === 'server' && epoch === 'handshake' ? flipLastByteOf(d, 15) : d)),
+        );
+        expect(err.alert).toBe(Alert.decrypt_error);
+      });
+    }
+
+    test('bad server Finished and bad client Finished are decrypt_error', () => {
+      const e = env(backend, 'badfin');
+      const s = failing(() => connect(clientConfig(e), serverConfig(e, loadIdentity('ec')), 0, (from, epoch, d) => (from === 'server' && epoch === 'handshake' ? flipLastByteOf(d, 20) : d)));
+      expect(s.alert).toBe(Alert.decrypt_error);
+      const c = failing(() => connect(clientConfig(e), serverConfig(e, loadIdentity('ec')), 0, (from, epoch, d) => (from === 'client' && epoch === 'handshake' ? flipLastByteOf(d, 20) : d)));
+      expect(c.alert).toBe(Alert.decrypt_error);
+    });
+
+    test('bad client CertificateVerify is decrypt_error at the server', () => {
+      const e = env(backend, 'badclientcv');
+      const id = loadIdentity('client');
+      const err = failing(() =>
+        connect(
+          clientConfig(e, { certificateChain: id.chain, privateKey: id.key }),
+          serverConfig(e, loadIdentity('ec'), { requireClientCertificate: true, verify: { ca: caDer() } }),
+          0,
+          (from, epoch, d) => (from === 'client' && epoch === 'handshake' ? flipLastByteOf(d, 15) : d),
+        ),
+      );
+      expect(err.alert).toBe(Alert.decrypt_error);
+    });
+
+    test('no common cipher suite, group or signature scheme is handshake_failure', () => {
+      const e = env(backend, 'nocommon');
+      const suites = failing(() => connect(clientConfig(e, { cipherSuites: ['TLS_AES_128_GCM_SHA256'] }), serverConfig(e, loadIdentity('ec'), { cipherSuites: ['TLS_AES_256_GCM_SHA384'] })));
+      expect(suites.alert).toBe(Alert.handshake_failure);
+      const groups = failing(() => connect(clientConfig(e, { groups: ['x25519'] }), serverConfig(e, loadIdentity('ec'), { groups: ['secp256r1'] })));
+      expect(groups.alert).toBe(Alert.handshake_failure);
+      const sigs = failing(() => connect(clientConfig(e, { signatureSchemes: ['ed25519'] }), serverConfig(e, loadIdentity('ec'))));
+      expect(sigs.alert).toBe(Alert.handshake_failure);
+    });
+
+    test('a ClientHello without TLS 1.3 in supported_versions is protocol_version', () => {
+      const e = env(backend, 'version');
+      const hello = encodeClientHello(e.random(32), new Uint8Array(0), [0x1301], [
+        { type: ExtensionType.supported_groups, data: encodeU16List([0x1d]) },
+        { type: ExtensionType.supported_versions, data: encodeSupportedVersionsClient([0x0303]) },
+      ]);
+      const server = createTlsSession(serverConfig(e, loadIdentity('ec')));
+      const err = failing(() => server.receive('initial', hello));
+      expect(err.alert).toBe(Alert.protocol_version);
+      // The session stays failed and reports the same error again.
+      expect(() => server.receive('initial', hello)).toThrow(TlsError);
+    });
+
+    test('malformed and out-of-order messages: decode_error, unexpected_message', () => {
+      const e = env(backend, 'malformed');
+      const truncated = Uint8Array.of(1, 0, 0, 3, 3, 3, 0);
+      expect(failing(() => createTlsSession(serverConfig(e, loadIdentity('ec'))).receive('initial', truncated)).alert).toBe(Alert.decode_error);
+      const finished = Uint8Array.of(20, 0, 0, 32, ...new Uint8Array(32));
+      expect(failing(() => createTlsSession(serverConfig(e, loadIdentity('ec'))).receive('initial', finished)).alert).toBe(Alert.unexpected_message);
+      const atWrongEpoch = createTlsSession(serverConfig(e, loadIdentity('ec')));
+      expect(failing(() => atWrongEpoch.receive('handshake', finished)).alert).toBe(Alert.unexpected_message);
+      // A client that sent its ClientHello must not get a second ClientHello-shaped message.
+      const client = createTlsSession(clientConfig(e));
+      client.start();
+      expect(failing(() => client.receive('initial', client.pollOutput()!.data)).alert).toBe(Alert.unexpected_message);
+    });
+
+    test('ServerHello selecting a suite the client did not offer is illegal_parameter', () => {
+      const e = env(backend, 'badsuite');
+      const err = failing(() =>
+        connect(clientConfig(e, { cipherSuites: ['TLS_AES_128_GCM_SHA256'] }), serverConfig(e, loadIdentity('ec')), 0, (from, epoch, d) => {
+          if (from !== 'server' || epoch !== 'initial') return d;
+          const copy = d.slice();
+          const at = 4 + 2 + 32 + 1 + copy[4 + 2 + 32]!; // cipher_suite follows the session id echo
+          copy[at + 1] = 0x02;
+          return copy;
+        }),
+      );
+      expect(err.alert).toBe(Alert.illegal_parameter);
+    });
+  });
+
+  test.describe(`QUIC mode (${backend})`, () => {
+    const tpClient = Uint8Array.of(0x04, 0x02, 0x40, 0x80);
+    const tpServer = Uint8Array.of(0x0f, 0x00);
+
+    test('transport parameters are exchanged, no session id, tickets allow 0-RTT with 0xffffffff', () => {
+      const e = env(backend, 'quic');
+      const sc = serverConfig(e, loadIdentity('ec'), { quic: true, quicTransportParameters: tpServer, alpn: ['h3'], ticketKey: TICKET_KEY, earlyData: true });
+      const first = connect(clientConfig(e, { quic: true, quicTransportParameters: tpClient, alpn: ['h3'] }), sc);
+      expect(first.client.session.peerTransportParameters).toEqual(tpServer);
+      expect(first.server.session.peerTransportParameters).toEqual(tpClient);
+      expect(first.client.sent[0]!.data[4 + 2 + 32]).toBe(0); // empty legacy_session_id (RFC 9001 §8.4)
+      const ticket = tickets(first.client)[0]!;
+      expect(ticket.maxEarlyData).toBe(0xffffffff);
+
+      const zeroRtt = connect(clientConfig(e, { quic: true, quicTransportParameters: tpClient, alpn: ['h3'], session: ticket, earlyData: true }), sc);
+      expect(zeroRtt.server.session.earlyDataAccepted).toBe(true);
+      expect(zeroRtt.client.session.earlyDataAccepted).toBe(true);
+      // No EndOfEarlyData in QUIC (RFC 9001 §8.3): the client's second flight is at the handshake epoch only.
+      expect(zeroRtt.client.sent.map((s) => s.epoch)).toEqual(['initial', 'handshake']);
+      expectMatchingSecrets(zeroRtt.client, zeroRtt.server);
+    });
+
+    test('missing quic_transport_parameters is missing_extension; KeyUpdate is refused', () => {
+      const e = env(backend, 'quic-missing');
+      const err = failing(() => connect(clientConfig(e), serverConfig(e, loadIdentity('ec'), { quic: true, quicTransportParameters: tpServer })));
+      expect(err.alert).toBe(Alert.missing_extension);
+      const ok = connect(clientConfig(e, { quic: true, quicTransportParameters: tpClient }), serverConfig(e, loadIdentity('ec'), { quic: true, quicTransportParameters: tpServer }));
+      expect(() => ok.client.session.keyUpdate(false)).toThrow();
+      expect(failing(() => ok.server.session.receive('application', Uint8Array.of(24, 0, 0, 1, 0))).alert).toBe(Alert.unexpected_message);
     });
   });
 }

@@ -333,6 +333,7 @@ export class TlsClient extends TlsSessionBase {
       hostname: this.config.serverName,
       now: this.config.clock(),
       insecure: v.insecure,
+      purpose: 'server',
     });
     this.transcript.add(msg.raw);
     this.state = 'wait_cv';

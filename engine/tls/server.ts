@@ -326,7 +326,7 @@ export class TlsServer extends TlsSessionBase {
     this.peerCertificates = cert.certificates;
     const v = this.config.verify;
     if (!v) throw new TlsError(Alert.internal_error, 'server requests client certificates without verify options');
-    this.clientKey = authenticatePeerCertificate(cert.certificates, { crypto: this.config.crypto, anchors: v.ca, now: this.config.clock(), insecure: v.insecure });
+    this.clientKey = authenticatePeerCertificate(cert.certificates, { crypto: this.config.crypto, anchors: v.ca, now: this.config.clock(), insecure: v.insecure, purpose: 'client' });
     this.state = 'wait_cv';
   }
 
