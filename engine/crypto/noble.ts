@@ -1,7 +1,7 @@
 // Pure-JS CryptoProvider over @noble/*: AEAD (RFC 5116, RFC 8439 §2.8), QUIC header protection (RFC 9001 §5.4.3-§5.4.4), HKDF (RFC 5869), ECDHE (RFC 8446 §7.4), signatures (RFC 8446 §4.2.3).
 
 import { gcm, unsafe as aesInternals } from '@noble/ciphers/aes.js';
-import { chacha20, chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { hmac } from '@noble/hashes/hmac.js';
@@ -23,6 +23,7 @@ import {
   type SignatureAlgorithm,
 } from './provider.js';
 import { rsaPkcs1Sign, rsaPkcs1Verify, rsaPssSign, rsaPssVerify, type RsaHash } from './rsa.js';
+import { chacha20BlockFunction } from './chacha-block.js';
 import { AEAD_KEY_LENGTH, HP_KEY_LENGTH, allZero, chachaMaskInputs, describeAlgorithm } from './common.js';
 
 const HASHES = { sha1, sha256, sha384, sha512 } as const;
@@ -71,12 +72,12 @@ function makeAead(name: AeadName, key: Uint8Array): Aead {
 function makeHeaderProtection(name: HeaderProtectionName, key: Uint8Array): HeaderProtection {
   if (key.length !== HP_KEY_LENGTH[name]) throw new CryptoError(`${name} header protection: key must be ${HP_KEY_LENGTH[name]} bytes`);
   if (name === 'chacha20') {
-    const k = Uint8Array.from(key);
-    const zeros = new Uint8Array(5);
+    const block = chacha20BlockFunction(key);
     return {
       mask(sample) {
+        // Keystream XOR five zero bytes is the keystream itself.
         const { counter, nonce } = chachaMaskInputs(sample);
-        return chacha20(k, nonce, zeros, undefined, counter);
+        return block(counter, nonce, 5);
       },
     };
   }
