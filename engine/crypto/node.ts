@@ -1,0 +1,299 @@
+// CryptoProvider over node:crypto (OpenSSL): AEAD (RFC 5116, RFC 8439 §2.8), QUIC header protection (RFC 9001 §5.4.3-§5.4.4), HKDF (RFC 5869), ECDHE (RFC 8446 §7.4), signatures (RFC 8446 §4.2.3).
+//
+// Where OpenSSL would take a decision out of the seeded run's hands, this backend keeps it deterministic instead:
+// ECDSA signing uses noble's RFC 6979 nonces (node:crypto only signs with random k) and RSA-PSS salts come from the
+// injected random (the EMSA-PSS block is built here and only the raw RSA private operation runs in OpenSSL).
+// AES header protection uses noble's block cipher with a pre-expanded key: for one 16-byte block it beats a
+// node:crypto cipher call (bench/crypto.ts measures both).
+
+import {
+  constants,
+  createCipheriv,
+  createDecipheriv,
+  createECDH,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  diffieHellman,
+  privateEncrypt,
+  sign as nodeSign,
+  verify as nodeVerify,
+  type Hash,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
+import {
+  CryptoError,
+  type Aead,
+  type AeadName,
+  type CryptoProvider,
+  type EcdhGroup,
+  type EcdhKeyPair,
+  type HashName,
+  type HeaderProtection,
+  type HeaderProtectionName,
+  type PrivateKey,
+  type PublicKey,
+  type SignatureAlgorithm,
+} from './provider.js';
+import { AEAD_KEY_LENGTH, HP_KEY_LENGTH, allZero, describeAlgorithm } from './common.js';
+import { byteLength, bitLength, emsaPssEncode, i2osp, type RsaHash } from './rsa.js';
+import { drawP256Scalar, nobleCrypto } from './noble.js';
+
+const HASH_LENGTH: Record<HashName, number> = { sha256: 32, sha384: 48 };
+const RSA_HASH_LENGTH: Record<RsaHash['name'], number> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
+
+/** A fresh Uint8Array (not a Buffer view into Node's shared pool) so callers may keep or mutate it safely. */
+function own(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b);
+}
+
+function wrapHasher(h: Hash): ReturnType<CryptoProvider['hasher']> {
+  return {
+    update(data: Uint8Array) {
+      h.update(data);
+    },
+    digest: () => own(h.copy().digest()),
+    clone: () => wrapHasher(h.copy()),
+  };
+}
+
+function hmac(hash: HashName, key: Uint8Array, data: Uint8Array): Uint8Array {
+  return own(createHmac(hash, key).update(data).digest());
+}
+
+function hkdfExtract(hash: HashName, salt: Uint8Array, ikm: Uint8Array): Uint8Array {
+  // RFC 5869 §2.2: an absent salt is HashLen zeros, which HMAC's zero-padding of short keys makes identical to an empty key.
+  return hmac(hash, salt, ikm);
+}
+
+function hkdfExpand(hash: HashName, prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  const hLen = HASH_LENGTH[hash];
+  if (length > 255 * hLen) throw new CryptoError(`HKDF-Expand: length ${length} exceeds 255 * HashLen`);
+  const out = new Uint8Array(length);
+  let previous: Uint8Array = new Uint8Array(0);
+  for (let i = 1, filled = 0; filled < length; i++) {
+    previous = createHmac(hash, prk).update(previous).update(info).update(new Uint8Array([i])).digest();
+    const take = Math.min(previous.length, length - filled);
+    out.set(previous.subarray(0, take), filled);
+    filled += take;
+  }
+  return out;
+}
+
+function makeAead(name: AeadName, key: Uint8Array): Aead {
+  const keyLength = AEAD_KEY_LENGTH[name];
+  if (key.length !== keyLength) throw new CryptoError(`${name}: key must be ${keyLength} bytes, got ${key.length}`);
+  // A KeyObject is imported once; passing raw bytes would re-validate and copy the key on every packet.
+  const secret = createSecretKey(key);
+  return {
+    keyLength,
+    tagLength: 16,
+    seal(nonce, plaintext, aad) {
+      if (nonce.length !== 12) throw new CryptoError(`${name}: nonce must be 12 bytes`);
+      const cipher = createCipheriv(name as 'aes-128-gcm', secret, nonce, { authTagLength: 16 });
+      cipher.setAAD(aad, { plaintextLength: plaintext.length });
+      const out = new Uint8Array(plaintext.length + 16);
+      out.set(cipher.update(plaintext));
+      cipher.final();
+      out.set(cipher.getAuthTag(), plaintext.length);
+      return out;
+    },
+    open(nonce, ciphertext, aad) {
+      if (nonce.length !== 12 || ciphertext.length < 16) return null;
+      const bodyLength = ciphertext.length - 16;
+      try {
+        const decipher = createDecipheriv(name as 'aes-128-gcm', secret, nonce, { authTagLength: 16 });
+        decipher.setAAD(aad, { plaintextLength: bodyLength });
+        decipher.setAuthTag(ciphertext.subarray(bodyLength));
+        const out = new Uint8Array(bodyLength);
+        out.set(decipher.update(ciphertext.subarray(0, bodyLength)));
+        decipher.final(); // throws on a bad tag: the plaintext above is discarded with `out`
+        return out;
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+function makeHeaderProtection(name: HeaderProtectionName, key: Uint8Array): HeaderProtection {
+  if (key.length !== HP_KEY_LENGTH[name]) throw new CryptoError(`${name} header protection: key must be ${HP_KEY_LENGTH[name]} bytes`);
+  if (name !== 'chacha20') return nobleCrypto.headerProtection(name, key);
+  const secret = createSecretKey(key);
+  const zeros = new Uint8Array(5);
+  return {
+    mask(sample) {
+      if (sample.length < 16) throw new CryptoError('header protection sample must be 16 bytes');
+      // OpenSSL's chacha20 IV is counter (32-bit LE) || nonce (96 bits): exactly the 16-byte sample of RFC 9001 §5.4.4.
+      return own(createCipheriv('chacha20', secret, sample.subarray(0, 16)).update(zeros));
+    },
+  };
+}
+
+// DER prefixes that wrap a raw 32-byte X25519 key into PKCS#8 / SubjectPublicKeyInfo (RFC 8410 §7, §4).
+const X25519_PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20]);
+const X25519_SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00]);
+
+function withPrefix(prefix: Uint8Array, raw: Uint8Array): Buffer {
+  const out = Buffer.alloc(prefix.length + raw.length);
+  out.set(prefix);
+  out.set(raw, prefix.length);
+  return out;
+}
+
+function ecdhGenerate(group: EcdhGroup, random: (n: number) => Uint8Array): EcdhKeyPair {
+  if (group === 'x25519') {
+    const privateKey = createPrivateKey({ key: withPrefix(X25519_PKCS8_PREFIX, random(32)), format: 'der', type: 'pkcs8' });
+    const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+    const publicKey = own(spki.subarray(spki.length - 32));
+    return {
+      group,
+      publicKey,
+      deriveSecret(peer) {
+        if (peer.length !== 32) throw new CryptoError('x25519 public key must be 32 bytes');
+        let shared: Uint8Array;
+        try {
+          const publicKey = createPublicKey({ key: withPrefix(X25519_SPKI_PREFIX, peer), format: 'der', type: 'spki' });
+          shared = own(diffieHellman({ privateKey, publicKey }));
+        } catch {
+          // OpenSSL refuses to derive from low-order points itself.
+          throw new CryptoError('x25519: low-order peer public key');
+        }
+        if (allZero(shared)) throw new CryptoError('x25519: all-zero shared secret');
+        return shared;
+      },
+    };
+  }
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(drawP256Scalar(random));
+  const publicKey = own(ecdh.getPublicKey(null, 'uncompressed'));
+  return {
+    group,
+    publicKey,
+    deriveSecret(peer) {
+      if (peer.length !== 65 || peer[0] !== 0x04) throw new CryptoError('secp256r1 key share must be a 65-byte uncompressed point');
+      try {
+        return own(ecdh.computeSecret(peer));
+      } catch {
+        throw new CryptoError('secp256r1: peer public key is not a valid curve point');
+      }
+    },
+  };
+}
+
+const b64u = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url');
+const bigB64u = (n: bigint) => b64u(i2osp(n, Math.max(1, byteLength(n))));
+const JWK_CURVE = { secp256r1: 'P-256', secp384r1: 'P-384' } as const;
+const COORD_LENGTH = { secp256r1: 32, secp384r1: 48 } as const;
+
+const publicKeyCache = new WeakMap<PublicKey, KeyObject>();
+const privateKeyCache = new WeakMap<PrivateKey, KeyObject>();
+
+/**
+ * Imports from the parsed fields (as the noble backend uses them) so both backends judge the same key; the SPKI
+ * is the fallback for encodings JWK cannot express, such as compressed EC points.
+ */
+function importPublicKey(key: PublicKey): KeyObject {
+  const cached = publicKeyCache.get(key);
+  if (cached) return cached;
+  let jwk: JsonWebKey | undefined;
+  if (key.kind === 'rsa') jwk = { kty: 'RSA', n: bigB64u(key.n), e: bigB64u(key.e) };
+  else if (key.kind === 'ed25519') jwk = { kty: 'OKP', crv: 'Ed25519', x: b64u(key.key) };
+  else {
+    const len = COORD_LENGTH[key.curve];
+    if (key.point.length === 1 + 2 * len && key.point[0] === 0x04) {
+      jwk = { kty: 'EC', crv: JWK_CURVE[key.curve], x: b64u(key.point.subarray(1, 1 + len)), y: b64u(key.point.subarray(1 + len)) };
+    }
+  }
+  const imported = jwk ? createPublicKey({ key: jwk, format: 'jwk' }) : createPublicKey({ key: Buffer.from(key.spki), format: 'der', type: 'spki' });
+  publicKeyCache.set(key, imported);
+  return imported;
+}
+
+function importPrivateKey(key: PrivateKey): KeyObject {
+  const cached = privateKeyCache.get(key);
+  if (cached) return cached;
+  let jwk: JsonWebKey;
+  if (key.kind === 'rsa') {
+    jwk = {
+      kty: 'RSA', n: bigB64u(key.n), e: bigB64u(key.e), d: bigB64u(key.d), p: bigB64u(key.p), q: bigB64u(key.q),
+      dp: bigB64u(key.dp), dq: bigB64u(key.dq), qi: bigB64u(key.qinv),
+    };
+  } else if (key.kind === 'ed25519') jwk = { kty: 'OKP', crv: 'Ed25519', d: b64u(key.seed), x: b64u(key.publicKey) };
+  else throw new CryptoError('EC private keys are signed through the deterministic noble path');
+  const imported = createPrivateKey({ key: jwk, format: 'jwk' });
+  privateKeyCache.set(key, imported);
+  return imported;
+}
+
+function verify(alg: SignatureAlgorithm, key: PublicKey, message: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    const spec = describeAlgorithm(alg);
+    switch (spec.kind) {
+      case 'ecdsa':
+        if (key.kind !== 'ec' || key.curve !== spec.curve) return false;
+        // OpenSSL accepts high-S and rejects non-canonical DER, the same policy as the noble backend.
+        return nodeVerify(spec.hash, message, { key: importPublicKey(key), dsaEncoding: 'der' }, signature);
+      case 'ed25519':
+        if (key.kind !== 'ed25519') return false;
+        return nodeVerify(null, message, importPublicKey(key), signature);
+      case 'rsa-pss':
+        if (key.kind !== 'rsa') return false;
+        return nodeVerify(spec.hash, message, {
+          key: importPublicKey(key),
+          padding: constants.RSA_PKCS1_PSS_PADDING,
+          saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+        }, signature);
+      case 'rsa-pkcs1':
+        if (key.kind !== 'rsa') return false;
+        return nodeVerify(spec.hash, message, { key: importPublicKey(key), padding: constants.RSA_PKCS1_PADDING }, signature);
+    }
+  } catch {
+    return false;
+  }
+}
+
+function nodeRsaHash(name: RsaHash['name']): RsaHash {
+  return { name, outputLen: RSA_HASH_LENGTH[name], digest: (d) => createHash(name).update(d).digest() };
+}
+
+function sign(alg: SignatureAlgorithm, key: PrivateKey, message: Uint8Array, random: (n: number) => Uint8Array): Uint8Array {
+  const spec = describeAlgorithm(alg);
+  switch (spec.kind) {
+    case 'ecdsa':
+      return nobleCrypto.sign(alg, key, message, random);
+    case 'ed25519':
+      if (key.kind !== 'ed25519') throw new CryptoError('ed25519 needs an Ed25519 key');
+      return own(nodeSign(null, message, importPrivateKey(key)));
+    case 'rsa-pss': {
+      if (key.kind !== 'rsa') throw new CryptoError(`${alg} needs an RSA key`);
+      const hash = nodeRsaHash(spec.hash);
+      const k = byteLength(key.n);
+      const em = emsaPssEncode(hash, message, bitLength(key.n) - 1, random(hash.outputLen));
+      const block = new Uint8Array(k); // EM may be one byte shorter than the modulus: left-pad for RSASP1
+      block.set(em, k - em.length);
+      return own(privateEncrypt({ key: importPrivateKey(key), padding: constants.RSA_NO_PADDING }, block));
+    }
+    case 'rsa-pkcs1':
+      if (key.kind !== 'rsa') throw new CryptoError(`${alg} needs an RSA key`);
+      return own(nodeSign(spec.hash, message, { key: importPrivateKey(key), padding: constants.RSA_PKCS1_PADDING }));
+  }
+}
+
+export const nodeCrypto: CryptoProvider = {
+  name: 'node',
+  hashLength: (hash) => HASH_LENGTH[hash],
+  hash: (hash, data) => own(createHash(hash).update(data).digest()),
+  hasher: (hash) => wrapHasher(createHash(hash)),
+  hmac,
+  hkdfExtract,
+  hkdfExpand,
+  aead: makeAead,
+  headerProtection: makeHeaderProtection,
+  ecdhGenerate,
+  verify,
+  sign,
+};
