@@ -239,6 +239,21 @@ function vn(r: Reader): number {
   return Number(r.varintBig());
 }
 
+/** Limits are checked on the exact bigint: 2^60 + 1 rounds to 2^60 as a double and would slip through. */
+function vnAtMost(r: Reader, max: bigint, what: string, code: number): number {
+  const v = r.varintBig();
+  if (v > max) throw frameEncodingError(`${what} exceeds ${max}`, code);
+  return Number(v);
+}
+
+const MAX_VARINT_BIG = (1n << 62n) - 1n;
+
+/** Offset of a STREAM/CRYPTO frame whose end (offset + length) must stay within 2^62 - 1 (RFC 9000 §19.6, §19.8). */
+function checkedEnd(offset: bigint, length: number, code: number): number {
+  if (offset + BigInt(length) > MAX_VARINT_BIG) throw frameEncodingError('frame data extends beyond 2^62 - 1', code);
+  return Number(offset);
+}
+
 function decodeBody(r: Reader, code: number): Frame {
   switch (code) {
     case 0x01:
@@ -271,10 +286,9 @@ function decodeBody(r: Reader, code: number): Frame {
     case 0x05:
       return { type: 'stop_sending', streamId: vn(r), errorCode: vn(r) };
     case 0x06: {
-      const offset = vn(r);
+      const offset = r.varintBig();
       const data = r.vecVarint();
-      if (offset + data.length > MAX_VARINT) throw frameEncodingError('CRYPTO frame extends beyond 2^62 - 1', code);
-      return { type: 'crypto', offset, data };
+      return { type: 'crypto', offset: checkedEnd(offset, data.length, code), data };
     }
     case 0x07: {
       const token = r.vecVarint();
@@ -287,8 +301,7 @@ function decodeBody(r: Reader, code: number): Frame {
       return { type: 'max_stream_data', streamId: vn(r), maximum: vn(r) };
     case 0x12:
     case 0x13: {
-      const maximum = vn(r);
-      if (maximum > MAX_STREAM_COUNT) throw frameEncodingError('MAX_STREAMS above 2^60', code);
+      const maximum = vnAtMost(r, 1n << 60n, 'MAX_STREAMS', code);
       return { type: 'max_streams', bidi: code === 0x12, maximum };
     }
     case 0x14:
@@ -297,16 +310,17 @@ function decodeBody(r: Reader, code: number): Frame {
       return { type: 'stream_data_blocked', streamId: vn(r), limit: vn(r) };
     case 0x16:
     case 0x17: {
-      const limit = vn(r);
-      if (limit > MAX_STREAM_COUNT) throw frameEncodingError('STREAMS_BLOCKED above 2^60', code);
+      const limit = vnAtMost(r, 1n << 60n, 'STREAMS_BLOCKED', code);
       return { type: 'streams_blocked', bidi: code === 0x16, limit };
     }
     case 0x18: {
-      const sequence = vn(r);
-      const retirePriorTo = vn(r);
+      const sequenceBig = r.varintBig();
+      const retireBig = r.varintBig();
       const connectionId = r.vec(1);
       if (connectionId.length < 1 || connectionId.length > 20) throw frameEncodingError(`NEW_CONNECTION_ID with a ${connectionId.length}-byte connection ID`, code);
-      if (retirePriorTo > sequence) throw frameEncodingError('NEW_CONNECTION_ID Retire Prior To exceeds its Sequence Number', code);
+      const sequence = Number(sequenceBig);
+      const retirePriorTo = Number(retireBig);
+      if (retireBig > sequenceBig) throw frameEncodingError('NEW_CONNECTION_ID Retire Prior To exceeds its Sequence Number', code);
       return { type: 'new_connection_id', sequence, retirePriorTo, connectionId, resetToken: r.bytes(16) };
     }
     case 0x19:
@@ -327,10 +341,10 @@ function decodeBody(r: Reader, code: number): Frame {
   }
   if (code >= 0x08 && code <= 0x0f) {
     const streamId = vn(r);
-    const offset = code & 0x04 ? vn(r) : 0;
+    const offsetBig = code & 0x04 ? r.varintBig() : 0n;
     const explicitLength = (code & 0x02) !== 0;
     const data = explicitLength ? r.vecVarint() : r.rest();
-    if (offset + data.length > MAX_VARINT) throw frameEncodingError('STREAM frame extends beyond 2^62 - 1', code);
+    const offset = checkedEnd(offsetBig, data.length, code);
     return { type: 'stream', streamId, offset, data, fin: (code & 0x01) !== 0, explicitLength };
   }
   throw frameEncodingError(`unknown frame type 0x${code.toString(16)}`, code);

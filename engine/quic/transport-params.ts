@@ -185,11 +185,13 @@ export function encodeTransportParameters(tp: TransportParameters, opts: { greas
   return w.finish();
 }
 
-function intValue(v: Uint8Array, name: string): number {
+/** An integer parameter; `max` is checked on the exact value (doubles round 2^60 + 1 down to 2^60). */
+function intValue(v: Uint8Array, name: string, max?: bigint): number {
   const r = new Reader(v);
-  const n = Number(r.varintBig());
+  const n = r.varintBig();
   if (!r.atEnd()) throw transportParameterError(`${name}: trailing bytes after the integer`);
-  return n;
+  if (max !== undefined && n > max) throw transportParameterError(`${name} ${n} exceeds ${max}`);
+  return Number(n);
 }
 
 function cidValue(v: Uint8Array, name: string): Uint8Array {
@@ -235,10 +237,10 @@ export function decodeTransportParameters(bytes: Uint8Array, senderRole: 'client
           tp.initialMaxStreamDataUni = intValue(value, 'initial_max_stream_data_uni');
           break;
         case I.initial_max_streams_bidi:
-          tp.initialMaxStreamsBidi = intValue(value, 'initial_max_streams_bidi');
+          tp.initialMaxStreamsBidi = intValue(value, 'initial_max_streams_bidi', 1n << 60n);
           break;
         case I.initial_max_streams_uni:
-          tp.initialMaxStreamsUni = intValue(value, 'initial_max_streams_uni');
+          tp.initialMaxStreamsUni = intValue(value, 'initial_max_streams_uni', 1n << 60n);
           break;
         case I.ack_delay_exponent:
           tp.ackDelayExponent = intValue(value, 'ack_delay_exponent');
