@@ -1,14 +1,27 @@
-// crosswire command line (DESIGN.md §5): yargs front end; each command lives in interop/commands/.
+// crosswire command line (DESIGN.md §5): a thin yargs front end; each command lives in interop/commands/.
 
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { VERSION, EXIT_USAGE } from './cli-util.js';
+import { getCommand } from './commands/get.js';
+import { connectCommand } from './commands/connect.js';
+import { serveCommand } from './commands/serve.js';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 await yargs(hideBin(process.argv))
   .scriptName('crosswire')
   .version(VERSION)
   .strict()
+  .command(getCommand)
+  .command(connectCommand)
+  .command(serveCommand)
   .demandCommand(1, 'name a command: get, connect, serve, run, replay, fuzz')
+  .fail((msg, err) => {
+    // Usage errors: one line and exit 2 (DESIGN.md §5); errors thrown by handlers are reported by runCommand.
+    if (err) throw err;
+    process.stderr.write(`crosswire: ${msg}\n`);
+    process.exit(EXIT_USAGE);
+  })
   .help()
   .parseAsync();

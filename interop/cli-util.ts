@@ -1,0 +1,110 @@
+// Shared CLI plumbing (DESIGN.md §5): exit codes, one-line error reporting, input files and URL targets.
+
+import { readFileSync } from 'node:fs';
+import { TlsError } from '../engine/tls/api.js';
+import { DecodeError } from '../engine/wire/reader.js';
+
+/** crosswire's version, shown by --version and sent as the HTTP User-Agent. */
+export const VERSION = '0.1.0';
+
+export const EXIT_OK = 0;
+/** The protocol (or the HTTP exchange) failed. */
+export const EXIT_FAILURE = 1;
+/** Bad flag, unreadable or invalid input file. */
+export const EXIT_USAGE = 2;
+
+/** An error meant for the user: printed as one line, no stack trace, with its exit code. */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT_FAILURE,
+  ) {
+    super(message);
+  }
+}
+
+export const usageError = (message: string): CliError => new CliError(message, EXIT_USAGE);
+
+/** The one line printed for an error (without the "crosswire: " prefix), and the exit code it maps to. */
+export function describeError(e: unknown, phase: 'handshake' | 'connection' = 'connection'): { line: string; code: number } {
+  if (e instanceof CliError) return { line: e.message, code: e.exitCode };
+  if (e instanceof TlsError) return { line: `TLS ${phase} failed: ${e.message}`, code: EXIT_FAILURE };
+  if (e instanceof Error && e.name === 'TransportError') return { line: e.message, code: EXIT_FAILURE };
+  if (e instanceof Error && e.name === 'HttpError') return { line: `HTTP: ${e.message}`, code: EXIT_FAILURE };
+  if (e instanceof Error) return { line: `internal error: ${e.message}`, code: EXIT_FAILURE };
+  return { line: `internal error: ${String(e)}`, code: EXIT_FAILURE };
+}
+
+/**
+ * Runs a command body and exits with its code; errors become one line on stderr. Exits explicitly so that a
+ * half-closed socket or a pending timer never keeps the process alive after the verdict.
+ */
+export async function runCommand(body: () => Promise<number | void>): Promise<never> {
+  let code: number;
+  try {
+    code = (await body()) ?? EXIT_OK;
+  } catch (e) {
+    const d = describeError(e);
+    process.stderr.write(`crosswire: ${d.line}\n`);
+    if (process.env.CROSSWIRE_DEBUG && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
+    code = d.code;
+  }
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  process.exit(code);
+}
+
+/** Reads a text input file (PEM, JSON); a missing or unreadable file is a usage error naming the flag. */
+export function readInputText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw usageError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Parses input with `parse`; malformed content (DecodeError or any parse error) is a usage error naming the file. */
+export function parseInput<T>(path: string, what: string, parse: (text: string) => T): T {
+  const text = readInputText(path, what);
+  try {
+    return parse(text);
+  } catch (e) {
+    const msg = e instanceof DecodeError || e instanceof Error ? e.message : String(e);
+    throw usageError(`${what} ${path}: ${msg}`);
+  }
+}
+
+export interface Target {
+  readonly scheme: string;
+  readonly host: string;
+  readonly port: number;
+  /** Path and query, at least "/". */
+  readonly path: string;
+  /** host[:port] as written, for Host headers and SNI defaults. */
+  readonly authority: string;
+}
+
+const DEFAULT_PORTS: Record<string, number> = { https: 443, tls: 443, quic: 443, dtls: 4433 };
+
+/** Parses scheme://host:port/path; `schemes` lists what the command accepts. */
+export function parseTarget(url: string, schemes: readonly string[]): Target {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw usageError(`not a URL: ${url} (expected ${schemes.map((s) => `${s}://host:port`).join(' or ')})`);
+  }
+  const scheme = u.protocol.replace(/:$/, '');
+  if (!schemes.includes(scheme)) throw usageError(`unsupported scheme ${scheme}:// in ${url} (expected ${schemes.join(', ')})`);
+  // URL keeps IPv6 literals bracketed; sockets and SAN checks want them bare.
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (!host) throw usageError(`no host in ${url}`);
+  const port = u.port ? Number(u.port) : DEFAULT_PORTS[scheme];
+  if (!port) throw usageError(`no port in ${url}`);
+  return { scheme, host, port, path: (u.pathname || '/') + u.search, authority: u.host };
+}
+
+/** Verbose logging to stderr, enabled by -v. */
+export function verboseLogger(enabled: boolean): (line: string) => void {
+  return enabled ? (line: string) => process.stderr.write(`crosswire: ${line}\n`) : () => {};
+}

@@ -1,0 +1,36 @@
+// `crosswire connect <quic|tls|dtls>://host:port` (DESIGN.md §5): s_client-like, stdin → peer, peer → stdout.
+//
+// The protocol comes from the URL scheme; each one registers a connector in CONNECT_PROTOCOLS.
+
+import type { Argv, CommandModule } from 'yargs';
+import { parseTarget, runCommand, type Target } from '../cli-util.js';
+import { connectOverTls, type ConnectFlags } from './connect-tls.js';
+
+export type Connector = (target: Target, flags: ConnectFlags) => Promise<number>;
+
+export const CONNECT_PROTOCOLS: Record<string, Connector> = {
+  tls: connectOverTls,
+};
+
+export const connectCommand: CommandModule<object, ConnectFlags & { url: string }> = {
+  command: 'connect <url>',
+  describe: 'interactive client: stdin to the peer, the peer to stdout (tls://host:port)',
+  builder: (y: Argv) =>
+    y
+      .positional('url', { type: 'string', demandOption: true, describe: 'tls://host:port' })
+      .option('ca', { type: 'string', describe: 'trust anchors (PEM); default: the system store' })
+      .option('insecure', { type: 'boolean', default: false, describe: 'skip certificate verification (explicit opt-out)' })
+      .option('servername', { type: 'string', describe: 'SNI and the name the certificate must match (default: the URL host)' })
+      .option('alpn', { type: 'string', array: true, describe: 'ALPN protocol(s) to offer' })
+      .option('cipher', { type: 'string', array: true, describe: 'TLS 1.3 cipher suite(s)' })
+      .option('group', { type: 'string', array: true, describe: 'key exchange group(s): x25519, secp256r1' })
+      .option('cert', { type: 'string', describe: 'client certificate chain (PEM)' })
+      .option('key', { type: 'string', describe: 'private key of --cert (PEM)' })
+      .option('keylog', { type: 'string', describe: 'append NSS key log lines to this file (also SSLKEYLOGFILE)' })
+      .option('v', { alias: 'verbose', type: 'boolean', default: false, describe: 'print handshake details and records to stderr' }) as unknown as Argv<ConnectFlags & { url: string }>,
+  handler: (argv) =>
+    runCommand(async () => {
+      const target = parseTarget(argv.url, Object.keys(CONNECT_PROTOCOLS));
+      return CONNECT_PROTOCOLS[target.scheme]!(target, argv);
+    }),
+};

@@ -1,0 +1,49 @@
+// `crosswire get <url>` (DESIGN.md §5): one HTTP GET over TLS 1.3/TCP (HTTP/1.1, --tcp) or QUIC (HTTP/3 / hq-interop).
+//
+// The transport is picked from the URL scheme and --tcp; each transport registers a fetcher in GET_TRANSPORTS.
+
+import type { Argv, CommandModule } from 'yargs';
+import { parseTarget, runCommand, usageError, type Target } from '../cli-util.js';
+import { getOverTcp, type GetFlags } from './get-tcp.js';
+
+export type GetFetcher = (target: Target, flags: GetFlags) => Promise<number>;
+
+/** Transport key → fetcher. 'https+tcp' is TLS 1.3 over TCP; QUIC registers 'https' (h3 / hq-interop). */
+export const GET_TRANSPORTS: Record<string, GetFetcher> = {
+  'https+tcp': getOverTcp,
+};
+
+function transportKey(target: Target, flags: GetFlags): string {
+  return flags.tcp ? `${target.scheme}+tcp` : target.scheme;
+}
+
+export const getCommand: CommandModule<object, GetFlags & { url: string }> = {
+  command: 'get <url>',
+  describe: 'HTTP GET over QUIC (default) or TLS 1.3 over TCP (--tcp, HTTP/1.1)',
+  builder: (y: Argv) =>
+    y
+      .positional('url', { type: 'string', demandOption: true, describe: 'https://host:port/path' })
+      .option('tcp', { type: 'boolean', default: false, describe: 'TLS 1.3 over TCP with HTTP/1.1 instead of QUIC' })
+      .option('ca', { type: 'string', describe: 'trust anchors (PEM); default: the system store' })
+      .option('insecure', { type: 'boolean', default: false, describe: 'skip certificate verification (explicit opt-out)' })
+      .option('servername', { type: 'string', describe: 'SNI and the name the certificate must match (default: the URL host)' })
+      .option('alpn', { type: 'string', array: true, describe: 'ALPN protocol(s) to offer' })
+      .option('cipher', { type: 'string', array: true, describe: 'TLS 1.3 cipher suite(s), e.g. TLS_AES_256_GCM_SHA384' })
+      .option('group', { type: 'string', array: true, describe: 'key exchange group(s): x25519, secp256r1' })
+      .option('cert', { type: 'string', describe: 'client certificate chain (PEM) for servers that ask for one' })
+      .option('key', { type: 'string', describe: 'private key of --cert (PEM)' })
+      .option('keylog', { type: 'string', describe: 'append NSS key log lines to this file (also SSLKEYLOGFILE)' })
+      .option('out', { type: 'string', describe: 'write the body to this file instead of stdout' })
+      .option('resume', { type: 'string', describe: 'session ticket file: resume with it if present, save the newest ticket after the run' })
+      .option('v', { alias: 'verbose', type: 'boolean', default: false, describe: 'print handshake details and records to stderr' }) as unknown as Argv<GetFlags & { url: string }>,
+  handler: (argv) =>
+    runCommand(async () => {
+      const target = parseTarget(argv.url, ['https']);
+      const key = transportKey(target, argv);
+      const fetcher = GET_TRANSPORTS[key];
+      if (!fetcher) {
+        throw usageError(argv.tcp ? `--tcp does not support ${target.scheme}://` : 'HTTP/3 over QUIC is not available in this build yet; add --tcp for HTTP/1.1 over TLS 1.3/TCP');
+      }
+      return fetcher(target, argv);
+    }),
+};

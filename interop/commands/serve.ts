@@ -1,0 +1,39 @@
+// `crosswire serve <quic|tls|dtls>://host:port --cert --key` (DESIGN.md §5): our server, a static file server (--root)
+// or an echo server (--echo).
+//
+// The protocol comes from the URL scheme; each one registers a server in SERVE_PROTOCOLS.
+
+import type { Argv, CommandModule } from 'yargs';
+import { parseTarget, runCommand, usageError, type Target } from '../cli-util.js';
+import { serveTls, type ServeFlags } from './serve-tls.js';
+
+export type Serve = (target: Target, flags: ServeFlags) => Promise<number>;
+
+export const SERVE_PROTOCOLS: Record<string, Serve> = {
+  tls: serveTls,
+};
+
+export const serveCommand: CommandModule<object, ServeFlags & { url: string }> = {
+  command: 'serve <url>',
+  describe: 'run our server: HTTP file server (--root DIR) or echo (--echo) on tls://host:port',
+  builder: (y: Argv) =>
+    y
+      .positional('url', { type: 'string', demandOption: true, describe: 'tls://host:port (port 0 picks a free one)' })
+      .option('cert', { type: 'string', demandOption: true, describe: 'certificate chain (PEM), leaf first' })
+      .option('key', { type: 'string', demandOption: true, describe: 'private key (PEM)' })
+      .option('root', { type: 'string', describe: 'serve files from this directory (HTTP/1.1 over TLS)' })
+      .option('echo', { type: 'boolean', default: false, describe: 'echo every byte back' })
+      .option('client-ca', { type: 'string', describe: 'require a client certificate issued by these trust anchors (PEM)' })
+      .option('alpn', { type: 'string', array: true, describe: 'ALPN protocol(s) to accept' })
+      .option('cipher', { type: 'string', array: true, describe: 'TLS 1.3 cipher suite(s), in preference order' })
+      .option('group', { type: 'string', array: true, describe: 'key exchange group(s): x25519, secp256r1' })
+      .option('keylog', { type: 'string', describe: 'append NSS key log lines to this file (also SSLKEYLOGFILE)' })
+      .option('v', { alias: 'verbose', type: 'boolean', default: false, describe: 'log connections and handshakes to stderr' })
+      .conflicts('root', 'echo') as unknown as Argv<ServeFlags & { url: string }>,
+  handler: (argv) =>
+    runCommand(async () => {
+      const target = parseTarget(argv.url, Object.keys(SERVE_PROTOCOLS));
+      if (!argv.root && !argv.echo) throw usageError('choose what to serve: --root DIR or --echo');
+      return SERVE_PROTOCOLS[target.scheme]!(target, argv);
+    }),
+};
