@@ -178,13 +178,15 @@ export class TlsServer extends TlsSessionBase {
       this.emit({ type: 'early-data', accepted: this.earlyDataAccepted });
     }
 
+    // Random before key share: the order RFC 8448 lists them, so its trace can be replayed by injecting both.
+    const serverRandom = c.random(32);
     const kp = c.crypto.ecdhGenerate(group, c.random);
     const shared = kp.deriveSecret(share.key);
     const shExt: Extension[] = [];
     if (pskIndex !== undefined) shExt.push({ type: X.pre_shared_key, data: encodeU16(pskIndex) });
     shExt.push({ type: X.key_share, data: encodeKeyShareServer({ group: GROUP_IDS[group], key: kp.publicKey }) });
     shExt.push({ type: X.supported_versions, data: encodeU16(TLS13) });
-    this.send('initial', encodeServerHello(c.random(32), ch.sessionId, suite.id, shExt));
+    this.send('initial', encodeServerHello(serverRandom, ch.sessionId, suite.id, shExt));
 
     this.ks ??= new KeySchedule(c.crypto, suite.hash);
     this.ks.enterHandshake(shared);
