@@ -6,11 +6,13 @@
 import type { Argv, CommandModule } from 'yargs';
 import { parseTarget, runCommand, usageError, type Target } from '../cli-util.js';
 import { serveTls, type ServeFlags } from './serve-tls.js';
+import { serveDtls } from './dtls.js';
 
 export type Serve = (target: Target, flags: ServeFlags) => Promise<number>;
 
 export const SERVE_PROTOCOLS: Record<string, Serve> = {
   tls: serveTls,
+  dtls: (target, flags) => serveDtls(target, flags),
 };
 
 export const serveCommand: CommandModule<object, ServeFlags & { url: string }> = {
@@ -22,7 +24,7 @@ export const serveCommand: CommandModule<object, ServeFlags & { url: string }> =
       .option('cert', { type: 'string', demandOption: true, describe: 'certificate chain (PEM), leaf first' })
       .option('key', { type: 'string', demandOption: true, describe: 'private key (PEM)' })
       .option('root', { type: 'string', describe: 'serve files from this directory (HTTP/1.1 over TLS)' })
-      .option('echo', { type: 'boolean', default: false, describe: 'echo every byte back' })
+      .option('echo', { type: 'boolean', describe: 'echo every byte back' })
       .option('client-ca', { type: 'string', describe: 'require a client certificate issued by these trust anchors (PEM)' })
       .option('alpn', { type: 'string', array: true, describe: 'ALPN protocol(s) to accept' })
       .option('cipher', { type: 'string', array: true, describe: 'TLS 1.3 cipher suite(s), in preference order' })
