@@ -5,11 +5,13 @@
 import type { Argv, CommandModule } from 'yargs';
 import { parseTarget, runCommand, type Target } from '../cli-util.js';
 import { connectOverTls, type ConnectFlags } from './connect-tls.js';
+import { connectDtls } from './dtls.js';
 
 export type Connector = (target: Target, flags: ConnectFlags) => Promise<number>;
 
 export const CONNECT_PROTOCOLS: Record<string, Connector> = {
   tls: connectOverTls,
+  dtls: (target, flags) => connectDtls(target, flags),
 };
 
 export const connectCommand: CommandModule<object, ConnectFlags & { url: string }> = {

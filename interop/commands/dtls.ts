@@ -1,0 +1,244 @@
+// `crosswire connect dtls://` and `crosswire serve dtls://` (DESIGN.md §5): DTLS 1.2 (RFC 6347) over UDP.
+// Client: each stdin line is one application-data record, received records go to stdout, stdin EOF sends close_notify.
+// Server: HelloVerifyRequest cookies on by default (RFC 6347 §4.2.1), --echo returns every record to its sender.
+
+import type { Readable, Writable } from 'node:stream';
+import type { EcdhGroup } from '../../engine/crypto/provider.js';
+import { cryptoProvider } from '../../engine/crypto/index.js';
+import { DtlsClient, DtlsServer, DTLS_SUITES, type DtlsConfig, type DtlsEvent, type DtlsSuiteName } from '../../engine/dtls/index.js';
+import { addressKey, type Address } from '../../engine/endpoint.js';
+import { bindUdp, driveEndpoint, monotonicNow, type UdpDriver } from '../../engine/io/dtls-udp.js';
+import { keyLogFile, keyLogPath } from '../../engine/io/keylog.js';
+import { systemClock, systemRandom } from '../../engine/io/system.js';
+import { loadTrustAnchors } from '../../engine/io/trust-store.js';
+import { alertName, TlsError } from '../../engine/tls/api.js';
+import { CliError, EXIT_FAILURE, usageError, type Target } from '../cli-util.js';
+import { listFlag, loadChainFile, loadKeyFile } from '../cli-util-tls.js';
+
+export interface DtlsClientFlags {
+  ca?: string;
+  insecure?: boolean;
+  servername?: string;
+  alpn?: string[];
+  cipher?: string[];
+  group?: string[];
+  keylog?: string;
+  v?: boolean;
+  /** Largest datagram to send (default 1200). */
+  pmtu?: number;
+}
+
+export interface DtlsServerFlags {
+  cert: string;
+  key: string;
+  echo?: boolean;
+  alpn?: string[];
+  cipher?: string[];
+  group?: string[];
+  keylog?: string;
+  v?: boolean;
+  pmtu?: number;
+  /** Cookies are on by default; `--retry false` (or `noCookies`) turns the HelloVerifyRequest round off. */
+  retry?: boolean;
+}
+
+/** Where a command reads and writes; the CLI passes the process streams, tests their own. */
+export interface DtlsIo {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  /** Server: stops it (the CLI uses SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** Server: called once bound, with the local address. */
+  onListening?: (local: Address) => void;
+}
+
+const processIo = (): DtlsIo => ({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+
+function parseSuites(v: string[] | undefined): DtlsSuiteName[] | undefined {
+  const names = listFlag(v);
+  if (!names.length) return undefined;
+  return names.map((n) => {
+    if (!(n in DTLS_SUITES)) throw usageError(`unknown DTLS cipher suite ${n} (expected ${Object.keys(DTLS_SUITES).join(', ')})`);
+    return n as DtlsSuiteName;
+  });
+}
+
+function parseGroups(v: string[] | undefined): EcdhGroup[] | undefined {
+  const names = listFlag(v);
+  if (!names.length) return undefined;
+  const aliases: Record<string, EcdhGroup> = { x25519: 'x25519', X25519: 'x25519', secp256r1: 'secp256r1', 'P-256': 'secp256r1', prime256v1: 'secp256r1' };
+  return names.map((n) => aliases[n] ?? (() => { throw usageError(`unknown group ${n} (expected x25519 or secp256r1)`); })());
+}
+
+function keyLog(flag: string | undefined): ((line: string) => void) | undefined {
+  const path = keyLogPath(flag);
+  return path ? keyLogFile(path) : undefined;
+}
+
+function describeAlert(e: TlsError): string {
+  return `DTLS failed: ${e.remote ? 'peer sent' : 'we sent'} alert ${alertName(e.alert)}: ${e.message}`;
+}
+
+/** `crosswire connect dtls://host:port`: resolves with the exit code. */
+export async function connectDtls(target: Target, flags: DtlsClientFlags, io: DtlsIo = processIo()): Promise<number> {
+  const log = (line: string) => (flags.v ? io.stderr.write(`crosswire: ${line}\n`) : undefined);
+  let ca: Uint8Array[] = [];
+  if (!flags.insecure) {
+    try {
+      ca = loadTrustAnchors(flags.ca);
+    } catch (e) {
+      throw usageError((e as Error).message);
+    }
+  }
+  const config: DtlsConfig = {
+    crypto: cryptoProvider(),
+    random: systemRandom,
+    clock: systemClock,
+    serverName: flags.servername ?? target.host,
+    ca,
+    insecure: !!flags.insecure,
+    alpn: listFlag(flags.alpn).length ? listFlag(flags.alpn) : undefined,
+    cipherSuites: parseSuites(flags.cipher),
+    groups: parseGroups(flags.group),
+    keyLog: keyLog(flags.keylog),
+    pmtu: flags.pmtu,
+  };
+  let socket;
+  try {
+    socket = await bindUdp(target.host.includes(':') ? '::' : '0.0.0.0', 0);
+  } catch (e) {
+    throw new CliError(`cannot open a UDP socket: ${(e as Error).message}`);
+  }
+  const remote: Address = { host: target.host, port: target.port };
+  const client = new DtlsClient(config, remote, monotonicNow());
+
+  return await new Promise<number>((resolve) => {
+    let driver: UdpDriver | undefined = undefined;
+    let finished = false;
+    let stdinDone = false;
+    let pending: Uint8Array = new Uint8Array(0);
+    const finish = (code: number) => {
+      if (finished) return;
+      finished = true;
+      io.stdin.off('data', onData);
+      io.stdin.off('end', onEnd);
+      io.stdin.pause();
+      void driver!.close().then(() => resolve(code));
+    };
+    const sendLines = (eof: boolean) => {
+      if (!client.handshakeComplete || client.closed) return;
+      let nl: number;
+      while ((nl = pending.indexOf(0x0a)) >= 0) {
+        client.send(pending.subarray(0, nl + 1));
+        pending = pending.subarray(nl + 1);
+      }
+      if (eof) {
+        if (pending.length) client.send(pending);
+        pending = new Uint8Array(0);
+        log('stdin closed: sending close_notify');
+        client.close();
+      }
+      driver!.kick();
+      if (eof) finish(0);
+    };
+    const onData = (chunk: Buffer) => {
+      const next = new Uint8Array(pending.length + chunk.length);
+      next.set(pending);
+      next.set(chunk, pending.length);
+      pending = next;
+      sendLines(false);
+    };
+    const onEnd = () => {
+      stdinDone = true;
+      sendLines(true);
+    };
+    const onEvent = (e: DtlsEvent) => {
+      switch (e.type) {
+        case 'hello-verify-request':
+          log(`HelloVerifyRequest: cookie of ${e.cookieLength} bytes`);
+          break;
+        case 'handshake-complete':
+          log(`handshake complete: DTLS 1.2 ${e.summary.suite} ${e.summary.group}${e.summary.alpn ? ` alpn=${e.summary.alpn}` : ''}`);
+          sendLines(stdinDone);
+          break;
+        case 'data':
+          io.stdout.write(e.data);
+          break;
+        case 'alert':
+          if (!e.sent) log(`received ${e.level} alert ${alertName(e.description)}`);
+          break;
+        case 'closed':
+          if (e.error) {
+            io.stderr.write(`crosswire: ${describeAlert(e.error)}\n`);
+            finish(EXIT_FAILURE);
+          } else {
+            log('peer closed (close_notify)');
+            finish(0);
+          }
+          break;
+      }
+    };
+    driver = driveEndpoint(client, socket, () => {
+      for (let e = client.pollEvent(); e; e = client.pollEvent()) onEvent(e);
+    });
+    io.stdin.on('data', onData);
+    io.stdin.on('end', onEnd);
+    driver.kick();
+  });
+}
+
+/** `crosswire serve dtls://host:port --cert F --key F [--echo]`: runs until SIGINT/SIGTERM (or io.signal). */
+export async function serveDtls(target: Target, flags: DtlsServerFlags, io: DtlsIo = processIo()): Promise<number> {
+  const verbose = (line: string) => (flags.v ? io.stderr.write(`crosswire: ${line}\n`) : undefined);
+  const server = new DtlsServer({
+    crypto: cryptoProvider(),
+    random: systemRandom,
+    clock: systemClock,
+    certificateChain: loadChainFile(flags.cert, '--cert'),
+    privateKey: loadKeyFile(flags.key, '--key'),
+    alpn: listFlag(flags.alpn).length ? listFlag(flags.alpn) : undefined,
+    cipherSuites: parseSuites(flags.cipher),
+    groups: parseGroups(flags.group),
+    keyLog: keyLog(flags.keylog),
+    pmtu: flags.pmtu,
+    cookies: flags.retry !== false,
+  });
+  let socket;
+  try {
+    socket = await bindUdp(target.host, target.port);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw usageError(`cannot listen on ${target.host}:${target.port}: ${err.code ?? err.message}`);
+  }
+  const driver = driveEndpoint(server, socket, () => {
+    for (let e = server.pollEvent(); e; e = server.pollEvent()) {
+      const who = addressKey(e.peer);
+      const ev = e.event;
+      if (ev.type === 'handshake-complete') verbose(`${who}: handshake complete: DTLS 1.2 ${ev.summary.suite} ${ev.summary.group}`);
+      else if (ev.type === 'data') {
+        if (flags.echo) server.send(e.peer, ev.data);
+        else io.stdout.write(ev.data);
+      } else if (ev.type === 'closed') verbose(`${who}: ${ev.error ? describeAlert(ev.error) : 'closed'}`);
+    }
+  });
+  io.stderr.write(`listening on ${addressKey(driver.local)}\n`);
+  io.onListening?.(driver.local);
+  await new Promise<void>((done) => {
+    const stop = (why: string) => {
+      verbose(`${why}: shutting down`);
+      server.close();
+      driver.kick();
+      done();
+    };
+    if (io.signal) {
+      if (io.signal.aborted) stop('aborted');
+      else io.signal.addEventListener('abort', () => stop('aborted'), { once: true });
+    } else {
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    }
+  });
+  await driver.close();
+  return 0;
+}
