@@ -40,7 +40,9 @@ export interface Env {
 
 export function env(backend: CryptoBackendName, seed: string): Env {
   const crypto = cryptoProvider(backend);
-  // The test PKI is minted at run time, so the simulated clock starts at the real time (read once, then only advanced by tests).
+  // The test PKI is minted at run time, so the simulated clock starts at the real time once it exists (read once, then
+  // only advanced by tests): certificates are not valid before their minting second.
+  makePki();
   const now = { ms: Date.now() };
   return { crypto, random: seededRandom(seed, (d) => crypto.hash('sha256', d)), now, clock: () => now.ms };
 }

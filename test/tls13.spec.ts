@@ -168,6 +168,66 @@ for (const backend of BACKENDS) {
       expectMatchingSecrets(r.client, r.server);
     });
 
+    test('resumption through a HelloRetryRequest recomputes the binder; 0-RTT is dropped by the HRR', () => {
+      const e = env(backend, 'resume-hrr');
+      const first = connect(clientConfig(e), serverConfig(e, loadIdentity('ec'), { ticketKey: TICKET_KEY, earlyData: true }));
+      const ticket = tickets(first.client)[0]!;
+      const r = connect(
+        clientConfig(e, { session: ticket, earlyData: true }),
+        serverConfig(e, loadIdentity('ec'), { ticketKey: TICKET_KEY, earlyData: true, groups: ['secp256r1', 'x25519'] }),
+      );
+      expect(r.client.session.helloRetry).toBe(true);
+      expect(r.client.session.resumed).toBe(true);
+      expect(r.server.session.resumed).toBe(true);
+      expect(r.client.session.earlyDataAccepted).toBe(false);
+      expect(earlyAnswer(r.server)).toBe(false);
+      expectMatchingSecrets(r.client, r.server);
+    });
+
+    test('an expired ticket or one for another server name is not offered', () => {
+      const e = env(backend, 'expired-ticket');
+      const first = connect(clientConfig(e), serverConfig(e, loadIdentity('ec'), { ticketKey: TICKET_KEY, ticketLifetimeSec: 60 }));
+      const ticket = tickets(first.client)[0]!;
+      expect(ticket.lifetimeSec).toBe(60);
+      const other = connect(clientConfig(e, { session: ticket, serverName: 'other.test.crosswire' }), serverConfig(e, loadIdentity('ec'), { ticketKey: TICKET_KEY }));
+      expect(other.client.session.resumed).toBe(false);
+      e.now.ms += 61_000;
+      const late = connect(clientConfig(e, { session: ticket }), serverConfig(e, loadIdentity('ec'), { ticketKey: TICKET_KEY }));
+      expect(late.client.session.resumed).toBe(false);
+      expect(late.client.session.handshakeComplete).toBe(true);
+    });
+
+    test('0-RTT is refused when the ALPN differs from the ticket, and when the ticket age is implausible', () => {
+      const e = env(backend, 'early-alpn');
+      const sc = serverConfig(e, loadIdentity('ec'), { ticketKey: TICKET_KEY, alpn: ['h2', 'http/1.1'], earlyData: true });
+      const first = connect(clientConfig(e, { alpn: ['h2'] }), sc);
+      const ticket = tickets(first.client)[0]!;
+      // The client itself does not attempt 0-RTT for another ALPN.
+      const other = connect(clientConfig(e, { alpn: ['http/1.1'], session: ticket, earlyData: true }), sc);
+      expect(other.client.session.resumed).toBe(true);
+      expect(earlyAnswer(other.client)).toBeUndefined();
+      // A client clock far off the server's makes the server refuse 0-RTT but still resume.
+      const skewed = connect(clientConfig(e, { alpn: ['h2'], session: { ...ticket, receivedAtMs: ticket.receivedAtMs - 30_000 }, earlyData: true }), sc);
+      expect(skewed.client.session.resumed).toBe(true);
+      expect(skewed.client.session.earlyDataAccepted).toBe(false);
+    });
+
+    test('server sendSessionTicket issues extra tickets with sealed appData returned on resumption', () => {
+      const e = env(backend, 'appdata');
+      const sc = serverConfig(e, loadIdentity('ec'), { ticketKey: TICKET_KEY, ticketCount: 0 });
+      const first = connect(clientConfig(e), sc);
+      expect(tickets(first.client)).toHaveLength(0);
+      first.server.session.sendSessionTicket({ appData: Uint8Array.of(1, 2, 3) });
+      first.server.session.sendSessionTicket();
+      pump(first.client, first.server);
+      const ts = tickets(first.client);
+      expect(ts).toHaveLength(2);
+      expect(ts[0]!.resumptionSecret).not.toEqual(ts[1]!.resumptionSecret);
+      const r = connect(clientConfig(e, { session: ts[0] }), sc);
+      expect(r.server.session.resumed).toBe(true);
+      expect(r.server.session.ticketAppData).toEqual(Uint8Array.of(1, 2, 3));
+    });
+
     test('a ticket sealed under another key is ignored: full handshake', () => {
       const e = env(backend, 'otherkey');
       const first = connect(clientConfig(e), serverConfig(e, loadIdentity('ec'), { ticketKey: TICKET_KEY }));

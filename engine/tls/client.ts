@@ -100,8 +100,10 @@ export class TlsClient extends TlsSessionBase {
     });
   }
 
+  /** A ticket is offered only while fresh and only to the server it came from (§4.6.1, §4.2.11). */
   private ticketUsable(t: SessionTicket): boolean {
     const ageMs = this.config.clock() - t.receivedAtMs;
+    if (t.serverName && this.config.serverName && t.serverName.toLowerCase() !== this.config.serverName.toLowerCase()) return false;
     return ageMs >= 0 && ageMs <= t.lifetimeSec * 1000;
   }
 
@@ -304,6 +306,10 @@ export class TlsClient extends TlsSessionBase {
     if (c.quic && !this.peerTransportParameters) throw new TlsError(Alert.missing_extension, 'server sent no quic_transport_parameters');
     if (this.earlyDataOffered && !this.helloRetry) {
       this.earlyDataAccepted = ee.has(X.early_data);
+      // 0-RTT was sent under the ticket's parameters; a server accepting it with others is lying (§4.2.10).
+      if (this.earlyDataAccepted && (this.suite!.name !== this.offeredTicket!.suite || this.alpn !== this.offeredTicket!.alpn)) {
+        throw new TlsError(Alert.illegal_parameter, 'server accepted 0-RTT with a different cipher suite or ALPN than the ticket');
+      }
       this.emit({ type: 'early-data', accepted: this.earlyDataAccepted });
     }
     this.transcript.add(msg.raw);
