@@ -118,7 +118,7 @@ export class Network {
         const e = d.entry;
         const entry = this.trace.add({
           time: now, direction: path.direction, index: d.index, copy, length: d.data.length, kind: e.kind, kinds: e.kinds,
-          sha256: d.data === undefined ? e.sha256 : hashBytes(d.data), from: d.from, to: d.to, fate: 'in-flight', effects: ['duplicated'],
+          sha256: hashBytes(d.data), from: d.from, to: d.to, fate: 'in-flight', effects: ['duplicated'],
         });
         return { ...d, copy, data: d.data, entry };
       },
@@ -128,8 +128,11 @@ export class Network {
   private runFrom(path: DirectionPath, first: number, d: InFlight, now: number): void {
     for (let i = first; i < path.stages.length; i++) {
       const stage = path.stages[i]!;
-      if (!matchesFilter(d.classification, stage.impairment.filter)) continue;
-      const out = stage.impairment.process(d, this.ctx(path, stage, now));
+      let out: InFlight[] | 'drop';
+      if (!matchesFilter(d.classification, stage.impairment.filter)) {
+        if (!stage.impairment.passBy) continue;
+        out = stage.impairment.passBy(d, this.ctx(path, stage, now));
+      } else out = stage.impairment.process(d, this.ctx(path, stage, now));
       if (out === 'drop') return this.drop(d, stage.impairment.name);
       for (const o of out) this.runFrom(path, i + 1, o, now);
       return;

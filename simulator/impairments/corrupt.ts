@@ -26,8 +26,13 @@ export class Corrupt implements Impairment {
     if (u() >= this.rate || d.data.length === 0) return [d];
     const span = Math.min(d.data.length, this.cfg.within ?? d.data.length);
     const out = d.data.slice();
-    for (let i = 0; i < (this.cfg.count ?? 1); i++) {
+    // Distinct positions, so two flips never cancel out on the same byte.
+    const hit = new Set<number>();
+    const count = Math.min(span, this.cfg.count ?? 1);
+    while (hit.size < count) {
       const at = Math.floor(u() * span);
+      if (hit.has(at)) continue;
+      hit.add(at);
       out[at] = out[at]! ^ (1 + Math.floor(u() * 255));
     }
     d.data = out;

@@ -44,6 +44,11 @@ export interface Impairment {
   /** Datagrams that do not match pass through untouched and consume no draws. */
   readonly filter?: KindFilter;
   process(d: InFlight, ctx: StageContext): StageResult;
+  /**
+   * Sees a datagram the filter excluded (it must come back in the result, untouched), for impairments whose state
+   * counts all traffic: a filtered reorder holds an Initial until N datagrams of any kind have passed it.
+   */
+  passBy?(d: InFlight, ctx: StageContext): InFlight[];
   /** Impairments that hold datagrams back report when the earliest one is due… */
   nextRelease?(): number | undefined;
   /** …and hand back those due by `now`. */

@@ -1,34 +1,38 @@
-// Random loss: Bernoulli, or Gilbert-Elliott bursts (a two-state Markov chain, good = pass, bad = drop) whose
-// stationary loss equals `rate` and whose mean run of consecutive drops equals `burst`.
+// Random loss: independent (Bernoulli), or Gilbert-Elliott bursts — a two-state Markov chain (good = pass,
+// bad = drop) whose stationary loss equals `rate` and whose mean run of consecutive drops equals `burst`.
 
 import type { KindFilter } from '../classify.js';
 import { requireRate, type Impairment, type InFlight, type StageContext, type StageResult } from './impairment.js';
 
 export interface LossConfig {
   rate: number;
-  /** Mean burst length in datagrams (≥ 1); 1 or absent means independent losses. */
+  /** Mean burst length in datagrams (≥ 1); absent means independent losses. */
   burst?: number;
 }
 
 export class Loss implements Impairment {
   readonly name = 'loss';
   private bad = false;
-  private readonly enterBad: number;
-  private readonly leaveBad: number;
+  private readonly rate: number;
+  /** Gilbert-Elliott transition probabilities; undefined for independent losses. */
+  private readonly chain: { enterBad: number; leaveBad: number } | undefined;
 
   constructor(cfg: LossConfig, readonly filter?: KindFilter) {
-    const rate = requireRate('loss', cfg.rate);
-    const burst = cfg.burst ?? 1;
-    if (!(burst >= 1)) throw new RangeError(`loss: burst must be ≥ 1, got ${burst}`);
-    // Stationary P(bad) = enter / (enter + leave) = rate, with leave = 1 / burst.
-    this.leaveBad = 1 / burst;
-    this.enterBad = rate >= 1 ? 1 : (rate * this.leaveBad) / (1 - rate);
-    if (this.enterBad > 1) throw new RangeError(`loss: rate ${rate} with burst ${burst} is not reachable (needs burst ≤ 1/(1-rate))`);
+    this.rate = requireRate('loss', cfg.rate);
+    if (cfg.burst === undefined || this.rate === 0 || this.rate === 1) return;
+    const burst = cfg.burst;
+    if (!(burst >= 1)) throw new RangeError(`loss: burst must be ≥ 1 datagram, got ${burst}`);
+    // Stationary P(bad) = enter / (enter + leave) = rate, and the mean stay in bad is 1 / leave = burst.
+    const leaveBad = 1 / burst;
+    const enterBad = (this.rate * leaveBad) / (1 - this.rate);
+    if (enterBad > 1) throw new RangeError(`loss: a rate of ${this.rate} needs a mean burst of at least ${(this.rate / (1 - this.rate)).toFixed(2)}, got ${burst}`);
+    this.chain = { enterBad, leaveBad };
   }
 
   process(d: InFlight, ctx: StageContext): StageResult {
     const u = ctx.rng(d)();
-    this.bad = this.bad ? u >= this.leaveBad : u < this.enterBad;
+    if (!this.chain) return u < this.rate ? 'drop' : [d];
+    this.bad = this.bad ? u >= this.chain.leaveBad : u < this.chain.enterBad;
     return this.bad ? 'drop' : [d];
   }
 }

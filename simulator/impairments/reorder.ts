@@ -40,20 +40,22 @@ export class Reorder implements Impairment {
       d.departAt += this.cfg.delay;
       return [d];
     }
-    const out: InFlight[] = [];
-    if (!chosen) out.push(d);
-    // The passing datagram counts toward every earlier hold; a held one does not overtake its own hold.
-    if (!chosen) {
-      for (let i = 0; i < this.held.length; ) {
-        const h = this.held[i]!;
-        if (--h.remaining <= 0) {
-          h.d.departAt = Math.max(h.d.departAt, d.departAt);
-          out.push(h.d);
-          this.held.splice(i, 1);
-        } else i++;
-      }
+    if (!chosen) return this.passBy(d);
+    this.held.push({ d, remaining: this.cfg.depth!, deadline: ctx.now + this.maxHold });
+    return [];
+  }
+
+  /** A passing datagram counts toward every hold; those that reach their depth leave right behind it. */
+  passBy(d: InFlight): InFlight[] {
+    const out = [d];
+    for (let i = 0; i < this.held.length; ) {
+      const h = this.held[i]!;
+      if (--h.remaining <= 0) {
+        h.d.departAt = Math.max(h.d.departAt, d.departAt);
+        out.push(h.d);
+        this.held.splice(i, 1);
+      } else i++;
     }
-    if (chosen) this.held.push({ d, remaining: this.cfg.depth!, deadline: ctx.now + this.maxHold });
     return out;
   }
 
