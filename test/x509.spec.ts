@@ -40,9 +40,9 @@ function issueExtra(name: string, issuer: string, ext: string, opts: { keyAlg?: 
   return certDer(join(pki.dir, `${name}.pem`));
 }
 
-function selfSigned(name: string, keyAlg: string[], extra: string[] = []): Uint8Array {
+function selfSigned(name: string, keyAlg: string[], extra: string[] = [], cn = name): Uint8Array {
   ossl(['genpkey', ...keyAlg, '-out', `${name}.key`]);
-  ossl(['req', '-x509', '-new', '-key', `${name}.key`, '-out', `${name}.pem`, '-days', '30', '-subj', `/CN=${name}`,
+  ossl(['req', '-x509', '-new', '-key', `${name}.key`, '-out', `${name}.pem`, '-days', '30', '-subj', `/CN=${cn}`,
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign', ...extra]);
   return certDer(join(pki.dir, `${name}.pem`));
 }
@@ -205,6 +205,25 @@ test.describe('certificate parsing against node:crypto and openssl', () => {
     expect(tlsAlert(() => verifyChain([odd], { crypto: cryptoProvider(), anchors, now: Date.now() })).alert).toBe('unsupported_certificate');
   });
 
+  test('RFC 8410 §10.1 and §10.3 Ed25519 examples: SPKI, PKCS#8 v1 and v2 (attributes + public key)', () => {
+    const spki = pemDecode('-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n')[0]!;
+    const pub = publicKeyFromSpki(spki);
+    expect(pub.kind).toBe('ed25519');
+    const pubHex = '19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1';
+    if (pub.kind === 'ed25519') expect(Buffer.from(pub.key).toString('hex')).toBe(pubHex);
+    const v1 = loadPrivateKey('-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n-----END PRIVATE KEY-----\n');
+    const v2 = loadPrivateKey(
+      '-----BEGIN PRIVATE KEY-----\nMHICAQEwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n' +
+        'oB8wHQYKKoZIhvcNAQkJFDEPDA1DdXJkbGUgQ2hhaXJzgSEAGb9ECWmEzf6FQbrB\nZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PRIVATE KEY-----\n',
+    );
+    for (const k of [v1, v2]) {
+      expect(k.kind).toBe('ed25519');
+      if (k.kind !== 'ed25519') continue;
+      expect(Buffer.from(k.seed).toString('hex')).toBe('d4ee72dbf913584ad5b6d8f1f769f8ad3afe7c28cbf1d4fbe097a88f44755842');
+      expect(Buffer.from(k.publicKey).toString('hex')).toBe(pubHex);
+    }
+  });
+
   test('PEM: labels, several blocks, text around blocks, errors', () => {
     const bundle = `subject=junk\n${read(pki.leaf.chain.cert)}\n# comment\n`;
     expect(pemDecode(bundle).length).toBe(2);
@@ -306,7 +325,7 @@ test.describe('chain verification', () => {
     const early = tlsAlert(() => verify(chainDer(pki.leaf.ec.cert), { now: Date.UTC(2001, 0, 1) }));
     expect(early.alert).toBe('certificate_expired');
     expect(early.message).toMatch(/is not valid before/);
-    // The expired leaf is fine at a time inside its validity window (and the CA was valid then too? no: it was issued later).
+    // Inside the expired leaf's window the leaf is fine, but the CA (minted today) was not yet valid: every cert is checked.
     const inWindow = tlsAlert(() => verify(chainDer(pki.leaf.expired.cert), { now: Date.UTC(2020, 6, 1) }));
     expect(inWindow.alert).toBe('certificate_expired');
     expect(inWindow.message).toMatch(/trust anchor 'CN=crosswire test CA' is not valid before/);
@@ -429,6 +448,17 @@ test.describe('chain verification', () => {
     expect(tlsAlert(() => verify([badIp, nc], { hostname: 'a.good.test' })).message).toContain('IP:192.168.1.1');
   });
 
+  test('a same-named CA with another key is not an issuer (unknown_ca); duplicated intermediates stay cheap', () => {
+    selfSigned('impostor-ca', ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'], [], 'crosswire test CA');
+    const forged = issueExtra('impostor-leaf', 'impostor-ca', SERVER_EXT);
+    const r = tlsAlert(() => verify([forged]));
+    expect(r.alert).toBe('unknown_ca');
+    expect(r.message).toContain("issuer 'CN=crosswire test CA'");
+    const [leaf, inter] = chainDer(pki.leaf.chain.cert) as [Uint8Array, Uint8Array];
+    const copies = Array.from({ length: 200 }, () => inter.slice());
+    expect(verify([leaf, ...copies]).subject.text).toBe('CN=localhost');
+  });
+
   test('the leaf itself may be the trust anchor; an empty chain is refused', () => {
     const ec = chainDer(pki.leaf.ec.cert);
     expect(verify(ec, { anchors: [ec[0]!] }).subject.text).toBe('CN=localhost');
@@ -495,7 +525,7 @@ test.describe('malformed input only ever raises DecodeError', () => {
     }
   };
 
-  test('5000 seeded mutations of certificates, SPKIs and keys', () => {
+  test('5000 seeded mutations of certificates, SPKIs and keys, 1000 of PEM text, 2000 random inputs', () => {
     const rng = seedrandom('crosswire-x509-fuzz');
     const certs = [...LEAVES, 'client', 'expired'].map((k) => certDer(pki.leaf[k as 'ec'].cert)).concat([caDer, interDer]);
     const spkis = certs.map((d) => parseCertificate(d).publicKey.spki);
@@ -525,6 +555,14 @@ test.describe('malformed input only ever raises DecodeError', () => {
         const m = mutate(rng, keys[Math.floor(rng() * keys.length)]!);
         expectOnlyDecodeError(() => privateKeyFromPkcs8(m), `key mutation ${i}`);
       }
+    }
+    // Mangled PEM text: loaders report DecodeError, never anything else.
+    const pemTexts = [read(pki.leaf.chain.cert), read(pki.leaf.rsa.key), read(pki.leaf.ed25519.key)];
+    for (let i = 0; i < 500; i++) {
+      const src = pemTexts[i % pemTexts.length]!;
+      const m = new TextDecoder('latin1').decode(mutate(rng, new TextEncoder().encode(src)));
+      expectOnlyDecodeError(() => loadCertificateChain(m), `pem chain ${i}`);
+      expectOnlyDecodeError(() => loadPrivateKey(m), `pem key ${i}`);
     }
     // Pure random bytes, and random bytes behind a plausible SEQUENCE header.
     for (let i = 0; i < 1000; i++) {

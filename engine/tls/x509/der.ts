@@ -171,15 +171,6 @@ export function readSmallInt(node: DerNode, what: string): number {
   return Number(n);
 }
 
-/** Unsigned big-endian content of a positive INTEGER, without the sign octet (RSA moduli, EC scalars). */
-export function readUnsignedBytes(node: DerNode): Uint8Array {
-  need(node, Tag.INTEGER, 'INTEGER');
-  readInteger(node); // validates minimal form
-  const v = contents(node);
-  if (v[0]! >= 0x80) throw new DecodeError(`DER: negative INTEGER at offset ${node.start} where a positive one is required`);
-  return v[0] === 0 && v.length > 1 ? v.subarray(1) : v;
-}
-
 export function readBoolean(node: DerNode): boolean {
   need(node, Tag.BOOLEAN, 'BOOLEAN');
   const v = contents(node);

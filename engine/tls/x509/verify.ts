@@ -24,6 +24,8 @@ export interface VerifyChainOptions {
 const MAX_INTERMEDIATES = 8;
 /** Enough alternative paths to get past a bad cross-sign without letting crafted input explode the search. */
 const MAX_PATHS = 16;
+/** Issuer candidates examined per verification: bounds the work a crafted chain of look-alike CAs can cause. */
+const MAX_CANDIDATES = 64;
 const MIN_RSA_BITS = 2048;
 
 interface AnchorSet {
@@ -40,6 +42,16 @@ const parsedAnchors = new WeakMap<Uint8Array, Certificate | null>();
  * Returns the parsed leaf, or throws TlsError carrying the alert to send and a message a user can act on.
  */
 export function verifyChain(chain: readonly Uint8Array[], opts: VerifyChainOptions): Certificate {
+  try {
+    return verify(chain, opts);
+  } catch (e) {
+    if (e instanceof TlsError) throw e;
+    // Whatever slipped through must still become an alert, not an exception that tears down the caller.
+    throw new TlsError(Alert.internal_error, `certificate verification failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function verify(chain: readonly Uint8Array[], opts: VerifyChainOptions): Certificate {
   const purpose = opts.purpose ?? 'server';
   if (chain.length === 0)
     throw purpose === 'client'
@@ -131,6 +143,7 @@ class PathSearch {
   deadEnd?: Certificate;
   private deadEndDepth = -1;
   private readonly sigCache = new Map<string, string | null>();
+  private budget = MAX_CANDIDATES;
 
   constructor(
     private readonly crypto: CryptoProvider,
@@ -170,6 +183,10 @@ class PathSearch {
   }
 
   private signedBy(cert: Certificate, issuer: Certificate): boolean {
+    // Differing key identifiers mean a different key under the same name (a rolled-over CA): not a candidate at all,
+    // so it neither costs a signature check nor turns "unknown CA" into "bad signature".
+    if (cert.authorityKeyId && issuer.subjectKeyId && !sameBytes(cert.authorityKeyId, issuer.subjectKeyId)) return false;
+    if (this.budget-- <= 0) return false;
     const key = `${derKey(cert.der)}|${derKey(issuer.der)}`;
     let failure = this.sigCache.get(key);
     if (failure === undefined) {
