@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as nodeCryptoLib from 'node:crypto';
+import { gcm } from '@noble/ciphers/aes.js';
 import { cryptoProvider, nobleCrypto, nodeCrypto, CryptoError, type CryptoProvider, type PrivateKey, type PublicKey, type SignatureAlgorithm } from '../engine/crypto/index.js';
 import { hkdfExpandLabel } from '../engine/crypto/hkdf-label.js';
 import { chacha20BlockFunction } from '../engine/crypto/chacha-block.js';
@@ -146,6 +147,30 @@ test('ChaCha20 block function: RFC 8439 §2.3.2 keystream block, and counter 0xf
     iv.set(nonce, 4);
     const openssl = nodeCryptoLib.createCipheriv('chacha20', key, iv).update(new Uint8Array(64));
     expect(hex(block(counter, nonce, 64))).toBe(openssl.toString('hex'));
+  }
+});
+
+test('noble AES-GCM (per-key tables) equals noble gcm() and OpenSSL for every length 0..80, misaligned buffers and key reuse', () => {
+  for (const name of ['aes-128-gcm', 'aes-256-gcm'] as const) {
+    const keyBytes = new Uint8Array(name === 'aes-128-gcm' ? 16 : 32).map((_, i) => 0x20 + i);
+    const aead = nobleCrypto.aead(name, keyBytes);
+    for (let len = 0; len <= 80; len++) {
+      const nonce = new Uint8Array(12).map((_, i) => len * 3 + i);
+      // Offsets 1 and 3 make the inputs misaligned views into a larger buffer.
+      const pt = new Uint8Array(len + 1).map((_, i) => (i * 29 + len) & 0xff).subarray(1);
+      const aad = new Uint8Array((len % 23) + 3).map((_, i) => i ^ len).subarray(3);
+      const reference = gcm(keyBytes, nonce, aad).encrypt(pt);
+      const cipher = nodeCryptoLib.createCipheriv(name, keyBytes, nonce);
+      cipher.setAAD(aad);
+      const openssl = Buffer.concat([cipher.update(pt), cipher.final(), cipher.getAuthTag()]);
+      const sealed = aead.seal(nonce, pt, aad);
+      expect(hex(sealed), `${name} len ${len}`).toBe(hex(reference));
+      expect(hex(sealed)).toBe(openssl.toString('hex'));
+      const shifted = new Uint8Array(sealed.length + 3);
+      shifted.set(sealed, 3);
+      expect(aead.open(nonce, shifted.subarray(3), aad)).toEqual(pt);
+      expect(aead.open(nonce, flipBit(sealed, len), aad)).toBeNull();
+    }
   }
 });
 

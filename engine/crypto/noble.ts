@@ -1,6 +1,6 @@
 // Pure-JS CryptoProvider over @noble/*: AEAD (RFC 5116, RFC 8439 §2.8), QUIC header protection (RFC 9001 §5.4.3-§5.4.4), HKDF (RFC 5869), ECDHE (RFC 8446 §7.4), signatures (RFC 8446 §4.2.3).
 
-import { gcm, unsafe as aesInternals } from '@noble/ciphers/aes.js';
+import { unsafe as aesInternals } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import { sha1 } from '@noble/hashes/legacy.js';
@@ -24,6 +24,7 @@ import {
 } from './provider.js';
 import { rsaPkcs1Sign, rsaPkcs1Verify, rsaPssSign, rsaPssVerify, type RsaHash } from './rsa.js';
 import { chacha20BlockFunction } from './chacha-block.js';
+import { gcmKey } from './noble-gcm.js';
 import { AEAD_KEY_LENGTH, HP_KEY_LENGTH, allZero, chachaMaskInputs, describeAlgorithm } from './common.js';
 
 const HASHES = { sha1, sha256, sha384, sha512 } as const;
@@ -50,18 +51,20 @@ function makeAead(name: AeadName, key: Uint8Array): Aead {
   const keyLength = AEAD_KEY_LENGTH[name];
   if (key.length !== keyLength) throw new CryptoError(`${name}: key must be ${keyLength} bytes, got ${key.length}`);
   const k = Uint8Array.from(key);
-  const construct = name === 'chacha20-poly1305' ? chacha20poly1305 : gcm;
+  // GCM keeps its expanded key and GHASH table across packets (noble-gcm.ts); ChaCha20-Poly1305 has no per-key
+  // precomputation worth keeping, its Poly1305 key is per nonce anyway.
+  const gcmState = name === 'chacha20-poly1305' ? undefined : gcmKey(k);
   return {
     keyLength,
     tagLength: 16,
     seal(nonce, plaintext, aad) {
       if (nonce.length !== 12) throw new CryptoError(`${name}: nonce must be 12 bytes`);
-      return construct(k, nonce, aad).encrypt(plaintext);
+      return gcmState ? gcmState.seal(nonce, plaintext, aad) : chacha20poly1305(k, nonce, aad).encrypt(plaintext);
     },
     open(nonce, ciphertext, aad) {
       if (nonce.length !== 12 || ciphertext.length < 16) return null;
       try {
-        return construct(k, nonce, aad).decrypt(ciphertext);
+        return gcmState ? gcmState.open(nonce, ciphertext, aad) : chacha20poly1305(k, nonce, aad).decrypt(ciphertext);
       } catch {
         return null;
       }
