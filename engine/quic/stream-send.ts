@@ -105,6 +105,19 @@ export class SendStream {
     return this.finPending && this.pending.isEmpty();
   }
 
+  /** Offset of the next chunk nextChunk() would send (for sizing the frame header). */
+  nextOffset(): number {
+    return this.pending.first()?.[0] ?? this.written;
+  }
+
+  /** Data that costs no new flow-control credit: a retransmission or a bare FIN. */
+  hasRetransmitOrFin(): boolean {
+    if (this.resetCode !== undefined) return false;
+    const first = this.pending.first();
+    if (first) return first[0] < this.highestSent;
+    return this.finPending;
+  }
+
   /** Whether new data is waiting only on the peer's MAX_STREAM_DATA. */
   isBlocked(): boolean {
     const first = this.pending.first();

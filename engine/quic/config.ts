@@ -1,0 +1,81 @@
+// Connection configuration (RFC 9000 §7.4, §18.2 transport parameter values we advertise; RFC 9001 §6.6 key update cadence).
+
+import type { CryptoProvider } from '../crypto/provider.js';
+import type { RandomSource } from '../crypto/random.js';
+import type { SessionTicket, TlsConfig, TlsSession } from '../tls/api.js';
+import type { QlogSink } from './qlog.js';
+import { QUIC_V1, SUPPORTED_VERSIONS } from './version.js';
+
+/** Limits we grant the peer and timers we ask for; they become our transport parameters. */
+export interface TransportSettings {
+  /** max_idle_timeout in ms; 0 disables (RFC 9000 §10.1). */
+  maxIdleTimeoutMs: number;
+  maxUdpPayloadSize: number;
+  initialMaxData: number;
+  initialMaxStreamDataBidiLocal: number;
+  initialMaxStreamDataBidiRemote: number;
+  initialMaxStreamDataUni: number;
+  initialMaxStreamsBidi: number;
+  initialMaxStreamsUni: number;
+  ackDelayExponent: number;
+  maxAckDelayMs: number;
+  activeConnectionIdLimit: number;
+  disableActiveMigration: boolean;
+}
+
+export const DEFAULT_TRANSPORT: Readonly<TransportSettings> = {
+  maxIdleTimeoutMs: 30_000,
+  maxUdpPayloadSize: 1472,
+  initialMaxData: 1 << 20,
+  initialMaxStreamDataBidiLocal: 256 << 10,
+  initialMaxStreamDataBidiRemote: 256 << 10,
+  initialMaxStreamDataUni: 256 << 10,
+  initialMaxStreamsBidi: 100,
+  initialMaxStreamsUni: 100,
+  ackDelayExponent: 3,
+  maxAckDelayMs: 25,
+  activeConnectionIdLimit: 4,
+  disableActiveMigration: false,
+};
+
+/** TLS settings the application chooses; QUIC fills in role, crypto, randomness, transport parameters and quic mode. */
+export type QuicTlsOptions = Omit<TlsConfig, 'role' | 'crypto' | 'random' | 'clock' | 'quic' | 'quicTransportParameters'>;
+
+export interface QuicConfig {
+  readonly crypto: CryptoProvider;
+  readonly random: RandomSource;
+  /** Wall-clock ms for TLS (certificate dates, ticket ages). Packet timing always uses the `now` passed in. */
+  readonly clock: () => number;
+  /** Creates the TLS 1.3 session (engine/tls/session.ts createTlsSession); injected to keep QUIC testable on its own. */
+  readonly createTls: (config: TlsConfig) => TlsSession;
+  readonly tls: QuicTlsOptions;
+  /** Version of the first Initial (client). */
+  readonly version?: number;
+  /** Versions we accept, in preference order; the client may upgrade compatibly to the first one the server also has. */
+  readonly versions?: readonly number[];
+  readonly transport?: Partial<TransportSettings>;
+  /** Length of connection IDs we choose (server endpoints need a fixed length to route short headers). */
+  readonly cidLength?: number;
+  /** Initiate a 1-RTT key update after this many packets sent with one key (RFC 9001 §6.6 limits are far higher). */
+  readonly keyUpdateAfterPackets?: number;
+  /** Ceiling for receive-window auto-tuning (stream and connection). */
+  readonly maxReceiveWindow?: number;
+  /** Initial RTT estimate before samples arrive (RFC 9002 §6.2.2: 333 ms). */
+  readonly initialRttMs?: number;
+  /** Congestion controller. */
+  readonly congestionControl?: 'newreno' | 'cubic' | 'none';
+  readonly qlog?: QlogSink;
+  /** Client: resume with a ticket whose appData holds the server's transport parameters (for 0-RTT). */
+  readonly session?: SessionTicket;
+  /** Client: address-validation token from an earlier NEW_TOKEN. */
+  readonly token?: Uint8Array;
+}
+
+export function resolveTransport(cfg: QuicConfig): TransportSettings {
+  return { ...DEFAULT_TRANSPORT, ...cfg.transport };
+}
+
+export function resolveVersions(cfg: QuicConfig): { first: number; all: readonly number[] } {
+  const all = cfg.versions ?? SUPPORTED_VERSIONS;
+  return { first: cfg.version ?? all[0] ?? QUIC_V1, all };
+}

@@ -1,0 +1,113 @@
+// Packet number spaces (RFC 9000 §12.3, §13.2 acknowledgement generation; RFC 9001 §4.9 key discard): keys, packet numbers, ACK state, CRYPTO streams.
+
+import type { AckRange, Frame } from './frames.js';
+import type { PacketKeys } from './protection.js';
+import { RangeSet } from './stream-ranges.js';
+import { SendStream } from './stream-send.js';
+import { RecvStream } from './stream-recv.js';
+
+export type SpaceId = 'initial' | 'handshake' | 'application';
+
+export const SPACES: readonly SpaceId[] = ['initial', 'handshake', 'application'];
+
+/** RFC 9000 §7.5: at least 4096 bytes of out-of-order CRYPTO data must be buffered; we allow more for big certificate chains. */
+const CRYPTO_BUFFER_LIMIT = 64 << 10;
+
+/** Most ACK ranges we report: older gaps are forgotten, as the peer has long declared those packets lost. */
+const MAX_ACK_RANGES = 32;
+
+export interface SentPacket {
+  readonly space: SpaceId;
+  readonly pn: number;
+  readonly timeSent: number;
+  readonly size: number;
+  readonly ackEliciting: boolean;
+  readonly inFlight: boolean;
+  /** Frames to re-create on loss (ACK and PADDING are not kept: they are never retransmitted as such). */
+  readonly frames: Frame[];
+  /** 1-RTT packets: key phase they were sent with, for key-update confirmation. */
+  readonly keyPhase?: boolean;
+}
+
+export class PacketSpace {
+  sendKeys: PacketKeys | undefined;
+  recvKeys: PacketKeys | undefined;
+  discarded = false;
+  nextPn = 0;
+  largestReceived = -1;
+  largestReceivedTime = 0;
+  /** Largest packet number of ours the peer has acknowledged (for packet number encoding). */
+  largestAcked: number | undefined;
+  /** Packet numbers received, for ACK frames and duplicate detection. */
+  readonly received = new RangeSet();
+  /** Ack-eliciting packets received since our last ACK. */
+  ackElicitingUnacked = 0;
+  /** When an ACK must go out at the latest (application space delays ACKs up to max_ack_delay). */
+  ackDeadline: number | undefined;
+  ackImmediately = false;
+  readonly cryptoSend = new SendStream(-1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  readonly cryptoRecv = new RecvStream(-1, CRYPTO_BUFFER_LIMIT);
+  readonly sent = new Map<number, SentPacket>();
+  /** Time the last ack-eliciting packet was sent (PTO base) and loss-detection timer state. */
+  lastAckElicitingSent: number | undefined;
+  lossTime: number | undefined;
+
+  constructor(readonly id: SpaceId) {}
+
+  /** Whether `pn` was already received (duplicates are dropped after decryption, RFC 9000 §12.3). */
+  isDuplicate(pn: number): boolean {
+    return this.received.containsRange(pn, pn + 1);
+  }
+
+  onPacketReceived(pn: number, ackEliciting: boolean, now: number, maxAckDelay: number): void {
+    const outOfOrder = pn < this.largestReceived || (this.largestReceived >= 0 && pn > this.largestReceived + 1);
+    this.received.add(pn, pn + 1);
+    while (this.received.size > MAX_ACK_RANGES) {
+      const first = this.received.first()!;
+      this.received.remove(first[0], first[1]);
+    }
+    if (pn > this.largestReceived) {
+      this.largestReceived = pn;
+      this.largestReceivedTime = now;
+    }
+    if (!ackEliciting) return;
+    this.ackElicitingUnacked++;
+    // Initial and Handshake are acknowledged at once; 1-RTT after two packets, on reordering, or after max_ack_delay (RFC 9000 §13.2.1).
+    if (this.id !== 'application' || this.ackElicitingUnacked >= 2 || outOfOrder) this.ackImmediately = true;
+    else this.ackDeadline ??= now + maxAckDelay;
+  }
+
+  /** Something to acknowledge at all (piggybacked on any packet we send in this space). */
+  hasAckToSend(): boolean {
+    return !this.received.isEmpty() && (this.ackElicitingUnacked > 0 || this.ackDeadline !== undefined);
+  }
+
+  ackDue(now: number): boolean {
+    return this.ackImmediately || (this.ackDeadline !== undefined && now >= this.ackDeadline);
+  }
+
+  /** The ACK frame's ranges, highest first. */
+  ackRanges(): AckRange[] {
+    const out: AckRange[] = [];
+    for (const [s, e] of this.received) out.push({ smallest: s, largest: e - 1 });
+    return out.reverse();
+  }
+
+  onAckSent(): void {
+    this.ackElicitingUnacked = 0;
+    this.ackDeadline = undefined;
+    this.ackImmediately = false;
+  }
+
+  discard(): void {
+    this.discarded = true;
+    this.sendKeys = undefined;
+    this.recvKeys = undefined;
+    this.sent.clear();
+    this.ackElicitingUnacked = 0;
+    this.ackDeadline = undefined;
+    this.ackImmediately = false;
+    this.lossTime = undefined;
+    this.lastAckElicitingSent = undefined;
+  }
+}

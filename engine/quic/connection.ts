@@ -1,0 +1,1563 @@
+// The QUIC connection state machine (RFC 9000 §5–§14, §17; RFC 9001 §4–§6; RFC 9002; RFC 9368): sans-I/O, driven by datagrams, time and API calls.
+
+import type { Address, DatagramEndpoint, OutgoingDatagram } from '../endpoint.js';
+import { sameAddress } from '../endpoint.js';
+import { TlsError, type Epoch, type TlsSession, type TrafficSecret } from '../tls/api.js';
+import { DecodeError } from '../wire/reader.js';
+import { Writer } from '../wire/writer.js';
+import { equal, hex } from '../wire/bytes.js';
+import { QuicError, TransportErrorCode, cryptoErrorCode, transportErrorName } from './errors.js';
+import { decodeFrames, encodeFrame, frameSize, maxCryptoDataFitting, type AckFrame, type Frame } from './frames.js';
+import { isAckEliciting, isProbingOnly, type FrameTypeName } from './frame-table.js';
+import { encodeLongHeader, encodeShortHeader, longHeaderSize, parseVersionNegotiation, shortHeaderSize, splitDatagram, MIN_INITIAL_DATAGRAM, type ProtectedHeader } from './packet.js';
+import { packetNumberLength, truncatePacketNumber } from './packet-number.js';
+import { derivePacketKeys, initialKeys, minPayloadForSample, nextGenerationKeys, openPayload, protectPacket, removeHeaderProtection, unprotectPacket, AEAD_TAG_LENGTH, type PacketKeys } from './protection.js';
+import { parseRetry, verifyRetry } from './retry.js';
+import { decodeTransportParameters, encodeTransportParameters, defaultTransportParameters, type TransportParameters } from './transport-params.js';
+import { QUIC_V1, QUIC_V2, isSupportedVersion, versionName } from './version.js';
+import { CidManager } from './cid.js';
+import { PacketSpace, type SentPacket, type SpaceId } from './connection-space.js';
+import { NewReno, RttEstimator, ackElicitingInFlight, detectLostPackets, isPersistentCongestion, processAck } from './connection-recovery.js';
+import { StreamManager } from './connection-streams.js';
+import type { CloseInfo, ConnectionEvent, ConnectionPhase } from './connection-events.js';
+import { resolveTransport, resolveVersions, type QuicConfig, type TransportSettings } from './config.js';
+import type { QlogEventData, QlogEventName, QlogFrame, QlogKeyType, QlogPacketType } from './qlog.js';
+import { qlogFrame } from './qlog-frames.js';
+import type { Role, StreamDirection } from './stream-id.js';
+import type { TokenSealer } from './token.js';
+
+export interface ConnectionOptions {
+  readonly role: Role;
+  readonly config: QuicConfig;
+  readonly remote: Address;
+  readonly local?: Address;
+  readonly now: number;
+  // Server side, from the endpoint that accepted the first Initial:
+  /** The DCID of the client's very first Initial (before any Retry): original_destination_connection_id. */
+  readonly originalDcid?: Uint8Array;
+  /** The DCID of the Initial that created this connection (Initial keys derive from it). */
+  readonly initialDcid?: Uint8Array;
+  readonly clientScid?: Uint8Array;
+  /** Our SCID of the Retry we sent, echoed as retry_source_connection_id. */
+  readonly retrySourceCid?: Uint8Array;
+  /** The client proved its address with a token: no amplification limit. */
+  readonly addressValidated?: boolean;
+  readonly version?: number;
+  readonly resetTokenFor?: (cid: Uint8Array) => Uint8Array;
+  readonly onCidAdded?: (cid: Uint8Array) => void;
+  readonly onCidRetired?: (cid: Uint8Array) => void;
+  /** Server: issues NEW_TOKEN tokens once the handshake is confirmed. */
+  readonly tokenSealer?: TokenSealer;
+}
+
+/** Smallest datagram size every path must support (RFC 9000 §14); we do not probe for more. */
+const DATAGRAM_SIZE = 1200;
+const MAX_DATAGRAMS_PER_POLL = 64;
+const MAX_BUFFERED_UNDECRYPTABLE = 16;
+/** Each probe timeout sends two packets so a single loss does not cost another PTO (RFC 9002 §6.2.4). */
+const PROBE_PACKETS = 2;
+
+const SPACE_OF_EPOCH: Record<Exclude<Epoch, 'early'>, SpaceId> = { initial: 'initial', handshake: 'handshake', application: 'application' };
+
+interface Path {
+  remote: Address;
+  local?: Address;
+  validated: boolean;
+  bytesReceived: number;
+  bytesSent: number;
+  challenge?: Uint8Array;
+  challengePending: boolean;
+}
+
+interface BufferedPacket {
+  header: ProtectedHeader;
+  from: Address;
+  datagramLength: number;
+}
+
+interface PlannedPacket {
+  space: SpaceId;
+  kind: 'initial' | 'handshake' | '0rtt' | '1rtt';
+  keys: PacketKeys;
+  frames: Frame[];
+  pn: number;
+  pnLength: 1 | 2 | 3 | 4;
+  headerSize: number;
+  payloadSize: number;
+  keyPhase?: boolean;
+}
+
+export class QuicConnection implements DatagramEndpoint {
+  readonly role: Role;
+  readonly config: QuicConfig;
+  readonly local: TransportSettings;
+  phase: ConnectionPhase = 'handshake';
+  version: number;
+  private readonly versions: readonly number[];
+  readonly tls: TlsSession;
+  private tlsSessionFor: number;
+  readonly spaces: Record<SpaceId, PacketSpace> = {
+    initial: new PacketSpace('initial'),
+    handshake: new PacketSpace('handshake'),
+    application: new PacketSpace('application'),
+  };
+  private zeroRttSend: PacketKeys | undefined;
+  private zeroRttRecv: PacketKeys | undefined;
+  /** Initial read keys of the version we started with, kept while a compatible upgrade settles (RFC 9368 §6). */
+  private fallbackInitialRecv: PacketKeys | undefined;
+  readonly cids: CidManager;
+  readonly streams: StreamManager;
+  readonly rtt: RttEstimator;
+  readonly cc: NewReno;
+  private path: Path;
+  private readonly events: ConnectionEvent[] = [];
+
+  // Handshake identity
+  /** Client: the DCID of our first Initial (also after a Retry, for transport parameter checks). */
+  readonly originalDcid: Uint8Array;
+  private initialDcid: Uint8Array;
+  private retrySourceCid: Uint8Array | undefined;
+  private token: Uint8Array;
+  private retried = false;
+  private receivedAnyPacket = false;
+  private peerParams: TransportParameters | undefined;
+  private peerParamsBytes: Uint8Array | undefined;
+  handshakeComplete = false;
+  handshakeConfirmed = false;
+  private handshakeDonePending = false;
+  private newTokenPending: Uint8Array | undefined;
+  private sentHandshakePacket = false;
+  private peerAckedHandshake = false;
+  earlyDataState: 'none' | 'attempted' | 'accepted' | 'rejected' = 'none';
+
+  // 1-RTT key update (RFC 9001 §6)
+  private sendKeyPhase = false;
+  private recvKeyPhase = false;
+  private keyGeneration = 0;
+  private nextRecvKeys: PacketKeys | undefined;
+  private prevRecvKeys: PacketKeys | undefined;
+  private prevRecvKeysDiscardAt: number | undefined;
+  private firstPnInSendPhase = 0;
+  private currentPhaseAcked = true;
+  private packetsInSendPhase = 0;
+  private keyUpdateRequested = false;
+
+  // Timers and liveness
+  private ptoCount = 0;
+  private readonly probesPending: Record<SpaceId, number> = { initial: 0, handshake: 0, application: 0 };
+  private lossTimerAt: number | undefined;
+  private idleDeadline: number | undefined;
+  private lastActivity: number;
+  private closeDeadline: number | undefined;
+  private closeFrame: Frame | undefined;
+  private closeFrameDue = false;
+  closeInfo: CloseInfo | undefined;
+  private readonly pathResponses: { data: Uint8Array; to: Address }[] = [];
+  private pendingPing = false;
+  private readonly undecryptable: BufferedPacket[] = [];
+  private readonly tokenSealer: TokenSealer | undefined;
+
+  constructor(private readonly opts: ConnectionOptions) {
+    this.role = opts.role;
+    this.config = opts.config;
+    this.local = resolveTransport(opts.config);
+    const v = resolveVersions(opts.config);
+    this.versions = v.all;
+    this.version = opts.version ?? v.first;
+    this.tlsSessionFor = this.version;
+    this.tokenSealer = opts.tokenSealer;
+    this.rtt = new RttEstimator(opts.config.initialRttMs ?? 333);
+    this.cc = new NewReno(DATAGRAM_SIZE, opts.config.congestionControl !== 'none');
+    this.lastActivity = opts.now;
+    this.path = { remote: opts.remote, local: opts.local, validated: opts.role === 'client' || !!opts.addressValidated, bytesReceived: 0, bytesSent: 0, challengePending: false };
+    const cidLength = opts.config.cidLength ?? 8;
+    const random = opts.config.random;
+    this.cids = new CidManager({
+      random,
+      cidLength,
+      localActiveLimit: this.local.activeConnectionIdLimit,
+      resetTokenFor: opts.resetTokenFor ?? (() => random(16)),
+      onLocalAdded: opts.onCidAdded,
+      onLocalRetired: opts.onCidRetired,
+    });
+    this.streams = new StreamManager(this.role, this.local, (e) => this.events.push(e), opts.config.maxReceiveWindow ?? 16 << 20);
+    this.token = opts.config.token ?? new Uint8Array(0);
+
+    if (this.role === 'client') {
+      this.originalDcid = random(8);
+      this.initialDcid = this.originalDcid;
+      this.cids.setInitialLocal(this.cids.newLocalCid());
+      this.cids.setInitialRemote(this.initialDcid);
+    } else {
+      if (!opts.initialDcid || !opts.clientScid) throw new Error('a server connection needs the client Initial DCID and SCID');
+      this.originalDcid = opts.originalDcid ?? opts.initialDcid;
+      this.initialDcid = opts.initialDcid;
+      this.retrySourceCid = opts.retrySourceCid;
+      this.cids.setInitialLocal(this.cids.newLocalCid());
+      this.cids.setInitialRemote(opts.clientScid);
+    }
+    this.installInitialKeys();
+    this.tls = this.createTls();
+    this.qlog('transport:parameters_set', { owner: 'local', ...qlogParams(this.localTransportParameters()) });
+    if (this.role === 'client') {
+      this.rememberedParameters();
+      this.tls.start();
+      this.pumpTls(opts.now);
+    }
+    this.resetIdle(opts.now);
+  }
+
+  // =====================================================================================================================
+  // Setup helpers
+
+  get localCid(): Uint8Array {
+    return this.cids.localCids()[0]!.cid;
+  }
+
+  get remoteAddress(): Address {
+    return this.path.remote;
+  }
+
+  get isAddressValidated(): boolean {
+    return this.path.validated;
+  }
+
+  /** Bytes received from and sent to the current path (for amplification accounting). */
+  get pathBytes(): { received: number; sent: number } {
+    return { received: this.path.bytesReceived, sent: this.path.bytesSent };
+  }
+
+  get peerTransportParameters(): TransportParameters | undefined {
+    return this.peerParams;
+  }
+
+  private installInitialKeys(): void {
+    const keys = initialKeys(this.config.crypto, this.version, this.initialDcid);
+    const s = this.spaces.initial;
+    s.sendKeys = this.role === 'client' ? keys.client : keys.server;
+    s.recvKeys = this.role === 'client' ? keys.server : keys.client;
+  }
+
+  private localTransportParameters(): TransportParameters {
+    const l = this.local;
+    const tp = defaultTransportParameters();
+    tp.maxIdleTimeout = l.maxIdleTimeoutMs;
+    tp.maxUdpPayloadSize = l.maxUdpPayloadSize;
+    tp.initialMaxData = l.initialMaxData;
+    tp.initialMaxStreamDataBidiLocal = l.initialMaxStreamDataBidiLocal;
+    tp.initialMaxStreamDataBidiRemote = l.initialMaxStreamDataBidiRemote;
+    tp.initialMaxStreamDataUni = l.initialMaxStreamDataUni;
+    tp.initialMaxStreamsBidi = l.initialMaxStreamsBidi;
+    tp.initialMaxStreamsUni = l.initialMaxStreamsUni;
+    tp.ackDelayExponent = l.ackDelayExponent;
+    tp.maxAckDelay = l.maxAckDelayMs;
+    tp.activeConnectionIdLimit = l.activeConnectionIdLimit;
+    tp.disableActiveMigration = l.disableActiveMigration;
+    tp.initialSourceConnectionId = this.localCid;
+    tp.versionInformation = { chosenVersion: this.version, availableVersions: [...this.versions] };
+    if (this.role === 'server') {
+      tp.originalDestinationConnectionId = this.originalDcid;
+      tp.retrySourceConnectionId = this.retrySourceCid;
+      tp.statelessResetToken = this.cids.localCids()[0]!.resetToken;
+    }
+    return tp;
+  }
+
+  private createTls(): TlsSession {
+    const c = this.config;
+    return c.createTls({
+      ...c.tls,
+      role: this.role,
+      crypto: c.crypto,
+      random: c.random,
+      clock: c.clock,
+      quic: true,
+      quicTransportParameters: encodeTransportParameters(this.localTransportParameters()),
+      session: this.role === 'client' ? (c.session ?? c.tls.session) : undefined,
+      earlyData: this.role === 'client' ? !!(c.session ?? c.tls.session) && (c.tls.earlyData ?? true) : c.tls.earlyData,
+    });
+  }
+
+  /** 0-RTT: the server's parameters remembered with the ticket bound what we may send early (RFC 9000 §7.4.1). */
+  private rememberedParameters(): void {
+    const ticket = this.config.session ?? this.config.tls.session;
+    if (!ticket?.appData || ticket.maxEarlyData !== 0xffffffff) return;
+    try {
+      const tp = decodeTransportParameters(ticket.appData, 'server');
+      this.streams.applyPeerParameters(tp);
+    } catch {
+      // A corrupt remembered value only costs 0-RTT.
+    }
+  }
+
+  // =====================================================================================================================
+  // DatagramEndpoint: input
+
+  receiveDatagram(data: Uint8Array, from: Address, now: number, local?: Address): void {
+    this.clockNow = now;
+    try {
+      this.onDatagram(data, from, now, local);
+    } catch (e) {
+      this.failWith(e, now);
+    }
+  }
+
+  private failWith(e: unknown, now: number): void {
+    if (e instanceof QuicError) {
+      this.closeLocally(e.code, e.reason, e.application, e.frameType, now);
+    } else if (e instanceof TlsError) {
+      this.closeLocally(cryptoErrorCode(e.alert), e.message, false, 0x06, now);
+    } else if (e instanceof DecodeError) {
+      this.closeLocally(TransportErrorCode.FRAME_ENCODING_ERROR, e.message, false, 0, now);
+    } else {
+      this.closeLocally(TransportErrorCode.INTERNAL_ERROR, e instanceof Error ? e.message : String(e), false, 0, now);
+    }
+  }
+
+  private onDatagram(data: Uint8Array, from: Address, now: number, local?: Address): void {
+    if (this.phase === 'closed' || this.phase === 'draining') return;
+    if (sameAddress(from, this.path.remote)) this.path.bytesReceived += data.length;
+    if (this.phase === 'closing') {
+      // RFC 9000 §10.2.1: answer further packets with the CONNECTION_CLOSE again, no more often than packets arrive.
+      this.closeFrameDue = true;
+      return;
+    }
+    const { packets, error } = splitDatagram(data, this.localCid.length);
+    if (!packets.length) {
+      if (this.cids.isStatelessReset(data)) return this.onStatelessReset(now);
+      this.dropped(data.length, 'header_parse_error', error ?? 'empty datagram', now);
+      return;
+    }
+    let anyProcessed = false;
+    for (const h of packets) {
+      if (this.phase !== 'handshake' && this.phase !== 'established') break;
+      const ok = this.onPacket(h, from, now, data.length, local);
+      if (ok) anyProcessed = true;
+    }
+    if (error) this.dropped(data.length, 'header_parse_error', error, now);
+    if (!anyProcessed && this.cids.isStatelessReset(data)) this.onStatelessReset(now);
+  }
+
+  /** Returns whether the packet authenticated and was processed. */
+  private onPacket(h: ProtectedHeader, from: Address, now: number, datagramLength: number, local?: Address): boolean {
+    switch (h.kind) {
+      case 'version-negotiation':
+        this.onVersionNegotiation(h, now);
+        return false;
+      case 'retry':
+        this.onRetry(h, now);
+        return false;
+      case 'unsupported-version':
+        this.dropped(h.packet.length, 'unsupported_version', `version 0x${(h.version ?? 0).toString(16)}`, now);
+        return false;
+      default:
+        break;
+    }
+    if (h.form === 'long' && !equal(h.dcid, this.localCid) && !this.cids.isLocal(h.dcid) && !(this.role === 'server' && (equal(h.dcid, this.initialDcid) || equal(h.dcid, this.originalDcid)))) {
+      this.dropped(h.packet.length, 'unknown_connection_id', `DCID ${hex(h.dcid)}`, now, h.kind);
+      return false;
+    }
+    if (h.form === 'short' && !this.cids.isLocal(h.dcid)) {
+      this.dropped(h.packet.length, 'unknown_connection_id', `DCID ${hex(h.dcid)}`, now, h.kind);
+      return false;
+    }
+    const spaceId: SpaceId = h.kind === 'initial' ? 'initial' : h.kind === 'handshake' ? 'handshake' : 'application';
+    const space = this.spaces[spaceId];
+    if (space.discarded) {
+      this.dropped(h.packet.length, 'key_unavailable', `${spaceId} keys discarded`, now, h.kind);
+      return false;
+    }
+    if (h.kind === 'initial' && this.role === 'client' && h.token.length) {
+      throw new QuicError(TransportErrorCode.PROTOCOL_VIOLATION, 'server Initial with a token');
+    }
+    // Compatible version negotiation: the server answered in another version we offered (RFC 9368 §4).
+    if (h.version !== undefined && h.version !== this.version && h.form === 'long') {
+      if (!this.acceptVersionChange(h, now)) return false;
+    }
+    const opened = this.open(h, space, now);
+    if (!opened) {
+      const keysMissing = h.kind === '0rtt' ? !this.zeroRttRecv && !this.spaces.application.recvKeys : !space.recvKeys;
+      if (keysMissing && this.undecryptable.length < MAX_BUFFERED_UNDECRYPTABLE && !(h.kind === '0rtt' && this.role === 'client')) {
+        // Reordering can deliver Handshake or 1-RTT packets before their keys: keep a few (RFC 9001 §4.1.4).
+        this.undecryptable.push({ header: { ...h, packet: h.packet.slice() }, from, datagramLength });
+        this.dropped(h.packet.length, 'key_unavailable', `${h.kind} keys not yet available (buffered)`, now, h.kind);
+      } else {
+        this.dropped(h.packet.length, keysMissing ? 'key_unavailable' : 'decryption_failure', `${h.kind} packet did not open`, now, h.kind);
+      }
+      return false;
+    }
+    const { pn, payload, reservedBits } = opened;
+    if (space.isDuplicate(pn)) {
+      this.dropped(h.packet.length, 'duplicate', `packet ${pn} already received`, now, h.kind);
+      return true;
+    }
+    if (reservedBits !== 0) throw new QuicError(TransportErrorCode.PROTOCOL_VIOLATION, 'reserved header bits set');
+    if (this.role === 'client' && !this.receivedAnyPacket && h.form === 'long') {
+      // The server's chosen SCID becomes our destination (RFC 9000 §7.2).
+      this.cids.setInitialRemote(h.scid);
+    }
+    this.receivedAnyPacket = true;
+    const frames = decodeFrames(payload, h.kind as 'initial' | '0rtt' | 'handshake' | '1rtt');
+    this.qlog('transport:packet_received', {
+      header: { packet_type: qlogPacketType(h.kind), packet_number: pn, dcid: hex(h.dcid), scid: h.form === 'long' ? hex(h.scid) : undefined },
+      raw: { length: h.packet.length, payload_length: payload.length },
+      frames: frames.map(qlogFrame),
+    });
+    if (h.kind === 'handshake' && this.role === 'server' && !this.path.validated) this.path.validated = true;
+    const ackEliciting = isAckEliciting(frames);
+    const largestBefore = space.largestReceived;
+    space.onPacketReceived(pn, ackEliciting, now, this.local.maxAckDelayMs);
+    this.lastActivity = now;
+    this.resetIdle(now);
+    if (h.form === 'short') this.checkPathChange(from, frames, pn > largestBefore, now);
+    const ctx: FrameContext = { space, kind: h.kind as FrameContext['kind'], dcid: h.dcid, from, now };
+    for (const f of frames) {
+      if (this.phase !== 'handshake' && this.phase !== 'established') break;
+      this.handleFrame(f, ctx);
+    }
+    if (h.kind === 'handshake' && this.role === 'server') this.discardSpace('initial', now);
+    this.pumpTls(now);
+    return true;
+  }
+
+  private open(h: ProtectedHeader, space: PacketSpace, now: number): { pn: number; payload: Uint8Array; reservedBits: number } | undefined {
+    if (h.kind === '0rtt') {
+      if (!this.zeroRttRecv) return undefined;
+      const o = unprotectPacket(this.zeroRttRecv, h.packet, h.pnOffset, space.largestReceived);
+      return o ?? undefined;
+    }
+    if (h.kind !== '1rtt') {
+      if (!space.recvKeys) return undefined;
+      let o = unprotectPacket(space.recvKeys, h.packet, h.pnOffset, space.largestReceived);
+      if (!o && h.kind === 'initial' && this.fallbackInitialRecv) o = unprotectPacket(this.fallbackInitialRecv, h.packet, h.pnOffset, space.largestReceived);
+      return o ?? undefined;
+    }
+    const current = space.recvKeys;
+    if (!current) return undefined;
+    // Key phase (RFC 9001 §6.3): header protection keys never change, so the current ones reveal the phase bit first.
+    const hdr = removeHeaderProtection(current, h.packet, h.pnOffset, space.largestReceived);
+    if (!hdr) return undefined;
+    const withPayload = (keys: PacketKeys) => {
+      const payload = openPayload(keys, hdr, h.packet);
+      return payload ? { pn: hdr.pn, payload, reservedBits: hdr.reservedBits } : undefined;
+    };
+    if (hdr.keyPhase === this.recvKeyPhase) return withPayload(current);
+    if (this.prevRecvKeys && hdr.pn < this.firstPnOfRecvPhase) return withPayload(this.prevRecvKeys);
+    this.nextRecvKeys ??= nextGenerationKeys(this.config.crypto, current);
+    const o = withPayload(this.nextRecvKeys);
+    if (!o) return undefined;
+    this.onPeerKeyPhase(o.pn, now);
+    return o;
+  }
+
+  private firstPnOfRecvPhase = 0;
+
+  /** The peer's packets moved to the next key phase: rotate read keys, and follow with our write keys if the peer initiated. */
+  private onPeerKeyPhase(pn: number, now: number): void {
+    const app = this.spaces.application;
+    if (!this.handshakeConfirmed && this.role === 'client') {
+      // A client may see the server's update only after confirmation; still accept it.
+    }
+    this.prevRecvKeys = app.recvKeys;
+    this.prevRecvKeysDiscardAt = now + 3 * this.ptoPeriod();
+    app.recvKeys = this.nextRecvKeys;
+    this.nextRecvKeys = undefined;
+    this.recvKeyPhase = !this.recvKeyPhase;
+    this.firstPnOfRecvPhase = pn;
+    if (this.sendKeyPhase !== this.recvKeyPhase) {
+      // The peer initiated: respond with our next write keys (RFC 9001 §6.2).
+      app.sendKeys = nextGenerationKeys(this.config.crypto, app.sendKeys!);
+      this.sendKeyPhase = this.recvKeyPhase;
+      this.firstPnInSendPhase = app.nextPn;
+      this.currentPhaseAcked = false;
+      this.packetsInSendPhase = 0;
+      this.keyGeneration++;
+      this.events.push({ type: 'key-update', generation: this.keyGeneration, initiator: 'remote' });
+      this.qlogKeyUpdate('remote_update');
+    }
+  }
+
+  private qlogKeyUpdate(trigger: 'remote_update' | 'local_update'): void {
+    this.qlog('security:key_updated', { key_type: this.role === 'client' ? 'client_1rtt_secret' : 'server_1rtt_secret', trigger, generation: this.keyGeneration });
+    this.qlog('security:key_updated', { key_type: this.role === 'client' ? 'server_1rtt_secret' : 'client_1rtt_secret', trigger, generation: this.keyGeneration });
+  }
+
+  /** Starts a 1-RTT key update (RFC 9001 §6.1). Returns false when not permitted yet (handshake not confirmed or previous update unacknowledged). */
+  initiateKeyUpdate(): boolean {
+    const app = this.spaces.application;
+    if (!this.handshakeConfirmed || !app.sendKeys || !this.currentPhaseAcked || this.sendKeyPhase !== this.recvKeyPhase) {
+      this.keyUpdateRequested = true;
+      return false;
+    }
+    this.keyUpdateRequested = false;
+    app.sendKeys = nextGenerationKeys(this.config.crypto, app.sendKeys);
+    this.nextRecvKeys ??= nextGenerationKeys(this.config.crypto, app.recvKeys!);
+    this.sendKeyPhase = !this.sendKeyPhase;
+    this.firstPnInSendPhase = app.nextPn;
+    this.currentPhaseAcked = false;
+    this.packetsInSendPhase = 0;
+    this.keyGeneration++;
+    this.events.push({ type: 'key-update', generation: this.keyGeneration, initiator: 'local' });
+    this.qlogKeyUpdate('local_update');
+    return true;
+  }
+
+  get keyPhaseGeneration(): number {
+    return this.keyGeneration;
+  }
+
+  private checkPathChange(from: Address, frames: Frame[], isLargest: boolean, now: number): void {
+    if (sameAddress(from, this.path.remote)) return;
+    const probing = isProbingOnly(frames as { type: FrameTypeName }[]);
+    if (probing || !isLargest) return;
+    if (this.role === 'client') return; // servers do not migrate (no preferred address support)
+    if (this.local.disableActiveMigration && this.handshakeConfirmed === false) return;
+    // RFC 9000 §9.3: the peer moved (migration or NAT rebinding): send to the new address, validate it, limit what we send until then.
+    this.path = { remote: from, local: this.path.local, validated: false, bytesReceived: 0, bytesSent: 0, challenge: this.config.random(8), challengePending: true };
+    const portOnly = from.host === this.path.remote.host;
+    if (!portOnly) this.cc.cwnd = this.cc.minimumWindow * 5;
+    this.qlog('connectivity:connection_state_updated', { new: 'path_migrating' });
+    void now;
+  }
+
+  private onStatelessReset(now: number): void {
+    this.closeInfo = { errorCode: 0, frameType: 0, reason: 'stateless reset', initiator: 'remote', kind: 'transport', cause: 'stateless-reset' };
+    this.qlog('connectivity:connection_closed', { owner: 'remote', trigger: 'stateless_reset', reason: 'stateless reset' });
+    this.enterDraining(now, false);
+  }
+
+  // ---- Version negotiation and Retry (client) ----
+
+  private onVersionNegotiation(h: ProtectedHeader, now: number): void {
+    if (this.role !== 'client' || this.receivedAnyPacket || this.retried) return this.dropped(h.packet.length, 'unexpected_packet', 'Version Negotiation', now, 'version-negotiation');
+    let vn;
+    try {
+      vn = parseVersionNegotiation(h.packet);
+    } catch (e) {
+      return this.dropped(h.packet.length, 'header_parse_error', (e as Error).message, now, 'version-negotiation');
+    }
+    if (!equal(vn.dcid, this.localCid) || !equal(vn.scid, this.initialDcid)) return this.dropped(h.packet.length, 'unexpected_packet', 'VN with foreign connection IDs', now, 'version-negotiation');
+    // RFC 9000 §6.2: a VN listing our version is bogus (or delayed): ignore it.
+    if (vn.versions.includes(this.version)) return this.dropped(h.packet.length, 'unexpected_packet', 'VN lists the version we used', now, 'version-negotiation');
+    const next = this.versions.find((v) => vn.versions.includes(v));
+    this.qlog('transport:version_information', { server_versions: vn.versions.map(versionName), client_versions: this.versions.map(versionName), chosen_version: next !== undefined ? versionName(next) : undefined });
+    if (next === undefined) {
+      this.closeInfo = { errorCode: TransportErrorCode.VERSION_NEGOTIATION_ERROR, frameType: 0, reason: `no common version (server offers ${vn.versions.map(versionName).join(', ')})`, initiator: 'remote', kind: 'transport', cause: 'version-negotiation' };
+      this.enterDraining(now, false);
+      return;
+    }
+    this.restartWithVersion(next, now);
+    this.events.push({ type: 'version-changed', version: next, reason: 'version-negotiation' });
+  }
+
+  /** New Initial with another version after VN: the handshake starts over (RFC 9000 §6.2, RFC 9368 §2.1). */
+  private restartWithVersion(version: number, now: number): void {
+    this.version = version;
+    const old = this.spaces.initial;
+    this.cc.onDiscarded(old.sent.values());
+    const fresh = new PacketSpace('initial');
+    fresh.nextPn = old.nextPn; // packet numbers keep increasing across the restart
+    this.spaces.initial = fresh;
+    this.installInitialKeys();
+    (this as { tls: TlsSession }).tls = this.createTls();
+    this.tlsSessionFor = version;
+    this.tls.start();
+    this.pumpTls(now);
+  }
+
+  private onRetry(h: ProtectedHeader, now: number): void {
+    if (this.role !== 'client' || this.retried || this.receivedAnyPacket) return this.dropped(h.packet.length, 'unexpected_packet', 'Retry', now, 'retry');
+    if (!verifyRetry(this.config.crypto, h.packet, this.initialDcid)) return this.dropped(h.packet.length, 'decryption_failure', 'Retry integrity tag', now, 'retry');
+    let retry;
+    try {
+      retry = parseRetry(h.packet);
+    } catch (e) {
+      return this.dropped(h.packet.length, 'header_parse_error', (e as Error).message, now, 'retry');
+    }
+    if (!retry.token.length || equal(retry.scid, this.initialDcid)) return this.dropped(h.packet.length, 'unexpected_packet', 'Retry without token or with our DCID', now, 'retry');
+    this.qlog('transport:packet_received', { header: { packet_type: 'retry', scid: hex(retry.scid), dcid: hex(retry.dcid), token: { length: retry.token.length } }, raw: { length: h.packet.length } });
+    this.retried = true;
+    this.retrySourceCid = retry.scid;
+    this.token = retry.token;
+    this.initialDcid = retry.scid;
+    this.cids.setInitialRemote(retry.scid);
+    this.installInitialKeys();
+    // Everything sent in Initial packets goes again with the token, without counting as loss (RFC 9002 §6.3).
+    const s = this.spaces.initial;
+    this.cc.onDiscarded(s.sent.values());
+    for (const p of s.sent.values()) for (const f of p.frames) this.onFrameLost(f, s);
+    s.sent.clear();
+    if (this.zeroRttSend) {
+      const app = this.spaces.application;
+      this.cc.onDiscarded(app.sent.values());
+      for (const p of app.sent.values()) for (const f of p.frames) this.onFrameLost(f, app);
+      app.sent.clear();
+    }
+    this.rtt.hasSample = false;
+    this.events.push({ type: 'retry' });
+  }
+
+  /** Client side of a compatible version change: the server's first Initial comes in another version (RFC 9368 §4). */
+  private acceptVersionChange(h: ProtectedHeader, now: number): boolean {
+    if (this.role === 'server') {
+      // A client still sending its first version after we upgraded: fallback keys handle it.
+      return !!this.fallbackInitialRecv && h.kind === 'initial';
+    }
+    if (this.receivedAnyPacket || h.kind !== 'initial' || h.version === undefined || !this.versions.includes(h.version) || !isCompatible(this.version, h.version)) {
+      this.dropped(h.packet.length, 'unsupported_version', `packet of version ${versionName(h.version ?? 0)}`, now, h.kind);
+      return false;
+    }
+    const from = this.version;
+    this.version = h.version;
+    this.installInitialKeys();
+    this.events.push({ type: 'version-changed', version: h.version, reason: 'compatible-upgrade' });
+    this.qlog('transport:version_information', { client_versions: this.versions.map(versionName), chosen_version: versionName(h.version) });
+    void from;
+    return true;
+  }
+
+  /**
+   * Server side of compatible version negotiation: before the TLS server answers, look at the client's
+   * version_information and switch to our preferred compatible version (RFC 9368 §4, §6).
+   */
+  serverChooseVersion(clientVersions: readonly number[] | undefined): void {
+    if (this.role !== 'server' || !clientVersions) return;
+    const preferred = this.versions.find((v) => clientVersions.includes(v) && isCompatible(this.version, v));
+    if (preferred === undefined || preferred === this.version) return;
+    this.fallbackInitialRecv = this.spaces.initial.recvKeys;
+    this.version = preferred;
+    this.installInitialKeys();
+    (this as { tls: TlsSession }).tls = this.createTls();
+    this.tlsSessionFor = preferred;
+    this.events.push({ type: 'version-changed', version: preferred, reason: 'compatible-upgrade' });
+  }
+
+  // =====================================================================================================================
+  // Frames
+
+  private handleFrame(f: Frame, ctx: FrameContext): void {
+    const handler = FRAME_HANDLERS[f.type] as (c: QuicConnection, f: Frame, ctx: FrameContext) => void;
+    handler(this, f, ctx);
+  }
+
+  /** @internal used by the frame table */
+  onAck(f: AckFrame, ctx: FrameContext): void {
+    const space = ctx.space;
+    if (f.ranges[0]!.largest >= space.nextPn) {
+      throw new QuicError(TransportErrorCode.PROTOCOL_VIOLATION, `ACK of unsent packet ${f.ranges[0]!.largest}`, { frameType: 0x02 });
+    }
+    const exponent = this.peerParams?.ackDelayExponent ?? 3;
+    let ackDelay = (f.ackDelay * 2 ** exponent) / 1000;
+    if (this.handshakeConfirmed) ackDelay = Math.min(ackDelay, this.peerParams?.maxAckDelay ?? 25);
+    const acked = processAck(space, f.ranges, ackDelay, ctx.now, this.rtt);
+    if (!acked.length) return;
+    for (const p of acked) {
+      this.cc.onAcked(p);
+      for (const fr of p.frames) this.onFrameAcked(fr, space);
+      if (space.id === 'application' && p.keyPhase === this.sendKeyPhase && p.pn >= this.firstPnInSendPhase) this.currentPhaseAcked = true;
+      if (space.id === 'handshake') this.peerAckedHandshake = true;
+    }
+    if (space.id === 'application' && this.role === 'client' && this.handshakeComplete && !this.handshakeConfirmed) {
+      // RFC 9001 §4.1.2: an acknowledged 1-RTT packet also confirms the handshake.
+      if (acked.some((p) => p.space === 'application' && p.keyPhase !== undefined)) this.confirmHandshake(ctx.now);
+    }
+    this.ptoCount = 0;
+    const lost = detectLostPackets(space, ctx.now, this.rtt);
+    this.onPacketsLost(lost, space, ctx.now, 'reordering_threshold');
+    this.qlog('recovery:metrics_updated', {
+      min_rtt: this.rtt.min,
+      smoothed_rtt: this.rtt.smoothed,
+      latest_rtt: this.rtt.latest,
+      rtt_variance: this.rtt.variance,
+      congestion_window: this.cc.cwnd,
+      bytes_in_flight: this.cc.bytesInFlight,
+      ssthresh: Number.isFinite(this.cc.ssthresh) ? this.cc.ssthresh : undefined,
+    });
+  }
+
+  private onPacketsLost(lost: SentPacket[], space: PacketSpace, now: number, trigger: 'reordering_threshold' | 'time_threshold' | 'pto_expired'): void {
+    if (!lost.length) return;
+    for (const p of lost) {
+      this.qlog('recovery:packet_lost', { header: { packet_type: p.space === 'initial' ? 'initial' : p.space === 'handshake' ? 'handshake' : p.keyPhase === undefined ? '0RTT' : '1RTT', packet_number: p.pn }, trigger });
+      for (const f of p.frames) this.onFrameLost(f, space);
+    }
+    this.cc.onLost(lost, now, isPersistentCongestion(lost, this.rtt, this.peerParams?.maxAckDelay ?? 25));
+  }
+
+  private onFrameAcked(f: Frame, space: PacketSpace): void {
+    switch (f.type) {
+      case 'crypto':
+        space.cryptoSend.onAcked(f.offset, f.data.length, false);
+        return;
+      case 'stream':
+      case 'reset_stream':
+        this.streams.onFrameAcked(f);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onFrameLost(f: Frame, space: PacketSpace): void {
+    switch (f.type) {
+      case 'crypto':
+        space.cryptoSend.onLost(f.offset, f.data.length, false);
+        return;
+      case 'handshake_done':
+        this.handshakeDonePending = true;
+        return;
+      case 'new_token':
+        this.newTokenPending ??= f.token;
+        return;
+      case 'new_connection_id':
+        this.cids.onNewConnectionIdLost(f.sequence);
+        return;
+      case 'retire_connection_id':
+        this.cids.onRetireLost(f.sequence);
+        return;
+      case 'path_challenge':
+        if (this.path.challenge && equal(this.path.challenge, f.data) && !this.path.validated) this.path.challengePending = true;
+        return;
+      case 'ping':
+      case 'path_response':
+      case 'ack':
+      case 'padding':
+      case 'connection_close':
+        return;
+      default:
+        this.streams.onFrameLost(f);
+    }
+  }
+
+  /** @internal */
+  onCrypto(f: { offset: number; data: Uint8Array }, ctx: FrameContext): void {
+    const space = ctx.space;
+    try {
+      space.cryptoRecv.receive(f.offset, f.data, false, 0x06);
+    } catch (e) {
+      if (e instanceof QuicError && e.code === TransportErrorCode.FLOW_CONTROL_ERROR) {
+        throw new QuicError(TransportErrorCode.CRYPTO_BUFFER_EXCEEDED, 'CRYPTO data beyond the reassembly buffer', { frameType: 0x06 });
+      }
+      throw e;
+    }
+    const epoch: Epoch = space.id;
+    const chunk = space.cryptoRecv.read(Number.MAX_SAFE_INTEGER, ctx.now, this.rtt.smoothed);
+    if (!chunk.length) return;
+    if (space.id === 'initial' && this.role === 'server' && !this.tls.serverName && this.tlsSessionFor === this.version && !this.peerParams) {
+      this.serverChooseVersion(clientVersionsFromClientHello(chunk));
+    }
+    this.tls.receive(epoch, chunk);
+  }
+
+  /** @internal */
+  onConnectionClose(f: Extract<Frame, { type: 'connection_close' }>, ctx: FrameContext): void {
+    this.closeInfo = {
+      errorCode: f.errorCode,
+      frameType: f.frameType,
+      reason: f.reason,
+      initiator: 'remote',
+      kind: f.application ? 'application' : 'transport',
+      cause: 'close',
+    };
+    this.qlog('connectivity:connection_closed', f.application ? { owner: 'remote', application_code: f.errorCode, reason: f.reason, trigger: 'application' } : { owner: 'remote', connection_code: f.errorCode, reason: f.reason, trigger: f.errorCode === 0 ? 'clean' : 'error' });
+    this.enterDraining(ctx.now, true);
+  }
+
+  /** @internal */
+  onHandshakeDone(ctx: FrameContext): void {
+    if (this.role === 'server') throw new QuicError(TransportErrorCode.PROTOCOL_VIOLATION, 'HANDSHAKE_DONE from a client', { frameType: 0x1e });
+    this.confirmHandshake(ctx.now);
+  }
+
+  /** @internal */
+  onNewToken(f: { token: Uint8Array }): void {
+    if (this.role === 'server') throw new QuicError(TransportErrorCode.PROTOCOL_VIOLATION, 'NEW_TOKEN from a client', { frameType: 0x07 });
+    if (!f.token.length) throw new QuicError(TransportErrorCode.FRAME_ENCODING_ERROR, 'empty NEW_TOKEN', { frameType: 0x07 });
+    this.events.push({ type: 'new-token', token: f.token });
+  }
+
+  /** @internal */
+  onPathChallenge(f: { data: Uint8Array }, ctx: FrameContext): void {
+    this.pathResponses.push({ data: f.data, to: ctx.from });
+  }
+
+  /** @internal */
+  onPathResponse(f: { data: Uint8Array }, ctx: FrameContext): void {
+    if (this.path.challenge && equal(f.data, this.path.challenge) && sameAddress(ctx.from, this.path.remote)) {
+      this.path.validated = true;
+      this.path.challenge = undefined;
+      this.path.challengePending = false;
+      this.events.push({ type: 'path-validated', host: ctx.from.host, port: ctx.from.port });
+    }
+  }
+
+  // =====================================================================================================================
+  // TLS
+
+  private pumpTls(now: number): void {
+    for (;;) {
+      const out = this.tls.pollOutput();
+      if (!out) break;
+      if (out.epoch === 'early') continue;
+      this.spaces[SPACE_OF_EPOCH[out.epoch]].cryptoSend.write(out.data);
+    }
+    let installedRead = false;
+    for (;;) {
+      const ev = this.tls.pollEvent();
+      if (!ev) break;
+      switch (ev.type) {
+        case 'secret':
+          if (this.installSecret(ev.secret)) installedRead = true;
+          break;
+        case 'handshake-complete':
+          this.onHandshakeComplete(now);
+          break;
+        case 'ticket':
+          if (this.peerParamsBytes) ev.ticket.appData = this.peerParamsBytes;
+          this.events.push({ type: 'ticket', ticket: ev.ticket });
+          break;
+        case 'early-data':
+          this.onEarlyDataDecision(ev.accepted, now);
+          break;
+        case 'alert':
+          if (ev.level === 'fatal' && !ev.sent) this.closeLocally(cryptoErrorCode(ev.description), 'TLS alert received', false, 0x06, now);
+          break;
+        default:
+          break;
+      }
+    }
+    if (!this.peerParams && this.tls.peerTransportParameters) this.applyPeerParameters(this.tls.peerTransportParameters);
+    if (installedRead && this.undecryptable.length) {
+      const pending = this.undecryptable.splice(0);
+      for (const b of pending) {
+        if (this.phase !== 'handshake' && this.phase !== 'established') break;
+        this.onPacket(b.header, b.from, now, b.datagramLength);
+      }
+    }
+  }
+
+  private installSecret(s: TrafficSecret): boolean {
+    const keys = derivePacketKeys(this.config.crypto, s.suite, s.secret, this.version);
+    const mine = (this.role === 'client') === (s.direction === 'write');
+    const keyType = `${mine ? 'client' : 'server'}_${s.epoch === 'early' ? '0rtt' : s.epoch === 'application' ? '1rtt' : s.epoch}_secret` as QlogKeyType;
+    this.qlog('security:key_updated', { key_type: keyType, trigger: 'tls', generation: 0 });
+    if (s.epoch === 'early') {
+      if (s.direction === 'write') {
+        this.zeroRttSend = keys;
+        this.earlyDataState = 'attempted';
+      } else this.zeroRttRecv = keys;
+      return s.direction === 'read';
+    }
+    const space = this.spaces[SPACE_OF_EPOCH[s.epoch]];
+    if (s.direction === 'write') space.sendKeys = keys;
+    else space.recvKeys = keys;
+    return s.direction === 'read';
+  }
+
+  private onEarlyDataDecision(accepted: boolean, now: number): void {
+    if (this.role === 'server') return;
+    this.earlyDataState = accepted ? 'accepted' : 'rejected';
+    this.events.push({ type: 'early-data', accepted });
+    if (accepted) return;
+    // RFC 9001 §4.6.2: rejected 0-RTT data must be sent again in 1-RTT.
+    const app = this.spaces.application;
+    this.cc.onDiscarded(app.sent.values());
+    for (const p of app.sent.values()) for (const f of p.frames) this.onFrameLost(f, app);
+    app.sent.clear();
+    this.zeroRttSend = undefined;
+    void now;
+  }
+
+  private applyPeerParameters(bytes: Uint8Array): void {
+    const tp = decodeTransportParameters(bytes, this.role === 'client' ? 'server' : 'client');
+    // Connection ID authentication (RFC 9000 §7.3).
+    const peerInitialScid = this.role === 'client' ? this.cids.activeRemote.cid : this.opts.clientScid!;
+    if (!tp.initialSourceConnectionId || !equal(tp.initialSourceConnectionId, peerInitialScid)) {
+      throw new QuicError(TransportErrorCode.TRANSPORT_PARAMETER_ERROR, 'initial_source_connection_id does not match the Source Connection ID');
+    }
+    if (this.role === 'client') {
+      if (!tp.originalDestinationConnectionId || !equal(tp.originalDestinationConnectionId, this.originalDcid)) {
+        throw new QuicError(TransportErrorCode.TRANSPORT_PARAMETER_ERROR, 'original_destination_connection_id mismatch');
+      }
+      if (this.retried ? !tp.retrySourceConnectionId || !equal(tp.retrySourceConnectionId, this.retrySourceCid!) : tp.retrySourceConnectionId) {
+        throw new QuicError(TransportErrorCode.TRANSPORT_PARAMETER_ERROR, 'retry_source_connection_id mismatch');
+      }
+      if (tp.versionInformation && tp.versionInformation.chosenVersion !== this.version) {
+        throw new QuicError(TransportErrorCode.VERSION_NEGOTIATION_ERROR, `server chose ${versionName(tp.versionInformation.chosenVersion)} but speaks ${versionName(this.version)}`);
+      }
+      if (tp.statelessResetToken) this.cids.setRemoteResetToken(0, tp.statelessResetToken);
+    }
+    this.peerParams = tp;
+    this.peerParamsBytes = bytes;
+    this.streams.applyPeerParameters(tp);
+    this.cids.setPeerActiveLimit(tp.activeConnectionIdLimit);
+    this.qlog('transport:parameters_set', { owner: 'remote', ...qlogParams(tp) });
+  }
+
+  private onHandshakeComplete(now: number): void {
+    if (this.handshakeComplete) return;
+    this.handshakeComplete = true;
+    this.phase = 'established';
+    this.qlog('connectivity:connection_state_updated', { old: 'handshake', new: 'handshake_complete' });
+    this.events.push({ type: 'handshake-complete', alpn: this.tls.alpn, resumed: this.tls.resumed, version: this.version });
+    if (this.role === 'server') {
+      this.handshakeDonePending = true;
+      if (this.tokenSealer) this.newTokenPending = this.tokenSealer.issueNewToken(this.path.remote, now);
+      this.confirmHandshake(now);
+    }
+  }
+
+  private confirmHandshake(now: number): void {
+    if (this.handshakeConfirmed) return;
+    this.handshakeConfirmed = true;
+    this.events.push({ type: 'handshake-confirmed' });
+    this.qlog('connectivity:connection_state_updated', { new: 'handshake_confirmed' });
+    this.discardSpace('initial', now);
+    this.discardSpace('handshake', now);
+    this.zeroRttSend = undefined;
+    if (this.keyUpdateRequested) this.initiateKeyUpdate();
+  }
+
+  private discardSpace(id: SpaceId, now: number): void {
+    const s = this.spaces[id];
+    if (s.discarded) return;
+    this.cc.onDiscarded(s.sent.values());
+    s.discard();
+    this.fallbackInitialRecv = id === 'initial' ? undefined : this.fallbackInitialRecv;
+    this.probesPending[id] = 0;
+    this.ptoCount = 0;
+    const mine = this.role;
+    const other = mine === 'client' ? 'server' : 'client';
+    if (id !== 'application') {
+      this.qlog('security:key_discarded', { key_type: `${mine}_${id}_secret` as QlogKeyType, trigger: 'tls' });
+      this.qlog('security:key_discarded', { key_type: `${other}_${id}_secret` as QlogKeyType, trigger: 'tls' });
+    }
+    void now;
+  }
+
+  // =====================================================================================================================
+  // Closing (RFC 9000 §10)
+
+  /** Closes the connection: CONNECTION_CLOSE now, then the closing period (3 × PTO). */
+  close(errorCode: number, reason = '', application = true, now: number): void {
+    this.closeLocally(errorCode, reason, application, 0, now);
+  }
+
+  private closeLocally(code: number, reason: string, application: boolean, frameType: number, now: number): void {
+    if (this.phase === 'closing' || this.phase === 'draining' || this.phase === 'closed') return;
+    this.closeInfo = { errorCode: code, frameType, reason, initiator: 'local', kind: application ? 'application' : 'transport', cause: 'close' };
+    this.qlog('connectivity:connection_closed', application ? { owner: 'local', application_code: code, reason, trigger: 'application' } : { owner: 'local', connection_code: code, reason, trigger: code === 0 ? 'clean' : 'error' });
+    this.closeFrame = { type: 'connection_close', application, errorCode: code, frameType: application ? 0 : frameType, reason };
+    this.closeFrameDue = true;
+    this.phase = 'closing';
+    this.closeDeadline = now + 3 * this.ptoPeriod();
+    this.events.push({ type: 'closing', info: this.closeInfo });
+  }
+
+  private enterDraining(now: number, announce: boolean): void {
+    if (this.phase === 'closed' || this.phase === 'draining') return;
+    this.phase = 'draining';
+    this.closeDeadline = now + 3 * this.ptoPeriod();
+    if (announce && this.closeInfo) this.events.push({ type: 'closing', info: this.closeInfo });
+    if (!announce) this.finishClose();
+  }
+
+  private finishClose(): void {
+    this.phase = 'closed';
+    this.closeDeadline = undefined;
+    if (this.closeInfo) this.events.push({ type: 'closed', info: this.closeInfo });
+  }
+
+  get isClosed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  // =====================================================================================================================
+  // Timers
+
+  private ptoPeriod(): number {
+    return this.rtt.ptoBase() + (this.handshakeConfirmed ? (this.peerParams?.maxAckDelay ?? 25) : 0);
+  }
+
+  private effectiveIdleTimeout(): number | undefined {
+    const mine = this.local.maxIdleTimeoutMs;
+    const theirs = this.peerParams?.maxIdleTimeout ?? 0;
+    const t = mine && theirs ? Math.min(mine, theirs) : mine || theirs;
+    return t ? Math.max(t, 3 * this.ptoPeriod()) : undefined;
+  }
+
+  private resetIdle(now: number): void {
+    const t = this.effectiveIdleTimeout();
+    this.idleDeadline = t === undefined ? undefined : now + t;
+  }
+
+  private computeLossTimer(now: number): number | undefined {
+    let earliestLoss: number | undefined;
+    for (const id of ['initial', 'handshake', 'application'] as const) {
+      const t = this.spaces[id].lossTime;
+      if (t !== undefined && (earliestLoss === undefined || t < earliestLoss)) earliestLoss = t;
+    }
+    if (earliestLoss !== undefined) return earliestLoss;
+    // The server must not arm a PTO it could not honour under the amplification limit (RFC 9002 §6.2.2.1).
+    if (this.role === 'server' && !this.path.validated && this.amplificationBudget() <= 0) return undefined;
+    const anyInFlight = (['initial', 'handshake', 'application'] as const).some((id) => ackElicitingInFlight(this.spaces[id]));
+    const backoff = 2 ** Math.min(this.ptoCount, 16);
+    if (!anyInFlight) {
+      // Client anti-deadlock (RFC 9002 §6.2.2.1): keep probing until the server has acknowledged our Handshake.
+      if (this.role === 'client' && !this.handshakeConfirmed && !this.peerAckedHandshake) return (this.lastActivity > 0 ? Math.max(this.lastActivity, now) : now) + this.rtt.ptoBase() * backoff;
+      return undefined;
+    }
+    let best: number | undefined;
+    for (const id of ['initial', 'handshake', 'application'] as const) {
+      const s = this.spaces[id];
+      if (!ackElicitingInFlight(s) || s.lastAckElicitingSent === undefined) continue;
+      if (id === 'application' && !this.handshakeConfirmed) continue;
+      const ackDelay = id === 'application' ? (this.peerParams?.maxAckDelay ?? 25) : 0;
+      const t = s.lastAckElicitingSent + (this.rtt.ptoBase() + ackDelay) * backoff;
+      if (best === undefined || t < best) best = t;
+    }
+    return best;
+  }
+
+  nextTimeout(): number | undefined {
+    if (this.phase === 'closed') return undefined;
+    const candidates: (number | undefined)[] = [this.closeDeadline];
+    if (this.phase === 'closing' || this.phase === 'draining') return this.closeDeadline;
+    candidates.push(this.idleDeadline, this.lossTimerAt, this.prevRecvKeysDiscardAt);
+    const app = this.spaces.application;
+    if (!app.discarded && app.ackDeadline !== undefined && app.sendKeys) candidates.push(app.ackDeadline);
+    if (this.cc.pacingTime() > this.lastPollAt && this.wantsToSend()) candidates.push(this.cc.pacingTime());
+    let min: number | undefined;
+    for (const c of candidates) if (c !== undefined && (min === undefined || c < min)) min = c;
+    return min;
+  }
+
+  private lastPollAt = 0;
+  /** Time of the latest input or poll, for stamping qlog events. */
+  private clockNow = 0;
+
+  handleTimeout(now: number): void {
+    this.clockNow = now;
+    try {
+      this.onTimeout(now);
+    } catch (e) {
+      this.failWith(e, now);
+    }
+  }
+
+  private onTimeout(now: number): void {
+    if (this.phase === 'closed') return;
+    if (this.closeDeadline !== undefined && now >= this.closeDeadline) {
+      this.finishClose();
+      return;
+    }
+    if (this.phase === 'closing' || this.phase === 'draining') return;
+    if (this.idleDeadline !== undefined && now >= this.idleDeadline) {
+      this.closeInfo = { errorCode: 0, frameType: 0, reason: 'idle timeout', initiator: 'local', kind: 'transport', cause: 'idle-timeout' };
+      this.qlog('connectivity:connection_closed', { owner: 'local', trigger: 'idle_timeout', reason: 'idle timeout' });
+      this.finishClose();
+      return;
+    }
+    if (this.prevRecvKeysDiscardAt !== undefined && now >= this.prevRecvKeysDiscardAt) {
+      this.prevRecvKeys = undefined;
+      this.prevRecvKeysDiscardAt = undefined;
+    }
+    if (this.lossTimerAt !== undefined && now >= this.lossTimerAt) this.onLossTimer(now);
+  }
+
+  private onLossTimer(now: number): void {
+    this.lossTimerAt = undefined;
+    for (const id of ['initial', 'handshake', 'application'] as const) {
+      const s = this.spaces[id];
+      if (s.lossTime !== undefined && now >= s.lossTime) {
+        const lost = detectLostPackets(s, now, this.rtt);
+        this.onPacketsLost(lost, s, now, 'time_threshold');
+        this.lossTimerAt = this.computeLossTimer(now);
+        return;
+      }
+    }
+    // Probe timeout (RFC 9002 §6.2.4): send new data or retransmit, in the space whose timer fired.
+    this.ptoCount++;
+    const anyInFlight = (['initial', 'handshake', 'application'] as const).some((id) => ackElicitingInFlight(this.spaces[id]));
+    if (!anyInFlight && this.role === 'client') {
+      const id: SpaceId = this.spaces.handshake.sendKeys && !this.spaces.handshake.discarded ? 'handshake' : 'initial';
+      this.probesPending[id] = 1;
+    } else {
+      let target: SpaceId = 'application';
+      let earliest = Infinity;
+      for (const id of ['initial', 'handshake', 'application'] as const) {
+        const s = this.spaces[id];
+        if (!ackElicitingInFlight(s) || s.lastAckElicitingSent === undefined) continue;
+        if (id === 'application' && !this.handshakeConfirmed) continue;
+        if (s.lastAckElicitingSent < earliest) {
+          earliest = s.lastAckElicitingSent;
+          target = id;
+        }
+      }
+      this.probesPending[target] = PROBE_PACKETS;
+      // Unacknowledged CRYPTO data is resent in the probe itself (RFC 9002 §6.2.4 prefers retransmission).
+      const s = this.spaces[target];
+      for (const p of [...s.sent.values()]) {
+        if (!p.ackEliciting) continue;
+        for (const f of p.frames) if (f.type === 'crypto') s.cryptoSend.onLost(f.offset, f.data.length, false);
+      }
+      // The other handshake space may need its data too: a lost server Handshake flight is probed with the Initial one.
+      if (target === 'initial' && this.spaces.handshake.sendKeys && !this.spaces.handshake.discarded && ackElicitingInFlight(this.spaces.handshake)) {
+        this.probesPending.handshake = 1;
+        for (const p of this.spaces.handshake.sent.values()) for (const f of p.frames) if (f.type === 'crypto') this.spaces.handshake.cryptoSend.onLost(f.offset, f.data.length, false);
+      }
+    }
+    this.lossTimerAt = this.computeLossTimer(now);
+  }
+
+  // =====================================================================================================================
+  // Output
+
+  pollEvent(): ConnectionEvent | undefined {
+    return this.events.shift();
+  }
+
+  private amplificationBudget(): number {
+    if (this.path.validated) return Number.MAX_SAFE_INTEGER;
+    return 3 * this.path.bytesReceived - this.path.bytesSent;
+  }
+
+  private wantsToSend(): boolean {
+    return this.streams.hasStreamData();
+  }
+
+  pollDatagrams(now: number): OutgoingDatagram[] {
+    const out: OutgoingDatagram[] = [];
+    this.lastPollAt = now;
+    this.clockNow = now;
+    try {
+      if (this.keyUpdateRequested) this.initiateKeyUpdate();
+      const k = this.config.keyUpdateAfterPackets;
+      if (k && this.packetsInSendPhase >= k && this.handshakeConfirmed) this.initiateKeyUpdate();
+      // Path responses go back to where the challenge came from (RFC 9000 §8.2.2).
+      while (this.pathResponses.length && this.phase !== 'closed' && this.phase !== 'draining') {
+        const r = this.pathResponses[0]!;
+        if (sameAddress(r.to, this.path.remote)) break;
+        this.pathResponses.shift();
+        const d = this.buildDatagram(now, [{ type: 'path_response', data: r.data }], r.to);
+        if (d) out.push(d);
+      }
+      for (let i = 0; i < MAX_DATAGRAMS_PER_POLL; i++) {
+        const d = this.buildDatagram(now);
+        if (!d) break;
+        out.push(d);
+      }
+    } catch (e) {
+      this.failWith(e, now);
+    }
+    this.lossTimerAt = this.phase === 'handshake' || this.phase === 'established' ? this.computeLossTimer(now) : undefined;
+    return out;
+  }
+
+  private buildDatagram(now: number, only?: Frame[], to?: Address): OutgoingDatagram | undefined {
+    if (this.phase === 'closed' || this.phase === 'draining') return undefined;
+    if (this.phase === 'closing' && !this.closeFrameDue) return undefined;
+    let budget = Math.min(DATAGRAM_SIZE, this.amplificationBudget());
+    if (to) budget = DATAGRAM_SIZE;
+    if (budget <= 0) return undefined;
+    const ccRoom = this.cc.available();
+    const paced = this.cc.pacingTime() > now;
+    const plans: PlannedPacket[] = [];
+    let used = 0;
+    let needsPadding = false;
+    const order: SpaceId[] = ['initial', 'handshake', 'application'];
+    for (const id of order) {
+      const plan = this.planPacket(id, now, budget - used, ccRoom - used, paced, only, plans.length > 0);
+      if (!plan) continue;
+      plans.push(plan);
+      used += plan.headerSize + plan.payloadSize + AEAD_TAG_LENGTH;
+      if (plan.kind === 'initial' && (this.role === 'client' || isAckEliciting(plan.frames as { type: FrameTypeName }[]))) needsPadding = true;
+      if (only) break;
+    }
+    if (!plans.length) return undefined;
+    if (this.phase === 'closing') this.closeFrameDue = false;
+    // RFC 9000 §14.1: datagrams with client Initials (and ack-eliciting server Initials) are padded to 1200 bytes;
+    // path probes too (§8.2.1) so the path is shown to carry full-size datagrams.
+    const wantSize = needsPadding || (only && only[0]?.type === 'path_response') || plans.some((p) => p.frames.some((f) => f.type === 'path_challenge')) ? MIN_INITIAL_DATAGRAM : 0;
+    if (used < wantSize) {
+      if (budget < wantSize && this.role === 'server') {
+        // Cannot pad within the amplification budget: wait for more bytes from the client rather than send short.
+        return this.rollback(plans);
+      }
+      const last = plans[plans.length - 1]!;
+      const pad = wantSize - used;
+      last.frames.push({ type: 'padding', length: pad });
+      last.payloadSize += pad;
+      used += pad;
+      if (last.kind !== '1rtt') last.headerSize = this.longHeaderSizeFor(last);
+    }
+    const parts: Uint8Array[] = [];
+    for (const p of plans) parts.push(this.seal(p, now));
+    let total = 0;
+    for (const p of parts) total += p.length;
+    const data = new Uint8Array(total);
+    let o = 0;
+    for (const p of parts) {
+      data.set(p, o);
+      o += p.length;
+    }
+    const dest = to ?? this.path.remote;
+    if (sameAddress(dest, this.path.remote)) this.path.bytesSent += data.length;
+    // The client discards Initial keys once it sends its first Handshake packet (RFC 9001 §4.9.1).
+    if (this.role === 'client' && plans.some((p) => p.kind === 'handshake')) {
+      this.sentHandshakePacket = true;
+      this.discardSpace('initial', now);
+    }
+    return { data, to: dest, from: this.path.local };
+  }
+
+  /** Undo packet-number reservations and frame takes of plans that will not be sent. */
+  private rollback(plans: PlannedPacket[]): undefined {
+    for (const p of plans) {
+      const space = this.spaces[p.space];
+      space.nextPn = Math.min(space.nextPn, p.pn);
+      for (const f of p.frames) this.onFrameLost(f, space);
+    }
+    return undefined;
+  }
+
+  private longHeaderSizeFor(p: PlannedPacket): number {
+    return longHeaderSize(
+      { type: p.kind as 'initial' | 'handshake' | '0rtt', version: this.version, dcid: this.cids.activeRemote.cid, scid: this.localCid, token: p.kind === 'initial' && this.role === 'client' ? this.token : undefined },
+      p.pnLength,
+      p.payloadSize + AEAD_TAG_LENGTH,
+    );
+  }
+
+  private planPacket(id: SpaceId, now: number, room: number, ccRoom: number, paced: boolean, only: Frame[] | undefined, coalesced: boolean): PlannedPacket | undefined {
+    const space = this.spaces[id];
+    if (space.discarded) return undefined;
+    let keys = space.sendKeys;
+    let kind: PlannedPacket['kind'] = id === 'initial' ? 'initial' : id === 'handshake' ? 'handshake' : '1rtt';
+    if (id === 'application' && !keys) {
+      if (!this.zeroRttSend || this.role !== 'client') return undefined;
+      keys = this.zeroRttSend;
+      kind = '0rtt';
+    }
+    if (!keys) return undefined;
+    // 1-RTT packets wait until the handshake completes on the client (server may send 0.5-RTT data).
+    if (kind === '1rtt' && this.role === 'client' && !this.handshakeComplete) return undefined;
+    const pn = space.nextPn;
+    const pnLength = packetNumberLength(pn, space.largestAcked);
+    const headerSize = kind === '1rtt' ? shortHeaderSize(this.cids.activeRemote.cid.length, pnLength) : this.longHeaderSizeFor({ space: id, kind, keys, frames: [], pn, pnLength, headerSize: 0, payloadSize: 0 });
+    let avail = room - headerSize - AEAD_TAG_LENGTH;
+    if (avail < 24) return undefined;
+    const frames: Frame[] = [];
+    const add = (f: Frame): boolean => {
+      const size = frameSize(f);
+      if (size > avail) return false;
+      frames.push(f);
+      avail -= size;
+      return true;
+    };
+    if (only) {
+      for (const f of only) add(f);
+    } else if (this.phase === 'closing') {
+      if (!this.closeFrame) return undefined;
+      // During the handshake the close goes in every space the peer might read; application details stay hidden (RFC 9000 §10.2.3).
+      if (this.handshakeConfirmed && id !== 'application') return undefined;
+      let f = this.closeFrame;
+      if (f.type === 'connection_close' && f.application && (id !== 'application' || kind === '0rtt')) {
+        f = { type: 'connection_close', application: false, errorCode: TransportErrorCode.APPLICATION_ERROR, frameType: 0, reason: '' };
+      }
+      if (kind === '0rtt') return undefined;
+      add(f);
+    } else {
+      const probe = this.probesPending[id] > 0;
+      // Congestion control limits ack-eliciting packets; ACK-only packets and probes always go (RFC 9002 §7).
+      const ccBlocked = !probe && (ccRoom < DATAGRAM_SIZE / 2 || paced);
+      if (kind !== '0rtt' && space.hasAckToSend() && (space.ackDue(now) || !ccBlocked)) {
+        add(this.ackFrame(space, now));
+      }
+      if (!ccBlocked) {
+        this.fillFrames(id, kind, space, add, () => avail);
+      }
+      const eliciting = isAckEliciting(frames as { type: FrameTypeName }[]);
+      if (probe && !eliciting) add({ type: 'ping' });
+      if (probe) this.probesPending[id]--;
+      if (this.pendingPing && kind === '1rtt' && !eliciting) {
+        add({ type: 'ping' });
+        this.pendingPing = false;
+      }
+    }
+    if (!frames.length) return undefined;
+    if (frames.some((f) => f.type === 'ack')) space.onAckSent();
+    let payloadSize = 0;
+    for (const f of frames) payloadSize += frameSize(f);
+    const minPayload = minPayloadForSample(pnLength);
+    if (payloadSize < minPayload) {
+      frames.push({ type: 'padding', length: minPayload - payloadSize });
+      payloadSize = minPayload;
+    }
+    space.nextPn++;
+    void coalesced;
+    const plan: PlannedPacket = { space: id, kind, keys, frames, pn, pnLength, headerSize, payloadSize, keyPhase: kind === '1rtt' ? this.sendKeyPhase : undefined };
+    if (kind !== '1rtt') plan.headerSize = this.longHeaderSizeFor(plan);
+    return plan;
+  }
+
+  private ackFrame(space: PacketSpace, now: number): AckFrame {
+    const exponent = space.id === 'application' ? this.local.ackDelayExponent : 0;
+    const delayUs = space.id === 'application' ? Math.max(0, now - space.largestReceivedTime) * 1000 : 0;
+    return { type: 'ack', ranges: space.ackRanges(), ackDelay: Math.floor(delayUs / 2 ** exponent) };
+  }
+
+  private fillFrames(id: SpaceId, kind: PlannedPacket['kind'], space: PacketSpace, add: (f: Frame) => boolean, avail: () => number): void {
+    // CRYPTO first: the handshake cannot progress without it.
+    if (kind !== '0rtt') {
+      while (space.cryptoSend.hasData() && avail() > 8) {
+        const offset = space.cryptoSend.nextOffset();
+        const fit = maxCryptoDataFitting(avail(), offset);
+        if (fit <= 0) break;
+        const next = space.cryptoSend.nextChunk(fit, Number.MAX_SAFE_INTEGER);
+        if (!next) break;
+        add({ type: 'crypto', offset: next.chunk.offset, data: next.chunk.data });
+      }
+    }
+    if (id !== 'application') return;
+    if (kind === '1rtt') {
+      if (this.handshakeDonePending && this.role === 'server' && add({ type: 'handshake_done' })) this.handshakeDonePending = false;
+      if (this.newTokenPending && this.role === 'server' && add({ type: 'new_token', token: this.newTokenPending })) this.newTokenPending = undefined;
+      while (this.pathResponses.length && sameAddress(this.pathResponses[0]!.to, this.path.remote)) {
+        if (!add({ type: 'path_response', data: this.pathResponses[0]!.data })) break;
+        this.pathResponses.shift();
+      }
+      if (this.path.challengePending && this.path.challenge && add({ type: 'path_challenge', data: this.path.challenge })) this.path.challengePending = false;
+      for (const f of this.cids.takeNewConnectionIds()) {
+        if (!add({ type: 'new_connection_id', sequence: f.sequence, retirePriorTo: f.retirePriorTo, connectionId: f.cid, resetToken: f.resetToken })) this.cids.onNewConnectionIdLost(f.sequence);
+      }
+      for (const seq of this.cids.takeRetirements()) if (!add({ type: 'retire_connection_id', sequence: seq })) this.cids.onRetireLost(seq);
+    }
+    for (const f of this.streams.controlFrames()) if (!add(f)) this.streams.onFrameLost(f);
+    while (avail() > 4) {
+      const f = this.streams.nextStreamFrame(avail());
+      if (!f) break;
+      if (!add(f)) {
+        this.streams.onFrameLost(f);
+        break;
+      }
+    }
+  }
+
+  private seal(p: PlannedPacket, now: number): Uint8Array {
+    const w = new Writer(p.payloadSize + 16);
+    for (const f of p.frames) encodeFrame(w, f);
+    const payload = w.finish();
+    const truncated = truncatePacketNumber(p.pn, p.pnLength);
+    const dcid = this.cids.activeRemote.cid;
+    const { header, pnOffset } =
+      p.kind === '1rtt'
+        ? encodeShortHeader({ dcid, keyPhase: p.keyPhase }, truncated, p.pnLength)
+        : encodeLongHeader({ type: p.kind, version: this.version, dcid, scid: this.localCid, token: p.kind === 'initial' ? (this.role === 'client' ? this.token : new Uint8Array(0)) : undefined }, truncated, p.pnLength, payload.length + AEAD_TAG_LENGTH);
+    const bytes = protectPacket(p.keys, header, pnOffset, p.pn, payload);
+    const space = this.spaces[p.space];
+    const ackEliciting = isAckEliciting(p.frames as { type: FrameTypeName }[]);
+    const inFlight = ackEliciting || p.frames.some((f) => f.type === 'padding');
+    const kept = p.frames.filter((f) => f.type !== 'ack' && f.type !== 'padding');
+    const sent: SentPacket = { space: p.space, pn: p.pn, timeSent: now, size: bytes.length, ackEliciting, inFlight, frames: kept, keyPhase: p.keyPhase };
+    if (this.phase !== 'closing' && (ackEliciting || inFlight)) space.sent.set(p.pn, sent);
+    if (ackEliciting) {
+      space.lastAckElicitingSent = now;
+      // Sending an ack-eliciting packet restarts the idle timer, at most once per received packet (RFC 9000 §10.1).
+      if (this.lastActivity >= (this.lastIdleRestartBySend ?? -1)) {
+        this.resetIdle(now);
+        this.lastIdleRestartBySend = this.lastActivity + 1e-9;
+      }
+    }
+    if (p.kind === '1rtt') this.packetsInSendPhase++;
+    this.cc.onSent(bytes.length, inFlight && this.phase !== 'closing', now, this.rtt.hasSample ? this.rtt.smoothed : 0);
+    this.qlog('transport:packet_sent', {
+      header: { packet_type: qlogPacketType(p.kind), packet_number: p.pn, dcid: hex(dcid), scid: p.kind === '1rtt' ? undefined : hex(this.localCid) },
+      raw: { length: bytes.length, payload_length: payload.length },
+      frames: p.frames.map(qlogFrame),
+    });
+    return bytes;
+  }
+
+  private lastIdleRestartBySend: number | undefined;
+
+  // =====================================================================================================================
+  // Stream API (used by api.ts)
+
+  openStream(dir: StreamDirection): number | undefined {
+    if (this.phase !== 'handshake' && this.phase !== 'established') return undefined;
+    return this.streams.open(dir);
+  }
+
+  /** Buffers data on a stream; returns the number of bytes accepted (0 when the buffer is full or the stream ended). */
+  writeStream(id: number, data: Uint8Array, fin = false): number {
+    const s = this.streams.get(id)?.send;
+    if (!s || this.phase === 'closing' || this.phase === 'draining' || this.phase === 'closed') return 0;
+    return s.write(data, fin);
+  }
+
+  concludeStream(id: number): boolean {
+    const s = this.streams.get(id)?.send;
+    if (!s) return false;
+    s.conclude();
+    return true;
+  }
+
+  readStream(id: number, max: number, now: number): { data: Uint8Array; fin: boolean } {
+    return this.streams.read(id, max, now, this.rtt.smoothed);
+  }
+
+  resetStream(id: number, code: number): boolean {
+    const s = this.streams.get(id)?.send;
+    return !!s && s.reset(code);
+  }
+
+  stopSending(id: number, code: number, now: number): boolean {
+    return this.streams.stopSending(id, code, now, this.rtt.smoothed);
+  }
+
+  /** Sends a PING in the next 1-RTT packet (keeps the path warm, or elicits an ACK). */
+  ping(): void {
+    this.pendingPing = true;
+  }
+
+  // =====================================================================================================================
+  // qlog
+
+  private qlog<N extends QlogEventName>(name: N, data: QlogEventData[N]): void {
+    const sink = this.config.qlog;
+    if (!sink) return;
+    sink({ time: this.clockNow, name, data });
+  }
+
+  private dropped(length: number, trigger: string, reason: string, now: number, kind?: ProtectedHeader['kind']): void {
+    this.clockNow = Math.max(this.clockNow, now);
+    this.qlog('transport:packet_dropped', { header: kind ? { packet_type: qlogPacketType(kind) } : undefined, raw: { length }, trigger, details: { reason } });
+  }
+}
+
+// =======================================================================================================================
+// Frame table: frame type → handler. Which packet types may carry each frame is enforced by decodeFrames (frame-table.ts).
+
+export interface FrameContext {
+  readonly space: PacketSpace;
+  readonly kind: 'initial' | 'handshake' | '0rtt' | '1rtt';
+  readonly dcid: Uint8Array;
+  readonly from: Address;
+  readonly now: number;
+}
+
+type Handler<T extends Frame['type']> = (c: QuicConnection, f: Extract<Frame, { type: T }>, ctx: FrameContext) => void;
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const FRAME_HANDLERS: { [T in Frame['type']]: Handler<T> } = {
+  padding: () => {},
+  ping: () => {},
+  ack: (c, f, ctx) => c.onAck(f, ctx),
+  reset_stream: (c, f, ctx) => c.streams.onResetStream(f, ctx.now, c.rtt.smoothed),
+  stop_sending: (c, f) => c.streams.onStopSending(f),
+  crypto: (c, f, ctx) => c.onCrypto(f, ctx),
+  new_token: (c, f) => c.onNewToken(f),
+  stream: (c, f) => c.streams.onStreamFrame(f),
+  max_data: (c, f) => c.streams.onMaxData(f.maximum),
+  max_stream_data: (c, f) => c.streams.onMaxStreamData(f),
+  max_streams: (c, f) => c.streams.onMaxStreams(f.bidi, f.maximum),
+  data_blocked: () => {},
+  stream_data_blocked: (c, f) => c.streams.onStreamDataBlocked(f),
+  streams_blocked: (_c, f) => {
+    if (f.limit > 2 ** 60) throw new QuicError(TransportErrorCode.FRAME_ENCODING_ERROR, 'STREAMS_BLOCKED beyond 2^60', { frameType: f.bidi ? 0x16 : 0x17 });
+  },
+  new_connection_id: (c, f) => c.cids.onNewConnectionId({ sequence: f.sequence, retirePriorTo: f.retirePriorTo, cid: f.connectionId, resetToken: f.resetToken }),
+  retire_connection_id: (c, f, ctx) => c.cids.onRetireConnectionId(f.sequence, ctx.dcid),
+  path_challenge: (c, f, ctx) => c.onPathChallenge(f, ctx),
+  path_response: (c, f, ctx) => c.onPathResponse(f, ctx),
+  connection_close: (c, f, ctx) => c.onConnectionClose(f, ctx),
+  handshake_done: (c, _f, ctx) => c.onHandshakeDone(ctx),
+};
+
+// =======================================================================================================================
+// Helpers
+
+function isCompatible(a: number, b: number): boolean {
+  // RFC 9369 §4: QUIC v1 and v2 are compatible with each other.
+  const pair = new Set([a, b]);
+  return [...pair].every((v) => v === QUIC_V1 || v === QUIC_V2);
+}
+
+function qlogPacketType(kind: ProtectedHeader['kind'] | PlannedPacket['kind']): QlogPacketType {
+  switch (kind) {
+    case 'initial':
+      return 'initial';
+    case 'handshake':
+      return 'handshake';
+    case '0rtt':
+      return '0RTT';
+    case '1rtt':
+      return '1RTT';
+    case 'retry':
+      return 'retry';
+    case 'version-negotiation':
+      return 'version_negotiation';
+    default:
+      return 'unknown';
+  }
+}
+
+function qlogParams(tp: TransportParameters): Record<string, unknown> {
+  return {
+    original_destination_connection_id: tp.originalDestinationConnectionId && hex(tp.originalDestinationConnectionId),
+    initial_source_connection_id: tp.initialSourceConnectionId && hex(tp.initialSourceConnectionId),
+    retry_source_connection_id: tp.retrySourceConnectionId && hex(tp.retrySourceConnectionId),
+    stateless_reset_token: tp.statelessResetToken && hex(tp.statelessResetToken),
+    disable_active_migration: tp.disableActiveMigration,
+    max_idle_timeout: tp.maxIdleTimeout,
+    max_udp_payload_size: tp.maxUdpPayloadSize,
+    ack_delay_exponent: tp.ackDelayExponent,
+    max_ack_delay: tp.maxAckDelay,
+    active_connection_id_limit: tp.activeConnectionIdLimit,
+    initial_max_data: tp.initialMaxData,
+    initial_max_stream_data_bidi_local: tp.initialMaxStreamDataBidiLocal,
+    initial_max_stream_data_bidi_remote: tp.initialMaxStreamDataBidiRemote,
+    initial_max_stream_data_uni: tp.initialMaxStreamDataUni,
+    initial_max_streams_bidi: tp.initialMaxStreamsBidi,
+    initial_max_streams_uni: tp.initialMaxStreamsUni,
+  };
+}
+
+/**
+ * The client's version_information from its ClientHello (RFC 9368 §3), read before TLS answers so the server can pick a
+ * compatible version for its first flight. Returns undefined when absent or unreadable (TLS will reject real errors).
+ */
+function clientVersionsFromClientHello(hello: Uint8Array): number[] | undefined {
+  try {
+    let p = 0;
+    const need = (n: number) => {
+      if (p + n > hello.length) throw new Error('short');
+    };
+    const u8 = () => (need(1), hello[p++]!);
+    const u16 = () => (need(2), (p += 2), (hello[p - 2]! << 8) | hello[p - 1]!);
+    if (u8() !== 1) return undefined; // client_hello
+    p += 3; // length
+    p += 2 + 32; // legacy_version, random
+    p += u8(); // session id
+    p += u16(); // cipher suites
+    p += u8(); // compression
+    const extEnd = u16() + p;
+    while (p + 4 <= extEnd) {
+      const type = u16();
+      const len = u16();
+      if (type === 0x39) {
+        const body = hello.subarray(p, p + len);
+        const tp = decodeTransportParameters(body, 'client');
+        return tp.versionInformation ? [...tp.versionInformation.availableVersions] : undefined;
+      }
+      p += len;
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+export { transportErrorName, isSupportedVersion };
+export type { QlogFrame };
