@@ -1,0 +1,45 @@
+// RFC 9002 §7.7 (pacing): a token bucket refilled at N · cwnd / smoothed_rtt with N = 1.25, bursts capped at ten datagrams.
+/**
+ * Exports: `Pacer`: `earliestSendTime(now, bytes, window, smoothedRtt)` → when a packet of `bytes` may leave (≤ now
+ * means immediately), `onPacketSent(now, bytes, window, smoothedRtt)`. `PACING_GAIN` (1.25).
+ */
+
+export const PACING_GAIN = 1.25;
+
+export class Pacer {
+  private tokens: number;
+  private lastRefill: number | undefined;
+
+  constructor(readonly maxDatagramSize = 1200, readonly burstPackets = 10) {
+    this.tokens = burstPackets * maxDatagramSize;
+  }
+
+  private capacity(window: number): number {
+    // Never less than two datagrams so a small window can still send a packet pair; never more than the window.
+    return Math.max(2 * this.maxDatagramSize, Math.min(window, this.burstPackets * this.maxDatagramSize));
+  }
+
+  private rate(window: number, smoothedRtt: number): number {
+    return (PACING_GAIN * window) / Math.max(smoothedRtt, 1); // bytes per ms
+  }
+
+  private refill(now: number, window: number, smoothedRtt: number): void {
+    if (this.lastRefill !== undefined && now > this.lastRefill) {
+      this.tokens = Math.min(this.capacity(window), this.tokens + (now - this.lastRefill) * this.rate(window, smoothedRtt));
+    } else {
+      this.tokens = Math.min(this.tokens, this.capacity(window));
+    }
+    this.lastRefill = Math.max(now, this.lastRefill ?? now);
+  }
+
+  earliestSendTime(now: number, bytes: number, window: number, smoothedRtt: number): number {
+    this.refill(now, window, smoothedRtt);
+    if (this.tokens >= bytes) return now;
+    return now + (bytes - this.tokens) / this.rate(window, smoothedRtt);
+  }
+
+  onPacketSent(now: number, bytes: number, window: number, smoothedRtt: number): void {
+    this.refill(now, window, smoothedRtt);
+    this.tokens = Math.max(0, this.tokens - bytes);
+  }
+}
