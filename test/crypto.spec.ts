@@ -347,6 +347,59 @@ for (const backend of BACKENDS) {
       expect(hex(c.headerProtection('chacha20', hp).mask(sealed.subarray(1, 17)))).toBe('aefefe7d03');
     });
 
+    test('RFC 9369 A.1/A.2/A.3/A.5: QUIC v2 initial secrets, "quicv2" labels, AES and ChaCha20 masks', () => {
+      const initial = c.hkdfExtract('sha256', fromHex('0dede3def700a6db819381be6e269dcbf9bd2ed9'), fromHex('8394c8f03e515708'));
+      expect(hex(initial)).toBe('2062e8b3cd8d52092614b8071d0aa1fb7c2e3ac193f78b280e72d8f5751f6aba');
+      const label = (secret: Uint8Array, l: string, n: number) => hkdfExpandLabel(c, 'sha256', secret, l, empty, n);
+      const client = label(initial, 'client in', 32);
+      const server = label(initial, 'server in', 32);
+      expect(hex(client)).toBe('14ec9d6eb9fd7af83bf5a668bc17a7e283766aade7ecd0891f70f9ff7f4bf47b');
+      expect(hex(label(client, 'quicv2 key', 16))).toBe('8b1a0bc121284290a29e0971b5cd045d');
+      expect(hex(label(client, 'quicv2 iv', 12))).toBe('91f73e2351d8fa91660e909f');
+      expect(hex(label(client, 'quicv2 hp', 16))).toBe('45b95e15235d6f45a6b19cbcb0294ba9');
+      expect(hex(server)).toBe('0263db1782731bf4588e7e4d93b7463907cb8cd8200b5da55a8bd488eafc37c1');
+      expect(hex(label(server, 'quicv2 key', 16))).toBe('82db637861d55e1d011f19ea71d5d2a7');
+      expect(hex(label(server, 'quicv2 iv', 12))).toBe('dd13c276499c0249d3310652');
+      expect(hex(label(server, 'quicv2 hp', 16))).toBe('edf6d05c83121201b436e16877593c3a');
+      expect(hex(c.headerProtection('aes-128', label(client, 'quicv2 hp', 16)).mask(fromHex('ffe67b6abcdb4298b485dd04de806071')))).toBe('94a0c95e80');
+      expect(hex(c.headerProtection('aes-128', label(server, 'quicv2 hp', 16)).mask(fromHex('6f05d8a4398c47089698baeea26b91eb')))).toBe('4dd92e91ea');
+
+      const secret = fromHex('9ac312a7f877468ebe69422748ad00a15443f18203a07d6060f688f30f21632b');
+      const key = label(secret, 'quicv2 key', 32);
+      const hp = label(secret, 'quicv2 hp', 32);
+      expect(hex(key)).toBe('3bfcddd72bcf02541d7fa0dd1f5f9eeea817e09a6963a0e6c7df0f9a1bab90f2');
+      expect(hex(label(secret, 'quicv2 iv', 12))).toBe('a6b5bc6ab7dafce30ffff5dd');
+      expect(hex(hp)).toBe('d659760d2ba434a226fd37b35c69e2da8211d10c4f12538787d65645d5d1b8e2');
+      expect(hex(label(secret, 'quicv2 ku', 32))).toBe('c69374c49e3d2a9466fa689e49d476db5d0dfbc87d32ceeaa6343fd0ae4c7d88');
+      const sealed = c.aead('chacha20-poly1305', key).seal(fromHex('a6b5bc6ab7dafce328ff4a29'), fromHex('01'), fromHex('4200bff4'));
+      expect(hex(sealed)).toBe('0ae7b6b932bc27d786f4bc2bb20f2162ba');
+      expect(hex(c.headerProtection('chacha20', hp).mask(sealed.subarray(1, 17)))).toBe('97580e32bf');
+    });
+
+    test('RFC 8448 §3: X25519 key shares and the start of the TLS 1.3 key schedule', () => {
+      const client = c.ecdhGenerate('x25519', () => fromHex('49af42ba7f7994852d713ef2784bcbcaa7911de26adc5642cb634540e7ea5005'));
+      const server = c.ecdhGenerate('x25519', () => fromHex('b1580eeadf6dd589b8ef4f2d5652578cc810e9980191ec8d058308cea216a21e'));
+      expect(hex(client.publicKey)).toBe('99381de560e4bd43d23d8e435a7dbafeb3c06e51c13cae4d5413691e529aaf2c');
+      expect(hex(server.publicKey)).toBe('c9828876112095fe66762bdbf7c672e156d6cc253b833df1dd69b1b04e751f0f');
+      const shared = server.deriveSecret(client.publicKey);
+      expect(hex(shared)).toBe('8bd4054fb55b9d63fdfbacf9f04b9f0d35e6d63f537563efd46272900f89492d');
+      const early = c.hkdfExtract('sha256', empty, new Uint8Array(32));
+      expect(hex(early)).toBe('33ad0a1c607ec03b09e6cd9893680ce210adf300aa1f2660e1b22e10f170f92a');
+      const derived = hkdfExpandLabel(c, 'sha256', early, 'derived', c.hash('sha256', empty), 32);
+      expect(hex(derived)).toBe('6f2615a108c702c5678f54fc9dbab69716c076189c48250cebeac3576c3611ba');
+      expect(hex(c.hkdfExtract('sha256', derived, shared))).toBe('1dc826e93606aa6fdc0aadc12f741b01046aa6b99f691ed221a9f0ca043fbeac');
+    });
+
+    test('HKDF-Expand refuses more than 255 blocks with CryptoError; SHA-384 expand agrees across backends', () => {
+      expect(() => c.hkdfExpand('sha256', new Uint8Array(32), empty, 255 * 32 + 1)).toThrow(CryptoError);
+      expect(c.hkdfExpand('sha256', new Uint8Array(32), empty, 255 * 32).length).toBe(8160);
+      const other = cryptoProvider(backend === 'noble' ? 'node' : 'noble');
+      const prk = c.hkdfExtract('sha384', utf8('salt'), utf8('ikm'));
+      expect(hex(prk)).toBe(hex(other.hkdfExtract('sha384', utf8('salt'), utf8('ikm'))));
+      expect(hex(c.hkdfExpand('sha384', prk, utf8('info'), 100))).toBe(hex(other.hkdfExpand('sha384', prk, utf8('info'), 100)));
+      expect(c.hkdfExpand('sha256', prk, empty, 0).length).toBe(0);
+    });
+
     test('ChaCha20 header protection uses a counter above 2^31 without sign trouble, AES-256 works, bad keys throw', () => {
       const hp = c.headerProtection('chacha20', new Uint8Array(32).fill(1));
       const other = cryptoProvider(backend === 'noble' ? 'node' : 'noble').headerProtection('chacha20', new Uint8Array(32).fill(1));

@@ -207,7 +207,10 @@ export const nobleCrypto: CryptoProvider = {
   hmac: (hash, key, data) => hmac(HASHES[hash], key, data),
   // noble's extract takes (hash, ikm, salt): the reverse of RFC 5869's argument order.
   hkdfExtract: (hash, salt, ikm) => extract(HASHES[hash], ikm, salt),
-  hkdfExpand: (hash, prk, info, length) => expand(HASHES[hash], prk, info, length),
+  hkdfExpand: (hash, prk, info, length) => {
+    if (length > 255 * HASHES[hash].outputLen) throw new CryptoError(`HKDF-Expand: length ${length} exceeds 255 * HashLen`);
+    return expand(HASHES[hash], prk, info, length);
+  },
   aead: makeAead,
   headerProtection: makeHeaderProtection,
   ecdhGenerate,
