@@ -11,6 +11,10 @@ import { QuicConnection } from '../engine/quic/connection.js';
 import type { QuicConfig } from '../engine/quic/config.js';
 import type { ConnectionEvent } from '../engine/quic/connection-events.js';
 import { QlogBuffer } from '../engine/quic/qlog.js';
+import { encodeShortHeader } from '../engine/quic/packet.js';
+import { truncatePacketNumber } from '../engine/quic/packet-number.js';
+import { protectPacket, type PacketKeys } from '../engine/quic/protection.js';
+import { concat } from '../engine/wire/bytes.js';
 import { QuicServer, type ServerOptions } from '../engine/quic/server.js';
 
 export const CLIENT_ADDR: Address = { host: '10.0.0.1', port: 50000 };
@@ -149,4 +153,26 @@ export function pair(opts: { client?: Partial<QuicConfig>; server?: Partial<Quic
   let accepted: QuicConnection | undefined;
   const serverConn = () => (accepted ??= server.accept());
   return { client, server, wire, serverConn };
+}
+
+/** Connected pair, handshake done. */
+export function connectedPair(opts: Parameters<typeof pair>[0] = {}) {
+  const p = pair(opts);
+  if (!p.wire.run(() => p.client.handshakeConfirmed && !!p.serverConn()?.handshakeConfirmed)) throw new Error(`handshake failed: ${p.wire.log.join(' | ')}`);
+  drainEvents(p.client);
+  drainEvents(p.serverConn()!);
+  return { ...p, serverConn: p.serverConn as () => QuicConnection };
+}
+
+/**
+ * A 1-RTT packet from `conn` carrying exactly `payload` (raw frame bytes): how the tests play a misbehaving peer.
+ * It uses the connection's real keys and next packet number, so the receiver authenticates it.
+ */
+export function forge1Rtt(conn: QuicConnection, payload: Uint8Array): Uint8Array {
+  const c = conn as unknown as { spaces: { application: { nextPn: number; sendKeys: PacketKeys } }; sendKeyPhase: boolean };
+  const space = c.spaces.application;
+  const pn = space.nextPn++;
+  const { header, pnOffset } = encodeShortHeader({ dcid: conn.cids.activeRemote.cid, keyPhase: c.sendKeyPhase }, truncatePacketNumber(pn, 4), 4);
+  const body = payload.length >= 4 ? payload : concat(payload, new Uint8Array(4 - payload.length));
+  return protectPacket(space.sendKeys, header, pnOffset, pn, body);
 }
