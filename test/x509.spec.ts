@@ -10,11 +10,11 @@ import { cryptoProvider, type CryptoBackendName } from '../engine/crypto/index.j
 import type { PrivateKey, SignatureAlgorithm } from '../engine/crypto/provider.js';
 import { Alert, TlsError, alertName } from '../engine/tls/api.js';
 import { DerReader, decodeOne, encodeOid, readInteger, readOid, readTime, Tag } from '../engine/tls/x509/der.js';
-import { KeyUsage, parseCertificate, type Certificate } from '../engine/tls/x509/certificate.js';
+import { describeCertificate, KeyUsage, parseCertificate } from '../engine/tls/x509/certificate.js';
 import { loadCertificateChain, loadPrivateKey, pemDecode, pemEncode, publicKeyFromSpki } from '../engine/tls/x509/pem.js';
 import { privateKeyFromPkcs8 } from '../engine/tls/x509/keys.js';
 import { formatIp, parseIp } from '../engine/tls/x509/ip.js';
-import { dnsPatternMatches, verifyChain } from '../engine/tls/x509/verify.js';
+import { dnsPatternMatches, matchesHostname, verifyChain } from '../engine/tls/x509/verify.js';
 import { loadSystemStore, loadTrustAnchors, TrustStoreError } from '../engine/io/trust-store.js';
 import { OID } from '../engine/tls/x509/oids.js';
 
@@ -457,6 +457,27 @@ test.describe('chain verification', () => {
     const [leaf, inter] = chainDer(pki.leaf.chain.cert) as [Uint8Array, Uint8Array];
     const copies = Array.from({ length: 200 }, () => inter.slice());
     expect(verify([leaf, ...copies]).subject.text).toBe('CN=localhost');
+  });
+
+  test('weak signatures are refused: SHA-1, RSA keys under 2048 bits', () => {
+    const ecSha1 = issueExtra('sha1-ec-leaf', 'ca', SERVER_EXT, { digest: 'sha1' });
+    expect(() => parseCertificate(ecSha1)).toThrow(/ecdsa-with-SHA1 is not supported/);
+    let r = tlsAlert(() => verify([ecSha1]));
+    expect(r.alert).toBe('unsupported_certificate');
+    const rsaCa = selfSigned('rsa-sha1-ca', ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048']);
+    const rsaSha1 = issueExtra('sha1-rsa-leaf', 'rsa-sha1-ca', SERVER_EXT, { digest: 'sha1' });
+    expect(parseCertificate(rsaSha1).signatureAlgorithm).toBe('rsa_pkcs1_sha1');
+    r = tlsAlert(() => verify([rsaSha1], { anchors: [rsaCa] }));
+    expect(r.alert).toBe('bad_certificate');
+    expect(r.message).toContain('SHA-1 signatures are no longer accepted');
+    const smallCa = selfSigned('rsa1024-ca', ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024']);
+    const fromSmall = issueExtra('from-rsa1024', 'rsa1024-ca', SERVER_EXT);
+    r = tlsAlert(() => verify([fromSmall], { anchors: [smallCa] }));
+    expect(r.alert).toBe('bad_certificate');
+    expect(r.message).toContain('1024-bit RSA key; at least 2048 bits are required');
+    expect(matchesHostname(parseCertificate(chainDer(pki.leaf.ec.cert)[0]!), '*.test.crosswire')).toBe(false);
+    expect(describeCertificate(parseCertificate(caDer))).toContain('subject: CN=crosswire test CA\nissuer: CN=crosswire test CA');
+    expect(tlsAlert(() => verify(chainDer(pki.leaf.ec.cert), { now: Number.NaN })).alert).toBe('internal_error');
   });
 
   test('the leaf itself may be the trust anchor; an empty chain is refused', () => {

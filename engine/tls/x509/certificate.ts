@@ -363,3 +363,20 @@ function readSubtrees(node: DerNode | undefined): GeneralSubtrees {
 export function commonNames(name: DistinguishedName): string[] {
   return name.attributes.filter((a) => a.oid === OID.commonName).map((a) => a.value);
 }
+
+/** A few lines describing a certificate for verbose CLI output and reports. */
+export function describeCertificate(cert: Certificate): string {
+  const k = cert.publicKey;
+  const key = k.kind === 'ec' ? `EC ${k.curve}` : k.kind === 'rsa' ? `RSA ${k.n.toString(2).length} bits` : 'Ed25519';
+  const san = [...cert.subjectAltNames.dns.map((d) => `DNS:${d}`), ...cert.subjectAltNames.ip.map((i) => `IP:${i}`)];
+  const lines = [
+    `subject: ${cert.subject.text}`,
+    `issuer: ${cert.issuer.text}`,
+    `serial: ${cert.serialHex}`,
+    `valid: ${new Date(cert.notBefore).toISOString()} to ${new Date(cert.notAfter).toISOString()}`,
+    `key: ${key}; signed with ${cert.signatureAlgorithmInfo.name}`,
+  ];
+  if (san.length) lines.push(`names: ${san.join(', ')}`);
+  if (cert.basicConstraints?.ca) lines.push(`CA${cert.basicConstraints.pathLen !== undefined ? `, pathlen ${cert.basicConstraints.pathLen}` : ''}`);
+  return lines.join('\n');
+}

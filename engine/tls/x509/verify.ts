@@ -53,6 +53,8 @@ export function verifyChain(chain: readonly Uint8Array[], opts: VerifyChainOptio
 
 function verify(chain: readonly Uint8Array[], opts: VerifyChainOptions): Certificate {
   const purpose = opts.purpose ?? 'server';
+  // NaN would make every validity comparison false, i.e. silently skip the date checks.
+  if (!Number.isFinite(opts.now)) throw new TlsError(Alert.internal_error, `certificate verification needs the current time; got ${opts.now}`);
   if (chain.length === 0)
     throw purpose === 'client'
       ? new TlsError(Alert.certificate_required, 'the client sent no certificate')
@@ -330,7 +332,8 @@ export function matchesHostname(cert: Certificate, hostname: string): boolean {
   const ip = parseIp(hostname);
   if (ip) return cert.subjectAltNames.ip.some((s) => sameBytes(parseIp(s), ip));
   const host = normalizeDns(hostname);
-  if (!host) return false;
+  // A '*' in the name asked for is never a real host; without this '*.example.com' would match its own wildcard.
+  if (!host || host.includes('*')) return false;
   const san = cert.subjectAltNames.dns;
   const candidates = san.length > 0 ? san : commonNames(cert.subject);
   return candidates.some((p) => dnsPatternMatches(p, host));
