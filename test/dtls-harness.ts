@@ -62,7 +62,8 @@ export class Link {
   constructor(
     readonly client: DtlsClient,
     readonly server: DtlsServer,
-    private readonly impair: Impairment = () => [10],
+    /** Mutable: tests lift impairments once the handshake is done (DTLS does not retransmit application data). */
+    public impair: Impairment = () => [10],
   ) {
     this.flush();
   }
