@@ -59,6 +59,25 @@ function tlsAlert(fn: () => unknown): { alert: string; message: string } {
   return { alert: 'none', message: '' };
 }
 
+/** The server certificate of RFC 8448 §3 (a self-signed 1024-bit RSA certificate, CN=rsa). */
+const RFC8448_CERT = Buffer.from(
+  '308201ac30820115a003020102020102300d06092a864886f70d01010b050030' +
+  '0e310c300a06035504031303727361301e170d3136303733303031323335395a' +
+  '170d3236303733303031323335395a300e310c300a0603550403130372736130' +
+  '819f300d06092a864886f70d010101050003818d0030818902818100b4bb498f' +
+  '8279303d980836399b36c6988c0c68de55e1bdb826d3901a2461eafd2de49a91' +
+  'd015abbc9a95137ace6c1af19eaa6af98c7ced43120998e187a80ee0ccb0524b' +
+  '1b018c3e0b63264d449a6d38e22a5fda430846748030530ef0461c8ca9d9efbf' +
+  'ae8ea6d1d03e2bd193eff0ab9a8002c47428a6d35a8d88d79f7f1e3f02030100' +
+  '01a31a301830090603551d1304023000300b0603551d0f0404030205a0300d06' +
+  '092a864886f70d01010b05000381810085aad2a0e5b9276b908c65f73a726717' +
+  '0618a54c5f8a7b337d2df7a594365417f2eae8f8a58c8f8172f9319cf36b7fd6' +
+  'c55b80f21a03015156726096fd335e5e67f2dbf102702e608ccae6bec1fc63a4' +
+  '2a99be5c3eb7107c3c54e9b9eb2bd5203b1c3b84e0a8b2f759409ba3eac9d91d' +
+  '402dcc0cc8f8961229ac9187b42b4de1',
+  'hex',
+);
+
 test.describe('DER primitives', () => {
   test('X.690 §8.19 OID example and arcs above 2^53 round-trip', () => {
     const enc = encodeOid('1.2.840.113549');
@@ -157,6 +176,33 @@ test.describe('certificate parsing against node:crypto and openssl', () => {
       expect(publicKeyFromSpki(pk.spki)).toEqual(pk);
     });
   }
+
+  test('RFC 8448 §3 server certificate: fields, exact tbs, pinned verification in and after its validity', () => {
+    const der = new Uint8Array(RFC8448_CERT);
+    const cert = parseCertificate(der);
+    expect(cert.version).toBe(3);
+    expect(cert.serialHex).toBe('02');
+    expect(cert.subject.text).toBe('CN=rsa');
+    expect(cert.issuer.text).toBe('CN=rsa');
+    expect(cert.notBefore).toBe(Date.UTC(2016, 6, 30, 1, 23, 59));
+    expect(cert.notAfter).toBe(Date.UTC(2026, 6, 30, 1, 23, 59));
+    expect(cert.signatureAlgorithm).toBe('rsa_pkcs1_sha256');
+    expect(cert.basicConstraints).toEqual({ ca: false });
+    expect(cert.keyUsage).toBe(KeyUsage.digitalSignature | KeyUsage.keyEncipherment);
+    expect(cert.hasSubjectAltName).toBe(false);
+    const pk = cert.publicKey;
+    expect(pk.kind === 'rsa' && pk.e === 65537n && pk.n.toString(2).length === 1024).toBe(true);
+    if (pk.kind === 'rsa') expect(pk.n.toString(16).startsWith('b4bb498f8279303d')).toBe(true);
+    expect(nodeVerify('sha256', cert.tbs, createPublicKey({ key: Buffer.from(pk.spki), format: 'der', type: 'spki' }), cert.signature)).toBe(true);
+    const opts = { crypto: cryptoProvider(), anchors: [der], hostname: 'rsa', now: Date.UTC(2020, 0, 1) };
+    expect(verifyChain([der], opts).subject.text).toBe('CN=rsa');
+    const wrong = tlsAlert(() => verifyChain([der], { ...opts, hostname: 'localhost' }));
+    expect(wrong.alert).toBe('bad_certificate');
+    expect(wrong.message).toContain('valid for CN=rsa (no subjectAltName)');
+    const late = tlsAlert(() => verifyChain([der], { ...opts, now: Date.UTC(2027, 0, 1) }));
+    expect(late.alert).toBe('certificate_expired');
+    expect(late.message).toContain('expired at 2026-07-30T01:23:59.000Z');
+  });
 
   test('CA and intermediate: basicConstraints, pathLen, keyUsage, key identifiers', () => {
     const ca = parseCertificate(caDer);
