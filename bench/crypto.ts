@@ -3,20 +3,23 @@
 //
 // Run: npm run build && node dist/bench/crypto.js [--ms 400]
 
-import { createCipheriv } from 'node:crypto';
+import { createCipheriv, generateKeyPairSync } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { nobleCrypto } from '../engine/crypto/noble.js';
 import { nodeCrypto } from '../engine/crypto/node.js';
-import type { AeadName, CryptoProvider, HeaderProtectionName } from '../engine/crypto/provider.js';
+import type { AeadName, CryptoProvider, HeaderProtectionName, PrivateKey, PublicKey, SignatureAlgorithm } from '../engine/crypto/provider.js';
+import { seededRandom } from '../engine/crypto/random.js';
 
 const PACKET_BYTES = 1200;
 
 /** Runs `op` in batches until `budgetMs` has passed; returns operations per second. */
 function rate(op: () => void, budgetMs: number): number {
-  for (let i = 0; i < 200; i++) op(); // warm-up: let the JIT settle before timing
+  // Warm-up lets the JIT settle; bounded in time too, since one RSA signature in JS can take milliseconds.
+  const warmStart = performance.now();
+  for (let i = 0; i < 200 && performance.now() - warmStart < budgetMs / 4; i++) op();
   let ops = 0;
-  let batch = 64;
+  let batch = 1;
   const start = performance.now();
   let elapsed = 0;
   while (elapsed < budgetMs) {
@@ -106,8 +109,71 @@ export function benchHeaderProtection(budgetMs = 400): MaskResult[] {
   return results;
 }
 
+export interface HandshakeResult {
+  operation: string;
+  opsPerSec: Record<'noble' | 'node', number>;
+}
+
+const fromB64u = (s: string | undefined) => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
+const bigFromB64u = (s: string | undefined) => BigInt('0x' + (Buffer.from(s ?? '', 'base64url').toString('hex') || '0'));
+
+/** Test keys from node:crypto, converted to the provider's key unions (the bench's only use of node:crypto keygen). */
+function benchKeys(): { ec: [PrivateKey, PublicKey]; rsa: [PrivateKey, PublicKey]; ed: [PrivateKey, PublicKey] } {
+  const ecJwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+  const point = new Uint8Array([4, ...fromB64u(ecJwk.x), ...fromB64u(ecJwk.y)]);
+  const edJwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+  const rsaJwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+  const n = bigFromB64u(rsaJwk.n);
+  const e = bigFromB64u(rsaJwk.e);
+  const spki = new Uint8Array(0); // both backends import from the parsed fields
+  return {
+    ec: [{ kind: 'ec', curve: 'secp256r1', d: fromB64u(ecJwk.d), publicPoint: point }, { kind: 'ec', curve: 'secp256r1', point, spki }],
+    ed: [{ kind: 'ed25519', seed: fromB64u(edJwk.d), publicKey: fromB64u(edJwk.x) }, { kind: 'ed25519', key: fromB64u(edJwk.x), spki }],
+    rsa: [
+      { kind: 'rsa', n, e, d: bigFromB64u(rsaJwk.d), p: bigFromB64u(rsaJwk.p), q: bigFromB64u(rsaJwk.q), dp: bigFromB64u(rsaJwk.dp), dq: bigFromB64u(rsaJwk.dq), qinv: bigFromB64u(rsaJwk.qi) },
+      { kind: 'rsa', n, e, spki },
+    ],
+  };
+}
+
+/** Per-handshake public-key operations: key exchange, CertificateVerify signing and verification. */
+export function benchHandshake(budgetMs = 400): HandshakeResult[] {
+  const keys = benchKeys();
+  const random = seededRandom('bench', (d) => nobleCrypto.hash('sha256', d));
+  const message = new Uint8Array(130).fill(0x20); // the size of a TLS 1.3 CertificateVerify content
+  const ops: [string, (p: CryptoProvider) => () => void][] = [
+    ['x25519 generate + derive', (p) => {
+      const peer = p.ecdhGenerate('x25519', random).publicKey;
+      return () => void p.ecdhGenerate('x25519', random).deriveSecret(peer);
+    }],
+    ['secp256r1 generate + derive', (p) => {
+      const peer = p.ecdhGenerate('secp256r1', random).publicKey;
+      return () => void p.ecdhGenerate('secp256r1', random).deriveSecret(peer);
+    }],
+  ];
+  const sigCases: [SignatureAlgorithm, [PrivateKey, PublicKey]][] = [
+    ['ecdsa_secp256r1_sha256', keys.ec],
+    ['ed25519', keys.ed],
+    ['rsa_pss_rsae_sha256', keys.rsa],
+  ];
+  for (const [alg, [priv, pub]] of sigCases) {
+    ops.push([`${alg} sign`, (p) => () => void p.sign(alg, priv, message, random)]);
+    ops.push([`${alg} verify`, (p) => {
+      const sig = p.sign(alg, priv, message, random);
+      return () => {
+        if (!p.verify(alg, pub, message, sig)) throw new Error(`bench: ${alg} did not verify`);
+      };
+    }]);
+  }
+  return ops.map(([operation, make]) => ({
+    operation,
+    opsPerSec: { noble: rate(make(nobleCrypto), budgetMs), node: rate(make(nodeCrypto), budgetMs) },
+  }));
+}
+
 export function printCryptoBench(budgetMs = 400): void {
   console.log(`crypto bench: ${PACKET_BYTES}-byte packets, ~${budgetMs} ms per measurement, node ${process.version}`);
+  console.log('(one run on a shared machine is noisy: compare ratios across runs, or raise --ms)');
   console.log('');
   console.log('AEAD               dir    noble MB/s   node MB/s   node/noble');
   for (const r of benchAead(budgetMs)) {
@@ -122,6 +188,13 @@ export function printCryptoBench(budgetMs = 400): void {
     for (const [impl, perSec] of Object.entries(r.masksPerSec)) {
       console.log(`  ${r.scheme.padEnd(9)} ${impl.padEnd(38)} ${Math.round(perSec).toString().padStart(10)}  ${(perSec / base).toFixed(2)}x`);
     }
+  }
+  console.log('');
+  console.log('handshake operations         noble ops/s   node ops/s   node/noble');
+  for (const r of benchHandshake(budgetMs)) {
+    console.log(
+      `${r.operation.padEnd(30)} ${r.opsPerSec.noble.toFixed(0).padStart(10)} ${r.opsPerSec.node.toFixed(0).padStart(12)} ${(r.opsPerSec.node / r.opsPerSec.noble).toFixed(2).padStart(11)}x`,
+    );
   }
 }
 
