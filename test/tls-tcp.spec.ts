@@ -237,6 +237,26 @@ test.describe('crosswire serve tls:// against openssl s_client and our own clien
     }
   });
 
+  test('KeyUpdate from s_client (update_requested) is answered and data keeps flowing under the new keys', async () => {
+    const { port, peer } = await crosswireServer(['--cert', pki.leaf.ec.cert, '--key', pki.leaf.ec.key, '--echo', '-v']);
+    // Without -ign_eof s_client interprets a line "K" as "send KeyUpdate, request the peer's".
+    const client = spawnPeer(OPENSSL, ['s_client', '-tls1_3', '-CAfile', pki.ca, '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-verify_return_error']);
+    try {
+      await client.waitFor(/Verify return code: 0/, 30_000);
+      client.proc.stdin!.write('before update\n');
+      await client.waitFor(/before update/, 30_000);
+      client.proc.stdin!.write('K\n');
+      await client.waitFor(/KEYUPDATE/, 30_000);
+      client.proc.stdin!.write('after update\n');
+      await client.waitFor(/after update/, 30_000);
+      await peer.waitFor(/> handshake KeyUpdate/);
+      expect(peer.stderr()).toContain('< handshake KeyUpdate');
+    } finally {
+      await client.kill();
+      await peer.kill();
+    }
+  });
+
   test('--root serves a file to s_client and refuses path traversal with 404', async () => {
     const dir = scratch();
     const root = join(dir, 'www');

@@ -61,6 +61,20 @@ const HANDSHAKE_NAMES: Record<number, string> = {
   11: 'Certificate', 13: 'CertificateRequest', 15: 'CertificateVerify', 20: 'Finished', 24: 'KeyUpdate', 254: 'message_hash',
 };
 
+/** Names of the handshake messages that start in `content` (a record may carry a whole flight), e.g. "Certificate+Finished". */
+function handshakeMessageNames(content: Uint8Array): string {
+  const names: string[] = [];
+  let i = 0;
+  while (i + 4 <= content.length) {
+    names.push(HANDSHAKE_NAMES[content[i]!] ?? `handshake_${content[i]}`);
+    i += 4 + ((content[i + 1]! << 16) | (content[i + 2]! << 8) | content[i + 3]!);
+  }
+  // A message that continues in the next record, or a header split across records (trace only, never parsed further).
+  if (i > content.length) names[names.length - 1] += '…';
+  else if (i < content.length || names.length === 0) names.push('(fragment)');
+  return names.join('+');
+}
+
 /**
  * Tracks handshake message boundaries in the received byte stream: RFC 8446 §5.1 forbids a message spanning a key
  * change, which only the record layer can see (the session just receives bytes per epoch).
@@ -395,7 +409,7 @@ export class TlsRecordConnection {
     if (!this.onRecord) return;
     let detail: string | undefined;
     if (type === ContentType.alert && content.length === 2) detail = alertName(content[1]!);
-    else if (type === ContentType.handshake && content.length > 0) detail = HANDSHAKE_NAMES[content[0]!] ?? `handshake_${content[0]}`;
+    else if (type === ContentType.handshake) detail = handshakeMessageNames(content);
     this.onRecord({ direction, contentType: contentTypeName(type), epoch, protected: isProtected, length: content.length, detail });
   }
 }
