@@ -530,6 +530,11 @@ test.describe('chain verification', () => {
     const ec = chainDer(pki.leaf.ec.cert);
     expect(verify(ec, { anchors: [ec[0]!] }).subject.text).toBe('CN=localhost');
     expect(tlsAlert(() => verify([])).alert).toBe('decode_error');
+    // Anchors are indexed once per array, but an array changed in place is re-indexed.
+    const anchors: Uint8Array[] = [];
+    expect(tlsAlert(() => verify(ec, { anchors })).alert).toBe('unknown_ca');
+    anchors.push(caDer);
+    expect(verify(ec, { anchors }).subject.text).toBe('CN=localhost');
     expect(tlsAlert(() => verify([], { purpose: 'client' })).alert).toBe('certificate_required');
     expect(Alert.bad_certificate).toBe(42);
   });

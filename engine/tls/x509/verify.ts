@@ -29,6 +29,7 @@ const MAX_CANDIDATES = 64;
 const MIN_RSA_BITS = 2048;
 
 interface AnchorSet {
+  readonly source: readonly Uint8Array[];
   readonly bySubject: Map<string, Certificate[]>;
   readonly byDer: Map<string, Certificate>;
   readonly count: number;
@@ -100,7 +101,8 @@ function parseLeaf(der: Uint8Array): Certificate {
 
 function anchorSet(list: readonly Uint8Array[]): AnchorSet {
   let set = anchorSets.get(list);
-  if (set) return set;
+  // The cache is per array; a caller that appended or replaced anchors since gets a fresh index.
+  if (set && set.source.length === list.length && set.source.every((d, i) => d === list[i])) return set;
   const bySubject = new Map<string, Certificate[]>();
   const byDer = new Map<string, Certificate>();
   for (const der of list) {
@@ -120,7 +122,7 @@ function anchorSet(list: readonly Uint8Array[]): AnchorSet {
     else bySubject.set(key, [cert]);
     byDer.set(derKey(cert.der), cert);
   }
-  set = { bySubject, byDer, count: byDer.size };
+  set = { source: [...list], bySubject, byDer, count: byDer.size };
   anchorSets.set(list, set);
   return set;
 }
