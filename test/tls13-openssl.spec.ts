@@ -1,0 +1,125 @@
+// Smoke interop of the TLS 1.3 engine with OpenSSL's s_server / s_client over TCP on 127.0.0.1 (record layer: engine/tls/record-connection.ts).
+import { test, expect } from '@playwright/test';
+import type { AddressInfo } from 'node:net';
+import { cryptoProvider } from '../engine/crypto/index.js';
+import type { SessionTicket, TlsConfig } from '../engine/tls/api.js';
+import { createTlsSession } from '../engine/tls/session.js';
+import { connectTls, listenTls, type TlsSocket } from '../engine/io/tcp.js';
+import { systemClock, systemRandom } from '../engine/io/system.js';
+import { freeTcpPort, requireBinary, spawnPeer, type Peer } from './helpers/proc.js';
+import { makePki } from './helpers/pki.js';
+import { caDer, loadIdentity } from './tls13-fixtures.js';
+
+const crypto = cryptoProvider('noble');
+const OPENSSL = requireBinary('/usr/bin/openssl', 'apt-get install -y openssl');
+
+async function sServer(leaf: keyof ReturnType<typeof makePki>['leaf'], extra: string[] = []): Promise<{ peer: Peer; port: number }> {
+  const pki = makePki();
+  const port = await freeTcpPort();
+  const peer = spawnPeer(OPENSSL, ['s_server', '-accept', `127.0.0.1:${port}`, '-tls1_3', '-www', '-cert', pki.leaf[leaf].cert, '-key', pki.leaf[leaf].key, ...extra]);
+  await peer.waitFor(/ACCEPT/);
+  return { peer, port };
+}
+
+function client(extra: Partial<TlsConfig> = {}): TlsConfig {
+  return { role: 'client', crypto, random: systemRandom, clock: systemClock, serverName: 'localhost', verify: { ca: caDer() }, ...extra };
+}
+
+/** Connects, sends a GET, reads the s_server -www status page, and collects any tickets. */
+async function get(port: number, cfg: TlsConfig): Promise<{ tls: TlsSocket; page: string; tickets: SessionTicket[] }> {
+  const tls = await connectTls({ host: '127.0.0.1', port, session: createTlsSession(cfg), crypto });
+  const tickets: SessionTicket[] = [];
+  tls.on('ticket', (t: SessionTicket) => tickets.push(t));
+  const chunks: Buffer[] = [];
+  tls.on('data', (d: Buffer) => chunks.push(d));
+  const done = new Promise<void>((resolve, reject) => {
+    tls.on('close', resolve);
+    tls.on('error', reject);
+  });
+  // s_server -www serves one connection at a time: answer its close_notify so it moves on to the next.
+  tls.on('end', () => tls.end());
+  tls.write('GET / HTTP/1.0\r\n\r\n');
+  await done;
+  return { tls, page: Buffer.concat(chunks).toString('latin1'), tickets };
+}
+
+test.describe('OpenSSL s_server', () => {
+  for (const [leaf, suite, group] of [
+    ['ec', 'TLS_AES_128_GCM_SHA256', 'x25519'],
+    ['rsa', 'TLS_AES_256_GCM_SHA384', 'secp256r1'],
+    ['ed25519', 'TLS_CHACHA20_POLY1305_SHA256', 'x25519'],
+    ['p384', 'TLS_AES_128_GCM_SHA256', 'secp256r1'],
+  ] as const) {
+    test(`our client: ${leaf} ${suite} ${group}`, async () => {
+      const { peer, port } = await sServer(leaf);
+      try {
+        const r = await get(port, client({ cipherSuites: [suite], groups: [group] }));
+        expect(r.page).toContain('HTTP/1.0 200 ok');
+        expect(r.page).toContain(`Ciphers supported in s_server binary`);
+        expect(r.tls.session.suite?.name).toBe(suite);
+        expect(r.tls.session.group).toBe(group);
+      } finally {
+        peer.proc.kill();
+      }
+    });
+  }
+
+  test('our client: HelloRetryRequest, then resumption with OpenSSL tickets', async () => {
+    const { peer, port } = await sServer('ec', ['-groups', 'P-256']);
+    try {
+      const first = await get(port, client({ keyShareGroups: ['x25519'] }));
+      expect(first.tls.session.helloRetry).toBe(true);
+      expect(first.tls.session.group).toBe('secp256r1');
+      expect(first.tickets.length).toBeGreaterThan(0);
+      const second = await get(port, client({ keyShareGroups: ['secp256r1'], session: first.tickets[0] }));
+      expect(second.tls.session.resumed).toBe(true);
+      expect(second.page).toContain('Reused, TLSv1.3');
+    } finally {
+      peer.proc.kill();
+    }
+  });
+
+  test('our client: client certificate requested and verified by OpenSSL', async () => {
+    const pki = makePki();
+    const id = loadIdentity('client');
+    const { peer, port } = await sServer('ec', ['-Verify', '1', '-CAfile', pki.ca]);
+    try {
+      const r = await get(port, client({ certificateChain: id.chain, privateKey: id.key }));
+      expect(r.page).toContain('HTTP/1.0 200 ok');
+      expect(r.page).toMatch(/Client certificate/);
+    } finally {
+      peer.proc.kill();
+    }
+  });
+});
+
+test.describe('OpenSSL s_client', () => {
+  for (const leaf of ['ec', 'rsa', 'ed25519'] as const) {
+    test(`our server (${leaf}) answers s_client`, async () => {
+      const id = loadIdentity(leaf);
+      const server = await listenTls({
+        host: '127.0.0.1',
+        port: 0,
+        crypto,
+        createSession: () =>
+          createTlsSession({ role: 'server', crypto, random: systemRandom, clock: systemClock, certificateChain: id.chain, privateKey: id.key, alpn: ['crosswire'] }),
+        onConnection: (tls) => {
+          tls.on('data', (d: Buffer) => tls.end(`echo:${d.toString('latin1')}`));
+          tls.on('error', () => {});
+        },
+      });
+      const port = (server.address() as AddressInfo).port;
+      try {
+        const peer = spawnPeer(OPENSSL, ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_3', '-CAfile', makePki().ca, '-servername', 'localhost', '-alpn', 'crosswire', '-verify_return_error', '-ign_eof']);
+        peer.proc.stdin!.write('ping\n');
+        peer.proc.stdin!.end();
+        await peer.waitFor(/echo:ping/);
+        expect(peer.stdout()).toContain('Verify return code: 0 (ok)');
+        expect(peer.stdout()).toContain('ALPN protocol: crosswire');
+        peer.proc.kill();
+      } finally {
+        server.close();
+      }
+    });
+  }
+});
