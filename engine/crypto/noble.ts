@@ -102,15 +102,15 @@ function makeHeaderProtection(name: HeaderProtectionName, key: Uint8Array): Head
  */
 export function drawP256Scalar(random: (n: number) => Uint8Array): Uint8Array {
   for (let attempt = 0; attempt < 64; attempt++) {
-    const d = random(32);
-    if (p256.utils.isValidSecretKey(d)) return d;
+    const d = Uint8Array.from(random(32));
+    if (d.length === 32 && p256.utils.isValidSecretKey(d)) return d;
   }
   throw new CryptoError('random source produced no valid P-256 scalar in 64 draws');
 }
 
 function ecdhGenerate(group: EcdhGroup, random: (n: number) => Uint8Array): EcdhKeyPair {
   if (group === 'x25519') {
-    const priv = random(32);
+    const priv = Uint8Array.from(random(32)); // a private copy: the caller's buffer may be reused by the RNG
     const publicKey = x25519.getPublicKey(priv);
     return {
       group,
