@@ -1,0 +1,44 @@
+// Streams a response body from a FileSource into a QUIC stream as flow control allows, without holding the whole body.
+
+import type { FileSource, StreamTransport } from './transport.js';
+
+const CHUNK = 64 * 1024;
+
+export class BodyPump {
+  private offset = 0;
+  private head: Uint8Array;
+
+  /** `prefix` goes first (e.g. HTTP/3 HEADERS and the DATA frame header); then `size` bytes of `path`; then FIN. */
+  constructor(
+    readonly streamId: number,
+    private readonly files: FileSource,
+    private readonly path: string,
+    private readonly size: number,
+    prefix: Uint8Array = new Uint8Array(0),
+  ) {
+    this.head = prefix;
+  }
+
+  get done(): boolean {
+    return this.head.length === 0 && this.offset >= this.size;
+  }
+
+  /** Writes as much as the transport accepts; returns true when everything, FIN included, is handed over. */
+  pump(t: StreamTransport): boolean {
+    while (this.head.length) {
+      const fin = this.size === 0;
+      const n = t.write(this.streamId, this.head, fin);
+      this.head = this.head.subarray(n);
+      if (this.head.length) return false;
+      if (fin) return true;
+    }
+    while (this.offset < this.size) {
+      const len = Math.min(CHUNK, this.size - this.offset);
+      const chunk = this.files.read(this.path, this.offset, len);
+      const n = t.write(this.streamId, chunk, this.offset + len === this.size);
+      this.offset += n;
+      if (n < len) return false;
+    }
+    return true;
+  }
+}
