@@ -123,3 +123,49 @@ test.describe('OpenSSL s_client', () => {
     });
   }
 });
+
+test.describe('OpenSSL s_client against our server: tickets and 0-RTT', () => {
+  test('s_client resumes with our sealed ticket; our server declines its early data and the handshake goes on', async () => {
+    const id = loadIdentity('ec');
+    const ticketKey = crypto.hash('sha256', new TextEncoder().encode('interop ticket key'));
+    const received: string[] = [];
+    const sessions: { resumed: boolean; early?: boolean }[] = [];
+    const server = await listenTls({
+      host: '127.0.0.1',
+      port: 0,
+      crypto,
+      // The first server issues tickets that allow 0-RTT; the second (same ticket key) declines early data.
+      createSession: () =>
+        createTlsSession({ role: 'server', crypto, random: systemRandom, clock: systemClock, certificateChain: id.chain, privateKey: id.key, ticketKey, earlyData: sessions.length === 0 }),
+      onConnection: (tls) => {
+        tls.on('data', (d: Buffer) => {
+          received.push(d.toString('latin1'));
+          tls.end('bye\n');
+        });
+        tls.on('secure', () => sessions.push({ resumed: tls.session.resumed, early: tls.session.earlyDataAccepted }));
+        tls.on('error', () => {});
+      },
+    });
+    const port = (server.address() as AddressInfo).port;
+    const dir = makePki().dir;
+    const sess = `${dir}/interop-${process.pid}-${Date.now()}.sess`;
+    const early = `${dir}/interop-early-${process.pid}.txt`;
+    (await import('node:fs')).writeFileSync(early, 'early-hello\n');
+    try {
+      const first = spawnPeer(OPENSSL, ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_3', '-CAfile', makePki().ca, '-servername', 'localhost', '-sess_out', sess, '-ign_eof']);
+      first.proc.stdin!.write('one\n');
+      first.proc.stdin!.end();
+      await first.waitFor(/bye/);
+      expect(await first.exited).toBe(0);
+      const second = spawnPeer(OPENSSL, ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_3', '-CAfile', makePki().ca, '-servername', 'localhost', '-sess_in', sess, '-early_data', early, '-ign_eof']);
+      second.proc.stdin!.write('two\n');
+      second.proc.stdin!.end();
+      await second.waitFor(/bye/);
+      expect(second.stdout()).toContain('Reused, TLSv1.3');
+      expect(second.stdout()).toContain('Early data was rejected');
+      expect(sessions).toEqual([{ resumed: false, early: undefined }, { resumed: true, early: false }]);
+    } finally {
+      server.close();
+    }
+  });
+});
