@@ -93,10 +93,15 @@ export class TlsSocket extends Duplex {
 
   override _final(callback: (error?: Error | null) => void): void {
     // close_notify, then a TCP half-close: the peer sees both, and we keep reading until its close_notify.
-    this.connection.close();
-    this.drive();
-    if (!this.socket.destroyed) this.socket.end();
-    callback();
+    const finish = () => {
+      this.connection.close();
+      this.drive();
+      if (!this.socket.destroyed) this.socket.end();
+      callback();
+    };
+    // Data written before the handshake completed is still queued: end only after it has gone out.
+    if (this.connection.handshakeDone || this.connection.failed) finish();
+    else this.handshake.then(finish, (e: Error) => callback(e));
   }
 
   override _read(): void {

@@ -191,17 +191,15 @@ export class TlsRecordConnection {
     this.guard(() => this.sendAppData(data));
   }
 
-  /** Sends close_notify (§6.1). Reading continues until the peer closes. */
+  /**
+   * Sends close_notify (§6.1). Reading continues until the peer closes. Before the handshake completes, data still
+   * queued is dropped: it was never going to be sent under keys the peer authenticated.
+   */
   close(): void {
     if (this.writeClosed) return;
-    if (this.state !== 'established' && !this.currentWrite) {
-      // Nothing protected to say yet: a plaintext close_notify is still a clean end of the handshake attempt.
-      this.sendAlert('warning', Alert.close_notify);
-      this.sentCloseNotify = true;
-      return;
-    }
     this.guard(() => {
-      this.flushAppData();
+      if (this.state === 'established') this.flushAppData();
+      else this.pendingAppData.length = 0;
       this.sendAlert('warning', Alert.close_notify);
       this.sentCloseNotify = true;
     });

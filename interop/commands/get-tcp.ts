@@ -63,11 +63,29 @@ export async function getOverTcp(target: Target, flags: GetFlags): Promise<numbe
       target: target.path,
       headers: [['User-Agent', `crosswire/${VERSION}`], ['Accept', '*/*'], ['Connection', 'close']],
     }));
-    for await (const chunk of tls) {
-      for (const b of parser.feed(new Uint8Array(chunk as Buffer))) out.write(b);
-      if (parser.done) break;
-    }
-    if (!parser.done) parser.end();
+    // Events rather than for-await: leaving a for-await loop destroys the stream, which would skip close_notify.
+    await new Promise<void>((resolve, reject) => {
+      const settle = (fn: () => void) => {
+        try {
+          fn();
+        } catch (e) {
+          reject(e);
+        }
+      };
+      tls.on('data', (chunk: Buffer) =>
+        settle(() => {
+          for (const b of parser.feed(new Uint8Array(chunk))) out.write(b);
+          if (parser.done) resolve();
+        }),
+      );
+      tls.on('end', () =>
+        settle(() => {
+          parser.end();
+          resolve();
+        }),
+      );
+      tls.on('error', reject);
+    });
   } catch (e) {
     throw new CliError(describeError(e).line, describeError(e).code);
   } finally {

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Server, AddressInfo } from 'node:net';
 import { HttpError, RequestParser, encodeResponseHead, targetToSegments, type Headers } from '../../engine/apps/http1.js';
 import { listenTls, type TlsSocket } from '../../engine/io/tcp.js';
-import { utf8 } from '../../engine/wire/bytes.js';
+import { concat, utf8 } from '../../engine/wire/bytes.js';
 import { VERSION, describeError, usageError, verboseLogger, type Target } from '../cli-util.js';
 import { cliCrypto, handshakeSummary, newSession, recordTracer, serverConfig, type TlsServerFlags } from '../cli-util-tls.js';
 
@@ -83,8 +83,8 @@ function serveFiles(tls: TlsSocket, root: string, log: (line: string) => void): 
       ['Content-Length', String(body.length)],
       ['Connection', 'close'],
     ];
-    tls.write(encodeResponseHead(status, reason, headers));
-    if (!headOnly && body.length) tls.write(body);
+    // One write, so a small response leaves in a single record.
+    tls.write(headOnly ? encodeResponseHead(status, reason, headers) : concat(encodeResponseHead(status, reason, headers), body));
     tls.end();
   };
   const text = (s: string) => utf8.encode(s + '\n');
