@@ -169,3 +169,43 @@ test.describe('OpenSSL s_client against our server: tickets and 0-RTT', () => {
     }
   });
 });
+
+test('s_client KeyUpdate with update_requested: our server updates both directions and keeps talking', async () => {
+  const id = loadIdentity('ec');
+  const updates: string[] = [];
+  const server = await listenTls({
+    host: '127.0.0.1',
+    port: 0,
+    crypto,
+    createSession: () => {
+      const s = createTlsSession({ role: 'server', crypto, random: systemRandom, clock: systemClock, certificateChain: id.chain, privateKey: id.key });
+      // Watch the session's own key-update events as the record layer drains them.
+      const poll = s.pollEvent.bind(s);
+      s.pollEvent = () => {
+        const ev = poll();
+        if (ev?.type === 'key-update') updates.push(ev.direction);
+        return ev;
+      };
+      return s;
+    },
+    onConnection: (tls) => {
+      tls.on('data', (d: Buffer) => {
+        if (d.toString('latin1').includes('after')) tls.end('echo-after-update\n');
+      });
+      tls.on('error', () => {});
+    },
+  });
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const peer = spawnPeer(OPENSSL, ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_3', '-CAfile', makePki().ca, '-servername', 'localhost']);
+    await peer.waitFor(/Verify return code: 0/);
+    peer.proc.stdin!.write('K\n');
+    await peer.waitFor(/KEYUPDATE/);
+    peer.proc.stdin!.write('after\n');
+    await peer.waitFor(/echo-after-update/);
+    expect(updates).toEqual(['read', 'write']);
+    peer.proc.kill();
+  } finally {
+    server.close();
+  }
+});
