@@ -59,6 +59,27 @@ export class Scheduler {
     return stop?.() ? 'stopped' : 'idle';
   }
 
+  /** Real-time use (the relay): runs every event due by `now` in order, then advances the clock to `now`. */
+  runDue(now: number): void {
+    while (this.heap.length && this.heap[0]!.time <= now) {
+      const ev = this.pop();
+      this.events++;
+      this.now = ev.time;
+      ev.fn(ev.time);
+    }
+    this.now = Math.max(this.now, now);
+  }
+
+  /** When the earliest pending event is due, if any. */
+  nextTime(): number | undefined {
+    return this.heap[0]?.time;
+  }
+
+  /** Moves the clock forward (real time passed) without running anything. */
+  advance(now: number): void {
+    this.now = Math.max(this.now, now);
+  }
+
   /** Marks the run hung from inside an event (e.g. an endpoint that never stops emitting). */
   abort(reason: string): void {
     this.hungReason = reason;
