@@ -134,7 +134,8 @@ test.describe('certificate parsing against node:crypto and openssl', () => {
       const cert = parseCertificate(der);
       const x = new X509Certificate(der);
       expect(cert.version).toBe(3);
-      expect(cert.serialHex).toBe(x.serialNumber.toUpperCase());
+      expect(BigInt(`0x${cert.serialHex}`)).toBe(BigInt(`0x${x.serialNumber}`));
+      expect(`serial=${cert.serialHex}\n`).toBe(ossl(['x509', '-in', pki.leaf[kind].cert, '-noout', '-serial']));
       expect(cert.subject.text).toBe(x.subject.split('\n').reverse().join(', '));
       expect(cert.issuer.text).toBe(x.issuer.split('\n').reverse().join(', '));
       expect(cert.notBefore).toBe(new Date(x.validFrom).getTime());
@@ -540,6 +541,11 @@ test.describe('chain verification', () => {
   });
 });
 
+/** Attribute values of node's one-per-line name text ('CN=x\nO=y', multi-valued RDNs joined with '+'), unescaped. */
+function nodeNameValues(text: string): string {
+  return text.split('\n').map((l) => l.slice(l.indexOf('=') + 1).replace(/\\(.)/g, '$1')).join('|');
+}
+
 test.describe('trust store', () => {
   test('the whole system store loads, and nearly every certificate parses', () => {
     const report = loadSystemStore();
@@ -550,6 +556,23 @@ test.describe('trust store', () => {
     expect(report.anchors.length).toBeGreaterThanOrEqual(Math.ceil(total * 0.95));
     const names = new Set(report.anchors.map((d) => parseCertificate(d).subject.text));
     expect(names.size).toBeGreaterThan(100);
+    // Every usable system certificate agrees with node:crypto on serial, validity, key and names.
+    const mismatches: string[] = [];
+    for (const der of report.anchors) {
+      const c = parseCertificate(der);
+      const x = new X509Certificate(der);
+      const same = (what: string, a: unknown, b: unknown) => {
+        if (a !== b) mismatches.push(`${c.subject.text}: ${what} ${String(a)} ≠ ${String(b)}`);
+      };
+      same('serial', BigInt(`0x${c.serialHex}`), BigInt(`0x${x.serialNumber}`));
+      same('notBefore', c.notBefore, new Date(x.validFrom).getTime());
+      same('notAfter', c.notAfter, new Date(x.validTo).getTime());
+      same('spki', Buffer.from(c.publicKey.spki).toString('hex'), x.publicKey.export({ type: 'spki', format: 'der' }).toString('hex'));
+      same('subject', c.subject.attributes.map((a) => a.value).join('|'), nodeNameValues(x.subject));
+      same('issuer', c.issuer.attributes.map((a) => a.value).join('|'), nodeNameValues(x.issuer));
+      same('ca', c.basicConstraints?.ca ?? false, x.ca);
+    }
+    expect(mismatches).toEqual([]);
     const anchors = loadTrustAnchors();
     expect(anchors.length).toBe(report.anchors.length);
     expect(loadTrustAnchors()).toBe(anchors); // same array: verifyChain's parsed-anchor cache survives across handshakes

@@ -1,6 +1,7 @@
 // X.509 v3 certificate decoding (RFC 5280 §4.1 structure, §4.2.1 standard extensions; names printed per RFC 4514 §2).
 
 import type { PublicKey, SignatureAlgorithm } from '../../crypto/provider.js';
+import { equal } from '../../wire/bytes.js';
 import { DecodeError } from '../../wire/reader.js';
 import { signatureAlgorithmOf, type CertSignatureAlgorithm } from './algorithms.js';
 import {
@@ -67,7 +68,7 @@ export interface Certificate {
   readonly tbs: Uint8Array;
   readonly version: 1 | 2 | 3;
   readonly serial: bigint;
-  /** Serial number's encoded octets in upper-case hex, as `openssl x509 -serial` prints it. */
+  /** Serial number in upper-case hex without the DER sign octet, as `openssl x509 -serial` prints it ('00' for zero). */
   readonly serialHex: string;
   /** See CertSignatureAlgorithm.algorithm: for ECDSA the curve is resolved against the issuer key at verification. */
   readonly signatureAlgorithm: SignatureAlgorithm;
@@ -131,7 +132,7 @@ function parse(input: Uint8Array): Certificate {
   const serialNode = r.expect(Tag.INTEGER, 'serialNumber');
   const serial = readInteger(serialNode);
   const innerSigAlg = r.expect(Tag.SEQUENCE, 'signature');
-  if (!sameBytes(encoded(innerSigAlg), encoded(sigAlgNode)))
+  if (!equal(encoded(innerSigAlg), encoded(sigAlgNode)))
     throw new DecodeError('certificate signatureAlgorithm differs from tbsCertificate.signature (RFC 5280 §4.1.1.2)');
   const issuer = readName(r.expect(Tag.SEQUENCE, 'issuer'));
   const validity = DerReader.of(r.expect(Tag.SEQUENCE, 'validity'));
@@ -152,7 +153,7 @@ function parse(input: Uint8Array): Certificate {
     tbs: encoded(tbsNode),
     version,
     serial,
-    serialHex: hexUpper(contents(serialNode)),
+    serialHex: serialHex(contents(serialNode)),
     signatureAlgorithm: sigAlg.algorithm,
     signatureAlgorithmInfo: sigAlg,
     signature,
@@ -172,10 +173,8 @@ function parse(input: Uint8Array): Certificate {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+function serialHex(v: Uint8Array): string {
+  return hexUpper(v.length > 1 && v[0] === 0 ? v.subarray(1) : v);
 }
 
 function hexUpper(b: Uint8Array): string {
@@ -205,7 +204,7 @@ export function readName(node: DerNode): DistinguishedName {
         value = readString(valueNode);
         shown = escapeRdnValue(value);
       } catch (e) {
-        if (!(e instanceof DecodeError) || isStringTag(valueNode.tag)) throw e;
+        if (!(e instanceof DecodeError) || STRING_TAGS.has(valueNode.tag)) throw e;
         // Non-string attribute values print as '#' + hex of their encoding (RFC 4514 §2.4).
         value = `#${hexUpper(encoded(valueNode)).toLowerCase()}`;
         shown = value;
@@ -218,9 +217,7 @@ export function readName(node: DerNode): DistinguishedName {
   return { der: encoded(node).slice(), text: rdnTexts.reverse().join(', '), attributes };
 }
 
-function isStringTag(tag: number): boolean {
-  return [Tag.UTF8_STRING, Tag.PRINTABLE_STRING, Tag.T61_STRING, Tag.IA5_STRING, Tag.VISIBLE_STRING, Tag.UNIVERSAL_STRING, Tag.BMP_STRING].includes(tag as never);
-}
+const STRING_TAGS = new Set<number>([Tag.UTF8_STRING, Tag.PRINTABLE_STRING, Tag.T61_STRING, Tag.IA5_STRING, Tag.VISIBLE_STRING, Tag.UNIVERSAL_STRING, Tag.BMP_STRING]);
 
 function escapeRdnValue(v: string): string {
   let s = v.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
