@@ -228,6 +228,42 @@ for (const backend of BACKENDS) {
       expect(r.server.session.ticketAppData).toEqual(Uint8Array.of(1, 2, 3));
     });
 
+    test('acceptEarlyData sees the sealed appData and can refuse 0-RTT (QUIC transport parameter check)', () => {
+      const e = env(backend, 'early-filter');
+      const tp = Uint8Array.of(1, 1, 0);
+      const seen: (Uint8Array | undefined)[] = [];
+      const sc = serverConfig(e, loadIdentity('ec'), {
+        quic: true, quicTransportParameters: tp, ticketKey: TICKET_KEY, earlyData: true, ticketCount: 0,
+        acceptEarlyData: (appData) => (seen.push(appData), false),
+      });
+      const cc = clientConfig(e, { quic: true, quicTransportParameters: tp });
+      const first = connect(cc, sc);
+      first.server.session.sendSessionTicket({ appData: Uint8Array.of(9, 9) });
+      pump(first.client, first.server);
+      const r = connect({ ...cc, session: tickets(first.client)[0], earlyData: true }, sc);
+      expect(seen).toEqual([Uint8Array.of(9, 9)]);
+      expect(r.server.session.resumed).toBe(true);
+      expect(r.client.session.earlyDataAccepted).toBe(false);
+    });
+
+    test('both sides export the same keying material (RFC 8446 §7.5)', () => {
+      const e = env(backend, 'exporter');
+      const { client, server } = connect(clientConfig(e), serverConfig(e, loadIdentity('ec')));
+      const ctx = Uint8Array.of(1, 2, 3);
+      const a = client.session.exportKeyingMaterial!('EXPERIMENTAL crosswire', ctx, 32);
+      expect(a).toEqual(server.session.exportKeyingMaterial!('EXPERIMENTAL crosswire', ctx, 32));
+      expect(a).not.toEqual(client.session.exportKeyingMaterial!('EXPERIMENTAL crosswire', new Uint8Array(0), 32));
+    });
+
+    test('an untrusted client certificate is unknown_ca at the server', () => {
+      const e = env(backend, 'untrusted-client');
+      const id = loadIdentity('untrusted');
+      const err = failing(() =>
+        connect(clientConfig(e, { certificateChain: id.chain, privateKey: id.key }), serverConfig(e, loadIdentity('ec'), { requireClientCertificate: true, verify: { ca: caDer() } })),
+      );
+      expect(err.alert).toBe(Alert.unknown_ca);
+    });
+
     test('a ticket sealed under another key is ignored: full handshake', () => {
       const e = env(backend, 'otherkey');
       const first = connect(clientConfig(e), serverConfig(e, loadIdentity('ec'), { ticketKey: TICKET_KEY }));

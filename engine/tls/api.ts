@@ -83,6 +83,8 @@ export interface TlsConfig {
   readonly quic?: boolean;
   readonly session?: SessionTicket; // client: resume with this ticket
   readonly earlyData?: boolean; // client: send early_data with the session; server: accept 0-RTT
+  /** Server: last say on 0-RTT for a resumed ticket, given the appData sealed in it (QUIC: compare remembered transport parameters, RFC 9000 §7.4.1). */
+  readonly acceptEarlyData?: (ticketAppData: Uint8Array | undefined) => boolean;
   readonly ticketKey?: Uint8Array; // server: 32-byte key sealing self-contained tickets; tickets issued when present
   readonly ticketLifetimeSec?: number;
   /** Server: tickets sent automatically when the handshake completes, if ticketKey is set (default 1; 0 = only via sendSessionTicket). */

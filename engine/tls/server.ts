@@ -169,7 +169,7 @@ export class TlsServer extends TlsSessionBase {
     this.transcript.setHash(suite.hash);
     this.transcript.add(msg.raw);
     if (earlyOffered) {
-      this.earlyDataAccepted = this.acceptEarlyData(pskIndex, second, ch);
+      this.earlyDataAccepted = this.acceptEarlyData(pskIndex, second);
       if (this.earlyDataAccepted) {
         const secret = this.ks!.clientEarlyTrafficSecret(this.transcript.hash());
         this.keyLog('CLIENT_EARLY_TRAFFIC_SECRET', secret);
@@ -305,15 +305,15 @@ export class TlsServer extends TlsSessionBase {
   private pskClientAge = 0;
   private pskServerAge = 0;
 
-  private acceptEarlyData(pskIndex: number | undefined, second: boolean, ch: ClientHello): boolean {
+  private acceptEarlyData(pskIndex: number | undefined, second: boolean): boolean {
     const t = this.resumedTicket;
     if (!this.config.earlyData || pskIndex !== 0 || second || !t) return false;
     if (t.maxEarlyData === 0 || (this.config.quic && t.maxEarlyData !== 0xffffffff)) return false;
     if (t.suite !== this.suite!.name) return false;
     if ((t.alpn ?? undefined) !== this.alpn) return false;
     if (t.serverName !== undefined && t.serverName !== this.serverName) return false;
-    if (ch.extensions.has(X.cookie)) return false;
-    return Math.abs(this.pskClientAge - this.pskServerAge) <= EARLY_DATA_AGE_TOLERANCE_MS;
+    if (Math.abs(this.pskClientAge - this.pskServerAge) > EARLY_DATA_AGE_TOLERANCE_MS) return false;
+    return this.config.acceptEarlyData ? this.config.acceptEarlyData(t.appData) : true;
   }
 
   private onClientCertificate(msg: HandshakeMessage): void {
