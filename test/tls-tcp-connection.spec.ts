@@ -192,3 +192,55 @@ test('a fatal alert from the peer surfaces as a remote TlsError with its descrip
   expect(client.conn.error?.remote).toBe(true);
   expect(client.conn.error?.message).toContain('received alert handshake_failure');
 });
+
+test('a second change_cipher_spec, or one before the ClientHello, is unexpected_message', () => {
+  const { client: cc, server: sc } = configs('two-ccs');
+  const client = side(cc);
+  const server = side(sc);
+  client.conn.start();
+  server.conn.receive(client.conn.pollOutput()!); // ClientHello + the client's one CCS
+  expect(server.conn.failed).toBe(false);
+  server.conn.receive(new Uint8Array([20, 3, 3, 0, 1, 1]));
+  expect(server.conn.error?.alert).toBe(Alert.unexpected_message);
+  expect(server.conn.error?.message).toContain('second change_cipher_spec');
+
+  const early = side(configs('ccs-first').server);
+  early.conn.receive(new Uint8Array([20, 3, 3, 0, 1, 1]));
+  expect(early.conn.error?.message).toContain('before the ClientHello');
+});
+
+test('records of another type between the fragments of one handshake message are unexpected_message', () => {
+  const { client: cc, server: sc } = configs('interleave');
+  const client = side(cc);
+  const server = side(sc);
+  client.conn.start();
+  const flight = client.conn.pollOutput()!;
+  // The ClientHello record: header (5 bytes) + message. Re-frame its message as two records with an alert between.
+  const len = (flight[3]! << 8) | flight[4]!;
+  const msg = flight.subarray(5, 5 + len);
+  const rec = (type: number, body: Uint8Array) => new Uint8Array([type, 3, 3, body.length >> 8, body.length & 0xff, ...body]);
+  server.conn.receive(rec(22, msg.subarray(0, 10)));
+  expect(server.conn.failed).toBe(false);
+  server.conn.receive(rec(21, new Uint8Array([1, Alert.user_canceled])));
+  expect(server.conn.error?.alert).toBe(Alert.unexpected_message);
+  expect(server.conn.error?.message).toContain('inside a fragmented handshake message');
+});
+
+test('a ClientHello fragmented over many records is reassembled', () => {
+  const { client: cc, server: sc } = configs('fragments');
+  const client = side(cc);
+  const server = side(sc);
+  client.conn.start();
+  const flight = client.conn.pollOutput()!;
+  const len = (flight[3]! << 8) | flight[4]!;
+  const msg = flight.subarray(5, 5 + len);
+  for (let i = 0; i < msg.length; i += 7) {
+    const body = msg.subarray(i, i + 7);
+    server.conn.receive(new Uint8Array([22, 3, 1, 0, body.length, ...body]));
+  }
+  server.conn.receive(flight.subarray(5 + len)); // the CCS
+  expect(server.conn.failed).toBe(false);
+  pump(client, server);
+  for (let e = server.conn.pollEvent(); e; e = server.conn.pollEvent()) server.events.push(e);
+  expect(server.events.map((e) => e.type)).toContain('handshake-complete');
+});

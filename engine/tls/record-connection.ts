@@ -117,6 +117,8 @@ export class TlsRecordConnection {
   private readonly pendingAppData: Uint8Array[] = [];
   private state: State = 'handshaking';
   private ccsSent = false;
+  private ccsReceived = false;
+  private handshakeBytesReceived = false;
   private sentCloseNotify = false;
   private receivedCloseNotify = false;
   private firstClientHelloSent = false;
@@ -257,17 +259,25 @@ export class TlsRecordConnection {
 
   private handleRecord(type: number, content: Uint8Array, isProtected: boolean, epoch: Epoch): void {
     this.trace('received', type, content, epoch, isProtected);
+    // §5.1: a handshake message split over records must not have other records between its pieces.
+    if (type !== ContentType.handshake && !this.framing.atBoundary) {
+      throw new TlsError(Alert.unexpected_message, `${contentTypeName(type)} record inside a fragmented handshake message`);
+    }
     switch (type) {
       case ContentType.change_cipher_spec:
-        // Appendix D.4 / §5: one byte 0x01, unprotected, between the first ClientHello and the peer's Finished.
+        // Appendix D.4 / §5: one byte 0x01, unprotected, once, after the first ClientHello and before the peer's Finished.
         if (content.length !== 1 || content[0] !== 1) throw new TlsError(Alert.unexpected_message, 'malformed change_cipher_spec');
         if (this.state !== 'handshaking') throw new TlsError(Alert.unexpected_message, 'change_cipher_spec after the handshake');
+        if (this.session.config.role === 'server' && !this.handshakeBytesReceived) throw new TlsError(Alert.unexpected_message, 'change_cipher_spec before the ClientHello');
+        if (this.ccsReceived) throw new TlsError(Alert.unexpected_message, 'a second change_cipher_spec');
+        this.ccsReceived = true;
         return;
       case ContentType.alert:
         return this.handleAlert(content, isProtected);
       case ContentType.handshake: {
         if (!isProtected && this.reader.protector) throw new TlsError(Alert.unexpected_message, 'plaintext handshake record after keys were installed');
         this.framing.consume(content);
+        this.handshakeBytesReceived = true;
         this.session.receive(epoch, content);
         return;
       }
