@@ -54,7 +54,7 @@ const cases: { name: string; frames: Uint8Array; code: number; frameType?: numbe
   { name: 'an unknown frame type', frames: fromHex('4040'), code: TransportErrorCode.FRAME_ENCODING_ERROR },
   { name: 'a truncated STREAM frame', frames: fromHex('0a0005aa'), code: TransportErrorCode.FRAME_ENCODING_ERROR },
   { name: 'STREAM data on the server\'s unidirectional stream', frames: encodeFrames([{ type: 'stream', streamId: 3, offset: 0, data: fromHex('00'), fin: false }]), code: TransportErrorCode.STREAM_STATE_ERROR, frameType: 0x08 },
-  { name: 'MAX_STREAM_DATA for a receive-only stream (the server\'s unidirectional stream 3)', frames: encodeFrames([{ type: 'max_stream_data', streamId: 3, maximum: 10 }]), code: TransportErrorCode.STREAM_STATE_ERROR },
+  { name: 'MAX_STREAM_DATA for a server stream not opened yet', frames: encodeFrames([{ type: 'max_stream_data', streamId: 3, maximum: 10 }]), code: TransportErrorCode.STREAM_STATE_ERROR },
   { name: 'RETIRE_CONNECTION_ID for a sequence never issued', frames: encodeFrames([{ type: 'retire_connection_id', sequence: 99 }]), code: TransportErrorCode.PROTOCOL_VIOLATION, frameType: 0x19 },
   { name: 'RESET_STREAM with a final size below received data', frames: encodeFrames([{ type: 'stream', streamId: 0, offset: 0, data: new Uint8Array(10), fin: false }, { type: 'reset_stream', streamId: 0, errorCode: 1, finalSize: 5 }]), code: TransportErrorCode.FINAL_SIZE_ERROR },
   { name: 'an ACK of a packet never sent', frames: encodeFrames([{ type: 'ack', ranges: [{ smallest: 0, largest: 5000 }], ackDelay: 0 }]), code: TransportErrorCode.PROTOCOL_VIOLATION },

@@ -409,7 +409,7 @@ export class QuicConnection implements DatagramEndpoint {
     space.onPacketReceived(pn, ackEliciting, now, this.local.maxAckDelayMs);
     this.lastActivity = now;
     this.resetIdle(now);
-    if (h.form === 'short') this.checkPathChange(from, frames, pn > largestBefore, now);
+    if (h.form === 'short') this.checkPathChange(from, frames, pn > largestBefore, datagramLength);
     const ctx: FrameContext = { space, kind: h.kind as FrameContext['kind'], dcid: h.dcid, from, now };
     for (const f of frames) {
       if (this.phase !== 'handshake' && this.phase !== 'established') break;
@@ -506,18 +506,19 @@ export class QuicConnection implements DatagramEndpoint {
     return this.keyGeneration;
   }
 
-  private checkPathChange(from: Address, frames: Frame[], isLargest: boolean, now: number): void {
+  private checkPathChange(from: Address, frames: Frame[], isLargest: boolean, datagramLength: number): void {
     if (sameAddress(from, this.path.remote)) return;
     const probing = isProbingOnly(frames as { type: FrameTypeName }[]);
     if (probing || !isLargest) return;
     if (this.role === 'client') return; // servers do not migrate (no preferred address support)
     if (this.local.disableActiveMigration && this.handshakeConfirmed === false) return;
     // RFC 9000 §9.3: the peer moved (migration or NAT rebinding): send to the new address, validate it, limit what we send until then.
-    this.path = { remote: from, local: this.path.local, validated: false, bytesReceived: 0, bytesSent: 0, challenge: this.config.random(8), challengePending: true };
     const portOnly = from.host === this.path.remote.host;
+    // The datagram that revealed the new path already counts toward its amplification budget.
+    this.path = { remote: from, local: this.path.local, validated: false, bytesReceived: datagramLength, bytesSent: 0, challenge: this.config.random(8), challengePending: true };
+    // A new host means a new network path: congestion state does not carry over; a NAT port change may keep it (RFC 9000 §9.4).
     if (!portOnly) this.cc.cwnd = this.cc.minimumWindow * 5;
     this.qlog('connectivity:connection_state_updated', { new: 'path_migrating' });
-    void now;
   }
 
   private onStatelessReset(now: number): void {
@@ -1178,10 +1179,12 @@ export class QuicConnection implements DatagramEndpoint {
     if (this.phase === 'closing') this.closeFrameDue = false;
     // RFC 9000 §14.1: datagrams with client Initials (and ack-eliciting server Initials) are padded to 1200 bytes;
     // path probes too (§8.2.1) so the path is shown to carry full-size datagrams.
-    const wantSize = needsPadding || (only && only[0]?.type === 'path_response') || plans.some((p) => p.frames.some((f) => f.type === 'path_challenge')) ? MIN_INITIAL_DATAGRAM : 0;
-    if (used < wantSize) {
-      if (budget < wantSize && this.role === 'server') {
-        // Cannot pad within the amplification budget: wait for more bytes from the client rather than send short.
+    const pathProbe = (only && only[0]?.type === 'path_response') || plans.some((p) => p.frames.some((f) => f.type === 'path_challenge'));
+    // Path probes are padded only as far as the amplification limit allows (RFC 9000 §8.2.1); Initials must be full size.
+    const wantSize = needsPadding ? MIN_INITIAL_DATAGRAM : pathProbe ? Math.min(MIN_INITIAL_DATAGRAM, budget) : 0;
+    if (used < wantSize || (needsPadding && budget < MIN_INITIAL_DATAGRAM)) {
+      if (needsPadding && budget < MIN_INITIAL_DATAGRAM && this.role === 'server') {
+        // Cannot pad an Initial within the amplification budget: wait for more bytes from the client rather than send short.
         return this.rollback(plans);
       }
       const last = plans[plans.length - 1]!;
@@ -1539,9 +1542,13 @@ function clientVersionsFromClientHello(hello: Uint8Array): number[] | undefined 
     if (u8() !== 1) return undefined; // client_hello
     p += 3; // length
     p += 2 + 32; // legacy_version, random
-    p += u8(); // session id
-    p += u16(); // cipher suites
-    p += u8(); // compression
+    // (`p += u8()` would read p before u8() advances it, so each skip takes two steps.)
+    const sessionIdLength = u8();
+    p += sessionIdLength;
+    const suitesLength = u16();
+    p += suitesLength;
+    const compressionLength = u8();
+    p += compressionLength;
     const extEnd = u16() + p;
     while (p + 4 <= extEnd) {
       const type = u16();
