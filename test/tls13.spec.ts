@@ -2,7 +2,7 @@ import { test, expect } from '@playwright/test';
 import { Alert, TlsError, type CipherSuiteName, type SessionTicket, type TlsEvent } from '../engine/tls/api.js';
 import { createTlsSession } from '../engine/tls/session.js';
 import { trafficKeys } from '../engine/tls/key-schedule.js';
-import { encodeClientHello } from '../engine/tls/handshake-codec.js';
+import { decodeClientHello, encodeClientHello } from '../engine/tls/handshake-codec.js';
 import { ExtensionType, encodeSupportedVersionsClient, encodeU16List } from '../engine/tls/extensions.js';
 import { BACKENDS, caDer, clientConfig, flipLastByteOf, connect, env, loadIdentity, pump, secrets, serverConfig, side, type Side } from './tls13-fixtures.js';
 
@@ -439,6 +439,23 @@ for (const backend of BACKENDS) {
       expect(failing(() => client.receive('initial', client.pollOutput()!.data)).alert).toBe(Alert.unexpected_message);
     });
 
+    test('ClientHello without signature_algorithms, key_share or with pre_shared_key not last is rejected', () => {
+      const e = env(backend, 'ch-ext');
+      const client = createTlsSession(clientConfig(e));
+      client.start();
+      const ch = decodeClientHello(client.pollOutput()!.data.subarray(4));
+      const rebuilt = (items: { type: number; data: Uint8Array }[]) => encodeClientHello(ch.random, ch.sessionId, ch.cipherSuites, items);
+      const without = (type: number) => rebuilt(ch.extensions.items.filter((x) => x.type !== type));
+      const serverAlert = (hello: Uint8Array) => failing(() => createTlsSession(serverConfig(e, loadIdentity('ec'))).receive('initial', hello)).alert;
+      expect(serverAlert(without(ExtensionType.signature_algorithms))).toBe(Alert.missing_extension);
+      expect(serverAlert(without(ExtensionType.key_share))).toBe(Alert.missing_extension);
+      expect(serverAlert(without(ExtensionType.supported_versions))).toBe(Alert.protocol_version);
+      const fakePsk = { type: ExtensionType.pre_shared_key, data: Uint8Array.of(0, 7, 0, 1, 1, 0, 0, 0, 0, 0, 33, 32, ...new Uint8Array(32)) };
+      expect(serverAlert(rebuilt([fakePsk, ...ch.extensions.items]))).toBe(Alert.illegal_parameter);
+      const dup = ch.extensions.items.find((x) => x.type === ExtensionType.supported_groups)!;
+      expect(serverAlert(rebuilt([...ch.extensions.items, dup]))).toBe(Alert.illegal_parameter);
+    });
+
     test('ServerHello selecting a suite the client did not offer is illegal_parameter', () => {
       const e = env(backend, 'badsuite');
       const err = failing(() =>
@@ -484,5 +501,33 @@ for (const backend of BACKENDS) {
       expect(() => ok.client.session.keyUpdate(false)).toThrow();
       expect(failing(() => ok.server.session.receive('application', Uint8Array.of(24, 0, 0, 1, 0))).alert).toBe(Alert.unexpected_message);
     });
+  });
+}
+
+for (const backend of BACKENDS) {
+  test(`corrupted handshake bytes only ever raise TlsError (${backend})`, () => {
+    const e = env(backend, 'corrupt');
+    const id = loadIdentity('ec');
+    const pick = (n: number) => new DataView(e.random(4).buffer).getUint32(0) % n;
+    const alerts = new Set<number>();
+    for (let i = 0; i < 80; i++) {
+      // Corrupt the n-th transfer of the handshake (either direction) at one random byte.
+      const target = pick(4);
+      let transfer = 0;
+      try {
+        connect(clientConfig(e, { alpn: ['h2'] }), serverConfig(e, id, { alpn: ['h2'], requestClientCertificate: true, verify: { ca: caDer() } }), 0, (_from, _epoch, d) => {
+          if (transfer++ !== target) return d;
+          const copy = d.slice();
+          const at = pick(copy.length);
+          copy[at] = copy[at]! ^ (1 + pick(255));
+          return copy;
+        });
+      } catch (err) {
+        expect(err).toBeInstanceOf(TlsError);
+        alerts.add((err as TlsError).alert);
+      }
+    }
+    // A spread of alerts shows the corruption reached different parsers and checks.
+    expect(alerts.size).toBeGreaterThan(3);
   });
 }
