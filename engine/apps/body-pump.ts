@@ -7,6 +7,7 @@ const CHUNK = 64 * 1024;
 export class BodyPump {
   private offset = 0;
   private head: Uint8Array;
+  private emptyFinSent = false;
 
   /** `prefix` goes first (e.g. HTTP/3 HEADERS and the DATA frame header); then `size` bytes of `path`; then FIN. */
   constructor(
@@ -23,6 +24,11 @@ export class BodyPump {
     return this.head.length === 0 && this.offset >= this.size;
   }
 
+  private sendEmptyFin(t: StreamTransport): void {
+    t.write(this.streamId, new Uint8Array(0), true);
+    this.emptyFinSent = true;
+  }
+
   /** Writes as much as the transport accepts; returns true when everything, FIN included, is handed over. */
   pump(t: StreamTransport): boolean {
     while (this.head.length) {
@@ -30,7 +36,12 @@ export class BodyPump {
       const n = t.write(this.streamId, this.head, fin);
       this.head = this.head.subarray(n);
       if (this.head.length) return false;
-      if (fin) return true;
+      if (fin) this.emptyFinSent = true;
+    }
+    if (this.size === 0) {
+      // nothing but FIN to send (and the prefix, if any, already carried it)
+      if (!this.emptyFinSent) this.sendEmptyFin(t);
+      return true;
     }
     while (this.offset < this.size) {
       const len = Math.min(CHUNK, this.size - this.offset);

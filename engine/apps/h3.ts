@@ -245,6 +245,8 @@ export class H3Server {
   private readonly writes = new PendingWrites();
   private readonly parsers = new Map<number, FrameParser>();
   private readonly pumps = new Map<number, BodyPump>();
+  /** Request streams whose HEADERS were handled: later bytes (a body, trailers) are drained, not parsed. */
+  private readonly answered = new Set<number>();
   private readonly uni: PeerUniStreams;
   private started = false;
   served = 0;
@@ -268,8 +270,8 @@ export class H3Server {
       this.start();
       if (isUni(id)) return this.uni.onReadable(id);
       if (!isClientInitiated(id)) return;
-      if (this.pumps.has(id)) {
-        this.t.read(id, 1 << 20);
+      if (this.answered.has(id)) {
+        while (this.t.read(id, 1 << 20).data.length);
         return;
       }
       const parser = this.parsers.get(id) ?? new FrameParser();
@@ -280,6 +282,7 @@ export class H3Server {
         for (let f = parser.next(); f; f = parser.next()) {
           if (f.type === H3FrameType.HEADERS) {
             this.parsers.delete(id);
+            this.answered.add(id);
             this.respond(id, decodeFieldSection(f.payload));
             return;
           }

@@ -68,6 +68,8 @@ export class HqClient {
 export class HqServer {
   private readonly requests = new Map<number, Uint8Array>();
   private readonly pumps = new Map<number, BodyPump>();
+  /** Streams whose request was parsed: later readable events only drain them. */
+  private readonly answered = new Set<number>();
   served = 0;
 
   constructor(
@@ -76,7 +78,7 @@ export class HqServer {
   ) {}
 
   onReadable(id: number): void {
-    if (isUni(id) || this.pumps.has(id)) {
+    if (isUni(id) || this.answered.has(id)) {
       this.t.read(id, 1 << 20); // nothing is expected here; drain
       return;
     }
@@ -105,6 +107,7 @@ export class HqServer {
       return;
     }
     this.requests.delete(id);
+    this.answered.add(id);
     const line = (eol < 0 ? text : text.slice(0, eol)).replace(/\r$/, '');
     const m = /^GET (\/\S*)$/.exec(line);
     const path = m ? decodeURIComponent(m[1]!) : undefined;
