@@ -3,7 +3,7 @@
 
 import { writeFileSync, existsSync } from 'node:fs';
 import { cryptoProvider } from '../engine/crypto/index.js';
-import type { CryptoProvider, EcdhGroup, PrivateKey } from '../engine/crypto/provider.js';
+import type { CryptoProvider, EcdhGroup, PrivateKey, PublicKey } from '../engine/crypto/provider.js';
 import { CIPHER_SUITES, type CipherSuiteName, type SessionTicket, type TlsConfig, type TlsSession } from '../engine/tls/api.js';
 import { createTlsSession } from '../engine/tls/session.js';
 import { loadCertificateChain, loadPrivateKey } from '../engine/tls/x509/pem.js';
@@ -12,7 +12,7 @@ import { loadTrustAnchors } from '../engine/io/trust-store.js';
 import { keyLogFile, keyLogPath } from '../engine/io/keylog.js';
 import { systemClock, systemRandom } from '../engine/io/system.js';
 import type { RecordTrace } from '../engine/tls/record-connection.js';
-import { hex, fromHex } from '../engine/wire/bytes.js';
+import { hex, fromHex, equal } from '../engine/wire/bytes.js';
 import { parseInput, usageError } from './cli-util.js';
 
 export const cliCrypto: CryptoProvider = cryptoProvider();
@@ -78,6 +78,24 @@ export function loadKeyFile(path: string, what: string): PrivateKey {
   return parseInput(path, what, loadPrivateKey);
 }
 
+/** Whether `key` is the private half of `pub`: compares the public parts, no signing needed. */
+export function keyMatches(key: PrivateKey, pub: PublicKey): boolean {
+  if (key.kind === 'ec' && pub.kind === 'ec') return key.curve === pub.curve && equal(key.publicPoint, pub.point);
+  if (key.kind === 'ed25519' && pub.kind === 'ed25519') return equal(key.publicKey, pub.key);
+  if (key.kind === 'rsa' && pub.kind === 'rsa') return key.n === pub.n && key.e === pub.e;
+  return false;
+}
+
+/** Certificate chain and key files, refused (exit 2) when the key does not belong to the leaf: the peer would only say decrypt_error. */
+export function loadCredentials(certPath: string, keyPath: string, what: string): { chain: Uint8Array[]; key: PrivateKey } {
+  const chain = loadChainFile(certPath, `${what} certificate`);
+  const key = loadKeyFile(keyPath, `${what} key`);
+  if (!keyMatches(key, parseCertificate(chain[0]!).publicKey)) {
+    throw usageError(`the key in ${keyPath} does not belong to the certificate in ${certPath}`);
+  }
+  return { chain, key };
+}
+
 function trustAnchors(caFile: string | undefined, what: string): Uint8Array[] {
   try {
     return loadTrustAnchors(caFile);
@@ -96,6 +114,7 @@ function keyLog(flag: string | undefined): ((line: string) => void) | undefined 
 export function clientConfig(flags: TlsClientFlags, host: string, session?: SessionTicket, defaultAlpn?: string[]): TlsConfig {
   if ((flags.cert === undefined) !== (flags.key === undefined)) throw usageError('--cert and --key go together (client certificate)');
   const alpn = listFlag(flags.alpn);
+  const own = flags.cert && flags.key ? loadCredentials(flags.cert, flags.key, 'client') : undefined;
   return {
     role: 'client',
     crypto: cliCrypto,
@@ -106,8 +125,8 @@ export function clientConfig(flags: TlsClientFlags, host: string, session?: Sess
     cipherSuites: parseCiphers(flags.cipher),
     groups: parseGroups(flags.group),
     verify: { ca: flags.insecure ? [] : trustAnchors(flags.ca, '--ca'), insecure: !!flags.insecure },
-    certificateChain: flags.cert ? loadChainFile(flags.cert, 'client certificate') : undefined,
-    privateKey: flags.key ? loadKeyFile(flags.key, 'client key') : undefined,
+    certificateChain: own?.chain,
+    privateKey: own?.key,
     session,
     keyLog: keyLog(flags.keylog),
   };
@@ -117,6 +136,7 @@ export function clientConfig(flags: TlsClientFlags, host: string, session?: Sess
 export function serverConfig(flags: TlsServerFlags, defaultAlpn?: string[]): TlsConfig {
   const alpn = listFlag(flags.alpn);
   const clientCa = flags['client-ca'];
+  const own = loadCredentials(flags.cert, flags.key, 'server');
   return {
     role: 'server',
     crypto: cliCrypto,
@@ -125,8 +145,8 @@ export function serverConfig(flags: TlsServerFlags, defaultAlpn?: string[]): Tls
     alpn: alpn.length ? alpn : defaultAlpn,
     cipherSuites: parseCiphers(flags.cipher),
     groups: parseGroups(flags.group),
-    certificateChain: loadChainFile(flags.cert, '--cert'),
-    privateKey: loadKeyFile(flags.key, '--key'),
+    certificateChain: own.chain,
+    privateKey: own.key,
     verify: clientCa ? { ca: trustAnchors(clientCa, '--client-ca') } : undefined,
     requestClientCertificate: !!clientCa,
     requireClientCertificate: !!clientCa,

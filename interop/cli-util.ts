@@ -99,8 +99,9 @@ export function parseTarget(url: string, schemes: readonly string[]): Target {
   // URL keeps IPv6 literals bracketed; sockets and SAN checks want them bare.
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   if (!host) throw usageError(`no host in ${url}`);
-  const port = u.port ? Number(u.port) : DEFAULT_PORTS[scheme];
-  if (!port) throw usageError(`no port in ${url}`);
+  // Port 0 stays 0: `serve` binds a free port and prints it.
+  const port = u.port !== '' ? Number(u.port) : DEFAULT_PORTS[scheme];
+  if (port === undefined) throw usageError(`no port in ${url}`);
   return { scheme, host, port, path: (u.pathname || '/') + u.search, authority: u.host };
 }
 

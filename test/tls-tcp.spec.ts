@@ -221,6 +221,11 @@ test.describe('certificate failures are exit 1 with one line naming the alert', 
     expect(bad.code).toBe(2);
     const scheme = await runCli(['connect', 'ftp://localhost:1']);
     expect(scheme.code).toBe(2);
+    const mismatch = await runCli(['serve', 'tls://127.0.0.1:0', '--cert', pki.leaf.ec.cert, '--key', pki.leaf.rsa.key, '--echo']);
+    expect(mismatch.code).toBe(2);
+    expect(mismatch.stderr).toMatch(/^crosswire: the key in .* does not belong to the certificate in /);
+    const noMode = await runCli(['serve', 'tls://127.0.0.1:0', '--cert', pki.leaf.ec.cert, '--key', pki.leaf.ec.key]);
+    expect(noMode.code).toBe(2);
   });
 });
 
