@@ -1,0 +1,114 @@
+// Generated file content for simulated transfers: bytes are a pure function of (path, offset), so the server needs no
+// disk and the client can check "files identical" by hashing what it received against the same generator.
+
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { FileSource, ResponseSink } from '../../engine/apps/transport.js';
+
+/** Bytes are produced in blocks; each block's PRNG state is keyed by SHA-256(path, block number). */
+const BLOCK = 64 * 1024;
+
+export class GeneratedFiles implements FileSource {
+  private readonly sizes = new Map<string, number>();
+  private readonly blockCache = new Map<string, Uint8Array>();
+
+  constructor(files: Iterable<[string, number]> = []) {
+    for (const [p, n] of files) this.sizes.set(p, n);
+  }
+
+  add(path: string, size: number): void {
+    this.sizes.set(path, size);
+  }
+
+  size(path: string): number | undefined {
+    return this.sizes.get(path);
+  }
+
+  read(path: string, offset: number, length: number): Uint8Array {
+    const size = this.sizes.get(path) ?? 0;
+    const end = Math.min(size, offset + length);
+    const out = new Uint8Array(Math.max(0, end - offset));
+    let o = 0;
+    for (let pos = offset; pos < end; ) {
+      const b = Math.floor(pos / BLOCK);
+      const block = this.block(path, b);
+      const from = pos - b * BLOCK;
+      const take = Math.min(end - pos, BLOCK - from);
+      out.set(block.subarray(from, from + take), o);
+      o += take;
+      pos += take;
+    }
+    return out;
+  }
+
+  /** SHA-256 of the whole file as the generator defines it. */
+  digest(path: string): string {
+    const h = sha256.create();
+    const size = this.sizes.get(path) ?? 0;
+    for (let off = 0; off < size; off += BLOCK) h.update(this.read(path, off, BLOCK));
+    return hex(h.digest());
+  }
+
+  private block(path: string, b: number): Uint8Array {
+    const key = `${path}#${b}`;
+    const hit = this.blockCache.get(key);
+    if (hit) return hit;
+    const seed = sha256(new TextEncoder().encode(`crosswire content/${path}/${b}`));
+    const dv = new DataView(seed.buffer, seed.byteOffset, 16);
+    // xorshift128: cheap and fully determined by the seed; content only has to be unpredictable to a buggy stack.
+    let x = dv.getUint32(0) | 1, y = dv.getUint32(4), z = dv.getUint32(8), w = dv.getUint32(12);
+    const out = new Uint8Array(BLOCK);
+    const view = new DataView(out.buffer);
+    for (let i = 0; i < BLOCK; i += 4) {
+      const t = x ^ (x << 11);
+      x = y;
+      y = z;
+      z = w;
+      w = (w ^ (w >>> 19) ^ (t ^ (t >>> 8))) >>> 0;
+      view.setUint32(i, w);
+    }
+    // A few blocks are reused constantly (small files, many connections); keep the cache bounded.
+    if (this.blockCache.size > 64) this.blockCache.clear();
+    this.blockCache.set(key, out);
+    return out;
+  }
+}
+
+export function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex');
+}
+
+/** What a client downloaded, per path: streaming digests and byte counts, plus completion status. */
+export class DownloadLedger implements ResponseSink {
+  readonly files = new Map<string, { bytes: number; hash: ReturnType<typeof sha256.create>; ok?: boolean; detail?: string; digest?: string }>();
+  bytes = 0;
+  completed = 0;
+  failed = 0;
+  firstByteAt: number | undefined;
+  lastByteAt: number | undefined;
+  /** Set by the owner before each input, so byte timestamps are in simulated time. */
+  now = 0;
+
+  private entry(path: string) {
+    let e = this.files.get(path);
+    if (!e) this.files.set(path, (e = { bytes: 0, hash: sha256.create() }));
+    return e;
+  }
+
+  onData(path: string, chunk: Uint8Array): void {
+    const e = this.entry(path);
+    e.bytes += chunk.length;
+    e.hash.update(chunk);
+    this.bytes += chunk.length;
+    this.firstByteAt ??= this.now;
+    this.lastByteAt = this.now;
+  }
+
+  onComplete(path: string, ok: boolean, detail?: string): void {
+    const e = this.entry(path);
+    e.ok = ok;
+    e.detail = detail;
+    e.digest = hex(e.hash.digest());
+    if (ok) this.completed++;
+    else this.failed++;
+  }
+}

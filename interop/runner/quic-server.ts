@@ -1,0 +1,144 @@
+// The simulated QUIC server side of a scenario (RFC 9000 §5.2, §8.1 via QuicServer): serves generated files over
+// hq-interop or HTTP/3 to every accepted connection and records what each connection did.
+
+import type { Address, DatagramEndpoint, OutgoingDatagram } from '../../engine/endpoint.js';
+import type { QuicConnection } from '../../engine/quic/connection.js';
+import type { CloseInfo, ConnectionEvent } from '../../engine/quic/connection-events.js';
+import { QuicServer, type ServerOptions } from '../../engine/quic/server.js';
+import { HqServer } from '../../engine/apps/hq.js';
+import { H3Server } from '../../engine/apps/h3.js';
+import type { FileSource } from '../../engine/apps/transport.js';
+import { ConnectionTransport } from './stream-transport.js';
+
+export interface ServerConnectionRecord {
+  keyUpdates: number;
+  handshakeAt?: number;
+  resumed?: boolean;
+  earlyData?: boolean;
+  closeInfo?: CloseInfo;
+  served: number;
+}
+
+type ServerApp = { onReadable(id: number): void; onWritable(id: number): void; pumpAll?(): void; start?(): void; served: number };
+
+class ServerSession {
+  readonly transport: ConnectionTransport;
+  private app: ServerApp | undefined;
+  readonly record: ServerConnectionRecord = { keyUpdates: 0, served: 0 };
+
+  constructor(
+    readonly conn: QuicConnection,
+    private readonly files: FileSource | undefined,
+  ) {
+    this.transport = new ConnectionTransport(conn);
+  }
+
+  /** The application follows the negotiated ALPN; scripted scenarios (no files) run none and drive streams themselves. */
+  private appFor(): ServerApp | undefined {
+    if (this.app || !this.files) return this.app;
+    const alpn = this.conn.tls.alpn;
+    if (alpn === 'h3') this.app = new H3Server(this.transport, this.files);
+    else if (alpn === 'hq-interop') this.app = new HqServer(this.transport, this.files);
+    return this.app;
+  }
+
+  process(now: number, scripted: boolean): void {
+    this.transport.now = now;
+    if (scripted) {
+      // The step interpreter reads this connection's events itself.
+      return;
+    }
+    for (let e = this.conn.pollEvent(); e; e = this.conn.pollEvent()) this.onEvent(e, now);
+    this.pump();
+  }
+
+  pump(): void {
+    const app = this.app;
+    if (!app) return;
+    app.pumpAll?.();
+    this.record.served = app.served;
+  }
+
+  onEvent(e: ConnectionEvent, now: number): void {
+    const r = this.record;
+    switch (e.type) {
+      case 'handshake-complete':
+        r.handshakeAt = now;
+        r.resumed = e.resumed;
+        this.appFor()?.start?.();
+        break;
+      case 'stream-readable':
+        this.appFor()?.onReadable(e.streamId);
+        break;
+      case 'stream-writable':
+        this.appFor()?.onWritable(e.streamId);
+        break;
+      case 'early-data':
+        r.earlyData = e.accepted;
+        break;
+      case 'key-update':
+        r.keyUpdates++;
+        break;
+      case 'closing':
+      case 'closed':
+        r.closeInfo ??= e.info;
+        break;
+    }
+  }
+}
+
+export interface ServerHostOptions extends ServerOptions {
+  /** Files to serve; absent for scripted scenarios. */
+  files?: FileSource;
+  /** Leave connection events to a step interpreter. */
+  scripted?: boolean;
+}
+
+export class ServerHost implements DatagramEndpoint {
+  readonly server: QuicServer;
+  /** Every connection the server ever accepted, in order (QuicServer forgets closed ones). */
+  readonly sessions: ServerSession[] = [];
+  retries = 0;
+
+  constructor(private readonly opts: ServerHostOptions) {
+    this.server = new QuicServer({
+      ...opts,
+      onEvent: (e) => {
+        if (e.type === 'retry') this.retries++;
+        opts.onEvent?.(e);
+      },
+    });
+  }
+
+  get records(): ServerConnectionRecord[] {
+    return this.sessions.map((s) => s.record);
+  }
+
+  connection(i: number): QuicConnection | undefined {
+    return this.sessions[i]?.conn;
+  }
+
+  private afterInput(now: number): void {
+    for (let c = this.server.accept(); c; c = this.server.accept()) this.sessions.push(new ServerSession(c, this.opts.files));
+    for (const s of this.sessions) s.process(now, !!this.opts.scripted);
+  }
+
+  receiveDatagram(data: Uint8Array, from: Address, now: number, local?: Address): void {
+    this.server.receiveDatagram(data, from, now, local);
+    this.afterInput(now);
+  }
+
+  pollDatagrams(now: number): OutgoingDatagram[] {
+    if (!this.opts.scripted) for (const s of this.sessions) if (s.conn.phase !== 'closed') s.pump();
+    return this.server.pollDatagrams(now);
+  }
+
+  nextTimeout(): number | undefined {
+    return this.server.nextTimeout();
+  }
+
+  handleTimeout(now: number): void {
+    this.server.handleTimeout(now);
+    this.afterInput(now);
+  }
+}
