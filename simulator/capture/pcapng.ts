@@ -69,26 +69,51 @@ function option(b: LeWriter, code: number, value: Uint8Array): void {
   b.u16(code).u16(value.length).bytes(value).pad();
 }
 
+/** Little-endian byte sink in chunks, so multi-megabyte captures do not go through a per-byte array. */
 class LeWriter {
-  private readonly parts: number[] = [];
+  private readonly chunks: Uint8Array[] = [];
+  private cur = new Uint8Array(4096);
+  private pos = 0;
+  private total = 0;
+
+  private room(n: number): void {
+    if (this.pos + n <= this.cur.length) return;
+    this.chunks.push(this.cur.subarray(0, this.pos));
+    this.cur = new Uint8Array(Math.max(4096, n));
+    this.pos = 0;
+  }
   u16(v: number): this {
-    this.parts.push(v & 0xff, (v >>> 8) & 0xff);
+    this.room(2);
+    this.cur[this.pos++] = v & 0xff;
+    this.cur[this.pos++] = (v >>> 8) & 0xff;
+    this.total += 2;
     return this;
   }
   u32(v: number): this {
-    this.parts.push(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
+    this.room(4);
+    for (let i = 0; i < 4; i++) this.cur[this.pos++] = (v >>> (8 * i)) & 0xff;
+    this.total += 4;
     return this;
   }
   bytes(b: Uint8Array): this {
-    for (const x of b) this.parts.push(x);
+    this.room(b.length);
+    this.cur.set(b, this.pos);
+    this.pos += b.length;
+    this.total += b.length;
     return this;
   }
   pad(): this {
-    while (this.parts.length % 4) this.parts.push(0);
-    return this;
+    const n = (4 - (this.total % 4)) % 4;
+    return n ? this.bytes(new Uint8Array(n)) : this;
   }
   finish(): Uint8Array {
-    return Uint8Array.from(this.parts);
+    const out = new Uint8Array(this.total);
+    let o = 0;
+    for (const c of [...this.chunks, this.cur.subarray(0, this.pos)]) {
+      out.set(c, o);
+      o += c.length;
+    }
+    return out;
   }
 }
 
