@@ -24,7 +24,6 @@ import {
   encodeU16List,
   encodeU32,
   expectEmpty,
-  groupName,
   signatureSchemeName,
   type Extension,
   type KeyShareEntry,
@@ -70,6 +69,9 @@ export class TlsServer extends TlsSessionBase {
   private clientKey?: PublicKey;
   private ticketNonce = 0;
   private resumedTicket?: TicketState;
+  /** Ticket age as the client reports it and as our clock says, for the 0-RTT freshness check. */
+  private pskClientAge = 0;
+  private pskServerAge = 0;
 
   constructor(config: TlsConfig) {
     super(config);
@@ -302,9 +304,6 @@ export class TlsServer extends TlsSessionBase {
     }
     return undefined;
   }
-  private pskClientAge = 0;
-  private pskServerAge = 0;
-
   private acceptEarlyData(pskIndex: number | undefined, second: boolean): boolean {
     const t = this.resumedTicket;
     if (!this.config.earlyData || pskIndex !== 0 || second || !t) return false;

@@ -15,7 +15,7 @@ import {
   type TlsEvent,
   type TlsSession,
 } from './api.js';
-import { HandshakeReassembler, HandshakeType, decodeKeyUpdate, encodeKeyUpdate, type HandshakeMessage } from './handshake-codec.js';
+import { HandshakeReassembler, decodeKeyUpdate, encodeKeyUpdate, type HandshakeMessage } from './handshake-codec.js';
 import { KeySchedule, exportKeyingMaterial, nextApplicationTrafficSecret } from './key-schedule.js';
 import { DEFAULT_SIGNATURE_SCHEMES } from './signature.js';
 import { Transcript } from './transcript.js';
@@ -190,10 +190,6 @@ export abstract class TlsSessionBase implements TlsSession {
 
   protected unexpected(msg: HandshakeMessage, state: string): never {
     throw new TlsError(Alert.unexpected_message, `handshake message type ${msg.type} in state ${state}`);
-  }
-
-  protected isPostHandshakeKeyUpdate(msg: HandshakeMessage): boolean {
-    return msg.type === HandshakeType.key_update;
   }
 }
 
