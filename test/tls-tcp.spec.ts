@@ -213,6 +213,40 @@ test.describe('certificate failures are exit 1 with one line naming the alert', 
     }
   });
 
+  test('a read-until-close body cut without close_notify is reported as possibly truncated (exit 1)', async () => {
+    const port = await freeTcpPort();
+    const config = {
+      role: 'server' as const,
+      crypto: nobleCrypto,
+      random: systemRandom,
+      clock: systemClock,
+      certificateChain: loadCertificateChain(readFileSync(pki.leaf.ec.cert, 'utf8')),
+      privateKey: loadPrivateKey(readFileSync(pki.leaf.ec.key, 'utf8')),
+    };
+    const server = await listenTls({
+      host: '127.0.0.1',
+      port,
+      crypto: nobleCrypto,
+      createSession: () => createTlsSession(config),
+      onConnection: (tls) => {
+        tls.on('error', () => {});
+        tls.once('data', () => {
+          tls.write('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\npartial body');
+          // A FIN straight on the TCP socket: no close_notify, as an attacker cutting the stream would do.
+          tls.socket.end();
+        });
+      },
+    });
+    try {
+      const r = await runCli(['get', `https://localhost:${port}/`, '--tcp', '--ca', pki.ca]);
+      expect(r.stdout.toString()).toBe('partial body');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^crosswire: HTTP: the body may be truncated/);
+    } finally {
+      server.close();
+    }
+  });
+
   test('unreadable inputs are usage errors (exit 2), not protocol failures', async () => {
     const r = await runCli(['get', 'https://localhost:1/', '--tcp', '--ca', '/nonexistent/ca.pem']);
     expect(r.code).toBe(2);

@@ -147,6 +147,11 @@ export class ResponseParser {
     return this.complete;
   }
 
+  /** The body is delimited only by the end of the connection, so a truncated connection means a truncated body. */
+  get delimitedByClose(): boolean {
+    return this.mode?.kind === 'close';
+  }
+
   /** Feeds received bytes; returns body bytes decoded so far. */
   feed(data: Uint8Array): Uint8Array[] {
     if (this.complete) return [];

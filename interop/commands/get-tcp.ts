@@ -92,7 +92,11 @@ export async function getOverTcp(target: Target, flags: GetFlags): Promise<numbe
     await closeGracefully(tls);
     if (out !== process.stdout) await new Promise<void>((resolve) => (out as WriteStream).end(() => resolve()));
   }
-  if (tls.truncated) log('the server closed TCP without close_notify');
+  if (tls.truncated) {
+    // Without close_notify an attacker could have cut a body that only the connection's end delimits (RFC 8446 §6.1).
+    if (parser.delimitedByClose) throw new CliError('HTTP: the body may be truncated: the server closed TCP without close_notify', EXIT_FAILURE);
+    log('the server closed TCP without close_notify');
+  }
   if (flags.resume && newest) {
     saveTicketFile(flags.resume, newest);
     log(`saved ticket to ${flags.resume}`);
