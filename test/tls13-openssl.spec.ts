@@ -124,6 +124,36 @@ test.describe('OpenSSL s_client', () => {
   }
 });
 
+test('our server sends HelloRetryRequest to s_client and negotiates ChaCha20 with secp256r1', async () => {
+  const id = loadIdentity('p384');
+  let session: ReturnType<typeof createTlsSession> | undefined;
+  const server = await listenTls({
+    host: '127.0.0.1',
+    port: 0,
+    crypto,
+    createSession: () =>
+      (session = createTlsSession({ role: 'server', crypto, random: systemRandom, clock: systemClock, certificateChain: id.chain, privateKey: id.key, groups: ['secp256r1'] })),
+    onConnection: (tls) => {
+      tls.on('data', () => tls.end('hrr-ok\n'));
+      tls.on('error', () => {});
+    },
+  });
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const peer = spawnPeer(OPENSSL, ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_3', '-CAfile', makePki().ca, '-servername', 'localhost',
+      '-groups', 'X25519:P-256', '-ciphersuites', 'TLS_CHACHA20_POLY1305_SHA256', '-verify_return_error', '-ign_eof']);
+    peer.proc.stdin!.write('x\n');
+    peer.proc.stdin!.end();
+    await peer.waitFor(/hrr-ok/);
+    expect(peer.stdout()).toContain('TLS_CHACHA20_POLY1305_SHA256');
+    expect(session!.helloRetry).toBe(true);
+    expect(session!.group).toBe('secp256r1');
+    peer.proc.kill();
+  } finally {
+    server.close();
+  }
+});
+
 test.describe('OpenSSL s_client against our server: tickets and 0-RTT', () => {
   test('s_client resumes with our sealed ticket; our server declines its early data and the handshake goes on', async () => {
     const id = loadIdentity('ec');
