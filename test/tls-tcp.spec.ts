@@ -276,6 +276,31 @@ test.describe('crosswire serve tls:// against openssl s_client and our own clien
     }
   });
 
+  test('s_client negotiates each cipher suite, gets a HelloRetryRequest from a P-256-only server, and resumes with our ticket', async () => {
+    const dir = scratch();
+    const { port, peer } = await crosswireServer(['--cert', pki.leaf.ec.cert, '--key', pki.leaf.ec.key, '--echo', '--group', 'secp256r1', '-v']);
+    try {
+      for (const suite of ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']) {
+        const c = await sClient(port, `${suite}\n`, new RegExp(`^${suite}$`, 'm'), ['-ciphersuites', suite]);
+        expect(c.stdout()).toContain(`Cipher is ${suite}`);
+        await c.kill();
+      }
+      // s_client offers an X25519 share first; a server that only takes P-256 must ask again (HRR).
+      expect(peer.stderr()).toContain('group secp256r1, HelloRetryRequest: yes');
+
+      const sess = join(dir, 'sess.pem');
+      const first = await sClient(port, 'first\n', /^first$/m, ['-sess_out', sess]);
+      await first.kill();
+      expect(existsSync(sess)).toBe(true);
+      const second = await sClient(port, 'second\n', /^second$/m, ['-sess_in', sess]);
+      expect(second.stdout()).toContain('Reused, TLSv1.3');
+      await second.kill();
+      expect(peer.stderr()).toContain('resumed: yes');
+    } finally {
+      await peer.kill();
+    }
+  });
+
   test('KeyUpdate from s_client (update_requested) is answered and data keeps flowing under the new keys', async () => {
     const { port, peer } = await crosswireServer(['--cert', pki.leaf.ec.cert, '--key', pki.leaf.ec.key, '--echo', '-v']);
     // Without -ign_eof s_client interprets a line "K" as "send KeyUpdate, request the peer's".
