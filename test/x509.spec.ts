@@ -7,7 +7,7 @@ import seedrandom from 'seedrandom';
 import { makePki } from './helpers/pki.js';
 import { DecodeError } from '../engine/wire/reader.js';
 import { cryptoProvider, type CryptoBackendName } from '../engine/crypto/index.js';
-import type { PrivateKey, SignatureAlgorithm } from '../engine/crypto/provider.js';
+import type { CryptoProvider, PrivateKey, SignatureAlgorithm } from '../engine/crypto/provider.js';
 import { Alert, TlsError, alertName } from '../engine/tls/api.js';
 import { DerReader, decodeOne, encodeOid, readInteger, readOid, readTime, Tag } from '../engine/tls/x509/der.js';
 import { describeCertificate, KeyUsage, parseCertificate } from '../engine/tls/x509/certificate.js';
@@ -525,6 +525,28 @@ test.describe('chain verification', () => {
     expect(matchesHostname(parseCertificate(chainDer(pki.leaf.ec.cert)[0]!), '*.test.crosswire')).toBe(false);
     expect(describeCertificate(parseCertificate(caDer))).toContain('subject: CN=crosswire test CA\nissuer: CN=crosswire test CA');
     expect(tlsAlert(() => verify(chainDer(pki.leaf.ec.cert), { now: Number.NaN })).alert).toBe('internal_error');
+  });
+
+  test('signature results are cached per backend: a repeat verification does no public-key work', () => {
+    const base = cryptoProvider('noble');
+    let calls = 0;
+    const counting = (name: string): CryptoProvider => ({
+      ...base,
+      name,
+      verify: (...args: Parameters<CryptoProvider['verify']>) => {
+        calls++;
+        return base.verify(...args);
+      },
+    });
+    const chain = chainDer(pki.leaf.chain.cert);
+    const run = (c: CryptoProvider) => verifyChain(chain, { crypto: c, anchors: [caDer], hostname: 'localhost', now: Date.now() });
+    const a = counting(`counting-${Math.random()}`);
+    run(a);
+    expect(calls).toBe(2); // leaf by intermediate, intermediate by anchor
+    run(a);
+    expect(calls).toBe(2);
+    run(counting(`counting-${Math.random()}`));
+    expect(calls).toBe(4);
   });
 
   test('the leaf itself may be the trust anchor; an empty chain is refused', () => {

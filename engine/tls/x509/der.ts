@@ -158,8 +158,8 @@ export function readInteger(node: DerNode): bigint {
   if (v.length === 0) throw new DecodeError(`DER: empty INTEGER at offset ${node.start}`);
   if (v.length > 1 && ((v[0] === 0 && v[1]! < 0x80) || (v[0] === 0xff && v[1]! >= 0x80)))
     throw new DecodeError(`DER: non-minimal INTEGER at offset ${node.start}`);
-  let n = 0n;
-  for (const b of v) n = (n << 8n) | BigInt(b);
+  // Via hex: shifting a bigint byte by byte is quadratic and dominated parsing of 4096-bit RSA moduli.
+  let n = BigInt(`0x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`);
   if (v[0]! >= 0x80) n -= 1n << BigInt(v.length * 8);
   return n;
 }
@@ -189,20 +189,23 @@ export function readOid(node: DerNode): string {
   const v = contents(node);
   if (v.length === 0) throw new DecodeError(`DER: empty OBJECT IDENTIFIER at offset ${node.start}`);
   if (v[v.length - 1]! & 0x80) throw new DecodeError(`DER: truncated OBJECT IDENTIFIER at offset ${node.start}`);
-  const arcs: bigint[] = [];
-  let acc = 0n;
+  const arcs: (number | bigint)[] = [];
+  // Arcs are numbers while they fit in 2^53 (all real-world OIDs); UUID-based arcs (2.25.x) continue as bigint.
+  let acc: number | bigint = 0;
   let fresh = true;
   for (const b of v) {
     if (fresh && b === 0x80) throw new DecodeError(`DER: non-minimal OBJECT IDENTIFIER arc at offset ${node.start}`);
-    acc = (acc << 7n) | BigInt(b & 0x7f);
+    if (typeof acc === 'number' && acc >= 2 ** 45) acc = BigInt(acc);
+    acc = typeof acc === 'number' ? acc * 128 + (b & 0x7f) : (acc << 7n) | BigInt(b & 0x7f);
     fresh = (b & 0x80) === 0;
     if (fresh) {
       arcs.push(acc);
-      acc = 0n;
+      acc = 0;
     }
   }
   const first = arcs[0]!;
-  const head = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];
+  const head =
+    typeof first === 'bigint' ? ['2', (first - 80n).toString()] : first < 40 ? ['0', first] : first < 80 ? ['1', first - 40] : ['2', first - 80];
   return [...head, ...arcs.slice(1)].join('.');
 }
 

@@ -36,6 +36,12 @@ interface AnchorSet {
 }
 
 const anchorSets = new WeakMap<readonly Uint8Array[], AnchorSet>();
+/**
+ * Outcome of each (certificate, issuer) signature check, keyed by backend and both encodings. A check is a pure function
+ * of those bytes, so repeated handshakes with one server (scenarios run hundreds) skip the public-key operations.
+ */
+const signatureResults = new Map<string, string | null>();
+const SIGNATURE_CACHE_SIZE = 1024;
 const parsedAnchors = new WeakMap<Uint8Array, Certificate | null>();
 
 /**
@@ -146,7 +152,7 @@ class PathSearch {
   /** The certificate where the search ran out of issuers furthest from the leaf, for the unknown_ca message. */
   deadEnd?: Certificate;
   private deadEndDepth = -1;
-  private readonly sigCache = new Map<string, string | null>();
+  private readonly checked = new Set<string>();
   private budget = MAX_CANDIDATES;
 
   constructor(
@@ -191,13 +197,15 @@ class PathSearch {
     // so it neither costs a signature check nor turns "unknown CA" into "bad signature".
     if (cert.authorityKeyId && issuer.subjectKeyId && !sameBytes(cert.authorityKeyId, issuer.subjectKeyId)) return false;
     if (this.budget-- <= 0) return false;
-    const key = `${derKey(cert.der)}|${derKey(issuer.der)}`;
-    let failure = this.sigCache.get(key);
+    const key = `${this.crypto.name}|${derKey(cert.der)}|${derKey(issuer.der)}`;
+    let failure = signatureResults.get(key);
     if (failure === undefined) {
       failure = signatureProblem(this.crypto, cert, issuer);
-      this.sigCache.set(key, failure);
-      if (failure) this.signatureFailures.push(failure);
+      if (signatureResults.size >= SIGNATURE_CACHE_SIZE) signatureResults.clear();
+      signatureResults.set(key, failure);
     }
+    if (failure && !this.checked.has(key)) this.signatureFailures.push(failure);
+    this.checked.add(key);
     return failure === null;
   }
 }
