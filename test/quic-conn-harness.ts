@@ -103,18 +103,31 @@ export class Wire {
     this.held = [];
   }
 
+  /** One step: send what is ready, then advance to the next delivery or timer and process it. False when idle. */
+  step(): boolean {
+    this.flush();
+    return this.advance(Infinity);
+  }
+
   /** Runs until `until` returns true or virtual time passes `limitMs`. */
   run(until: () => boolean, limitMs = 60_000): boolean {
     const end = this.now + limitMs;
     for (let guard = 0; guard < 100_000; guard++) {
       this.flush();
       if (until()) return true;
+      if (!this.advance(end)) return until();
+    }
+    return until();
+  }
+
+  private advance(end: number): boolean {
+    {
       const timers = [this.client.nextTimeout(), this.server.nextTimeout()].filter((t): t is number => t !== undefined);
       const nextDelivery = this.queue.length ? Math.min(...this.queue.map((q) => q.at)) : undefined;
       const candidates = [...timers, ...(nextDelivery !== undefined ? [nextDelivery] : [])];
-      if (!candidates.length) return until();
+      if (!candidates.length) return false;
       const t = Math.max(this.now, Math.min(...candidates));
-      if (t > end) return until();
+      if (t > end) return false;
       this.now = t;
       const due = this.queue.filter((q) => q.at <= t).sort((a, b) => a.at - b.at || a.seq - b.seq);
       this.queue = this.queue.filter((q) => q.at > t);
@@ -127,7 +140,7 @@ export class Wire {
       const st = this.server.nextTimeout();
       if (st !== undefined && st <= this.now) this.server.handleTimeout(this.now);
     }
-    return until();
+    return true;
   }
 }
 

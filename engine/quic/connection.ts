@@ -1123,6 +1123,18 @@ export class QuicConnection implements DatagramEndpoint {
     return 3 * this.path.bytesReceived - this.path.bytesSent;
   }
 
+  /** Whether pollDatagrams would have something to send now (the API's netWriteDesired). */
+  wantsToWrite(now: number): boolean {
+    if (this.phase === 'closed' || this.phase === 'draining') return false;
+    if (this.phase === 'closing') return this.closeFrameDue;
+    for (const id of ['initial', 'handshake', 'application'] as const) {
+      const s = this.spaces[id];
+      if (s.discarded || !s.sendKeys) continue;
+      if ((s.hasAckToSend() && s.ackDue(now)) || s.cryptoSend.hasData() || this.probesPending[id] > 0) return true;
+    }
+    return this.handshakeDonePending || !!this.newTokenPending || this.pathResponses.length > 0 || this.path.challengePending || this.pendingPing || this.streams.hasStreamData();
+  }
+
   private wantsToSend(): boolean {
     return this.streams.hasStreamData();
   }
