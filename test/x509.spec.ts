@@ -1,7 +1,7 @@
 import { test, expect } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey, createPublicKey, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { makePki } from './helpers/pki.js';
@@ -600,6 +600,35 @@ test.describe('trust store', () => {
     expect(loadTrustAnchors()).toBe(anchors); // same array: verifyChain's parsed-anchor cache survives across handshakes
     // Our test CA is not in it.
     expect(tlsAlert(() => verifyChain(chainDer(pki.leaf.ec.cert), { crypto: cryptoProvider(), anchors, hostname: 'localhost', now: Date.now() })).alert).toBe('unknown_ca');
+  });
+
+  test('directory fallback: every *.pem/*.crt once, broken and unusable certificates skipped', () => {
+    const dir = join(pki.dir, 'certs-dir');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'ca.pem'), read(pki.ca));
+    symlinkSync(join(dir, 'ca.pem'), join(dir, 'a1b2c3d4.0.crt')); // Debian's hash links point at the same file
+    writeFileSync(join(dir, 'chain.crt'), read(pki.leaf.chain.cert));
+    writeFileSync(join(dir, 'broken.pem'), `${pemEncode(caDer.subarray(0, 60), 'CERTIFICATE')}-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n`);
+    writeFileSync(join(dir, 'ignored.txt'), read(pki.leaf.ec.cert));
+    symlinkSync(join(dir, 'gone.pem'), join(dir, 'dangling.pem'));
+    const saved = { file: process.env.SSL_CERT_FILE, dir: process.env.SSL_CERT_DIR };
+    try {
+      process.env.SSL_CERT_FILE = join(dir, 'no-bundle-here.crt');
+      process.env.SSL_CERT_DIR = dir;
+      const report = loadSystemStore();
+      expect(report.source).toBe(dir);
+      expect(report.anchors.map((d) => parseCertificate(d).subject.text).sort()).toEqual(['CN=crosswire intermediate', 'CN=crosswire test CA', 'CN=localhost']);
+      expect(report.skipped.length).toBe(1); // the truncated certificate; the block with bad base64 never decodes
+      expect(report.skipped[0]!.reason).toMatch(/DER/);
+      process.env.SSL_CERT_DIR = join(dir, 'missing');
+      expect(() => loadSystemStore()).toThrow(TrustStoreError);
+      expect(() => loadSystemStore()).toThrow(/pass --ca/);
+    } finally {
+      for (const [k, v] of [['SSL_CERT_FILE', saved.file], ['SSL_CERT_DIR', saved.dir]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 
   test('a CA file: PEM or DER; unreadable or broken files are TrustStoreErrors naming the file', () => {
