@@ -1,5 +1,6 @@
 // TlsRecordConnection client ↔ server in memory (no sockets): handshake through the record layer, CCS compatibility,
-// KeyUpdate both ways, padding, close_notify, and record-level attacks turned into the right alerts.
+// KeyUpdate both ways, padding, close_notify, and record-level attacks turned into the right alerts; then the node:net
+// adapter over loopback.
 
 import { test, expect } from '@playwright/test';
 import { readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { seededRandom } from '../engine/crypto/random.js';
 import { Alert, type TlsConfig } from '../engine/tls/api.js';
 import { createTlsSession } from '../engine/tls/session.js';
 import { TlsRecordConnection, type RecordTrace, type TlsStreamEvent } from '../engine/tls/record-connection.js';
+import { connectTls, listenTls } from '../engine/io/tcp.js';
 import { loadCertificateChain, loadPrivateKey } from '../engine/tls/x509/pem.js';
 import { utf8 } from '../engine/wire/bytes.js';
 
@@ -243,4 +245,40 @@ test('a ClientHello fragmented over many records is reassembled', () => {
   pump(client, server);
   for (let e = server.conn.pollEvent(); e; e = server.conn.pollEvent()) server.events.push(e);
   expect(server.events.map((e) => e.type)).toContain('handshake-complete');
+});
+
+test('TlsSocket over real loopback TCP: 1 MiB echoed through connectTls/listenTls with back-pressure, then a clean close', async () => {
+  const { client: cc, server: sc } = configs('sockets');
+  let serverClosed!: () => void;
+  const serverDone = new Promise<void>((r) => (serverClosed = r));
+  const server = await listenTls({
+    host: '127.0.0.1',
+    port: 0,
+    crypto,
+    createSession: () => createTlsSession(sc),
+    onConnection: (tls) => {
+      tls.pipe(tls);
+      tls.on('close', () => serverClosed());
+    },
+  });
+  try {
+    const port = (server.address() as { port: number }).port;
+    const tls = await connectTls({ host: '127.0.0.1', port, session: createTlsSession(cc), crypto });
+    const payload = new Uint8Array(1 << 20).map((_, i) => (i * 31 + (i >> 8)) & 0xff);
+    const chunks: Buffer[] = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      tls.on('data', (d: Buffer) => chunks.push(d));
+      tls.on('end', () => resolve());
+      tls.on('error', reject);
+    });
+    tls.end(payload);
+    await ended;
+    const got = Buffer.concat(chunks);
+    expect(got.length).toBe(payload.length);
+    expect(Buffer.compare(got, Buffer.from(payload))).toBe(0);
+    expect(tls.truncated).toBe(false);
+    await serverDone;
+  } finally {
+    server.close();
+  }
 });
