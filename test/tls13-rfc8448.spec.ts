@@ -13,7 +13,8 @@ import {
   type HandshakeMessage,
 } from '../engine/tls/handshake-codec.js';
 import { KeySchedule, exportKeyingMaterial, resumptionPsk, trafficKeys } from '../engine/tls/key-schedule.js';
-import { createTlsSession } from '../engine/tls/session.js';
+import { TlsClient, createTlsSession } from '../engine/tls/session.js';
+import type { Extension } from '../engine/tls/extensions.js';
 import { verifyCertificateVerify } from '../engine/tls/signature.js';
 import { parseCertificate } from '../engine/tls/x509/certificate.js';
 import { cryptoProvider } from '../engine/crypto/index.js';
@@ -135,6 +136,14 @@ const V4 = {
   earlyRecord: '1703030017ab1df420e75c457a7cc5d2844f76d5aee4b4edbf049be0',
   earlyData: '414243444546',
 };
+
+/** Our client, except that the ClientHello it "sends" is the trace's (its random and key share are injected to match). */
+class TraceReplayClient extends TlsClient {
+  protected override encodeHello(_random: Uint8Array, _sessionId: Uint8Array, _suites: readonly number[], _ext: readonly Extension[]): Uint8Array {
+    this.sessionId = new Uint8Array(0); // the trace client sent an empty legacy_session_id
+    return CLIENT_HELLO.slice();
+  }
+}
 
 /** Recovers p and q from (n, e, d) (the classic randomised-square-root method, with fixed small bases). */
 function rsaKey(n: bigint, e: bigint, d: bigint): PrivateKey {
@@ -303,6 +312,50 @@ for (const backend of BACKENDS) {
       expect(cv.scheme).toBe(0x0804);
       const th = transcriptHash(crypto, CLIENT_HELLO, SERVER_HELLO, ours[0]!.raw, ours[1]!.raw);
       verifyCertificateVerify(crypto, 'rsa_pss_rsae_sha256', ['rsa_pss_rsae_sha256'], parseCertificate(certDer).publicKey, 'server', th, cv.signature);
+    });
+
+    test('§3 our client state machine consumes the trace ServerHello and server flight and sends the trace client Finished', () => {
+      const injected = [CLIENT_HELLO.slice(6, 38), new Uint8Array(32), CLIENT_X25519_PRIVATE];
+      const lines: string[] = [];
+      const client = new TraceReplayClient({
+        role: 'client',
+        crypto,
+        random: (n) => (injected.length ? injected.shift()!.slice() : new Uint8Array(n)),
+        clock: () => Date.UTC(2016, 7, 1),
+        serverName: 'server',
+        // The trace's self-signed 1024-bit RSA certificate is no trust anchor material; CertificateVerify is still checked.
+        verify: { ca: [], insecure: true },
+        keyLog: (l) => lines.push(l),
+      });
+      client.start();
+      expect(hex(client.pollOutput()!.data)).toBe(hex(CLIENT_HELLO));
+      client.receive('initial', SERVER_HELLO);
+      client.receive('handshake', SERVER_FLIGHT);
+      const out = client.pollOutput()!;
+      expect(out.epoch).toBe('handshake');
+      expect(hex(out.data)).toBe(hex(CLIENT_FINISHED));
+      expect(client.handshakeComplete).toBe(true);
+      const events: TlsEvent[] = [];
+      for (let e = client.pollEvent(); e; e = client.pollEvent()) events.push(e);
+      const secrets = events.flatMap((e) => (e.type === 'secret' ? [`${e.secret.epoch}/${e.secret.direction}=${hex(e.secret.secret)}`] : []));
+      expect(secrets).toEqual([`handshake/read=${V3.sHs}`, `handshake/write=${V3.cHs}`, `application/read=${V3.sAp}`, `application/write=${V3.cAp}`]);
+      const random = hex(CLIENT_HELLO.subarray(6, 38));
+      expect(lines).toEqual([
+        `CLIENT_HANDSHAKE_TRAFFIC_SECRET ${random} ${V3.cHs}`,
+        `SERVER_HANDSHAKE_TRAFFIC_SECRET ${random} ${V3.sHs}`,
+        `CLIENT_TRAFFIC_SECRET_0 ${random} ${V3.cAp}`,
+        `SERVER_TRAFFIC_SECRET_0 ${random} ${V3.sAp}`,
+        `EXPORTER_SECRET ${random} ${V3.exporter}`,
+      ]);
+      // The trace's NewSessionTicket becomes a ticket whose PSK is the one §4 resumes with.
+      client.receive('application', NEW_SESSION_TICKET);
+      const ticket = client.pollEvent();
+      expect(ticket?.type).toBe('ticket');
+      if (ticket?.type !== 'ticket') return;
+      expect(hex(ticket.ticket.resumptionSecret)).toBe(V3.psk);
+      expect(ticket.ticket.lifetimeSec).toBe(30);
+      expect(ticket.ticket.maxEarlyData).toBe(1024);
+      expect(ticket.ticket.ageAdd).toBe(0xfad6aac5);
     });
 
     test('§4 resumption: PSK early secret, binder over the truncated ClientHello, early traffic secret and keys, 0-RTT record', () => {

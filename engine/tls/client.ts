@@ -38,6 +38,7 @@ import {
   decodeServerHello,
   encodeCertificate,
   encodeCertificateVerify,
+  decodeClientHello,
   encodeClientHello,
   encodeEndOfEarlyData,
   encodeFinished,
@@ -56,7 +57,9 @@ const MAX_TICKET_LIFETIME = 604800;
 
 export class TlsClient extends TlsSessionBase {
   private state: ClientState = 'idle';
-  private sessionId: Uint8Array = new Uint8Array(0);
+  protected sessionId: Uint8Array = new Uint8Array(0);
+  /** Extension types of the ClientHello actually sent: a server may only answer those (§4.2). */
+  private offeredExtensions = new Set<number>();
   private readonly shares = new Map<EcdhGroup, EcdhKeyPair>();
   private cookie?: Uint8Array;
   private hrrSuite?: CipherSuite;
@@ -127,7 +130,7 @@ export class TlsClient extends TlsSessionBase {
     const suiteIds = this.hrrSuite ? [this.hrrSuite.id] : this.suites.map((n) => this.suiteByName(n).id);
     const t = this.offeredTicket;
     if (!t) {
-      this.send('initial', encodeClientHello(this.clientRandom!, this.sessionId, suiteIds, ext));
+      this.sendHello(this.encodeHello(this.clientRandom!, this.sessionId, suiteIds, ext));
       return;
     }
     // pre_shared_key goes last (§4.2.11); its binder covers the ClientHello up to the binders, so it is patched in after encoding.
@@ -135,12 +138,25 @@ export class TlsClient extends TlsSessionBase {
     const hashLength = this.config.crypto.hashLength(hash);
     const age = (this.config.clock() - t.receivedAtMs + t.ageAdd) >>> 0;
     ext.push({ type: X.pre_shared_key, data: encodeOfferedPsks([{ identity: t.ticket, obfuscatedTicketAge: age }], [new Uint8Array(hashLength)]) });
-    const hello = encodeClientHello(this.clientRandom!, this.sessionId, suiteIds, ext);
+    const hello = this.encodeHello(this.clientRandom!, this.sessionId, suiteIds, ext);
     const bindersLength = 2 + 1 + hashLength;
     this.pskSchedule ??= new KeySchedule(this.config.crypto, hash, t.resumptionSecret);
     const partial = hello.subarray(0, hello.length - bindersLength);
     const binder = this.pskSchedule.finishedVerifyData(this.pskSchedule.resumptionBinderKey(), this.transcript.hashWith(hash, partial));
     hello.set(binder, hello.length - hashLength);
+    this.sendHello(hello);
+  }
+
+  /**
+   * Encodes the ClientHello. A seam for trace replays (RFC 8448 tests substitute the trace's bytes); everything the
+   * client later checks is derived from what this returns.
+   */
+  protected encodeHello(random: Uint8Array, sessionId: Uint8Array, suites: readonly number[], extensions: readonly Extension[]): Uint8Array {
+    return encodeClientHello(random, sessionId, suites, extensions);
+  }
+
+  private sendHello(hello: Uint8Array): void {
+    this.offeredExtensions = new Set(decodeClientHello(hello.subarray(4)).extensions.items.map((e) => e.type));
     this.send('initial', hello);
   }
 
@@ -300,7 +316,8 @@ export class TlsClient extends TlsSessionBase {
         case X.signature_algorithms_cert:
           throw new TlsError(Alert.illegal_parameter, `extension ${e.type} is not allowed in EncryptedExtensions`);
         default:
-          throw new TlsError(Alert.unsupported_extension, `EncryptedExtensions carries extension ${e.type} we did not offer`);
+          // An extension we offered but do not act on (e.g. record_size_limit from a replayed hello) is ignored.
+          if (!this.offeredExtensions.has(e.type)) throw new TlsError(Alert.unsupported_extension, `EncryptedExtensions carries extension ${e.type} we did not offer`);
       }
     }
     if (c.quic && !this.peerTransportParameters) throw new TlsError(Alert.missing_extension, 'server sent no quic_transport_parameters');
