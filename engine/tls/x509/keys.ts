@@ -189,13 +189,3 @@ export function privateKeyFromSec1(der: Uint8Array): PrivateKey {
 export function privateKeyFromPkcs1(der: Uint8Array): PrivateKey {
   return rsaPrivateKey(der);
 }
-
-/** Minimal big-endian bytes of a non-negative bigint (for comparisons and exports). */
-export function bigintToBytes(n: bigint): Uint8Array {
-  let hex = n.toString(16);
-  if (hex.length % 2) hex = `0${hex}`;
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
