@@ -40,6 +40,12 @@ export class EndpointDriver {
     }
     let next: number | undefined;
     if (!this.guard(() => (next = this.endpoint.nextTimeout()))) return;
+    if (next === Infinity) next = undefined;
+    if (next !== undefined && Number.isNaN(next)) {
+      this.crash = `${this.name} returned a NaN timeout at ${now.toFixed(3)} ms`;
+      this.sched.abort(this.crash);
+      return;
+    }
     if (next === this.armedAt) return;
     this.armedAt = next;
     const gen = ++this.generation;

@@ -100,8 +100,7 @@ export class Network {
       this.drop(d, 'override');
       return entry;
     }
-    if (forced === 'deliver') this.toLink(path, d);
-    else this.runFrom(path, 0, d, now);
+    this.runFrom(path, 0, d, now, forced === 'deliver');
     this.armRelease(path, now);
     return entry;
   }
@@ -125,16 +124,18 @@ export class Network {
     };
   }
 
-  private runFrom(path: DirectionPath, first: number, d: InFlight, now: number): void {
+  /** `forced`: the datagram's fate is fixed to 'deliver', so only address translation still applies. */
+  private runFrom(path: DirectionPath, first: number, d: InFlight, now: number, forced = false): void {
     for (let i = first; i < path.stages.length; i++) {
       const stage = path.stages[i]!;
+      if (forced && !stage.impairment.addressOnly) continue;
       let out: InFlight[] | 'drop';
       if (!matchesFilter(d.classification, stage.impairment.filter)) {
         if (!stage.impairment.passBy) continue;
         out = stage.impairment.passBy(d, this.ctx(path, stage, now));
       } else out = stage.impairment.process(d, this.ctx(path, stage, now));
       if (out === 'drop') return this.drop(d, stage.impairment.name);
-      for (const o of out) this.runFrom(path, i + 1, o, now);
+      for (const o of out) this.runFrom(path, i + 1, o, now, forced);
       return;
     }
     this.toLink(path, d);

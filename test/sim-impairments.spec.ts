@@ -174,6 +174,10 @@ test('fate overrides force drops and deliveries by index; decisions replay a run
   const { r, got } = run([{ loss: { rate: 1 } }], numbered(5), { fateOverrides: forced });
   expect(got).toEqual([4]);
   expect(r.trace[1]!.fate).toBe('dropped-by-override');
+  // A forced delivery skips fate impairments but still crosses the NAT: rebinding is not a fate.
+  const nat = run([{ loss: { rate: 1 } }, { rebind: { at: [0] } }], numbered(2), { fateOverrides: new Map([['to-server', new Map([[1, 'deliver' as const]])]]) });
+  expect(nat.server.received.map((x) => x.from.port)).toHaveLength(1);
+  expect(nat.server.received[0]!.from.port).not.toBe(DEFAULT_CLIENT_ADDRESS.port);
   const original = run([{ loss: { rate: 0.5 } }, { jitter: { max: 3 } }], numbered(100));
   const replay = run([], numbered(100), { fateOverrides: overridesFrom(original.r.decisions) });
   expect(replay.got).toEqual(original.got);

@@ -69,6 +69,10 @@ test('scheduler: (time, sequence) order and the hung guard', () => {
   const r3 = simulate(thrower, new ScriptedEndpoint([], DEFAULT_CLIENT_ADDRESS), {}, 1);
   expect(r3.outcome).toBe('crashed');
   expect(r3.reason).toMatch(/client threw at 0.000 ms: boom/);
+  const nan: DatagramEndpoint = { receiveDatagram() {}, pollDatagrams: () => [], nextTimeout: () => NaN, handleTimeout() {} };
+  const r4 = simulate(new ScriptedEndpoint([], DEFAULT_SERVER_ADDRESS), nan, {}, 1);
+  expect(r4.outcome).toBe('crashed');
+  expect(r4.reason).toMatch(/server returned a NaN timeout/);
 });
 
 test('simulate(): stops when `until` holds', () => {

@@ -41,6 +41,8 @@ export type StageResult = InFlight[] | 'drop';
 export interface Impairment {
   /** The config key ('loss', 'reorder', …); drops show up as `dropped-by-${name}`. */
   readonly name: string;
+  /** Rewrites addresses only (NAT rebinding): still applies to datagrams whose fate is forced to 'deliver'. */
+  readonly addressOnly?: boolean;
   /** Datagrams that do not match pass through untouched and consume no draws. */
   readonly filter?: KindFilter;
   process(d: InFlight, ctx: StageContext): StageResult;

@@ -14,6 +14,7 @@ export interface RebindConfig {
 
 export class Rebind implements Impairment {
   readonly name = 'rebind';
+  readonly addressOnly = true;
   private done = 0;
   private mapped: Address | undefined;
   private readonly times: number[];
