@@ -13,7 +13,7 @@ import {
   type HandshakeMessage,
 } from '../engine/tls/handshake-codec.js';
 import { KeySchedule, exportKeyingMaterial, resumptionPsk, trafficKeys } from '../engine/tls/key-schedule.js';
-import { TlsClient, createTlsSession } from '../engine/tls/session.js';
+import { TlsClient, TlsServer, createTlsSession } from '../engine/tls/session.js';
 import type { Extension } from '../engine/tls/extensions.js';
 import { verifyCertificateVerify } from '../engine/tls/signature.js';
 import { parseCertificate } from '../engine/tls/x509/certificate.js';
@@ -143,6 +143,27 @@ class TraceReplayClient extends TlsClient {
     this.sessionId = new Uint8Array(0); // the trace client sent an empty legacy_session_id
     return CLIENT_HELLO.slice();
   }
+}
+
+/** Our server, except that its EncryptedExtensions are the trace's (that server also sent supported_groups and record_size_limit). */
+class TraceReplayServer extends TlsServer {
+  protected override encodeEncryptedExtensions(_extensions: readonly Extension[]): Uint8Array {
+    return messages(SERVER_FLIGHT)[0]!.raw.slice();
+  }
+}
+
+/** The RSA-PSS salt inside a signature (RFC 8017 §9.1.2 steps, run backwards with the public key), SHA-256, 32-byte salt. */
+function pssSalt(crypto: CryptoProvider, n: bigint, e: bigint, signature: Uint8Array): Uint8Array {
+  let m = 1n;
+  let b = BigInt('0x' + hex(signature));
+  for (let x = e; x > 0n; x >>= 1n, b = (b * b) % n) if (x & 1n) m = (m * b) % n;
+  const em = fromHex(m.toString(16).padStart(256, '0'));
+  const dbLength = em.length - 32 - 1;
+  const hashed = em.subarray(dbLength, dbLength + 32);
+  const mask: Uint8Array[] = [];
+  for (let counter = 0; mask.length * 32 < dbLength; counter++) mask.push(crypto.hash('sha256', concat(hashed, Uint8Array.of(0, 0, 0, counter))));
+  const db = em.slice(0, dbLength).map((v, i) => v ^ concat(...mask)[i]!);
+  return db.slice(dbLength - 32);
 }
 
 /** Recovers p and q from (n, e, d) (the classic randomised-square-root method, with fixed small bases). */
@@ -356,6 +377,39 @@ for (const backend of BACKENDS) {
       expect(ticket.ticket.lifetimeSec).toBe(30);
       expect(ticket.ticket.maxEarlyData).toBe(1024);
       expect(ticket.ticket.ageAdd).toBe(0xfad6aac5);
+    });
+
+    test('§3 our server replays the trace byte for byte: ServerHello and the whole encrypted flight; the trace client Finished completes it', () => {
+      const [, certMsg, cvMsg] = messages(SERVER_FLIGHT);
+      const salt = pssSalt(crypto, RSA_N, RSA_E, decodeCertificateVerify(cvMsg!.body).signature);
+      const injected = [SERVER_RANDOM, SERVER_X25519_PRIVATE, salt];
+      const lines: string[] = [];
+      const server = new TraceReplayServer({
+        role: 'server',
+        crypto,
+        random: (n) => {
+          const next = injected.shift();
+          if (!next || next.length !== n) throw new Error(`unexpected random draw of ${n} bytes`);
+          return next.slice();
+        },
+        clock: () => Date.UTC(2016, 7, 1),
+        certificateChain: decodeCertificate(certMsg!.body).certificates,
+        privateKey: rsaKey(RSA_N, RSA_E, RSA_D),
+        keyLog: (l) => lines.push(l),
+      });
+      server.receive('initial', CLIENT_HELLO);
+      const sh = server.pollOutput()!;
+      const flight = server.pollOutput()!;
+      expect([sh.epoch, flight.epoch]).toEqual(['initial', 'handshake']);
+      expect(hex(sh.data)).toBe(hex(SERVER_HELLO));
+      expect(hex(flight.data)).toBe(hex(SERVER_FLIGHT));
+      server.receive('handshake', CLIENT_FINISHED);
+      expect(server.handshakeComplete).toBe(true);
+      const events: TlsEvent[] = [];
+      for (let e = server.pollEvent(); e; e = server.pollEvent()) events.push(e);
+      const secrets = events.flatMap((e) => (e.type === 'secret' ? [`${e.secret.epoch}/${e.secret.direction}=${hex(e.secret.secret)}`] : []));
+      expect(secrets).toEqual([`handshake/write=${V3.sHs}`, `handshake/read=${V3.cHs}`, `application/write=${V3.sAp}`, `application/read=${V3.cAp}`]);
+      expect(lines.map((l) => l.split(' ')[2])).toEqual([V3.cHs, V3.sHs, V3.cAp, V3.sAp, V3.exporter]);
     });
 
     test('§4 resumption: PSK early secret, binder over the truncated ClientHello, early traffic secret and keys, 0-RTT record', () => {

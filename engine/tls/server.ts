@@ -210,7 +210,7 @@ export class TlsServer extends TlsSessionBase {
       if (!c.quicTransportParameters) throw new TlsError(Alert.internal_error, 'QUIC mode needs quicTransportParameters');
       eeExt.push({ type: X.quic_transport_parameters, data: c.quicTransportParameters });
     }
-    this.send('handshake', encodeEncryptedExtensions(eeExt));
+    this.send('handshake', this.encodeEncryptedExtensions(eeExt));
 
     if (pskIndex === undefined) {
       // Servers authenticating with a PSK must not ask for a client certificate (§4.3.2).
@@ -231,6 +231,11 @@ export class TlsServer extends TlsSessionBase {
     this.installSecret('application', 'write', app.server);
     this.readEpoch = awaitEndOfEarlyData ? 'early' : 'handshake';
     this.state = awaitEndOfEarlyData ? 'wait_eoed' : this.clientCertRequested ? 'wait_cert' : 'wait_finished';
+  }
+
+  /** Encodes EncryptedExtensions. A seam for trace replays (RFC 8448 tests substitute the trace's message). */
+  protected encodeEncryptedExtensions(extensions: readonly Extension[]): Uint8Array {
+    return encodeEncryptedExtensions(extensions);
   }
 
   private selectAlpn(ch: ClientHello): string | undefined {
