@@ -1,6 +1,7 @@
-// Loss detection and congestion control glue for the connection (RFC 9002 §5 RTT, §6 loss detection and PTO, §7 NewReno, §7.7 pacing).
+// Loss detection and congestion control glue for the connection (RFC 9002 §5 RTT, §6 loss detection and PTO, §7 congestion control via recovery/, §7.7 pacing).
 
 import type { PacketSpace, SentPacket, SpaceId } from './connection-space.js';
+import { createCongestionController, Pacer, type CongestionController } from './recovery/index.js';
 
 const PACKET_THRESHOLD = 3;
 const TIME_THRESHOLD = 9 / 8;
@@ -41,64 +42,68 @@ export class RttEstimator {
   }
 }
 
-/** NewReno (RFC 9002 §7, Appendix B) with a simple pacer spreading a window over a round trip. */
-export class NewReno {
-  cwnd: number;
-  ssthresh = Infinity;
+/**
+ * The connection's view of congestion control: bytes in flight plus the recovery package's controller (NewReno or
+ * CUBIC) and pacer. 'none' disables both (for tests that want exact packet timing).
+ */
+export class CongestionState {
   bytesInFlight = 0;
-  private recoveryStart: number | undefined;
-  private nextSendTime = 0;
-  state: 'slow_start' | 'congestion_avoidance' | 'recovery' = 'slow_start';
+  private controller: CongestionController;
+  private readonly pacer: Pacer;
 
   constructor(
+    private readonly algorithm: 'newreno' | 'cubic' | 'none',
     private readonly maxDatagram: number,
-    private readonly enabled = true,
   ) {
-    this.cwnd = Math.min(10 * maxDatagram, Math.max(2 * maxDatagram, 14720));
+    this.controller = createCongestionController(algorithm === 'none' ? 'newreno' : algorithm, { maxDatagramSize: maxDatagram });
+    this.pacer = new Pacer(maxDatagram);
+  }
+
+  private get enabled(): boolean {
+    return this.algorithm !== 'none';
+  }
+
+  get cwnd(): number {
+    return this.controller.window;
+  }
+
+  get ssthresh(): number {
+    return this.controller.ssthresh;
   }
 
   get minimumWindow(): number {
     return 2 * this.maxDatagram;
   }
 
+  get state(): 'slow_start' | 'congestion_avoidance' | 'recovery' {
+    if (this.controller.recoveryStartTime !== undefined) return 'recovery';
+    return this.controller.inSlowStart() ? 'slow_start' : 'congestion_avoidance';
+  }
+
   available(): number {
     if (!this.enabled) return Number.MAX_SAFE_INTEGER;
-    return Math.max(0, this.cwnd - this.bytesInFlight);
+    return Math.max(0, this.controller.window - this.bytesInFlight);
   }
 
-  onSent(bytes: number, inFlight: boolean, now: number, srtt: number): void {
+  /** When the pacer lets a full-size datagram go (≤ now: immediately). */
+  pacingTime(now: number, smoothedRtt: number): number {
+    if (!this.enabled || smoothedRtt <= 0) return now;
+    return this.pacer.earliestSendTime(now, this.maxDatagram, this.controller.window, smoothedRtt);
+  }
+
+  onSent(bytes: number, inFlight: boolean, now: number, smoothedRtt: number): void {
     if (!inFlight) return;
     this.bytesInFlight += bytes;
-    // Pacing (RFC 9002 §7.7): rate = 1.25 × cwnd / srtt; the first 10 packets of a window leave as a burst.
-    if (this.enabled && srtt > 0) {
-      const interval = (bytes * srtt) / (1.25 * this.cwnd);
-      this.nextSendTime = Math.max(this.nextSendTime, now - (10 * interval)) + interval;
-    }
+    if (this.enabled && smoothedRtt > 0) this.pacer.onPacketSent(now, bytes, this.controller.window, smoothedRtt);
   }
 
-  /** Earliest time the pacer lets the next packet go. */
-  pacingTime(): number {
-    return this.enabled ? this.nextSendTime : 0;
+  onAcked(acked: readonly SentPacket[], now: number, smoothedRtt: number): void {
+    const inFlight = acked.filter((p) => p.inFlight);
+    for (const p of inFlight) this.bytesInFlight = Math.max(0, this.bytesInFlight - p.size);
+    if (inFlight.length) this.controller.onPacketsAcked(inFlight, now, smoothedRtt, false);
   }
 
-  private inRecovery(timeSent: number): boolean {
-    return this.recoveryStart !== undefined && timeSent <= this.recoveryStart;
-  }
-
-  onAcked(p: SentPacket): void {
-    if (!p.inFlight) return;
-    this.bytesInFlight = Math.max(0, this.bytesInFlight - p.size);
-    if (this.inRecovery(p.timeSent)) return;
-    if (this.cwnd < this.ssthresh) {
-      this.cwnd += p.size;
-      this.state = 'slow_start';
-    } else {
-      this.cwnd += (this.maxDatagram * p.size) / this.cwnd;
-      this.state = 'congestion_avoidance';
-    }
-  }
-
-  onLost(lost: SentPacket[], now: number, persistent: boolean): void {
+  onLost(lost: readonly SentPacket[], now: number, persistent: boolean): void {
     let latest = -Infinity;
     for (const p of lost) {
       if (!p.inFlight) continue;
@@ -106,21 +111,18 @@ export class NewReno {
       latest = Math.max(latest, p.timeSent);
     }
     if (latest === -Infinity) return;
-    if (!this.inRecovery(latest)) {
-      this.recoveryStart = now;
-      this.ssthresh = Math.max(this.cwnd / 2, this.minimumWindow);
-      this.cwnd = this.ssthresh;
-      this.state = 'recovery';
-    }
-    if (persistent) {
-      this.cwnd = this.minimumWindow;
-      this.recoveryStart = undefined;
-    }
+    this.controller.onCongestionEvent(latest, now);
+    if (persistent) this.controller.onPersistentCongestion(now);
   }
 
   /** Packets of a discarded space leave bytes in flight without being acked or lost (RFC 9002 §6.4). */
   onDiscarded(packets: Iterable<SentPacket>): void {
     for (const p of packets) if (p.inFlight) this.bytesInFlight = Math.max(0, this.bytesInFlight - p.size);
+  }
+
+  /** A new network path starts from the initial window (RFC 9000 §9.4). */
+  resetForNewPath(): void {
+    this.controller = createCongestionController(this.algorithm === 'none' ? 'newreno' : this.algorithm, { maxDatagramSize: this.maxDatagram });
   }
 }
 

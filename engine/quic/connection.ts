@@ -17,7 +17,7 @@ import { decodeTransportParameters, encodeTransportParameters, defaultTransportP
 import { QUIC_V1, QUIC_V2, isSupportedVersion, versionName } from './version.js';
 import { CidManager } from './cid.js';
 import { PacketSpace, type SentPacket, type SpaceId } from './connection-space.js';
-import { NewReno, RttEstimator, ackElicitingInFlight, detectLostPackets, isPersistentCongestion, processAck } from './connection-recovery.js';
+import { CongestionState, RttEstimator, ackElicitingInFlight, detectLostPackets, isPersistentCongestion, processAck } from './connection-recovery.js';
 import { StreamManager } from './connection-streams.js';
 import type { CloseInfo, ConnectionEvent, ConnectionPhase } from './connection-events.js';
 import { resolveTransport, resolveVersions, type QuicConfig, type TransportSettings } from './config.js';
@@ -108,7 +108,7 @@ export class QuicConnection implements DatagramEndpoint {
   readonly cids: CidManager;
   readonly streams: StreamManager;
   readonly rtt: RttEstimator;
-  readonly cc: NewReno;
+  readonly cc: CongestionState;
   private path: Path;
   private readonly events: ConnectionEvent[] = [];
 
@@ -167,7 +167,7 @@ export class QuicConnection implements DatagramEndpoint {
     this.tlsSessionFor = this.version;
     this.tokenSealer = opts.tokenSealer;
     this.rtt = new RttEstimator(opts.config.initialRttMs ?? 333);
-    this.cc = new NewReno(DATAGRAM_SIZE, opts.config.congestionControl !== 'none');
+    this.cc = new CongestionState(opts.config.congestionControl ?? 'newreno', DATAGRAM_SIZE);
     this.lastActivity = opts.now;
     this.path = { remote: opts.remote, local: opts.local, validated: opts.role === 'client' || !!opts.addressValidated, bytesReceived: 0, bytesSent: 0, challengePending: false };
     const cidLength = opts.config.cidLength ?? 8;
@@ -517,7 +517,7 @@ export class QuicConnection implements DatagramEndpoint {
     // The datagram that revealed the new path already counts toward its amplification budget.
     this.path = { remote: from, local: this.path.local, validated: false, bytesReceived: datagramLength, bytesSent: 0, challenge: this.config.random(8), challengePending: true };
     // A new host means a new network path: congestion state does not carry over; a NAT port change may keep it (RFC 9000 §9.4).
-    if (!portOnly) this.cc.cwnd = this.cc.minimumWindow * 5;
+    if (!portOnly) this.cc.resetForNewPath();
     this.qlog('connectivity:connection_state_updated', { new: 'path_migrating' });
   }
 
@@ -652,8 +652,8 @@ export class QuicConnection implements DatagramEndpoint {
     if (this.handshakeConfirmed) ackDelay = Math.min(ackDelay, this.peerParams?.maxAckDelay ?? 25);
     const acked = processAck(space, f.ranges, ackDelay, ctx.now, this.rtt);
     if (!acked.length) return;
+    this.cc.onAcked(acked, ctx.now, this.rtt.smoothed);
     for (const p of acked) {
-      this.cc.onAcked(p);
       for (const fr of p.frames) this.onFrameAcked(fr, space);
       if (space.id === 'application' && p.keyPhase === this.sendKeyPhase && p.pn >= this.firstPnInSendPhase) this.currentPhaseAcked = true;
       if (space.id === 'handshake') this.peerAckedHandshake = true;
@@ -673,6 +673,7 @@ export class QuicConnection implements DatagramEndpoint {
       congestion_window: this.cc.cwnd,
       bytes_in_flight: this.cc.bytesInFlight,
       ssthresh: Number.isFinite(this.cc.ssthresh) ? this.cc.ssthresh : undefined,
+      pacing_rate: this.rtt.hasSample ? Math.round((1.25 * this.cc.cwnd * 8 * 1000) / Math.max(1, this.rtt.smoothed)) : undefined,
     });
   }
 
@@ -1027,7 +1028,8 @@ export class QuicConnection implements DatagramEndpoint {
     candidates.push(this.idleDeadline, this.lossTimerAt, this.prevRecvKeysDiscardAt);
     const app = this.spaces.application;
     if (!app.discarded && app.ackDeadline !== undefined && app.sendKeys) candidates.push(app.ackDeadline);
-    if (this.cc.pacingTime() > this.lastPollAt && this.wantsToSend()) candidates.push(this.cc.pacingTime());
+    const pacedUntil = this.cc.pacingTime(this.lastPollAt, this.pacingRtt());
+    if (pacedUntil > this.lastPollAt && this.wantsToSend()) candidates.push(pacedUntil);
     let min: number | undefined;
     for (const c of candidates) if (c !== undefined && (min === undefined || c < min)) min = c;
     return min;
@@ -1174,7 +1176,7 @@ export class QuicConnection implements DatagramEndpoint {
     if (to) budget = DATAGRAM_SIZE;
     if (budget <= 0) return undefined;
     const ccRoom = this.cc.available();
-    const paced = this.cc.pacingTime() > now;
+    const paced = this.cc.pacingTime(now, this.pacingRtt()) > now;
     const plans: PlannedPacket[] = [];
     let used = 0;
     let needsPadding = false;
@@ -1385,7 +1387,7 @@ export class QuicConnection implements DatagramEndpoint {
       }
     }
     if (p.kind === '1rtt') this.packetsInSendPhase++;
-    this.cc.onSent(bytes.length, inFlight && this.phase !== 'closing', now, this.rtt.hasSample ? this.rtt.smoothed : 0);
+    this.cc.onSent(bytes.length, inFlight && this.phase !== 'closing', now, this.pacingRtt());
     this.qlog('transport:packet_sent', {
       header: { packet_type: qlogPacketType(p.kind), packet_number: p.pn, dcid: hex(dcid), scid: p.kind === '1rtt' ? undefined : hex(this.localCid) },
       raw: { length: bytes.length, payload_length: payload.length },
@@ -1395,6 +1397,11 @@ export class QuicConnection implements DatagramEndpoint {
   }
 
   private lastIdleRestartBySend: number | undefined;
+
+  /** Pacing starts once there is an RTT sample; before that the initial window goes out as a burst. */
+  private pacingRtt(): number {
+    return this.rtt.hasSample ? this.rtt.smoothed : 0;
+  }
 
   // =====================================================================================================================
   // Stream API (used by api.ts)
