@@ -2,7 +2,7 @@
 import { test, expect } from '@playwright/test';
 import type { CryptoProvider, PrivateKey } from '../engine/crypto/provider.js';
 import { concat, fromHex, hex } from '../engine/wire/bytes.js';
-import { CIPHER_SUITES, type Epoch, type TlsEvent } from '../engine/tls/api.js';
+import { CIPHER_SUITES, type Epoch, type TlsConfig, type TlsEvent } from '../engine/tls/api.js';
 import { ExtensionType, decodeOfferedPsks } from '../engine/tls/extensions.js';
 import {
   HandshakeReassembler,
@@ -124,7 +124,16 @@ const RSA_D = BigInt('0x04dea705d43a6ea7209dd8072111a83c81e322a59278b33480641eaf
 
 // ---- RFC 8448 §4 ----
 const RESUME_CLIENT_HELLO = h(`010001fc03031bc3ceb6bbe39cff938355b5a50adb6db21b7a6af649d7b4bc419d7876487d95000006130113031302010001cd0000000b0009000006736572766572ff01000100000a00140012001d00170018001901000101010201030104003300260024001d0020e4ffb68ac05f8d96c99da26698346c6be16482badddafe051a66b4f18d668f0b002a0000002b0003020304000d0020001e040305030603020308040805080604010501060102010402050206020202002d00020101001c0002400100150057000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000002900dd00b800b22c035d829359ee5ff7af4ec900000000262a6494dc486d2c8a34cb33fa90bf1b0070ad3c498883c9367c09a2be785abc55cd226097a3a982117283f82a03a143efd3ff5dd36d64e861be7fd61d2827db279cce145077d454a3664d4e6da4d29ee03725a6a4dafcd0fc67d2aea70529513e3da2677fa5906c5b3f7d8f92f228bda40dda721470f9fbf297b5aea617646fac5c03272e970727c621a79141ef5f7de6505e5bfbc388e93343694093934ae4d357fad6aacb0021203add4fb2d8fdf822a0ca3cf7678ef5e88dae990141c5924d57bb6fa31b9e5f9d`);
+const RESUME_SERVER_HELLO = h('0200005c03033ccfd2dec890222763472ae8136777c9d7358777bb66e91ea5122495f559ea2d00130100003400290002000000330024001d0020121761ee42c333e1b9e77b60dd57c2053cd94512ab47f115e86eff50942cea31002b00020304');
+const RESUME_SERVER_FLIGHT = h('080000280026000a00140012001d00170018001901000101010201030104001c0002400100000000002a0000' + '1400002048d3e0e1b3d907c6acff145e16090388c77b05c050b634ab1a88bbd0dd1a34b2');
+const RESUME_CLIENT_FINISHED = h('140000207230a9c952c25cd6138fc5e6628308c41c5335dd81b9f96bcea50fd32bda416d');
+const RESUME_CLIENT_X25519_PRIVATE = h('bff91188283846dd6a2134ef7180ca2b0b14fb10dce707b5098c0dddc813b2df');
 const V4 = {
+  cHs: '2faac08f851d35fea3604fcb4de82dc62c9b164a70974d0462e27f1ab278700f',
+  sHs: 'fe927ae271312e8bf0275b581c54eef020450dc4ecffaa05a1a35d27518e7803',
+  cAp: '2abbf2b8e381d23dbebe1dd2a7d16a8bf484cb4950d23fb7fb7fa8547062d9a1',
+  sAp: 'cc21f1bf8feb7dd5fa505bd9c4b468a9984d554a993dc49e6d285598fb672691',
+  exporter: '3fd93d4ffddc98e64b14dd107aedf8ee4add23f4510f58a4592d0b201bee56b4',
   early: '9b2188e9b2fc6d64d71dc329900e20bb41915000f678aa839cbb797cb7d8332c',
   binderKey: '69fe131a3bbad5d63c64eebcc30e395b9d8107726a13d074e389dbc8a4e47256',
   binderHash: '63224b2e4573f2d3454ca84b9d009a04f6be9e05711a8396473aefa01e924a14',
@@ -139,9 +148,15 @@ const V4 = {
 
 /** Our client, except that the ClientHello it "sends" is the trace's (its random and key share are injected to match). */
 class TraceReplayClient extends TlsClient {
+  constructor(
+    config: TlsConfig,
+    private readonly traceHello: Uint8Array,
+  ) {
+    super(config);
+  }
   protected override encodeHello(_random: Uint8Array, _sessionId: Uint8Array, _suites: readonly number[], _ext: readonly Extension[]): Uint8Array {
     this.sessionId = new Uint8Array(0); // the trace client sent an empty legacy_session_id
-    return CLIENT_HELLO.slice();
+    return this.traceHello.slice();
   }
 }
 
@@ -347,7 +362,7 @@ for (const backend of BACKENDS) {
         // The trace's self-signed 1024-bit RSA certificate is no trust anchor material; CertificateVerify is still checked.
         verify: { ca: [], insecure: true },
         keyLog: (l) => lines.push(l),
-      });
+      }, CLIENT_HELLO);
       client.start();
       expect(hex(client.pollOutput()!.data)).toBe(hex(CLIENT_HELLO));
       client.receive('initial', SERVER_HELLO);
@@ -410,6 +425,54 @@ for (const backend of BACKENDS) {
       const secrets = events.flatMap((e) => (e.type === 'secret' ? [`${e.secret.epoch}/${e.secret.direction}=${hex(e.secret.secret)}`] : []));
       expect(secrets).toEqual([`handshake/write=${V3.sHs}`, `handshake/read=${V3.cHs}`, `application/write=${V3.sAp}`, `application/read=${V3.cAp}`]);
       expect(lines.map((l) => l.split(' ')[2])).toEqual([V3.cHs, V3.sHs, V3.cAp, V3.sAp, V3.exporter]);
+    });
+
+    test('§4 our client resumes with the §3 ticket: trace ClientHello and binder, 0-RTT accepted, EndOfEarlyData and Finished byte for byte', () => {
+      const now = Date.UTC(2016, 7, 1);
+      const nst = decodeNewSessionTicket(messages(NEW_SESSION_TICKET)[0]!.body);
+      const injected = [RESUME_CLIENT_HELLO.slice(6, 38), new Uint8Array(32), RESUME_CLIENT_X25519_PRIVATE];
+      const lines: string[] = [];
+      const client = new TraceReplayClient({
+        role: 'client',
+        crypto,
+        random: (n) => (injected.length ? injected.shift()!.slice() : new Uint8Array(n)),
+        clock: () => now,
+        serverName: 'server',
+        verify: { ca: [], insecure: true },
+        keyLog: (l) => lines.push(l),
+        earlyData: true,
+        // The §3 ticket, received 6 ms before: obfuscated age = 6 + age_add (0xfad6aac5) = 0xfad6aacb as in the trace.
+        session: { serverName: 'server', suite: 'TLS_AES_128_GCM_SHA256', ticket: nst.ticket, resumptionSecret: h(V3.psk), ageAdd: nst.ageAdd, lifetimeSec: nst.lifetimeSec, receivedAtMs: now - 6, maxEarlyData: 1024 },
+      }, RESUME_CLIENT_HELLO.map((b, i) => (i >= RESUME_CLIENT_HELLO.length - 32 ? 0 : b)));
+      client.start();
+      // The binder was blanked in the bytes handed to the client: the client computed the trace's binder itself.
+      expect(hex(client.pollOutput()!.data)).toBe(hex(RESUME_CLIENT_HELLO));
+      client.receive('initial', RESUME_SERVER_HELLO);
+      client.receive('handshake', RESUME_SERVER_FLIGHT);
+      expect(client.resumed).toBe(true);
+      expect(client.earlyDataAccepted).toBe(true);
+      const outs: string[] = [];
+      for (let o = client.pollOutput(); o; o = client.pollOutput()) outs.push(`${o.epoch}:${hex(o.data)}`);
+      expect(outs).toEqual([`early:05000000`, `handshake:${hex(RESUME_CLIENT_FINISHED)}`]);
+      const events: TlsEvent[] = [];
+      for (let e = client.pollEvent(); e; e = client.pollEvent()) events.push(e);
+      const secrets = events.flatMap((e) => (e.type === 'secret' ? [`${e.secret.epoch}/${e.secret.direction}=${hex(e.secret.secret)}`] : []));
+      expect(secrets).toEqual([
+        `early/write=${V4.cEarly}`,
+        `handshake/read=${V4.sHs}`,
+        `handshake/write=${V4.cHs}`,
+        `application/read=${V4.sAp}`,
+        `application/write=${V4.cAp}`,
+      ]);
+      expect(events.filter((e) => e.type === 'early-data')).toEqual([{ type: 'early-data', accepted: true }]);
+      expect(lines.map((l) => l.split(' ')[0] + '=' + l.split(' ')[2])).toEqual([
+        `CLIENT_EARLY_TRAFFIC_SECRET=${V4.cEarly}`,
+        `CLIENT_HANDSHAKE_TRAFFIC_SECRET=${V4.cHs}`,
+        `SERVER_HANDSHAKE_TRAFFIC_SECRET=${V4.sHs}`,
+        `CLIENT_TRAFFIC_SECRET_0=${V4.cAp}`,
+        `SERVER_TRAFFIC_SECRET_0=${V4.sAp}`,
+        `EXPORTER_SECRET=${V4.exporter}`,
+      ]);
     });
 
     test('§4 resumption: PSK early secret, binder over the truncated ClientHello, early traffic secret and keys, 0-RTT record', () => {
