@@ -69,7 +69,12 @@ function verify(chain: readonly Uint8Array[], opts: VerifyChainOptions): Certifi
   const leaf = parseLeaf(chain[0]!);
   const intermediates: Certificate[] = [];
   const skipped: string[] = [];
+  const seen = new Set([derKey(leaf.der)]);
   for (let i = 1; i < chain.length; i++) {
+    // Repeats add no new path, only search work (some servers send their intermediate twice).
+    const key = derKey(chain[i]!);
+    if (seen.has(key)) continue;
+    seen.add(key);
     try {
       intermediates.push(parseCertificate(chain[i]!));
     } catch (e) {
