@@ -7,7 +7,12 @@ import { DecodeError } from '../engine/wire/reader.js';
 import { TransportErrorCode, QuicError, cryptoErrorCode, transportErrorName } from '../engine/quic/errors.js';
 import { decodeFrames, encodeFrames, frameSize, maxStreamDataFitting, maxCryptoDataFitting, streamFrameHeaderSize, cryptoFrameHeaderSize, type Frame } from '../engine/quic/frames.js';
 import { FRAME_TABLE, frameAllowedIn, isAckEliciting, isInFlight, isProbingOnly } from '../engine/quic/frame-table.js';
-import { decodeTransportParameters, encodeTransportParameters, defaultTransportParameters, isGreaseParameterId, type TransportParameters } from '../engine/quic/transport-params.js';
+import { decodeTransportParameters, encodeTransportParameters, defaultTransportParameters, isGreaseParameterId, validateConnectionIdParameters, type TransportParameters } from '../engine/quic/transport-params.js';
+import { ackDelayMs, encodeAckDelay } from '../engine/quic/frames.js';
+import { peekQuicDatagram } from '../engine/wire/quic-peek.js';
+import { cryptoProvider } from '../engine/crypto/index.js';
+import { initialKeys, unprotectPacket, removeHeaderProtection, aeadLimits } from '../engine/quic/protection.js';
+import { CIPHER_SUITES } from '../engine/tls/api.js';
 import { decodePacketNumber, packetNumberLength, truncatePacketNumber } from '../engine/quic/packet-number.js';
 import { parsePacket, peekDatagram, peekPacket, splitDatagram, encodeVersionNegotiation, parseVersionNegotiation, versionNegotiationFor, encodeLongHeader, longHeaderSize } from '../engine/quic/packet.js';
 import { QUIC_V1, QUIC_V2, greaseVersion, isReservedVersion, longTypeBits, longTypeFromBits, versionParams } from '../engine/quic/version.js';
@@ -223,6 +228,33 @@ test('transport parameter validation raises TRANSPORT_PARAMETER_ERROR', () => {
   expectQuicError(() => decodeTransportParameters(zeroCidPa, 'server'), TPE);
 });
 
+test('handshake connection IDs are authenticated through transport parameters (RFC 9000 §7.3)', () => {
+  const TPE = TransportErrorCode.TRANSPORT_PARAMETER_ERROR;
+  const odcid = bytes(8, 1);
+  const serverScid = bytes(8, 2);
+  const retryScid = bytes(8, 3);
+  const server = { ...defaultTransportParameters(), originalDestinationConnectionId: odcid, initialSourceConnectionId: serverScid };
+  expect(() => validateConnectionIdParameters(server, 'server', { initialSourceConnectionId: serverScid, originalDestinationConnectionId: odcid })).not.toThrow();
+  expectQuicError(() => validateConnectionIdParameters(server, 'server', { initialSourceConnectionId: bytes(8, 9), originalDestinationConnectionId: odcid }), TPE);
+  expectQuicError(() => validateConnectionIdParameters(server, 'server', { initialSourceConnectionId: serverScid, originalDestinationConnectionId: bytes(8, 9) }), TPE);
+  expectQuicError(() => validateConnectionIdParameters({ ...server, originalDestinationConnectionId: undefined }, 'server', { initialSourceConnectionId: serverScid }), TPE);
+  // After a Retry the server must echo the Retry's SCID; without one it must not send retry_source_connection_id.
+  expectQuicError(() => validateConnectionIdParameters(server, 'server', { initialSourceConnectionId: serverScid, retrySourceConnectionId: retryScid }), TPE);
+  expect(() => validateConnectionIdParameters({ ...server, retrySourceConnectionId: retryScid }, 'server', { initialSourceConnectionId: serverScid, retrySourceConnectionId: retryScid })).not.toThrow();
+  expectQuicError(() => validateConnectionIdParameters({ ...server, retrySourceConnectionId: retryScid }, 'server', { initialSourceConnectionId: serverScid }), TPE);
+  expectQuicError(() => validateConnectionIdParameters(defaultTransportParameters(), 'client', { initialSourceConnectionId: bytes(0) }), TPE);
+  // A zero-length CID is a valid CID and must still match.
+  expect(() => validateConnectionIdParameters({ ...defaultTransportParameters(), initialSourceConnectionId: bytes(0) }, 'client', { initialSourceConnectionId: bytes(0) })).not.toThrow();
+});
+
+test('ACK delay scaling and AEAD usage limits', () => {
+  expect(ackDelayMs(1000, 3)).toBe(8);
+  expect(encodeAckDelay(8, 3)).toBe(1000);
+  expect(ackDelayMs(encodeAckDelay(25, 0), 0)).toBe(25);
+  expect(aeadLimits(CIPHER_SUITES.TLS_AES_128_GCM_SHA256)).toEqual({ confidentiality: 2 ** 23, integrity: 2 ** 52 });
+  expect(aeadLimits(CIPHER_SUITES.TLS_CHACHA20_POLY1305_SHA256).integrity).toBe(2 ** 36);
+});
+
 test('packet number encoding and decoding: RFC 9000 Appendix A.2 and A.3 examples', () => {
   // A.2: largest acked 0xabe8b3; sending 0xac5c02 needs 2 bytes, 0xace8fe needs 3.
   expect(packetNumberLength(0xac5c02, 0xabe8b3)).toBe(2);
@@ -303,8 +335,9 @@ test('fuzz: thousands of seeded random inputs into every decoder raise only type
     for (let i = 0; i < 1 + Math.floor(rng() * 4); i++) if (c.length) c[Math.floor(rng() * c.length)] = Math.floor(rng() * 256);
     return c;
   };
+  const keys = initialKeys(cryptoProvider('node'), QUIC_V1, fromHex('8394c8f03e515708')).client;
   let typed = 0;
-  for (let i = 0; i < 6000; i++) {
+  for (let i = 0; i < 3000; i++) {
     const input = i % 2 ? randomBytes(Math.floor(rng() * 64)) : mutate(valid[i % 3]!);
     const run = (fn: () => unknown, ok: (e: unknown) => boolean) => {
       try {
@@ -323,6 +356,13 @@ test('fuzz: thousands of seeded random inputs into every decoder raise only type
     run(() => parseRetry(input), isDecode);
     splitDatagram(input, 8);
     peekDatagram(input, 8);
+    peekQuicDatagram(input);
+    // Header protection removal and AEAD open on garbage: null, never an exception.
+    if (i % 4 === 0) {
+      const pnOffset = 1 + (i % 20);
+      if (unprotectPacket(keys, input, pnOffset, 5) !== null) throw new Error(`garbage opened: ${hex(input)}`);
+      removeHeaderProtection(keys, input, pnOffset, -1);
+    }
     const r = new Reader(input);
     run(() => r.varint(), isDecode);
   }

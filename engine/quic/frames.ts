@@ -7,6 +7,7 @@
  *   FRAME_ENCODING_ERROR (truncated/invalid/unknown type), PROTOCOL_VIOLATION (forbidden in packetKind, empty payload,
  *   non-minimal type encoding).
  * - Packetizer helpers: `streamFrameHeaderSize`, `cryptoFrameHeaderSize`, `maxStreamDataFitting`, `maxCryptoDataFitting`.
+ * - `ackDelayMs(rawAckDelay, ackDelayExponent)`, `encodeAckDelay(ms, ackDelayExponent)`.
  * - `MAX_STREAM_COUNT` (2^60), `MAX_VARINT` (2^62 - 1). Numbers above 2^53 (e.g. "unlimited" limits) decode approximately.
  */
 
@@ -85,6 +86,15 @@ export type Frame =
       readonly reason: string;
     }
   | { readonly type: 'handshake_done' };
+
+/** The ACK Delay field in milliseconds: raw · 2^exponent microseconds (RFC 9000 §19.3). */
+export function ackDelayMs(rawAckDelay: number, ackDelayExponent = 3): number {
+  return (rawAckDelay * 2 ** ackDelayExponent) / 1000;
+}
+
+export function encodeAckDelay(ms: number, ackDelayExponent = 3): number {
+  return Math.max(0, Math.floor((ms * 1000) / 2 ** ackDelayExponent));
+}
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false });

@@ -5,7 +5,8 @@
  *   and `packet`, the exact bytes of this packet within the datagram).
  * - `parsePacket(datagram, offset, shortDcidLength)` → ProtectedHeader; `splitDatagram(datagram, shortDcidLength)` →
  *   `{ packets, error? }` (coalesced packets in order; parsing stops at the first malformed one).
- * - `peekPacket(datagram, shortDcidLength?)`, `peekDatagram(datagram)` → kinds/CIDs from unprotected bits, for the simulator.
+ * - `peekPacket(datagram, shortDcidLength?)`, `peekDatagram(datagram, shortDcidLength?)` → kinds/CIDs from unprotected bits
+ *   (implemented in engine/wire/quic-peek.ts so the simulator can use them), `packetNumberSpaceOf(kind)`.
  * - Header builders: `encodeLongHeader`, `encodeShortHeader`, `longHeaderSize`, `shortHeaderSize`.
  * - Version Negotiation: `encodeVersionNegotiation`, `parseVersionNegotiation`, `versionNegotiationFor`.
  * - Constants: `MAX_CID_LENGTH` (20), `MIN_INITIAL_DATAGRAM` (1200), `FIRST_BYTE` bit masks.
@@ -13,6 +14,7 @@
 
 import { DecodeError, Reader } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
+import { peekQuicPacket, type QuicPeek } from '../wire/quic-peek.js';
 import { greaseVersion, longTypeBits, longTypeFromBits, type LongPacketType, isSupportedVersion } from './version.js';
 
 export type PacketKind = 'initial' | '0rtt' | 'handshake' | 'retry' | 'version-negotiation' | '1rtt' | 'unsupported-version';
@@ -125,43 +127,17 @@ export function splitDatagram(datagram: Uint8Array, shortDcidLength: number): { 
   return { packets };
 }
 
-export interface PacketPeek {
-  readonly kind: PacketKind;
-  readonly version?: number;
-  readonly dcid?: Uint8Array;
-  readonly scid?: Uint8Array;
-  /** Length of this packet in the datagram (to the end for short headers, Retry, VN). */
-  readonly length: number;
-}
+/** Header peeking lives in engine/wire (the simulator may import only that); re-exported here for engine users. */
+export { peekQuicPacket as peekPacketAt, peekQuicDatagram as peekDatagram, type QuicPeek as PacketPeek } from '../wire/quic-peek.js';
 
 /** Kind and connection IDs of the first packet, from unprotected bits only; undefined when unreadable. Never throws. */
-export function peekPacket(datagram: Uint8Array, shortDcidLength?: number, offset = 0): PacketPeek | undefined {
-  try {
-    if (offset >= datagram.length) return undefined;
-    const first = datagram[offset]!;
-    if ((first & FIRST_BYTE.LONG) === 0) {
-      const dcid = shortDcidLength !== undefined && offset + 1 + shortDcidLength <= datagram.length ? datagram.subarray(offset + 1, offset + 1 + shortDcidLength) : undefined;
-      return { kind: '1rtt', dcid, length: datagram.length - offset };
-    }
-    const h = parsePacket(datagram, offset, 0);
-    return { kind: h.kind, version: h.version, dcid: h.dcid, scid: h.scid, length: h.packet.length };
-  } catch {
-    return undefined;
-  }
+export function peekPacket(datagram: Uint8Array, shortDcidLength?: number, offset = 0): QuicPeek | undefined {
+  return peekQuicPacket(datagram, offset, shortDcidLength);
 }
 
-/** Kinds of every coalesced packet in a datagram (stops at the first unreadable one). Never throws. */
-export function peekDatagram(datagram: Uint8Array, shortDcidLength?: number): PacketPeek[] {
-  const out: PacketPeek[] = [];
-  let offset = 0;
-  while (offset < datagram.length) {
-    const p = peekPacket(datagram, shortDcidLength, offset);
-    if (!p) break;
-    out.push(p);
-    if (p.kind === '1rtt' || p.kind === 'retry' || p.kind === 'version-negotiation' || p.kind === 'unsupported-version') break;
-    offset += p.length;
-  }
-  return out;
+/** Packet number space of a packet kind (0-RTT and 1-RTT share the application space); undefined for Retry/VN. */
+export function packetNumberSpaceOf(kind: PacketKind): 'initial' | 'handshake' | 'application' | undefined {
+  return kind === 'initial' ? 'initial' : kind === 'handshake' ? 'handshake' : kind === '0rtt' || kind === '1rtt' ? 'application' : undefined;
 }
 
 export interface LongHeaderFields {

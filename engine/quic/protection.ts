@@ -8,7 +8,7 @@
  * - `packetNonce(iv, pn)`, `protectPacket(keys, header, pnOffset, pn, payload)` → protected packet bytes,
  *   `removeHeaderProtection(keys, packet, pnOffset, largestPn)` → `UnprotectedHeader | null`,
  *   `openPayload(keys, unprotected, packet)` → plaintext | null, `unprotectPacket(...)` (both steps) → `OpenedPacket | null`.
- * - `SAMPLE_LENGTH` (16), `AEAD_TAG_LENGTH` (16), `minPayloadForSample(pnLength)`.
+ * - `SAMPLE_LENGTH` (16), `AEAD_TAG_LENGTH` (16), `minPayloadForSample(pnLength)`, `aeadLimits(suite)` (RFC 9001 §6.6).
  * Every failure on received bytes returns null: the connection drops such packets (RFC 9001 §5.5) and never throws.
  */
 
@@ -78,6 +78,14 @@ export function nextGenerationKeys(crypto: CryptoProvider, keys: PacketKeys): Pa
   const secret = nextGenerationSecret(crypto, keys.suite, keys.secret, keys.version);
   const next = derivePacketKeys(crypto, keys.suite, secret, keys.version);
   return { ...next, hp: keys.hp, headerProtection: keys.headerProtection };
+}
+
+/**
+ * Packets one key generation may protect (confidentiality) and forged packets it may reject (integrity) before a key
+ * update or close with AEAD_LIMIT_REACHED (RFC 9001 §6.6, for packets up to 2^16 bytes).
+ */
+export function aeadLimits(suite: CipherSuite): { confidentiality: number; integrity: number } {
+  return suite.aead === 'chacha20-poly1305' ? { confidentiality: Infinity, integrity: 2 ** 36 } : { confidentiality: 2 ** 23, integrity: 2 ** 52 };
 }
 
 /** AEAD nonce: the IV XOR the packet number, left-padded to the IV length (RFC 9001 §5.3). */

@@ -6,6 +6,7 @@
  * - `decodeTransportParameters(bytes, senderRole)` → TransportParameters; throws QuicError TRANSPORT_PARAMETER_ERROR for
  *   malformed values, duplicates, out-of-range values and parameters the sender's role must not send.
  * - `validateTransportParameters(tp, senderRole)` (same checks on a structure we are about to send).
+ * - `validateConnectionIdParameters(tp, senderRole, expected)`: the RFC 9000 §7.3 handshake CID authentication.
  * - `isGreaseParameterId(id)`, `greaseTransportParameter(random)`.
  */
 
@@ -137,6 +138,40 @@ export function validateTransportParameters(tp: TransportParameters, senderRole:
   const vi = tp.versionInformation;
   if (vi) {
     if (vi.chosenVersion === 0 || vi.availableVersions.includes(0)) throw transportParameterError('version_information carries version 0');
+  }
+}
+
+export interface ExpectedConnectionIds {
+  /** Source Connection ID of the peer's first Initial packet. */
+  readonly initialSourceConnectionId: Uint8Array;
+  /** Client checking the server: the Destination Connection ID of the client's first Initial. */
+  readonly originalDestinationConnectionId?: Uint8Array;
+  /** Client checking the server: the Source Connection ID of the Retry it processed, if any. */
+  readonly retrySourceConnectionId?: Uint8Array;
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * Authenticates the connection IDs of the handshake (RFC 9000 §7.3): the parameters must repeat the CIDs seen in the
+ * packet headers, so an attacker cannot have swapped them. Throws TRANSPORT_PARAMETER_ERROR.
+ */
+export function validateConnectionIdParameters(tp: TransportParameters, senderRole: 'client' | 'server', expected: ExpectedConnectionIds): void {
+  if (!tp.initialSourceConnectionId) throw transportParameterError('initial_source_connection_id is missing');
+  if (!sameBytes(tp.initialSourceConnectionId, expected.initialSourceConnectionId)) throw transportParameterError('initial_source_connection_id does not match the Source Connection ID of the peer\'s Initial');
+  if (senderRole === 'client') return;
+  if (!tp.originalDestinationConnectionId) throw transportParameterError('original_destination_connection_id is missing');
+  if (expected.originalDestinationConnectionId && !sameBytes(tp.originalDestinationConnectionId, expected.originalDestinationConnectionId)) {
+    throw transportParameterError('original_destination_connection_id does not match the client\'s first Destination Connection ID');
+  }
+  if (expected.retrySourceConnectionId) {
+    if (!tp.retrySourceConnectionId) throw transportParameterError('retry_source_connection_id is missing after a Retry');
+    if (!sameBytes(tp.retrySourceConnectionId, expected.retrySourceConnectionId)) throw transportParameterError('retry_source_connection_id does not match the Retry packet');
+  } else if (tp.retrySourceConnectionId) {
+    throw transportParameterError('retry_source_connection_id present although no Retry was processed');
   }
 }
 

@@ -8,7 +8,7 @@
  * packets or `maxAckDelay`, except on reordering, gaps and ECN-CE, which are acknowledged immediately.
  */
 
-import type { AckFrame, AckRange, EcnCounts } from '../frames.js';
+import { encodeAckDelay, type AckFrame, type AckRange, type EcnCounts } from '../frames.js';
 
 export type AckSpace = 'initial' | 'handshake' | 'application';
 export type EcnMark = 'not-ect' | 'ect0' | 'ect1' | 'ce';
@@ -130,9 +130,8 @@ export class AckTracker {
   /** ACK frame for everything tracked; undefined when nothing was received. Ack Delay is in units of 2^exponent µs. */
   buildAck(now: number, ackDelayExponent = 3): AckFrame | undefined {
     if (this.ranges.length === 0) return undefined;
-    const delayUs = Math.max(0, now - this.largestReceivedAt) * 1000;
-    // The Initial space's ACK delay is not used by the peer (RFC 9002 §5.3); we report it anyway, honestly.
-    const ackDelay = Math.floor(delayUs / 2 ** ackDelayExponent);
+    // The peer ignores the Initial space's ACK delay (RFC 9002 §5.3); we report the true value anyway.
+    const ackDelay = encodeAckDelay(now - this.largestReceivedAt, ackDelayExponent);
     const ranges: AckRange[] = this.ranges.map((r) => ({ smallest: r.smallest, largest: r.largest }));
     const ecn: EcnCounts | undefined = this.ecnSeen ? { ...this.ecn } : undefined;
     return ecn ? { type: 'ack', ranges, ackDelay, ecn } : { type: 'ack', ranges, ackDelay };
