@@ -51,7 +51,7 @@ export function baseConfig(role: 'client' | 'server', over: Partial<QuicConfig> 
 
 export interface LinkRule {
   /** Decide the fate of the n-th datagram (0-based) in a direction: deliver, drop, or hold back until later. */
-  (index: number, d: OutgoingDatagram): 'deliver' | 'drop' | 'hold';
+  (index: number, d: OutgoingDatagram): 'deliver' | 'drop' | 'hold' | Uint8Array;
 }
 
 /** Two endpoints joined by a link with a fixed one-way delay and per-direction scripts. */
@@ -82,16 +82,18 @@ export class Wire {
       const i = this.sent.toServer++;
       this.bytes.toServer += d.data.length;
       const fate = this.toServer(i, d);
-      this.log.push(`c→s #${i} ${d.data.length}B ${fate}`);
-      if (fate === 'deliver') this.queue.push({ at: this.now + this.delay, seq: this.seq++, to: 'server', data: d.data, from: this.clientAddress });
+      this.log.push(`c→s #${i} ${d.data.length}B ${fate instanceof Uint8Array ? 'modified' : fate}`);
+      if (fate instanceof Uint8Array) this.queue.push({ at: this.now + this.delay, seq: this.seq++, to: 'server', data: fate, from: this.clientAddress });
+      else if (fate === 'deliver') this.queue.push({ at: this.now + this.delay, seq: this.seq++, to: 'server', data: d.data, from: this.clientAddress });
       else if (fate === 'hold') this.held.push({ to: 'server', data: d.data, from: this.clientAddress });
     }
     for (const d of this.server.pollDatagrams(this.now)) {
       const i = this.sent.toClient++;
       this.bytes.toClient += d.data.length;
       const fate = this.toClient(i, d);
-      this.log.push(`s→c #${i} ${d.data.length}B ${fate}`);
-      if (fate === 'deliver') this.queue.push({ at: this.now + this.delay, seq: this.seq++, to: 'client', data: d.data, from: SERVER_ADDR });
+      this.log.push(`s→c #${i} ${d.data.length}B ${fate instanceof Uint8Array ? 'modified' : fate}`);
+      if (fate instanceof Uint8Array) this.queue.push({ at: this.now + this.delay, seq: this.seq++, to: 'client', data: fate, from: SERVER_ADDR });
+      else if (fate === 'deliver') this.queue.push({ at: this.now + this.delay, seq: this.seq++, to: 'client', data: d.data, from: SERVER_ADDR });
       else if (fate === 'hold') this.held.push({ to: 'client', data: d.data, from: SERVER_ADDR });
     }
   }

@@ -7,6 +7,9 @@ import { TransportErrorCode } from '../engine/quic/errors.js';
 import { QuicConnection } from '../engine/quic/connection.js';
 import type { SessionTicket } from '../engine/tls/api.js';
 import { utf8 } from '../engine/wire/bytes.js';
+import { readFileSync } from 'node:fs';
+import { makePki } from './helpers/pki.js';
+import { loadCertificateChain, loadPrivateKey } from '../engine/tls/x509/pem.js';
 
 function exchange(client: QuicConnection, server: () => QuicConnection | undefined, wire: Wire, text: string): string {
   const id = client.openStream('bidi')!;
@@ -242,4 +245,37 @@ test('qlog: packet_sent/received, parameters_set, key_updated and metrics_update
   for (const n of ['transport:packet_sent', 'transport:packet_received', 'transport:parameters_set', 'security:key_updated', 'recovery:metrics_updated'] as const) expect(names.has(n)).toBe(true);
   expect(q.ofType('transport:parameters_set').map((e) => e.data.owner)).toEqual(['local', 'remote']);
   void TransportErrorCode;
+});
+
+test('client anti-deadlock: with its Initial acknowledged and the server\'s Handshake flight lost, the client probes until the server may send again', () => {
+  const q = new QlogBuffer();
+  const { client, wire, serverConn } = pair({ clientQlog: q });
+  // Deliver only the Initial packet of the server's first datagram; drop everything else the server sends while it is
+  // still bound by the amplification limit, so only the client can unblock the handshake.
+  wire.toClient = (i, d) => {
+    if (i === 0) {
+      const first = peekDatagram(d.data, 8)[0]!;
+      return d.data.slice(0, first.length);
+    }
+    return serverConn()?.isAddressValidated ? 'deliver' : 'drop';
+  };
+  expect(wire.run(() => client.handshakeConfirmed)).toBe(true);
+  const probes = q.ofType('transport:packet_sent').filter((e) => e.data.header.packet_type === 'handshake' && e.data.frames?.some((f) => f.frame_type === 'ping'));
+  expect(probes.length).toBeGreaterThanOrEqual(1);
+});
+
+test('a failed handshake (certificate from an untrusted CA) closes with CRYPTO_ERROR on both sides', () => {
+  const pki = makePki();
+  const tls = {
+    ...baseConfig('server').tls,
+    certificateChain: loadCertificateChain(readFileSync(pki.leaf.untrusted.cert, 'utf8')),
+    privateKey: loadPrivateKey(readFileSync(pki.leaf.untrusted.key, 'utf8')),
+  };
+  const { client, wire, serverConn } = pair({ server: { tls } });
+  wire.run(() => client.isClosed && !!serverConn()?.isClosed, 10_000);
+  const code = client.closeInfo!.errorCode;
+  expect(code).toBeGreaterThanOrEqual(0x100);
+  expect(code).toBeLessThanOrEqual(0x1ff);
+  expect(client.closeInfo).toMatchObject({ initiator: 'local', kind: 'transport', frameType: 0x06 });
+  expect(serverConn()!.closeInfo).toMatchObject({ errorCode: code, initiator: 'remote', kind: 'transport' });
 });
