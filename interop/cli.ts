@@ -6,6 +6,9 @@ import { VERSION, EXIT_USAGE } from './cli-util.js';
 import { getCommand } from './commands/get.js';
 import { connectCommand } from './commands/connect.js';
 import { serveCommand } from './commands/serve.js';
+import { runCommandModule } from './commands/run.js';
+import { replayCommand } from './commands/replay.js';
+import { fuzzCommand } from './commands/fuzz.js';
 
 export { VERSION };
 
@@ -16,6 +19,9 @@ await yargs(hideBin(process.argv))
   .command(getCommand)
   .command(connectCommand)
   .command(serveCommand)
+  .command(runCommandModule)
+  .command(replayCommand)
+  .command(fuzzCommand)
   .demandCommand(1, 'name a command: get, connect, serve, run, replay, fuzz')
   .fail((msg, err) => {
     // Usage errors: one line and exit 2 (DESIGN.md §5); errors thrown by handlers are reported by runCommand.

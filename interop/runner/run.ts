@@ -31,6 +31,8 @@ export interface RunOptions {
   capture?: boolean;
   /** Engine faults to switch on (tests of the harness itself). */
   faults?: readonly FaultName[];
+  /** Sees the raw simulation (per-datagram fate decisions for shrinking). */
+  onSimulation?: (sim: SimulationResult) => void;
 }
 
 /** result.json plus what crosswire needs to replay it exactly. */
@@ -121,6 +123,7 @@ export function runScenario(scenario: Scenario, opts: RunOptions): RunRecord {
     return finish({ ...base, verdict: 'error', reason: `the simulator failed: ${(e as Error).message}` });
   }
 
+  opts.onSimulation?.(sim);
   const clientReport = clientRole.report();
   const serverReport = serverRole.report();
   const checks: Check[] = evaluate({ scenario, sim, client: clientReport, server: serverReport, files, clientDone: script ? script.finished : clientRole.done(), script });

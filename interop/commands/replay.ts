@@ -1,0 +1,50 @@
+// `crosswire replay <result.json>` (DESIGN.md §5): re-runs exactly what a result records — scenario file, seed, peer,
+// forced fates, injected faults — and says whether the trace hash matches (exit 1 when it does not).
+
+import { dirname, join } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { parseInput, runCommand, usageError, EXIT_FAILURE, EXIT_OK } from '../cli-util.js';
+import { PEERS } from '../peers/self.js';
+import { executeJob } from '../runner/job.js';
+import type { RunRecord } from '../runner/run.js';
+import { checkFaults } from './run.js';
+
+interface ReplayFlags {
+  result: string;
+  out?: string;
+}
+
+function readRecord(path: string): RunRecord {
+  return parseInput(path, 'result file', (text) => {
+    const r = JSON.parse(text) as RunRecord;
+    if (typeof r.file !== 'string' || typeof r.seed !== 'number' || typeof r.traceHash !== 'string') throw new Error('not a crosswire result.json (needs file, seed and traceHash)');
+    return r;
+  });
+}
+
+export const replayCommand: CommandModule<object, ReplayFlags> = {
+  command: 'replay <result>',
+  describe: 're-run exactly what a result.json records and compare trace hashes',
+  builder: (y: Argv) =>
+    y
+      .positional('result', { type: 'string', demandOption: true, describe: 'a result.json written by run or fuzz' })
+      .option('out', { type: 'string', describe: 'directory for the replay\'s own result.json (default: replay/ next to the result)' }) as unknown as Argv<ReplayFlags>,
+  handler: (argv) =>
+    runCommand(async () => {
+      const rec = readRecord(argv.result);
+      if (rec.client !== rec.server) throw usageError(`${argv.result}: mixed peer pairs (${rec.client} × ${rec.server}) cannot be replayed yet`);
+      if (!PEERS[rec.client]) throw usageError(`${argv.result}: unknown peer '${rec.client}'`);
+      const outDir = argv.out ?? join(dirname(argv.result), 'replay');
+      const o = executeJob({ file: rec.file, seed: rec.seed, peer: rec.client, outDir, fates: rec.fates, faults: checkFaults(rec.faults) });
+      if (!o.ok) throw usageError(o.error);
+      const r = o.result;
+      const same = r.traceHash === rec.traceHash;
+      process.stdout.write(
+        `${rec.scenario} seed ${rec.seed}: ${r.verdict}${r.reason ? ` (${r.reason})` : ''}\n` +
+          (same ? `traceHash matches: ${r.traceHash}\n` : `traceHash differs: recorded ${rec.traceHash}, replay ${r.traceHash}\n`) +
+          `replay result: ${join(outDir, 'result.json')}\n`,
+      );
+      if (!same) process.stderr.write(`crosswire: replay of ${argv.result} diverged (recorded ${rec.verdict}, now ${r.verdict})\n`);
+      return same ? EXIT_OK : EXIT_FAILURE;
+    }),
+};

@@ -1,0 +1,43 @@
+// One unit of work for `run`, `fuzz` and `replay`: a scenario file, a seed and how to run it; executed in-process or in
+// a worker thread, always with the same inputs, so results never depend on how many jobs run side by side.
+
+import { loadScenario } from '../scenario/load.js';
+import { PEERS } from '../peers/self.js';
+import type { FaultName } from '../peers/types.js';
+import type { FateList } from './network.js';
+import { runScenario, type RunRecord } from './run.js';
+
+export interface Job {
+  file: string;
+  /** Undefined: the scenario's own `seed`, else 1. */
+  seed?: number;
+  outDir?: string;
+  /** Write result.json only when the run did not pass (fuzz sweeps keep failures only). */
+  failuresOnly?: boolean;
+  peer: string;
+  capture?: boolean;
+  fates?: FateList;
+  faults?: FaultName[];
+}
+
+export type JobOutcome = { ok: true; result: RunRecord; description: string } | { ok: false; error: string };
+
+export const DEFAULT_SEED = 1;
+
+export function executeJob(job: Job): JobOutcome {
+  let scenario;
+  try {
+    scenario = loadScenario(job.file);
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+  const peer = PEERS[job.peer];
+  if (!peer) return { ok: false, error: `unknown peer '${job.peer}' (known: ${Object.keys(PEERS).join(', ')})` };
+  const seed = job.seed ?? scenario.seed ?? DEFAULT_SEED;
+  let result = runScenario(scenario, { seed, client: peer, server: peer, outDir: job.failuresOnly ? undefined : job.outDir, fates: job.fates, faults: job.faults, capture: job.capture });
+  if (job.failuresOnly && job.outDir && result.verdict !== 'passed' && result.verdict !== 'unsupported') {
+    // Re-run with artifacts on: the run is a pure function of its inputs, so this is the same run, now recorded.
+    result = runScenario(scenario, { seed, client: peer, server: peer, outDir: job.outDir, fates: job.fates, faults: job.faults, capture: job.capture });
+  }
+  return { ok: true, result, description: scenario.description };
+}

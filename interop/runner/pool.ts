@@ -1,0 +1,49 @@
+// Runs jobs in order, inline (one job at a time) or across worker threads; outcomes come back by job index, so the
+// output is identical whatever the parallelism.
+
+import { Worker } from 'node:worker_threads';
+import { executeJob, type Job, type JobOutcome } from './job.js';
+
+export async function runJobs(jobs: Job[], parallel: number, onDone: (index: number, outcome: JobOutcome) => void): Promise<JobOutcome[]> {
+  const out: JobOutcome[] = new Array(jobs.length);
+  const n = Math.max(1, Math.min(parallel, jobs.length));
+  if (n <= 1) {
+    for (let i = 0; i < jobs.length; i++) {
+      out[i] = executeJob(jobs[i]!);
+      onDone(i, out[i]!);
+      // Let stderr progress output drain between long synchronous runs.
+      await new Promise((r) => setImmediate(r));
+    }
+    return out;
+  }
+  let next = 0;
+  const workerUrl = new URL('./worker.js', import.meta.url);
+  await Promise.all(
+    Array.from({ length: n }, () =>
+      new Promise<void>((resolve, reject) => {
+        const w = new Worker(workerUrl);
+        let current = -1;
+        const feed = () => {
+          if (next >= jobs.length) {
+            void w.terminate().then(() => resolve());
+            return;
+          }
+          current = next++;
+          w.postMessage(jobs[current]);
+        };
+        w.on('message', (o: JobOutcome) => {
+          out[current] = o;
+          onDone(current, o);
+          feed();
+        });
+        w.on('error', (e) => {
+          out[current] = { ok: false, error: `worker crashed: ${e.message}` };
+          onDone(current, out[current]!);
+          reject(e);
+        });
+        feed();
+      }),
+    ),
+  );
+  return out;
+}
