@@ -568,6 +568,63 @@ function nodeNameValues(text: string): string {
   return text.split('\n').map((l) => l.slice(l.indexOf('=') + 1).replace(/\\(.)/g, '$1')).join('|');
 }
 
+test('differential: verifyChain and `openssl verify` agree on accept/reject', () => {
+  issueExtra('d-inter2', 'inter', 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n', { cn: 'second intermediate' });
+  issueExtra('d-deep', 'd-inter2', SERVER_EXT);
+  issueExtra('d-notca', 'ca', SERVER_EXT, { cn: 'not a ca' });
+  issueExtra('d-from-notca', 'd-notca', SERVER_EXT);
+  issueExtra('d-nosign', 'ca', 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,cRLSign\n', { cn: 'no certsign' });
+  issueExtra('d-from-nosign', 'd-nosign', SERVER_EXT);
+  issueExtra('d-crit', 'ca', `${SERVER_EXT}1.2.3.4.5=critical,ASN1:NULL\n`);
+  issueExtra('d-nc', 'ca', 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\nnameConstraints=critical,permitted;DNS:good.test\n', { cn: 'constrained' });
+  issueExtra('d-nc-out', 'd-nc', 'subjectAltName=DNS:www.evil.test\n');
+  issueExtra('d-nc-in', 'd-nc', 'subjectAltName=DNS:www.good.test\n');
+  const f = (n: string) => join(pki.dir, `${n}.pem`);
+  type Case = { name: string; leaf: string; inters?: string[]; purpose?: 'server' | 'client'; host?: string; ip?: string };
+  const cases: Case[] = [
+    ...LEAVES.map((k) => ({ name: k, leaf: pki.leaf[k].cert, host: 'localhost' })),
+    { name: 'via intermediate', leaf: f('chain-leaf'), inters: [f('inter')], host: 'a.test.crosswire' },
+    { name: 'missing intermediate', leaf: f('chain-leaf') },
+    { name: 'expired', leaf: pki.leaf.expired.cert },
+    { name: 'untrusted', leaf: pki.leaf.untrusted.cert },
+    { name: 'pathlen', leaf: f('d-deep'), inters: [f('inter'), f('d-inter2')] },
+    { name: 'CA:FALSE issuer', leaf: f('d-from-notca'), inters: [f('d-notca')] },
+    { name: 'no keyCertSign', leaf: f('d-from-nosign'), inters: [f('d-nosign')] },
+    { name: 'unknown critical extension', leaf: f('d-crit') },
+    { name: 'client cert for a server', leaf: pki.leaf.client.cert },
+    { name: 'client cert for a client', leaf: pki.leaf.client.cert, purpose: 'client' },
+    { name: 'server cert for a client', leaf: pki.leaf.ec.cert, purpose: 'client' },
+    { name: 'wrong host', leaf: pki.leaf.ec.cert, host: 'example.org' },
+    { name: 'two-label wildcard', leaf: pki.leaf.ec.cert, host: 'a.b.test.crosswire' },
+    { name: 'IP SAN', leaf: pki.leaf.ec.cert, ip: '127.0.0.1' },
+    { name: 'other IP', leaf: pki.leaf.ec.cert, ip: '127.0.0.2' },
+    { name: 'name constraints: outside', leaf: f('d-nc-out'), inters: [f('d-nc')] },
+    { name: 'name constraints: inside', leaf: f('d-nc-in'), inters: [f('d-nc')] },
+  ];
+  const verdicts: string[] = [];
+  for (const c of cases) {
+    const args = ['verify', '-CAfile', pki.ca, '-purpose', c.purpose === 'client' ? 'sslclient' : 'sslserver'];
+    if (c.inters) {
+      const bundle = join(pki.dir, 'd-untrusted.pem');
+      writeFileSync(bundle, c.inters.map(read).join(''));
+      args.push('-untrusted', bundle);
+    }
+    if (c.host) args.push('-verify_hostname', c.host);
+    if (c.ip) args.push('-verify_ip', c.ip);
+    let opensslOk = true;
+    try {
+      execFileSync('openssl', [...args, c.leaf], { stdio: 'pipe' });
+    } catch {
+      opensslOk = false;
+    }
+    const chain = [certDer(c.leaf), ...(c.inters ?? []).map(certDer)];
+    const ours = tlsAlert(() => verifyChain(chain, { crypto: cryptoProvider(), anchors: [caDer], hostname: c.host ?? c.ip, now: Date.now(), purpose: c.purpose }));
+    verdicts.push(`${c.name}: openssl ${opensslOk ? 'ok' : 'reject'}, crosswire ${ours.alert === 'none' ? 'ok' : 'reject'}`);
+    expect(ours.alert === 'none', `${c.name}: ${ours.message}`).toBe(opensslOk);
+  }
+  console.log(verdicts.join('\n'));
+});
+
 test.describe('trust store', () => {
   test('the whole system store loads, and nearly every certificate parses', () => {
     const report = loadSystemStore();
