@@ -579,6 +579,9 @@ test('differential: verifyChain and `openssl verify` agree on accept/reject', ()
   issueExtra('d-nc', 'ca', 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\nnameConstraints=critical,permitted;DNS:good.test\n', { cn: 'constrained' });
   issueExtra('d-nc-out', 'd-nc', 'subjectAltName=DNS:www.evil.test\n');
   issueExtra('d-nc-in', 'd-nc', 'subjectAltName=DNS:www.good.test\n');
+  issueExtra('d-cn-ip', 'ca', 'subjectAltName=IP:10.1.2.3\nbasicConstraints=critical,CA:FALSE\n', { cn: 'cn.test' });
+  issueExtra('d-cn-dns', 'ca', 'subjectAltName=DNS:san.test\nbasicConstraints=critical,CA:FALSE\n', { cn: 'cn.test' });
+  issueExtra('d-cn-only', 'ca', 'basicConstraints=critical,CA:FALSE\n', { cn: 'cn.test' });
   const f = (n: string) => join(pki.dir, `${n}.pem`);
   type Case = { name: string; leaf: string; inters?: string[]; purpose?: 'server' | 'client'; host?: string; ip?: string };
   const cases: Case[] = [
@@ -600,6 +603,9 @@ test('differential: verifyChain and `openssl verify` agree on accept/reject', ()
     { name: 'other IP', leaf: pki.leaf.ec.cert, ip: '127.0.0.2' },
     { name: 'name constraints: outside', leaf: f('d-nc-out'), inters: [f('d-nc')] },
     { name: 'name constraints: inside', leaf: f('d-nc-in'), inters: [f('d-nc')] },
+    { name: 'CN without any SAN', leaf: f('d-cn-only'), host: 'cn.test' },
+    { name: 'CN beside an IP-only SAN', leaf: f('d-cn-ip'), host: 'cn.test' },
+    { name: 'CN beside a DNS SAN', leaf: f('d-cn-dns'), host: 'cn.test' },
   ];
   const verdicts: string[] = [];
   for (const c of cases) {
