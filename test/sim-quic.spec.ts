@@ -9,6 +9,12 @@ import { baseConfig } from './quic-conn-harness.js';
 import { simulate, DEFAULT_CLIENT_ADDRESS, DEFAULT_SERVER_ADDRESS } from '../simulator/run.js';
 import type { NetworkConfig } from '../simulator/network.js';
 import type { Direction } from '../simulator/types.js';
+import { writePcapng } from '../simulator/capture/pcapng.js';
+import { requireBinary } from './helpers/proc.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const BODY = 150_000;
 
@@ -94,4 +100,21 @@ test('real QUIC engine: Retry token echoed, key updates seen on the wire', () =>
   expect(updates.client).toBeGreaterThan(0);
   // The server answers each client update by updating its own keys (RFC 9001 §6.2).
   expect(updates.server).toBeGreaterThan(0);
+});
+
+test("real QUIC engine: the run's pcapng with the engine's key log decrypts in tshark down to STREAM frames", () => {
+  const tshark = requireBinary('/usr/bin/tshark', 'apt-get install -y tshark');
+  const lines: string[] = [];
+  const base = baseConfig('client', {}, 'quic-capture/client');
+  const u = upload('quic-capture', { client: { tls: { ...base.tls, keyLog: (l: string) => lines.push(l) } } });
+  const r = simulate(u.clientEndpoint, u.serverEndpoint, { 'to-server': [{ droplist: { indices: [3] } }] }, 'quic-capture', { protocol: 'quic', until: u.done, capture: true });
+  expect(r.outcome, r.reason).toBe('stopped');
+  expect(lines.some((l) => l.startsWith('CLIENT_TRAFFIC_SECRET_0 '))).toBe(true);
+  const file = join(mkdtempSync(join(tmpdir(), 'crosswire-simq-')), 'run.pcapng');
+  writeFileSync(file, writePcapng(r.capture!.datagrams, { keylog: lines.map((l) => l + '\n').join('') }));
+  const out = execFileSync(tshark, ['-r', file, '-Y', 'quic.stream.stream_id == 0', '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
+  // Stream data frames only exist inside decrypted 1-RTT packets.
+  expect(out.trim().split('\n').length).toBeGreaterThan(50);
+  const comments = execFileSync(tshark, ['-r', file, '-Y', 'frame.comment', '-T', 'fields', '-e', 'frame.comment'], { encoding: 'utf8' });
+  expect(comments).toContain('dropped by droplist');
 });
