@@ -15,6 +15,7 @@ import {
 import { KeySchedule, exportKeyingMaterial, resumptionPsk, trafficKeys } from '../engine/tls/key-schedule.js';
 import { TlsClient, TlsServer, createTlsSession } from '../engine/tls/session.js';
 import type { Extension } from '../engine/tls/extensions.js';
+import type { TicketState } from '../engine/tls/ticket.js';
 import { verifyCertificateVerify } from '../engine/tls/signature.js';
 import { parseCertificate } from '../engine/tls/x509/certificate.js';
 import { cryptoProvider } from '../engine/crypto/index.js';
@@ -127,6 +128,7 @@ const RESUME_CLIENT_HELLO = h(`010001fc03031bc3ceb6bbe39cff938355b5a50adb6db21b7
 const RESUME_SERVER_HELLO = h('0200005c03033ccfd2dec890222763472ae8136777c9d7358777bb66e91ea5122495f559ea2d00130100003400290002000000330024001d0020121761ee42c333e1b9e77b60dd57c2053cd94512ab47f115e86eff50942cea31002b00020304');
 const RESUME_SERVER_FLIGHT = h('080000280026000a00140012001d00170018001901000101010201030104001c0002400100000000002a0000' + '1400002048d3e0e1b3d907c6acff145e16090388c77b05c050b634ab1a88bbd0dd1a34b2');
 const RESUME_CLIENT_FINISHED = h('140000207230a9c952c25cd6138fc5e6628308c41c5335dd81b9f96bcea50fd32bda416d');
+const RESUME_SERVER_X25519_PRIVATE = h('de5b4476e7b490b2652d338acbf2948066f255f9440e23b98fc69835298dc107');
 const RESUME_CLIENT_X25519_PRIVATE = h('bff91188283846dd6a2134ef7180ca2b0b14fb10dce707b5098c0dddc813b2df');
 const V4 = {
   cHs: '2faac08f851d35fea3604fcb4de82dc62c9b164a70974d0462e27f1ab278700f',
@@ -162,8 +164,18 @@ class TraceReplayClient extends TlsClient {
 
 /** Our server, except that its EncryptedExtensions are the trace's (that server also sent supported_groups and record_size_limit). */
 class TraceReplayServer extends TlsServer {
+  constructor(
+    config: TlsConfig,
+    private readonly traceEncryptedExtensions: Uint8Array,
+    private readonly traceTicket?: TicketState,
+  ) {
+    super(config);
+  }
   protected override encodeEncryptedExtensions(_extensions: readonly Extension[]): Uint8Array {
-    return messages(SERVER_FLIGHT)[0]!.raw.slice();
+    return this.traceEncryptedExtensions.slice();
+  }
+  protected override openTicket(identity: Uint8Array): TicketState | undefined {
+    return this.traceTicket && hex(identity) === hex(decodeNewSessionTicket(messages(NEW_SESSION_TICKET)[0]!.body).ticket) ? this.traceTicket : undefined;
   }
 }
 
@@ -411,7 +423,7 @@ for (const backend of BACKENDS) {
         certificateChain: decodeCertificate(certMsg!.body).certificates,
         privateKey: rsaKey(RSA_N, RSA_E, RSA_D),
         keyLog: (l) => lines.push(l),
-      });
+      }, messages(SERVER_FLIGHT)[0]!.raw);
       server.receive('initial', CLIENT_HELLO);
       const sh = server.pollOutput()!;
       const flight = server.pollOutput()!;
@@ -472,6 +484,62 @@ for (const backend of BACKENDS) {
         `CLIENT_TRAFFIC_SECRET_0=${V4.cAp}`,
         `SERVER_TRAFFIC_SECRET_0=${V4.sAp}`,
         `EXPORTER_SECRET=${V4.exporter}`,
+      ]);
+    });
+
+    test('§4 our server accepts the trace resumption: binder, 0-RTT, ServerHello and flight byte for byte, EndOfEarlyData, client Finished', () => {
+      const now = Date.UTC(2016, 7, 1);
+      const injected = [RESUME_SERVER_HELLO.slice(6, 38), RESUME_SERVER_X25519_PRIVATE];
+      const nst = decodeNewSessionTicket(messages(NEW_SESSION_TICKET)[0]!.body);
+      const server = new TraceReplayServer(
+        {
+          role: 'server',
+          crypto,
+          random: (n) => {
+            const next = injected.shift();
+            if (!next || next.length !== n) throw new Error(`unexpected random draw of ${n} bytes`);
+            return next.slice();
+          },
+          clock: () => now,
+          ticketKey: new Uint8Array(32),
+          ticketCount: 0,
+          earlyData: true,
+        },
+        messages(RESUME_SERVER_FLIGHT)[0]!.raw,
+        { suite: 'TLS_AES_128_GCM_SHA256', psk: h(V3.psk), issuedAtMs: now - 6, lifetimeSec: nst.lifetimeSec, ageAdd: nst.ageAdd, maxEarlyData: 1024, serverName: 'server' },
+      );
+      server.receive('initial', RESUME_CLIENT_HELLO);
+      expect(server.resumed).toBe(true);
+      expect(server.earlyDataAccepted).toBe(true);
+      const outs: string[] = [];
+      for (let o = server.pollOutput(); o; o = server.pollOutput()) outs.push(`${o.epoch}:${hex(o.data)}`);
+      expect(outs).toEqual([`initial:${hex(RESUME_SERVER_HELLO)}`, `handshake:${hex(RESUME_SERVER_FLIGHT)}`]);
+      // Over TCP the client's handshake key applies only after EndOfEarlyData, at the early epoch.
+      expect(() => server.receive('handshake', RESUME_CLIENT_FINISHED)).toThrow();
+    });
+
+    test('§4 our server reads EndOfEarlyData at the early epoch, then the trace client Finished', () => {
+      const now = Date.UTC(2016, 7, 1);
+      const injected = [RESUME_SERVER_HELLO.slice(6, 38), RESUME_SERVER_X25519_PRIVATE];
+      const nst = decodeNewSessionTicket(messages(NEW_SESSION_TICKET)[0]!.body);
+      const server = new TraceReplayServer(
+        { role: 'server', crypto, random: () => injected.shift()!.slice(), clock: () => now, ticketKey: new Uint8Array(32), ticketCount: 0, earlyData: true },
+        messages(RESUME_SERVER_FLIGHT)[0]!.raw,
+        { suite: 'TLS_AES_128_GCM_SHA256', psk: h(V3.psk), issuedAtMs: now - 6, lifetimeSec: nst.lifetimeSec, ageAdd: nst.ageAdd, maxEarlyData: 1024, serverName: 'server' },
+      );
+      server.receive('initial', RESUME_CLIENT_HELLO);
+      server.receive('early', h('05000000'));
+      server.receive('handshake', RESUME_CLIENT_FINISHED);
+      expect(server.handshakeComplete).toBe(true);
+      const events: TlsEvent[] = [];
+      for (let e = server.pollEvent(); e; e = server.pollEvent()) events.push(e);
+      const secrets = events.flatMap((e) => (e.type === 'secret' ? [`${e.secret.epoch}/${e.secret.direction}=${hex(e.secret.secret)}`] : []));
+      expect(secrets).toEqual([
+        `early/read=${V4.cEarly}`,
+        `handshake/write=${V4.sHs}`,
+        `application/write=${V4.sAp}`,
+        `handshake/read=${V4.cHs}`,
+        `application/read=${V4.cAp}`,
       ]);
     });
 

@@ -233,6 +233,11 @@ export class TlsServer extends TlsSessionBase {
     this.state = awaitEndOfEarlyData ? 'wait_eoed' : this.clientCertRequested ? 'wait_cert' : 'wait_finished';
   }
 
+  /** The resumption state in a PSK identity, if it is one of our tickets. A seam for trace replays (RFC 8448 §4). */
+  protected openTicket(identity: Uint8Array): TicketState | undefined {
+    return openTicket(this.config.crypto, this.config.ticketKey!, identity);
+  }
+
   /** Encodes EncryptedExtensions. A seam for trace replays (RFC 8448 tests substitute the trace's message). */
   protected encodeEncryptedExtensions(extensions: readonly Extension[]): Uint8Array {
     return encodeEncryptedExtensions(extensions);
@@ -291,7 +296,7 @@ export class TlsServer extends TlsSessionBase {
     const offered = decodeOfferedPsks(data);
     const now = c.clock();
     for (let i = 0; i < offered.identities.length; i++) {
-      const state = openTicket(c.crypto, c.ticketKey, offered.identities[i]!.identity);
+      const state = this.openTicket(offered.identities[i]!.identity);
       if (!state) continue;
       if (now - state.issuedAtMs > state.lifetimeSec * 1000 || now < state.issuedAtMs) continue;
       if (this.suiteByName(state.suite).hash !== suite.hash) continue;
