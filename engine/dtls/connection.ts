@@ -380,6 +380,7 @@ export class DtlsConnection {
   // ---------------------------------------------------------------- handshake dispatch
 
   private receiveHandshakeRecord(plaintext: Uint8Array, epoch: number, now: number): void {
+    if (epoch < this.readEpoch) return this.receiveStaleHandshake(plaintext);
     for (const f of parseHandshakeFragments(plaintext)) {
       const outcome = this.reassembler.add(f, epoch);
       if (outcome === 'old') {
@@ -393,6 +394,26 @@ export class DtlsConnection {
       for (let m = this.reassembler.next(); m; m = this.reassembler.next()) {
         this.handleMessage(m, now);
         if (this.state === 'closed') return;
+      }
+    }
+  }
+
+  /**
+   * Cleartext handshake after our read epoch moved on is unauthenticated: it may only tell us the peer is
+   * retransmitting (so we resend our flight); anything else, malformed or new, is dropped rather than trusted.
+   */
+  private receiveStaleHandshake(plaintext: Uint8Array): void {
+    let fragments;
+    try {
+      fragments = parseHandshakeFragments(plaintext);
+    } catch {
+      return this.drop('malformed stale handshake');
+    }
+    for (const f of fragments) {
+      if (f.messageSeq < this.reassembler.nextSeq && f.messageSeq === this.peerFlightStart && f.fragmentOffset === 0 && this.flight.length) {
+        this.transmitFlight();
+      } else {
+        this.drop('stale handshake');
       }
     }
   }
