@@ -46,6 +46,12 @@ export class BodyPump {
     while (this.offset < this.size) {
       const len = Math.min(CHUNK, this.size - this.offset);
       const chunk = this.files.read(this.path, this.offset, len);
+      if (chunk.length < len) {
+        // the file shrank while we served it: what the client gets would be wrong, so abort the stream
+        t.reset(this.streamId, 0x102);
+        this.offset = this.size;
+        return true;
+      }
       const n = t.write(this.streamId, chunk, this.offset + len === this.size);
       this.offset += n;
       if (n < len) return false;

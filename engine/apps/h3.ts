@@ -310,7 +310,8 @@ export class H3Server {
       return;
     }
     let status = 200;
-    let size = method === 'GET' || method === 'HEAD' ? this.files.size(decodeURIComponent(path.split('?')[0]!)) : undefined;
+    const target = path.split(/[?#]/, 1)[0]!; // raw target: the FileSource decides how to map it
+    let size = method === 'GET' || method === 'HEAD' ? this.files.size(target) : undefined;
     if (method !== 'GET' && method !== 'HEAD') status = 405;
     else if (size === undefined) status = 404;
     const head: Field[] = [[':status', String(status)], ['server', 'crosswire']];
@@ -327,7 +328,7 @@ export class H3Server {
     const prefix = new Uint8Array(headers.length + dataHeader.length);
     prefix.set(headers);
     prefix.set(dataHeader, headers.length);
-    const pump = new BodyPump(id, this.files, decodeURIComponent(path.split('?')[0]!), size, prefix);
+    const pump = new BodyPump(id, this.files, target, size, prefix);
     this.pumps.set(id, pump);
     this.onWritable(id);
   }

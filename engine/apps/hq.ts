@@ -110,7 +110,7 @@ export class HqServer {
     this.answered.add(id);
     const line = (eol < 0 ? text : text.slice(0, eol)).replace(/\r$/, '');
     const m = /^GET (\/\S*)$/.exec(line);
-    const path = m ? decodeURIComponent(m[1]!) : undefined;
+    const path = m ? m[1]! : undefined; // raw target: the FileSource decides how to map it
     const size = path !== undefined ? this.files.size(path) : undefined;
     if (path === undefined || size === undefined) {
       // HTTP/0.9 has no status: an unknown file is an empty response with a reset, as hq-interop servers do

@@ -5,6 +5,7 @@ import type { QuicConnection } from '../quic/connection.js';
 import type { ConnectionEvent } from '../quic/connection-events.js';
 import { H3Client, H3Server } from './h3.js';
 import { HqClient, HqServer } from './hq.js';
+import { EchoServer } from './echo.js';
 import type { FileSource, ResponseSink, StreamTransport } from './transport.js';
 
 /** Adapts a connection to the stream-level interface the applications use; `now` supplies the caller's clock. */
@@ -100,22 +101,26 @@ export class QuicClientApp {
   }
 }
 
-/** The server side: serves `files` on every accepted connection with the protocol its ALPN chose. */
+/**
+ * The server side: serves `files` on every accepted connection with the protocol its ALPN chose (h3 or hq-interop),
+ * or echoes every stream when `files` is 'echo' (or the ALPN is "echo").
+ */
 export class QuicServerApp {
-  private readonly apps = new Map<QuicConnection, HqServer | H3Server>();
+  private readonly apps = new Map<QuicConnection, HqServer | H3Server | EchoServer>();
 
   constructor(
-    private readonly files: FileSource,
+    private readonly files: FileSource | 'echo',
     private readonly now: () => number,
   ) {}
 
-  private appFor(conn: QuicConnection): HqServer | H3Server | undefined {
+  private appFor(conn: QuicConnection): HqServer | H3Server | EchoServer | undefined {
     let app = this.apps.get(conn);
     if (app) return app;
     const alpn = conn.tls.alpn;
     if (!alpn) return undefined;
     const t = connectionTransport(conn, this.now);
-    app = alpn === 'h3' ? new H3Server(t, this.files) : new HqServer(t, this.files);
+    if (this.files === 'echo' || alpn === 'echo') app = new EchoServer(t);
+    else app = alpn === 'h3' ? new H3Server(t, this.files) : new HqServer(t, this.files);
     this.apps.set(conn, app);
     return app;
   }
@@ -147,7 +152,7 @@ export class QuicServerApp {
 
   get served(): number {
     let n = 0;
-    for (const a of this.apps.values()) n += a.served;
+    for (const a of this.apps.values()) n += a instanceof EchoServer ? 0 : a.served;
     return n;
   }
 }

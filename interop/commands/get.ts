@@ -5,12 +5,14 @@
 import type { Argv, CommandModule } from 'yargs';
 import { parseTarget, runCommand, usageError, type Target } from '../cli-util.js';
 import { getOverTcp, type GetFlags } from './get-tcp.js';
+import { getOverQuic } from './get-quic.js';
 
 export type GetFetcher = (target: Target, flags: GetFlags) => Promise<number>;
 
 /** Transport key → fetcher. 'https+tcp' is TLS 1.3 over TCP; QUIC registers 'https' (h3 / hq-interop). */
 export const GET_TRANSPORTS: Record<string, GetFetcher> = {
   'https+tcp': getOverTcp,
+  https: getOverQuic,
 };
 
 function transportKey(target: Target, flags: GetFlags): string {
@@ -35,7 +37,13 @@ export const getCommand: CommandModule<object, GetFlags & { url: string }> = {
       .option('keylog', { type: 'string', describe: 'append NSS key log lines to this file (also SSLKEYLOGFILE)' })
       .option('out', { type: 'string', describe: 'write the body to this file instead of stdout' })
       .option('resume', { type: 'string', describe: 'session ticket file: resume with it if present, save the newest ticket after the run' })
-      .option('v', { alias: 'verbose', type: 'boolean', default: false, describe: 'print handshake details and records to stderr' }) as unknown as Argv<GetFlags & { url: string }>,
+      .option('v', { alias: 'verbose', type: 'boolean', default: false, describe: 'print handshake details and records to stderr' })
+      .option('quic-version', { type: 'number', choices: [1, 2], describe: 'QUIC: version of the first Initial (default 1; v2 is offered for compatible upgrade)' })
+      .option('0rtt', { type: 'boolean', default: false, describe: 'QUIC: send the request as 0-RTT with the --resume ticket' })
+      .option('qlog', { type: 'string', describe: 'QUIC: write qlog 0.3 JSON-SEQ files to this directory (also QLOGDIR)' })
+      .option('crypto', { type: 'string', choices: ['node', 'noble'], describe: 'QUIC: crypto backend for packet protection (default node)' })
+      .option('cc', { type: 'string', choices: ['newreno', 'cubic'], describe: 'QUIC: congestion controller (default newreno)' })
+      .option('timeout', { type: 'number', describe: 'QUIC: give up after this many seconds (default 30)' }) as unknown as Argv<GetFlags & { url: string }>,
   handler: (argv) =>
     runCommand(async () => {
       const target = parseTarget(argv.url, ['https']);

@@ -7,12 +7,14 @@ import type { Argv, CommandModule } from 'yargs';
 import { parseTarget, runCommand, usageError, type Target } from '../cli-util.js';
 import { serveTls, type ServeFlags } from './serve-tls.js';
 import { serveDtls } from './dtls.js';
+import { serveQuic } from './serve-quic.js';
 
 export type Serve = (target: Target, flags: ServeFlags) => Promise<number>;
 
 export const SERVE_PROTOCOLS: Record<string, Serve> = {
   tls: serveTls,
   dtls: (target, flags) => serveDtls(target, flags),
+  quic: serveQuic,
 };
 
 export const serveCommand: CommandModule<object, ServeFlags & { url: string }> = {
@@ -31,6 +33,11 @@ export const serveCommand: CommandModule<object, ServeFlags & { url: string }> =
       .option('group', { type: 'string', array: true, describe: 'key exchange group(s): x25519, secp256r1' })
       .option('keylog', { type: 'string', describe: 'append NSS key log lines to this file (also SSLKEYLOGFILE)' })
       .option('v', { alias: 'verbose', type: 'boolean', default: false, describe: 'log connections and handshakes to stderr' })
+      .option('retry', { type: 'boolean', default: false, describe: 'QUIC: stateless Retry for every new connection (address validation)' })
+      .option('quic-version', { type: 'number', choices: [1, 2], describe: 'QUIC: preferred version (both are accepted)' })
+      .option('qlog', { type: 'string', describe: 'QUIC: write qlog files to this directory (also QLOGDIR)' })
+      .option('crypto', { type: 'string', choices: ['node', 'noble'], describe: 'QUIC: crypto backend for packet protection (default node)' })
+      .option('cc', { type: 'string', choices: ['newreno', 'cubic'], describe: 'QUIC: congestion controller (default newreno)' })
       .conflicts('root', 'echo') as unknown as Argv<ServeFlags & { url: string }>,
   handler: (argv) =>
     runCommand(async () => {

@@ -1,0 +1,104 @@
+// Shared by the QUIC commands (get, connect, serve): QUIC configuration from flags, qlog files, close reasons.
+
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { cryptoProvider, type CryptoProvider } from '../engine/crypto/index.js';
+import type { Address } from '../engine/endpoint.js';
+import { openQlogFile, qlogDir, type QlogFile } from '../engine/io/qlog-file.js';
+import { systemClock, systemRandom } from '../engine/io/system.js';
+import type { QuicConfig, QuicTlsOptions } from '../engine/quic/config.js';
+import type { CloseInfo } from '../engine/quic/connection-events.js';
+import { transportErrorName } from '../engine/quic/errors.js';
+import type { QlogEvent, QlogSink } from '../engine/quic/qlog.js';
+import { QUIC_V1, QUIC_V2 } from '../engine/quic/version.js';
+import { alertName, type TlsConfig } from '../engine/tls/api.js';
+import { createTlsSession } from '../engine/tls/session.js';
+import { hex } from '../engine/wire/bytes.js';
+import { usageError } from './cli-util.js';
+
+export interface QuicFlags {
+  'quic-version'?: number;
+  crypto?: string;
+  qlog?: string;
+  cc?: string;
+}
+
+/** QUIC's packet AEAD is the hot path: the node:crypto backend by default, noble on request. */
+export function quicCrypto(flags: QuicFlags): CryptoProvider {
+  const name = flags.crypto ?? 'node';
+  if (name !== 'node' && name !== 'noble') throw usageError(`--crypto must be node or noble, not ${name}`);
+  return cryptoProvider(name);
+}
+
+export function quicVersions(flags: QuicFlags): { version: number; versions: number[] } {
+  const v = flags['quic-version'] ?? 1;
+  if (v === 1) return { version: QUIC_V1, versions: [QUIC_V1, QUIC_V2] };
+  if (v === 2) return { version: QUIC_V2, versions: [QUIC_V2, QUIC_V1] };
+  throw usageError(`--quic-version must be 1 or 2, not ${v}`);
+}
+
+/** The QUIC half of a TLS config (QUIC sets role, crypto, random, clock, quic and transport parameters itself). */
+export function quicTlsOptions(tls: TlsConfig): QuicTlsOptions {
+  const { role: _r, crypto: _c, random: _x, clock: _k, quic: _q, quicTransportParameters: _t, ...rest } = tls;
+  return rest;
+}
+
+export function quicConfig(flags: QuicFlags, tls: TlsConfig, extra: Partial<QuicConfig> = {}): QuicConfig {
+  const cc = flags.cc ?? 'newreno';
+  if (cc !== 'newreno' && cc !== 'cubic') throw usageError(`--cc must be newreno or cubic, not ${cc}`);
+  return {
+    crypto: quicCrypto(flags),
+    random: systemRandom,
+    clock: systemClock,
+    createTls: createTlsSession,
+    tls: quicTlsOptions(tls),
+    congestionControl: cc,
+    ...quicVersions(flags),
+    ...extra,
+  };
+}
+
+export async function resolveAddress(host: string, port: number): Promise<Address> {
+  if (isIP(host)) return { host, port };
+  try {
+    const r = await lookup(host);
+    return { host: r.address, port };
+  } catch (e) {
+    throw usageError(`cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * A qlog sink for one connection whose file name (the ODCID) is known only after the connection exists: events are
+ * buffered until `bind(odcid)`.
+ */
+export function deferredQlog(flagDir: string | undefined, vantage: 'client' | 'server'): { sink?: QlogSink; bind(odcid: Uint8Array): void; close(): void; path?: () => string | undefined } {
+  const dir = qlogDir(flagDir);
+  if (!dir) return { bind() {}, close() {} };
+  let file: QlogFile | undefined;
+  const early: QlogEvent[] = [];
+  return {
+    sink: (e) => (file ? file.sink(e) : early.push(e)),
+    bind(odcid) {
+      if (file) return;
+      const id = hex(odcid);
+      file = openQlogFile(dir, `${id}_${vantage}`, vantage, id);
+      for (const e of early.splice(0)) file.sink(e);
+    },
+    close: () => file?.close(),
+    path: () => file?.path,
+  };
+}
+
+/** One line for how a connection ended, naming the TLS alert for CRYPTO_ERRORs. */
+export function describeClose(info: CloseInfo): string {
+  if (info.cause === 'idle-timeout') return 'idle timeout: no packets from the peer';
+  if (info.cause === 'stateless-reset') return 'stateless reset from the peer';
+  if (info.cause === 'version-negotiation') return 'version negotiation failed: no common QUIC version';
+  const who = info.initiator === 'remote' ? 'peer closed the connection' : 'closed the connection';
+  let what: string;
+  if (info.kind === 'application') what = `application error 0x${info.errorCode.toString(16)}`;
+  else if (info.errorCode >= 0x100 && info.errorCode < 0x200) what = `TLS alert ${alertName(info.errorCode - 0x100)} (CRYPTO_ERROR 0x${info.errorCode.toString(16)})`;
+  else what = transportErrorName(info.errorCode);
+  return `${who}: ${what}${info.reason ? `: ${info.reason}` : ''}`;
+}

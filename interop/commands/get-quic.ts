@@ -1,0 +1,114 @@
+// `crosswire get https://…` over QUIC (RFC 9000) with HTTP/3 (RFC 9114) or hq-interop: one download, body to stdout or --out.
+
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { SessionTicket } from '../../engine/tls/api.js';
+import { QuicConnection } from '../../engine/quic/connection.js';
+import type { ConnectionEvent } from '../../engine/quic/connection-events.js';
+import { versionName } from '../../engine/quic/version.js';
+import { QuicClientApp, type AppProtocol } from '../../engine/apps/quic-app.js';
+import { bindUdp, driveEndpoint, monotonicNow } from '../../engine/io/dtls-udp.js';
+import { CliError, EXIT_FAILURE, EXIT_OK, usageError, verboseLogger, type Target } from '../cli-util.js';
+import { clientConfig, listFlag, loadTicketFile, saveTicketFile } from '../cli-util-tls.js';
+import { deferredQlog, describeClose, quicConfig, resolveAddress, type QuicFlags } from '../cli-util-quic.js';
+import type { GetFlags } from './get-tcp.js';
+
+export interface GetQuicFlags extends GetFlags, QuicFlags {
+  '0rtt'?: boolean;
+  timeout?: number;
+}
+
+const APP_PROTOCOLS: readonly AppProtocol[] = ['h3', 'hq-interop'];
+
+export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<number> {
+  const log = verboseLogger(!!flags.v);
+  const alpn = listFlag(flags.alpn);
+  const protocol = (alpn[0] ?? 'h3') as AppProtocol;
+  if (!APP_PROTOCOLS.includes(protocol)) throw usageError(`--alpn for QUIC must be h3 or hq-interop, not ${protocol}`);
+  const saved = flags.resume ? loadTicketFile(flags.resume) : undefined;
+  if (flags.resume) log(saved ? `loaded ticket from ${flags.resume}` : `no usable ticket in ${flags.resume}`);
+  if (flags['0rtt'] && !saved) log('--0rtt without a saved ticket: this connection cannot send 0-RTT (it will save one for the next run)');
+  const wantEarly = !!flags['0rtt'] && !!saved;
+
+  const tls = { ...clientConfig(flags, target.host, saved, [protocol]), earlyData: wantEarly };
+  const remote = await resolveAddress(target.host, target.port);
+  const qlog = deferredQlog(flags.qlog, 'client');
+  const config = quicConfig(flags, tls, { session: saved, qlog: qlog.sink });
+
+  let fd: number | undefined;
+  if (flags.out) {
+    try {
+      fd = openSync(flags.out, 'w');
+    } catch (e) {
+      throw usageError(`cannot write --out ${flags.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  let received = 0;
+  let outcome: { ok: boolean; detail?: string } | undefined;
+  const socket = await bindUdp(remote.host.includes(':') ? '::' : '0.0.0.0', 0);
+  const conn = new QuicConnection({ role: 'client', config, remote, now: monotonicNow() });
+  qlog.bind(conn.originalDcid);
+  const app = new QuicClientApp(
+    conn,
+    protocol,
+    target.port === 443 ? target.host : `${target.host}:${target.port}`,
+    {
+      onHeaders: (_p, status) => log(`HTTP/3 status ${status}`),
+      onData: (_p, chunk) => {
+        received += chunk.length;
+        if (fd !== undefined) writeSync(fd, chunk);
+        else process.stdout.write(chunk);
+      },
+      onComplete: (_p, ok, detail) => (outcome = { ok, detail }),
+    },
+    monotonicNow,
+    wantEarly,
+  );
+  app.request(target.path);
+  log(`connecting to ${remote.host}:${remote.port} over ${versionName(config.version!)}, ALPN ${protocol}${saved ? ', resuming' : ''}${wantEarly ? ' with 0-RTT' : ''}`);
+
+  let newest: SessionTicket | undefined;
+  let seen = 0;
+  const started = monotonicNow();
+  let finish!: (r: { code: number; line?: string }) => void;
+  const done = new Promise<{ code: number; line?: string }>((resolve) => (finish = resolve));
+  let closing = false;
+  const onEvent = (e: ConnectionEvent) => {
+    if (e.type === 'handshake-complete') log(`handshake complete: ${versionName(e.version)}, ALPN ${e.alpn ?? 'none'}, ${conn.tls.suite?.name ?? '?'}, resumed: ${e.resumed ? 'yes' : 'no'} (${(monotonicNow() - started).toFixed(1)} ms)`);
+    else if (e.type === 'early-data') log(`0-RTT ${e.accepted ? 'accepted' : 'rejected'} by the server`);
+    else if (e.type === 'retry') log('server sent a Retry; following it');
+    else if (e.type === 'version-changed') log(`version changed to ${versionName(e.version)} (${e.reason})`);
+    else if (e.type === 'key-update') log(`key update to generation ${e.generation} (${e.initiator})`);
+    else if (e.type === 'ticket') newest = e.ticket;
+    else if ((e.type === 'closed' || e.type === 'closing') && !closing) finish({ code: EXIT_FAILURE, line: describeClose(e.info) });
+  };
+  const driver = driveEndpoint(conn, socket, () => {
+    app.poll();
+    for (; seen < app.events.length; seen++) onEvent(app.events[seen]!);
+    if (outcome && !closing && app.idle) {
+      closing = true;
+      log(`received ${received} bytes in ${(monotonicNow() - started).toFixed(1)} ms`);
+      // H3_NO_ERROR for HTTP/3, NO_ERROR (0) for hq-interop; the engine then sends CONNECTION_CLOSE.
+      conn.close(protocol === 'h3' ? 0x100 : 0, '', true, monotonicNow());
+      setImmediate(() => driver.kick());
+      // The download is done: give the CONNECTION_CLOSE a moment to leave, not the whole closing period (3×PTO).
+      setTimeout(() => finish(outcome!.ok ? { code: EXIT_OK } : { code: EXIT_FAILURE, line: `request failed: ${outcome!.detail}` }), 50);
+    }
+  });
+  const timeoutSec = flags.timeout ?? 30;
+  const guard = setTimeout(() => finish({ code: EXIT_FAILURE, line: `no complete response within ${timeoutSec}s` }), timeoutSec * 1000);
+  const onSigint = () => finish({ code: EXIT_FAILURE, line: 'interrupted' });
+  process.once('SIGINT', onSigint);
+  driver.kick();
+  const result = await done;
+  clearTimeout(guard);
+  process.off('SIGINT', onSigint);
+  await driver.close();
+  qlog.close();
+  if (fd !== undefined) closeSync(fd);
+  if (flags.resume && newest) {
+    saveTicketFile(flags.resume, newest);
+    log(`saved ticket to ${flags.resume}`);
+  }
+  if (result.code !== EXIT_OK) throw new CliError(result.line ?? 'download failed', result.code);
+  return EXIT_OK;
+}

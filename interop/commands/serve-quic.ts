@@ -1,0 +1,75 @@
+// `crosswire serve quic://host:port --cert F --key F (--root DIR | --echo) [--retry]`: our QUIC server (RFC 9000) with
+// HTTP/3 and hq-interop file serving (ALPN picks), or echo; stateless Retry on request.
+
+import { QuicServer } from '../../engine/quic/server.js';
+import { QuicServerApp } from '../../engine/apps/quic-app.js';
+import { DirectoryFiles } from '../../engine/io/directory-files.js';
+import { bindUdp, driveEndpoint, monotonicNow } from '../../engine/io/dtls-udp.js';
+import { openQlogFile, qlogDir } from '../../engine/io/qlog-file.js';
+import { systemRandom } from '../../engine/io/system.js';
+import { EXIT_OK, usageError, verboseLogger, type Target } from '../cli-util.js';
+import { serverConfig } from '../cli-util-tls.js';
+import { quicConfig, type QuicFlags } from '../cli-util-quic.js';
+import type { ServeFlags } from './serve-tls.js';
+import { existsSync, statSync } from 'node:fs';
+
+export interface ServeQuicFlags extends ServeFlags, QuicFlags {
+  retry?: boolean;
+}
+
+export async function serveQuic(target: Target, flags: ServeQuicFlags): Promise<number> {
+  const log = verboseLogger(!!flags.v);
+  if (flags.root && !(existsSync(flags.root) && statSync(flags.root).isDirectory())) throw usageError(`--root ${flags.root} is not a directory`);
+  const alpnDefault = flags.echo ? ['echo', 'h3', 'hq-interop'] : ['h3', 'hq-interop'];
+  const tls = { ...serverConfig(flags, alpnDefault), earlyData: true };
+  const qdir = qlogDir(flags.qlog);
+  const qlogFiles: { close(): void }[] = [];
+  const server = new QuicServer({
+    config: quicConfig(flags, tls),
+    retry: !!flags.retry,
+    tokenKey: systemRandom(16),
+    resetKey: systemRandom(32),
+    issueNewTokens: true,
+    qlogFor: qdir
+      ? (odcid) => {
+          const f = openQlogFile(qdir, `${odcid}_server`, 'server', odcid);
+          qlogFiles.push(f);
+          return f.sink;
+        }
+      : undefined,
+    onEvent: (e) => {
+      if (e.type === 'dropped') log(`dropped ${e.length} bytes from ${e.from.host}:${e.from.port}: ${e.reason}`);
+      else if (e.type === 'retry') log(`sent Retry to ${e.to.host}:${e.to.port}`);
+      else if (e.type === 'version-negotiation') log(`sent Version Negotiation to ${e.to.host}:${e.to.port} (offered 0x${e.offered.toString(16)})`);
+    },
+  });
+  const files = flags.root ? new DirectoryFiles(flags.root) : 'echo';
+  const app = new QuicServerApp(files, monotonicNow);
+  const socket = await bindUdp(target.host, target.port);
+  const seen = new Set<unknown>();
+  const driver = driveEndpoint(server, socket, () => {
+    for (let c = server.accept(); c; c = server.accept()) {
+      log(`connection from ${c.remoteAddress.host}:${c.remoteAddress.port}`);
+    }
+    app.poll(server.connections);
+    if (flags.v) {
+      for (const c of server.connections) {
+        if (!seen.has(c) && c.tls.handshakeComplete) {
+          seen.add(c);
+          log(`handshake complete with ${c.remoteAddress.host}:${c.remoteAddress.port}: ${c.tls.suite?.name}, ALPN ${c.tls.alpn}, resumed: ${c.tls.resumed ? 'yes' : 'no'}`);
+        }
+      }
+    }
+  });
+  const addr = socket.address();
+  process.stderr.write(`listening on ${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await driver.close();
+  for (const f of qlogFiles) f.close();
+  if (files !== 'echo') files.close();
+  return EXIT_OK;
+}
