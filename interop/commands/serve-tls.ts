@@ -56,9 +56,8 @@ export async function serveTls(target: Target, flags: ServeFlags): Promise<numbe
   }
   const addr = server.address() as AddressInfo;
   const shown = addr.family === 'IPv6' ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`;
-  process.stderr.write(`listening on ${shown}\n`);
-
-  await new Promise<void>((done) => {
+  // Handlers go in before the announcement: a supervisor may signal the instant it reads "listening on".
+  const stopped = new Promise<void>((done) => {
     const stop = (signal: string) => {
       log(`${signal}: shutting down`);
       server.close();
@@ -68,6 +67,8 @@ export async function serveTls(target: Target, flags: ServeFlags): Promise<numbe
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  process.stderr.write(`listening on ${shown}\n`);
+  await stopped;
   return 0;
 }
 
