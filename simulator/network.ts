@@ -10,6 +10,7 @@ import { Link, type LinkConfig } from './link.js';
 import type { WireEvent, WireObserver } from './observers/observer.js';
 import { RandomStream, streamName } from './rng.js';
 import { arrivalFate, hashBytes, Trace, type TraceEntry } from './trace.js';
+import * as units from './units.js';
 import { DIRECTIONS, type Direction, type FateDecision, type FateOverrides } from './types.js';
 
 export type LinkSpec = Partial<Record<keyof LinkConfig, number | string>>;
@@ -202,23 +203,12 @@ export function overridesFrom(decisions: readonly FateDecision[], keep: (d: Fate
 
 // ---------------------------------------------------------------- units
 
-const DURATION: Record<string, number> = { us: 0.001, ms: 1, s: 1000, '': 1 };
-const RATE: Record<string, number> = { bps: 1, kbps: 1e3, mbps: 1e6, gbps: 1e9, '': 1 };
-
-function parseUnit(v: number | string, table: Record<string, number>, what: string): number {
-  if (typeof v === 'number') return v;
-  const m = /^\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*$/.exec(v);
-  const f = m ? table[m[2]!.toLowerCase()] : undefined;
-  if (!m || f === undefined) throw new RangeError(`link: cannot read ${what} '${v}'`);
-  return Number(m[1]) * f;
-}
-
 export function parseLink(spec: LinkSpec): Partial<LinkConfig> {
   const out: Partial<LinkConfig> = {};
-  if (spec.delay !== undefined) out.delay = parseUnit(spec.delay, DURATION, 'delay');
-  if (spec.bandwidth !== undefined) out.bandwidth = parseUnit(spec.bandwidth, RATE, 'bandwidth');
-  if (spec.queue !== undefined) out.queue = parseUnit(spec.queue, { '': 1 }, 'queue');
-  if (spec.mtu !== undefined) out.mtu = parseUnit(spec.mtu, { '': 1, b: 1 }, 'mtu');
-  if (spec.overhead !== undefined) out.overhead = parseUnit(spec.overhead, { '': 1, b: 1 }, 'overhead');
+  if (spec.delay !== undefined) out.delay = units.ms(spec.delay, 'link delay');
+  if (spec.bandwidth !== undefined) out.bandwidth = units.bitsPerSecond(spec.bandwidth, 'link bandwidth');
+  if (spec.queue !== undefined) out.queue = Number(spec.queue);
+  if (spec.mtu !== undefined) out.mtu = units.bytes(spec.mtu, 'link mtu');
+  if (spec.overhead !== undefined) out.overhead = units.bytes(spec.overhead, 'link overhead');
   return out;
 }

@@ -198,3 +198,14 @@ test('invalid impairment configs are rejected with a readable message', () => {
   expect(() => run([{ loss: { rate: 0.1, kinds: ['bogus'] } }], [])).toThrow(/unknown packet kind 'bogus'/);
   expect(() => run([], [], { toClient: [{ rebind: { at: [1] } }] })).toThrow(/to-server/);
 });
+
+test('impairment fields accept units as scenarios write them', () => {
+  const { got } = run([{ blackhole: { windows: [{ from: '10ms', to: '0.02s' }] } }], numbered(30));
+  expect(got).toHaveLength(20);
+  const d = run([{ reorder: { rate: 1, delay: '3500us' } }], numbered(1));
+  expect(d.server.received[0]!.time).toBe(3.5);
+  const rl = run([{ 'rate-limit': { rate: '8kbps', burst: '300B' } }], numbered(30, 10));
+  expect(rl.got.slice(0, 3)).toEqual([1, 2, 3]);
+  expect(rl.got.length).toBeLessThan(8);
+  expect(() => run([{ jitter: { max: '5 parsecs' } }], [])).toThrow(/cannot read jitter\.max '5 parsecs'/);
+});

@@ -13,6 +13,7 @@ import { RateLimit } from './rate-limit.js';
 import { Rebind } from './rebind.js';
 import { Reorder } from './reorder.js';
 import { Truncate } from './truncate.js';
+import { bitsPerSecond, bytes, ms } from '../units.js';
 
 export type { Impairment, InFlight, StageContext, StageResult, Effect } from './impairment.js';
 export { Blackhole, Corrupt, Droplist, Duplicate, Jitter, Loss, RateLimit, Rebind, Reorder, Truncate };
@@ -51,8 +52,39 @@ export function createImpairment(spec: ImpairmentSpec | Impairment, direction: D
   const make = FACTORIES[name];
   if (!make) throw new RangeError(`unknown impairment '${name}' (known: ${IMPAIRMENT_NAMES.join(', ')})`);
   if (name === 'rebind' && direction !== 'to-server') throw new RangeError('rebind changes the client address and belongs on the to-server path');
-  const cfg = (spec as ImpairmentSpec)[name] ?? {};
+  const cfg = withUnits(name, (spec as ImpairmentSpec)[name] ?? {});
   return make(cfg, parseFilter(name, cfg));
+}
+
+/** Reads "5ms", "1Mbps", "16KiB" in the fields that carry units; numbers pass through. */
+function withUnits(name: string, cfg: any): any {
+  if (Array.isArray(cfg) || typeof cfg !== 'object' || cfg === null) return cfg;
+  const c = { ...cfg };
+  const dur = (k: string) => c[k] !== undefined && (c[k] = ms(c[k], `${name}.${k}`));
+  switch (name) {
+    case 'reorder':
+      dur('delay'), dur('maxHold');
+      break;
+    case 'duplicate':
+      dur('delay');
+      break;
+    case 'jitter':
+      dur('max');
+      break;
+    case 'blackhole':
+      if (Array.isArray(c.windows)) c.windows = c.windows.map((w: any) => ({ from: ms(w?.from, 'blackhole window from'), to: ms(w?.to, 'blackhole window to') }));
+      if (c.cycle) c.cycle = Object.fromEntries(Object.entries(c.cycle).map(([k, v]) => [k, ms(v, `blackhole cycle ${k}`)]));
+      break;
+    case 'rebind':
+      if (Array.isArray(c.at)) c.at = c.at.map((t: unknown) => ms(t, 'rebind at'));
+      break;
+    case 'rate-limit':
+    case 'ratelimit':
+      if (c.rate !== undefined) c.rate = bitsPerSecond(c.rate, 'rate-limit rate');
+      if (c.burst !== undefined) c.burst = bytes(c.burst, 'rate-limit burst');
+      break;
+  }
+  return c;
 }
 
 function parseFilter(name: string, cfg: FilterOptions): KindFilter | undefined {
