@@ -1,6 +1,7 @@
 // Packet number spaces (RFC 9000 §12.3, §13.2 acknowledgement generation; RFC 9001 §4.9 key discard): keys, packet numbers, ACK state, CRYPTO streams.
+// Sent packets and loss detection live in recovery/ (Recovery), keyed by the same space names.
 
-import type { AckRange, Frame } from './frames.js';
+import type { AckRange } from './frames.js';
 import type { PacketKeys } from './protection.js';
 import { RangeSet } from './stream-ranges.js';
 import { SendStream } from './stream-send.js';
@@ -15,19 +16,6 @@ const CRYPTO_BUFFER_LIMIT = 64 << 10;
 
 /** Most ACK ranges we report: older gaps are forgotten, as the peer has long declared those packets lost. */
 const MAX_ACK_RANGES = 32;
-
-export interface SentPacket {
-  readonly space: SpaceId;
-  readonly pn: number;
-  readonly timeSent: number;
-  readonly size: number;
-  readonly ackEliciting: boolean;
-  readonly inFlight: boolean;
-  /** Frames to re-create on loss (ACK and PADDING are not kept: they are never retransmitted as such). */
-  readonly frames: Frame[];
-  /** 1-RTT packets: key phase they were sent with, for key-update confirmation. */
-  readonly keyPhase?: boolean;
-}
 
 export class PacketSpace {
   sendKeys: PacketKeys | undefined;
@@ -47,10 +35,6 @@ export class PacketSpace {
   ackImmediately = false;
   readonly cryptoSend = new SendStream(-1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   readonly cryptoRecv = new RecvStream(-1, CRYPTO_BUFFER_LIMIT);
-  readonly sent = new Map<number, SentPacket>();
-  /** Time the last ack-eliciting packet was sent (PTO base) and loss-detection timer state. */
-  lastAckElicitingSent: number | undefined;
-  lossTime: number | undefined;
 
   constructor(readonly id: SpaceId) {}
 
@@ -103,11 +87,8 @@ export class PacketSpace {
     this.discarded = true;
     this.sendKeys = undefined;
     this.recvKeys = undefined;
-    this.sent.clear();
     this.ackElicitingUnacked = 0;
     this.ackDeadline = undefined;
     this.ackImmediately = false;
-    this.lossTime = undefined;
-    this.lastAckElicitingSent = undefined;
   }
 }

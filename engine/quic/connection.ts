@@ -16,8 +16,8 @@ import { parseRetry, verifyRetry } from './retry.js';
 import { decodeTransportParameters, encodeTransportParameters, defaultTransportParameters, type TransportParameters } from './transport-params.js';
 import { QUIC_V1, QUIC_V2, isSupportedVersion, versionName } from './version.js';
 import { CidManager } from './cid.js';
-import { PacketSpace, type SentPacket, type SpaceId } from './connection-space.js';
-import { CongestionState, RttEstimator, ackElicitingInFlight, detectLostPackets, isPersistentCongestion, processAck } from './connection-recovery.js';
+import { PacketSpace, type SpaceId } from './connection-space.js';
+import { Recovery, Pacer, createCongestionController, type RttEstimator, type SentPacket } from './recovery/index.js';
 import { StreamManager } from './connection-streams.js';
 import type { CloseInfo, ConnectionEvent, ConnectionPhase } from './connection-events.js';
 import { resolveTransport, resolveVersions, type QuicConfig, type TransportSettings } from './config.js';
@@ -107,8 +107,10 @@ export class QuicConnection implements DatagramEndpoint {
   private fallbackInitialRecv: PacketKeys | undefined;
   readonly cids: CidManager;
   readonly streams: StreamManager;
-  readonly rtt: RttEstimator;
-  readonly cc: CongestionState;
+  /** RFC 9002 loss detection, RTT and congestion control (recovery/): sent packets with their frames, per space. */
+  readonly recovery: Recovery<Frame>;
+  private readonly pacer = new Pacer(DATAGRAM_SIZE);
+  private readonly ccEnabled: boolean;
   private path: Path;
   private readonly events: ConnectionEvent[] = [];
 
@@ -143,7 +145,6 @@ export class QuicConnection implements DatagramEndpoint {
   private keyUpdateRequested = false;
 
   // Timers and liveness
-  private ptoCount = 0;
   private readonly probesPending: Record<SpaceId, number> = { initial: 0, handshake: 0, application: 0 };
   private lossTimerAt: number | undefined;
   private idleDeadline: number | undefined;
@@ -166,8 +167,12 @@ export class QuicConnection implements DatagramEndpoint {
     this.version = opts.version ?? v.first;
     this.tlsSessionFor = this.version;
     this.tokenSealer = opts.tokenSealer;
-    this.rtt = new RttEstimator(opts.config.initialRttMs ?? 333);
-    this.cc = new CongestionState(opts.config.congestionControl ?? 'newreno', DATAGRAM_SIZE);
+    this.ccEnabled = opts.config.congestionControl !== 'none';
+    this.recovery = new Recovery<Frame>({
+      role: opts.role,
+      congestion: createCongestionController(opts.config.congestionControl === 'cubic' ? 'cubic' : 'newreno', { maxDatagramSize: DATAGRAM_SIZE }),
+      initialRtt: opts.config.initialRttMs ?? 333,
+    });
     this.lastActivity = opts.now;
     this.path = { remote: opts.remote, local: opts.local, validated: opts.role === 'client' || !!opts.addressValidated, bytesReceived: 0, bytesSent: 0, challengePending: false };
     const cidLength = opts.config.cidLength ?? 8;
@@ -209,6 +214,10 @@ export class QuicConnection implements DatagramEndpoint {
 
   // =====================================================================================================================
   // Setup helpers
+
+  get rtt(): RttEstimator {
+    return this.recovery.rtt;
+  }
 
   get localCid(): Uint8Array {
     return this.cids.localCids()[0]!.cid;
@@ -516,8 +525,9 @@ export class QuicConnection implements DatagramEndpoint {
     const portOnly = from.host === this.path.remote.host;
     // The datagram that revealed the new path already counts toward its amplification budget.
     this.path = { remote: from, local: this.path.local, validated: false, bytesReceived: datagramLength, bytesSent: 0, challenge: this.config.random(8), challengePending: true };
-    // A new host means a new network path: congestion state does not carry over; a NAT port change may keep it (RFC 9000 §9.4).
-    if (!portOnly) this.cc.resetForNewPath();
+    // RFC 9000 §9.4 lets a port-only change (NAT rebinding) keep the congestion state; a new host should start over,
+    // which recovery/ cannot do yet, so the controller carries on (noted as a limitation).
+    void portOnly;
     this.qlog('connectivity:connection_state_updated', { new: 'path_migrating' });
   }
 
@@ -555,7 +565,7 @@ export class QuicConnection implements DatagramEndpoint {
   private restartWithVersion(version: number, now: number): void {
     this.version = version;
     const old = this.spaces.initial;
-    this.cc.onDiscarded(old.sent.values());
+    this.recovery.discardSpace('initial', now);
     const fresh = new PacketSpace('initial');
     fresh.nextPn = old.nextPn; // packet numbers keep increasing across the restart
     this.spaces.initial = fresh;
@@ -585,16 +595,13 @@ export class QuicConnection implements DatagramEndpoint {
     this.installInitialKeys();
     // Everything sent in Initial packets goes again with the token, without counting as loss (RFC 9002 §6.3).
     const s = this.spaces.initial;
-    this.cc.onDiscarded(s.sent.values());
-    for (const p of s.sent.values()) for (const f of p.frames) this.onFrameLost(f, s);
-    s.sent.clear();
+    for (const p of this.recovery.unacked('initial')) for (const f of p.frames) this.onFrameLost(f, s);
+    this.recovery.discardSpace('initial', now);
     if (this.zeroRttSend) {
       const app = this.spaces.application;
-      this.cc.onDiscarded(app.sent.values());
-      for (const p of app.sent.values()) for (const f of p.frames) this.onFrameLost(f, app);
-      app.sent.clear();
+      for (const p of this.recovery.unacked('application')) for (const f of p.frames) this.onFrameLost(f, app);
+      this.recovery.discardSpace('application', now);
     }
-    this.rtt.hasSample = false;
     this.events.push({ type: 'retry' });
   }
 
@@ -648,42 +655,47 @@ export class QuicConnection implements DatagramEndpoint {
       throw new QuicError(TransportErrorCode.PROTOCOL_VIOLATION, `ACK of unsent packet ${f.ranges[0]!.largest}`, { frameType: 0x02 });
     }
     const exponent = this.peerParams?.ackDelayExponent ?? 3;
-    let ackDelay = (f.ackDelay * 2 ** exponent) / 1000;
-    if (this.handshakeConfirmed) ackDelay = Math.min(ackDelay, this.peerParams?.maxAckDelay ?? 25);
-    const acked = processAck(space, f.ranges, ackDelay, ctx.now, this.rtt);
-    if (!acked.length) return;
-    this.cc.onAcked(acked, ctx.now, this.rtt.smoothed);
-    for (const p of acked) {
+    // recovery/ caps the delay at max_ack_delay once the handshake is confirmed (RFC 9002 §5.3).
+    const ackDelay = (f.ackDelay * 2 ** exponent) / 1000;
+    const res = this.recovery.onAckReceived(space.id, f, ackDelay, ctx.now);
+    const largestAcked = this.recovery.largestAcked(space.id);
+    if (largestAcked >= 0) space.largestAcked = largestAcked;
+    for (const p of res.newlyAcked) {
       for (const fr of p.frames) this.onFrameAcked(fr, space);
-      if (space.id === 'application' && p.keyPhase === this.sendKeyPhase && p.pn >= this.firstPnInSendPhase) this.currentPhaseAcked = true;
+      if (space.id === 'application' && p.pn >= this.firstPnInSendPhase && p.pn >= this.firstOneRttPn) this.currentPhaseAcked = true;
       if (space.id === 'handshake') this.peerAckedHandshake = true;
     }
     if (space.id === 'application' && this.role === 'client' && this.handshakeComplete && !this.handshakeConfirmed) {
       // RFC 9001 §4.1.2: an acknowledged 1-RTT packet also confirms the handshake.
-      if (acked.some((p) => p.space === 'application' && p.keyPhase !== undefined)) this.confirmHandshake(ctx.now);
+      if (res.newlyAcked.some((p) => p.pn >= this.firstOneRttPn)) this.confirmHandshake(ctx.now);
     }
-    this.ptoCount = 0;
-    const lost = detectLostPackets(space, ctx.now, this.rtt);
-    this.onPacketsLost(lost, space, ctx.now, 'reordering_threshold');
+    this.onPacketsLost(res.lost, space, ctx.now, 'reordering_threshold');
+    if (!res.newlyAcked.length) return;
+    const cc = this.recovery.congestion;
     this.qlog('recovery:metrics_updated', {
       min_rtt: this.rtt.min,
       smoothed_rtt: this.rtt.smoothed,
       latest_rtt: this.rtt.latest,
-      rtt_variance: this.rtt.variance,
-      congestion_window: this.cc.cwnd,
-      bytes_in_flight: this.cc.bytesInFlight,
-      ssthresh: Number.isFinite(this.cc.ssthresh) ? this.cc.ssthresh : undefined,
-      pacing_rate: this.rtt.hasSample ? Math.round((1.25 * this.cc.cwnd * 8 * 1000) / Math.max(1, this.rtt.smoothed)) : undefined,
+      rtt_variance: this.rtt.rttvar,
+      pto_count: this.recovery.ptoCount,
+      congestion_window: cc.window,
+      bytes_in_flight: this.recovery.bytesInFlight,
+      ssthresh: Number.isFinite(cc.ssthresh) ? cc.ssthresh : undefined,
+      pacing_rate: this.rtt.hasSample ? Math.round((1.25 * cc.window * 8 * 1000) / Math.max(1, this.rtt.smoothed)) : undefined,
     });
   }
 
-  private onPacketsLost(lost: SentPacket[], space: PacketSpace, now: number, trigger: 'reordering_threshold' | 'time_threshold' | 'pto_expired'): void {
-    if (!lost.length) return;
+  /** Packet number of our first 1-RTT packet (earlier application-space packets were 0-RTT). */
+  private firstOneRttPn = Number.MAX_SAFE_INTEGER;
+
+  /** Frames of lost packets go back to pending work (recovery/ has already told congestion control). */
+  private onPacketsLost(lost: readonly SentPacket<Frame>[], space: PacketSpace, now: number, trigger: 'reordering_threshold' | 'time_threshold' | 'pto_expired'): void {
     for (const p of lost) {
-      this.qlog('recovery:packet_lost', { header: { packet_type: p.space === 'initial' ? 'initial' : p.space === 'handshake' ? 'handshake' : p.keyPhase === undefined ? '0RTT' : '1RTT', packet_number: p.pn }, trigger });
+      const type = p.space === 'initial' ? 'initial' : p.space === 'handshake' ? 'handshake' : p.pn < this.firstOneRttPn ? '0RTT' : '1RTT';
+      this.qlog('recovery:packet_lost', { header: { packet_type: type, packet_number: p.pn }, frames: p.frames.map(qlogFrame), trigger });
       for (const f of p.frames) this.onFrameLost(f, space);
     }
-    this.cc.onLost(lost, now, isPersistentCongestion(lost, this.rtt, this.peerParams?.maxAckDelay ?? 25));
+    void now;
   }
 
   private onFrameAcked(f: Frame, space: PacketSpace): void {
@@ -851,6 +863,7 @@ export class QuicConnection implements DatagramEndpoint {
       return s.direction === 'read';
     }
     const space = this.spaces[SPACE_OF_EPOCH[s.epoch]];
+    if (s.epoch === 'handshake') this.recovery.setHasHandshakeKeys(this.clockNow);
     if (s.direction === 'write') space.sendKeys = keys;
     else space.recvKeys = keys;
     return s.direction === 'read';
@@ -863,11 +876,10 @@ export class QuicConnection implements DatagramEndpoint {
     if (accepted) return;
     // RFC 9001 §4.6.2: rejected 0-RTT data must be sent again in 1-RTT.
     const app = this.spaces.application;
-    this.cc.onDiscarded(app.sent.values());
-    for (const p of app.sent.values()) for (const f of p.frames) this.onFrameLost(f, app);
-    app.sent.clear();
+    for (const p of this.recovery.unacked('application')) for (const f of p.frames) this.onFrameLost(f, app);
+    // No 1-RTT packet has gone out yet (the decision arrives with EncryptedExtensions), so this drops only 0-RTT ones.
+    this.recovery.discardSpace('application', now);
     this.zeroRttSend = undefined;
-    void now;
   }
 
   private applyPeerParameters(bytes: Uint8Array): void {
@@ -891,6 +903,7 @@ export class QuicConnection implements DatagramEndpoint {
     }
     this.peerParams = tp;
     this.peerParamsBytes = bytes;
+    this.recovery.setPeerMaxAckDelay(tp.maxAckDelay);
     this.streams.applyPeerParameters(tp);
     this.cids.setPeerActiveLimit(tp.activeConnectionIdLimit);
     this.qlog('transport:parameters_set', { owner: 'remote', ...qlogParams(tp) });
@@ -912,6 +925,7 @@ export class QuicConnection implements DatagramEndpoint {
   private confirmHandshake(now: number): void {
     if (this.handshakeConfirmed) return;
     this.handshakeConfirmed = true;
+    this.recovery.setHandshakeConfirmed(now);
     this.events.push({ type: 'handshake-confirmed' });
     this.qlog('connectivity:connection_state_updated', { new: 'handshake_confirmed' });
     this.discardSpace('initial', now);
@@ -923,11 +937,10 @@ export class QuicConnection implements DatagramEndpoint {
   private discardSpace(id: SpaceId, now: number): void {
     const s = this.spaces[id];
     if (s.discarded) return;
-    this.cc.onDiscarded(s.sent.values());
+    this.recovery.discardSpace(id, now);
     s.discard();
     this.fallbackInitialRecv = id === 'initial' ? undefined : this.fallbackInitialRecv;
     this.probesPending[id] = 0;
-    this.ptoCount = 0;
     const mine = this.role;
     const other = mine === 'client' ? 'server' : 'client';
     if (id !== 'application') {
@@ -993,32 +1006,11 @@ export class QuicConnection implements DatagramEndpoint {
     this.idleDeadline = t === undefined ? undefined : now + t;
   }
 
+  /** The loss-detection timer from recovery/, after telling it whether the amplification limit blocks us. */
   private computeLossTimer(now: number): number | undefined {
-    let earliestLoss: number | undefined;
-    for (const id of ['initial', 'handshake', 'application'] as const) {
-      const t = this.spaces[id].lossTime;
-      if (t !== undefined && (earliestLoss === undefined || t < earliestLoss)) earliestLoss = t;
-    }
-    if (earliestLoss !== undefined) return earliestLoss;
-    // The server must not arm a PTO it could not honour under the amplification limit (RFC 9002 §6.2.2.1).
-    if (this.role === 'server' && !this.path.validated && this.amplificationBudget() <= 0) return undefined;
-    const anyInFlight = (['initial', 'handshake', 'application'] as const).some((id) => ackElicitingInFlight(this.spaces[id]));
-    const backoff = 2 ** Math.min(this.ptoCount, 16);
-    if (!anyInFlight) {
-      // Client anti-deadlock (RFC 9002 §6.2.2.1): keep probing until the server has acknowledged our Handshake.
-      if (this.role === 'client' && !this.handshakeConfirmed && !this.peerAckedHandshake) return (this.lastActivity > 0 ? Math.max(this.lastActivity, now) : now) + this.rtt.ptoBase() * backoff;
-      return undefined;
-    }
-    let best: number | undefined;
-    for (const id of ['initial', 'handshake', 'application'] as const) {
-      const s = this.spaces[id];
-      if (!ackElicitingInFlight(s) || s.lastAckElicitingSent === undefined) continue;
-      if (id === 'application' && !this.handshakeConfirmed) continue;
-      const ackDelay = id === 'application' ? (this.peerParams?.maxAckDelay ?? 25) : 0;
-      const t = s.lastAckElicitingSent + (this.rtt.ptoBase() + ackDelay) * backoff;
-      if (best === undefined || t < best) best = t;
-    }
-    return best;
+    // A server must not arm a PTO it could not honour under the amplification limit (RFC 9002 §6.2.2.1).
+    this.recovery.setAmplificationBlocked(this.role === 'server' && !this.path.validated && this.amplificationBudget() <= 0, now);
+    return this.recovery.nextTimeout();
   }
 
   nextTimeout(): number | undefined {
@@ -1028,7 +1020,7 @@ export class QuicConnection implements DatagramEndpoint {
     candidates.push(this.idleDeadline, this.lossTimerAt, this.prevRecvKeysDiscardAt);
     const app = this.spaces.application;
     if (!app.discarded && app.ackDeadline !== undefined && app.sendKeys) candidates.push(app.ackDeadline);
-    const pacedUntil = this.cc.pacingTime(this.lastPollAt, this.pacingRtt());
+    const pacedUntil = this.pacingTime(this.lastPollAt);
     if (pacedUntil > this.lastPollAt && this.wantsToSend()) candidates.push(pacedUntil);
     let min: number | undefined;
     for (const c of candidates) if (c !== undefined && (min === undefined || c < min)) min = c;
@@ -1070,44 +1062,22 @@ export class QuicConnection implements DatagramEndpoint {
 
   private onLossTimer(now: number): void {
     this.lossTimerAt = undefined;
-    for (const id of ['initial', 'handshake', 'application'] as const) {
-      const s = this.spaces[id];
-      if (s.lossTime !== undefined && now >= s.lossTime) {
-        const lost = detectLostPackets(s, now, this.rtt);
-        this.onPacketsLost(lost, s, now, 'time_threshold');
-        this.lossTimerAt = this.computeLossTimer(now);
-        return;
-      }
-    }
-    // Probe timeout (RFC 9002 §6.2.4): send new data or retransmit, in the space whose timer fired.
-    this.ptoCount++;
-    const anyInFlight = (['initial', 'handshake', 'application'] as const).some((id) => ackElicitingInFlight(this.spaces[id]));
-    if (!anyInFlight && this.role === 'client') {
-      const id: SpaceId = this.spaces.handshake.sendKeys && !this.spaces.handshake.discarded ? 'handshake' : 'initial';
-      this.probesPending[id] = 1;
-    } else {
-      let target: SpaceId = 'application';
-      let earliest = Infinity;
-      for (const id of ['initial', 'handshake', 'application'] as const) {
+    const r = this.recovery.onTimeout(now);
+    if (r.kind === 'loss') {
+      this.onPacketsLost(r.lost, this.spaces[r.space], now, 'time_threshold');
+    } else if (r.kind === 'pto') {
+      // Probe timeout (RFC 9002 §6.2.4): probes in the space whose timer fired, preferably carrying unacknowledged CRYPTO data.
+      const target = r.space;
+      this.probesPending[target] = r.probes;
+      const resendCrypto = (id: SpaceId) => {
         const s = this.spaces[id];
-        if (!ackElicitingInFlight(s) || s.lastAckElicitingSent === undefined) continue;
-        if (id === 'application' && !this.handshakeConfirmed) continue;
-        if (s.lastAckElicitingSent < earliest) {
-          earliest = s.lastAckElicitingSent;
-          target = id;
-        }
-      }
-      this.probesPending[target] = PROBE_PACKETS;
-      // Unacknowledged CRYPTO data is resent in the probe itself (RFC 9002 §6.2.4 prefers retransmission).
-      const s = this.spaces[target];
-      for (const p of [...s.sent.values()]) {
-        if (!p.ackEliciting) continue;
-        for (const f of p.frames) if (f.type === 'crypto') s.cryptoSend.onLost(f.offset, f.data.length, false);
-      }
-      // The other handshake space may need its data too: a lost server Handshake flight is probed with the Initial one.
-      if (target === 'initial' && this.spaces.handshake.sendKeys && !this.spaces.handshake.discarded && ackElicitingInFlight(this.spaces.handshake)) {
+        for (const p of this.recovery.unacked(id)) for (const f of p.frames) if (f.type === 'crypto') s.cryptoSend.onLost(f.offset, f.data.length, false);
+      };
+      resendCrypto(target);
+      // A lost server Handshake flight is probed along with the Initial one: the client may need both.
+      if (target === 'initial' && this.spaces.handshake.sendKeys && !this.spaces.handshake.discarded && this.recovery.unacked('handshake').some((p) => p.ackEliciting)) {
         this.probesPending.handshake = 1;
-        for (const p of this.spaces.handshake.sent.values()) for (const f of p.frames) if (f.type === 'crypto') this.spaces.handshake.cryptoSend.onLost(f.offset, f.data.length, false);
+        resendCrypto('handshake');
       }
     }
     this.lossTimerAt = this.computeLossTimer(now);
@@ -1175,8 +1145,8 @@ export class QuicConnection implements DatagramEndpoint {
     let budget = Math.min(DATAGRAM_SIZE, this.amplificationBudget());
     if (to) budget = DATAGRAM_SIZE;
     if (budget <= 0) return undefined;
-    const ccRoom = this.cc.available();
-    const paced = this.cc.pacingTime(now, this.pacingRtt()) > now;
+    const ccRoom = this.ccEnabled ? this.recovery.sendableBytes() : Number.MAX_SAFE_INTEGER;
+    const paced = this.pacingTime(now) > now;
     const plans: PlannedPacket[] = [];
     let used = 0;
     let needsPadding = false;
@@ -1376,10 +1346,11 @@ export class QuicConnection implements DatagramEndpoint {
     const ackEliciting = isAckEliciting(p.frames as { type: FrameTypeName }[]);
     const inFlight = ackEliciting || p.frames.some((f) => f.type === 'padding');
     const kept = p.frames.filter((f) => f.type !== 'ack' && f.type !== 'padding');
-    const sent: SentPacket = { space: p.space, pn: p.pn, timeSent: now, size: bytes.length, ackEliciting, inFlight, frames: kept, keyPhase: p.keyPhase };
-    if (this.phase !== 'closing' && (ackEliciting || inFlight)) space.sent.set(p.pn, sent);
+    // Every packet is recorded (ACK-only ones too) so recovery/ knows which packet numbers exist when the peer acknowledges them.
+    if (this.phase !== 'closing') this.recovery.onPacketSent({ space: p.space, pn: p.pn, timeSent: now, size: bytes.length, ackEliciting, inFlight, frames: kept }, now);
+    if (p.kind === '1rtt' && p.pn < this.firstOneRttPn) this.firstOneRttPn = p.pn;
+    void space;
     if (ackEliciting) {
-      space.lastAckElicitingSent = now;
       // Sending an ack-eliciting packet restarts the idle timer, at most once per received packet (RFC 9000 §10.1).
       if (this.lastActivity >= (this.lastIdleRestartBySend ?? -1)) {
         this.resetIdle(now);
@@ -1387,7 +1358,7 @@ export class QuicConnection implements DatagramEndpoint {
       }
     }
     if (p.kind === '1rtt') this.packetsInSendPhase++;
-    this.cc.onSent(bytes.length, inFlight && this.phase !== 'closing', now, this.pacingRtt());
+    if (inFlight && this.ccEnabled && this.rtt.hasSample) this.pacer.onPacketSent(now, bytes.length, this.recovery.congestion.window, this.rtt.smoothed);
     this.qlog('transport:packet_sent', {
       header: { packet_type: qlogPacketType(p.kind), packet_number: p.pn, dcid: hex(dcid), scid: p.kind === '1rtt' ? undefined : hex(this.localCid) },
       raw: { length: bytes.length, payload_length: payload.length },
@@ -1398,9 +1369,10 @@ export class QuicConnection implements DatagramEndpoint {
 
   private lastIdleRestartBySend: number | undefined;
 
-  /** Pacing starts once there is an RTT sample; before that the initial window goes out as a burst. */
-  private pacingRtt(): number {
-    return this.rtt.hasSample ? this.rtt.smoothed : 0;
+  /** When recovery/'s pacer lets the next full-size datagram go; before an RTT sample the initial window is a burst. */
+  private pacingTime(now: number): number {
+    if (!this.ccEnabled || !this.rtt.hasSample) return now;
+    return this.pacer.earliestSendTime(now, DATAGRAM_SIZE, this.recovery.congestion.window, this.rtt.smoothed);
   }
 
   // =====================================================================================================================
