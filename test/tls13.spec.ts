@@ -493,6 +493,19 @@ for (const backend of BACKENDS) {
       expectMatchingSecrets(zeroRtt.client, zeroRtt.server);
     });
 
+    test('HelloRetryRequest and client authentication in QUIC mode', () => {
+      const e = env(backend, 'quic-hrr-auth');
+      const id = loadIdentity('client');
+      const { client, server } = connect(
+        clientConfig(e, { quic: true, quicTransportParameters: tpClient, certificateChain: id.chain, privateKey: id.key }),
+        serverConfig(e, loadIdentity('ed25519'), { quic: true, quicTransportParameters: tpServer, groups: ['secp256r1'], requireClientCertificate: true, verify: { ca: caDer() } }),
+      );
+      expect(client.session.helloRetry).toBe(true);
+      expect(server.session.peerCertificates[0]).toEqual(id.chain[0]);
+      expect(client.sent.map((s) => s.epoch)).toEqual(['initial', 'initial', 'handshake']);
+      expectMatchingSecrets(client, server);
+    });
+
     test('missing quic_transport_parameters is missing_extension; KeyUpdate is refused', () => {
       const e = env(backend, 'quic-missing');
       const err = failing(() => connect(clientConfig(e), serverConfig(e, loadIdentity('ec'), { quic: true, quicTransportParameters: tpServer })));
