@@ -66,8 +66,13 @@ export function decodeSettings(payload: Uint8Array): Map<number, number> {
   const out = new Map<number, number>();
   try {
     while (!r.atEnd()) {
-      const id = r.varint();
-      const value = r.varint();
+      // Grease identifiers and values may use the full 62-bit range (RFC 9114 §7.2.4.1): read them as bigints and keep
+      // only what fits a number; unknown settings are ignored anyway.
+      const bigId = r.varintBig();
+      const bigValue = r.varintBig();
+      if (bigId > BigInt(Number.MAX_SAFE_INTEGER)) continue;
+      const id = Number(bigId);
+      const value = bigValue > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(bigValue);
       if (H2_ONLY_SETTINGS.has(id)) throw new H3ProtocolError(H3Error.SETTINGS_ERROR, `HTTP/2 setting 0x${id.toString(16)} in HTTP/3 SETTINGS`);
       if (out.has(id)) throw new H3ProtocolError(H3Error.SETTINGS_ERROR, `duplicate setting 0x${id.toString(16)}`);
       out.set(id, value);
@@ -77,6 +82,15 @@ export function decodeSettings(payload: Uint8Array): Map<number, number> {
     throw e;
   }
   return out;
+}
+
+/**
+ * A varint as a number, saturating at 2^53 - 1: grease frame and stream types use the whole 62-bit space and are
+ * merely "unknown" to us, which the saturated value still is. Throws DecodeError only when truncated.
+ */
+export function saturatingVarint(r: Reader): number {
+  const v = r.varintBig();
+  return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
 }
 
 /** Reserved frame and stream types (0x1f * N + 0x21) are ignored by receivers (RFC 9114 §7.2.8, §6.2.3). */
@@ -126,8 +140,8 @@ export class FrameParser {
     let type: number;
     let len: number;
     try {
-      type = r.varint();
-      len = r.varint();
+      type = saturatingVarint(r);
+      len = saturatingVarint(r);
     } catch {
       return undefined; // header incomplete
     }

@@ -14,6 +14,7 @@ import {
   encodeFrameHeader,
   encodeSettings,
   isReservedType,
+  saturatingVarint,
 } from './h3-frames.js';
 import { decodeFieldSection, encodeFieldSection, QpackError, type Field } from './qpack.js';
 import { PendingWrites, isClientInitiated, isUni, type FileSource, type ResponseSink, type StreamTransport } from './transport.js';
@@ -49,7 +50,7 @@ class PeerUniStreams {
         buf.set(data, prev.length);
         const r = new Reader(buf);
         try {
-          kind = r.varint();
+          kind = saturatingVarint(r);
         } catch {
           this.pending.set(id, buf);
           if (fin) this.pending.delete(id);
