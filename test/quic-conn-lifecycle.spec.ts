@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { pair, connectedPair, drainEvents, newClient, newServer, baseConfig, CLIENT_ADDR, SERVER_ADDR, Wire } from './quic-conn-harness.js';
-import { QlogBuffer } from '../engine/quic/qlog.js';
+import { QlogBuffer, serializeQlog } from '../engine/quic/qlog.js';
 import { QUIC_V1, QUIC_V2 } from '../engine/quic/version.js';
 import { peekDatagram } from '../engine/quic/packet.js';
 import { TransportErrorCode } from '../engine/quic/errors.js';
@@ -278,4 +278,18 @@ test('a failed handshake (certificate from an untrusted CA) closes with CRYPTO_E
   expect(code).toBeLessThanOrEqual(0x1ff);
   expect(client.closeInfo).toMatchObject({ initiator: 'local', kind: 'transport', frameType: 0x06 });
   expect(serverConn()!.closeInfo).toMatchObject({ errorCode: code, initiator: 'remote', kind: 'transport' });
+});
+
+test('a real connection\'s qlog serialises to JSON-SEQ records that all parse (qvis input)', () => {
+  const q = new QlogBuffer();
+  const { client, wire, serverConn } = connectedPair({ clientQlog: q });
+  exchange(client, serverConn, wire, 'logged');
+  client.close(0, 'done', true, wire.now);
+  wire.run(() => client.isClosed, 5000);
+  const textOut = serializeQlog({ vantagePoint: 'client', referenceTime: 0, odcid: Buffer.from(client.originalDcid).toString('hex') }, q.events);
+  const records = textOut.split('\x1e').filter(Boolean).map((r) => JSON.parse(r));
+  expect(records[0]).toMatchObject({ qlog_version: '0.3', qlog_format: 'JSON-SEQ', trace: { vantage_point: { type: 'client' } } });
+  const names = new Set(records.slice(1).map((r) => r.name));
+  for (const n of ['transport:packet_sent', 'transport:packet_received', 'transport:parameters_set', 'security:key_updated', 'recovery:metrics_updated', 'connectivity:connection_closed']) expect(names.has(n)).toBe(true);
+  for (const r of records.slice(1)) expect(typeof r.time).toBe('number');
 });

@@ -1,4 +1,15 @@
 // The QUIC connection state machine (RFC 9000 §5–§14, §17; RFC 9001 §4–§6; RFC 9002; RFC 9368): sans-I/O, driven by datagrams, time and API calls.
+/**
+ * Exports:
+ * - `QuicConnection` (DatagramEndpoint): `receiveDatagram(bytes, from, now)`, `pollDatagrams(now)`, `nextTimeout()`,
+ *   `handleTimeout(now)`, `pollEvent()` → ConnectionEvent (connection-events.ts). Streams: `openStream('bidi'|'uni')`,
+ *   `writeStream(id, data, fin?)`, `concludeStream(id)`, `readStream(id, max, now)`, `resetStream(id, code)`,
+ *   `stopSending(id, code, now)`. Control: `close(code, reason, application, now)`, `initiateKeyUpdate()`, `ping()`.
+ *   State: `phase`, `version`, `handshakeComplete`, `handshakeConfirmed`, `closeInfo`, `earlyDataState`, `tls`,
+ *   `peerTransportParameters`, `remoteAddress`, `isAddressValidated`, `pathBytes`, `keyPhaseGeneration`, `recovery`, `rtt`.
+ * - `ConnectionOptions` (server-side fields are filled by server.ts), `FrameContext`.
+ * Client: `new QuicConnection({ role: 'client', config, remote, now })`; servers get theirs from QuicServer (server.ts).
+ */
 
 import type { Address, DatagramEndpoint, OutgoingDatagram } from '../endpoint.js';
 import { sameAddress } from '../endpoint.js';
