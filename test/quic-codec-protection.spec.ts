@@ -9,6 +9,7 @@ import { encodeLongHeader, encodeShortHeader, parsePacket, splitDatagram } from 
 import { buildRetry, parseRetry, verifyRetry, retryIntegrityTag } from '../engine/quic/retry.js';
 import { decodeFrames } from '../engine/quic/frames.js';
 import { decodeTransportParameters } from '../engine/quic/transport-params.js';
+import { peekQuicDatagram } from '../engine/wire/quic-peek.js';
 import { CLIENT_DCID, CLIENT_CRYPTO_FRAME, SERVER_PAYLOAD, CHACHA_SECRET, V1, V2, type VersionVectors } from './quic-codec-vectors.js';
 
 const dcid = fromHex(CLIENT_DCID);
@@ -192,4 +193,17 @@ test('coalesced Initial + Handshake + 1-RTT packets split in order with exact bo
   expect(r.error).toBeDefined();
   // Trailing zero padding after a long-header packet is ignored.
   expect(splitDatagram(new Uint8Array([...a, 0, 0, 0]), 2)).toEqual({ packets: [expect.objectContaining({ kind: 'initial' })] });
+});
+
+test('header peeking (engine/wire/quic-peek.ts) classifies the appendix packets of both versions without keys', () => {
+  for (const v of [V1, V2]) {
+    const client = peekQuicDatagram(fromHex(v.clientPacket));
+    expect(client).toEqual([{ kind: 'initial', version: v.version, dcid: fromHex(CLIENT_DCID), scid: new Uint8Array(0), length: 1200 }]);
+    const server = peekQuicDatagram(fromHex(v.serverPacket));
+    expect(server.map((p) => [p.kind, hex(p.scid!), p.length])).toEqual([['initial', 'f067a5502a4262b5', fromHex(v.serverPacket).length]]);
+    expect(peekQuicDatagram(fromHex(v.retry))[0]!.kind).toBe('retry');
+    expect(peekQuicDatagram(fromHex(v.chacha.packet), 0)[0]!.kind).toBe('1rtt');
+    // Truncated headers are unreadable, not an exception.
+    expect(peekQuicDatagram(fromHex(v.clientPacket).subarray(0, 12))).toEqual([]);
+  }
 });

@@ -137,6 +137,12 @@ test('handshake spaces: Initial PTO ignores max_ack_delay; application data is n
   // Only unconfirmed application data remains: no PTO for it.
   expect(r.nextTimeout()).toBeUndefined();
   expect(r.bytesInFlight).toBe(1200);
+  expect(r.unacked('initial')).toEqual([]);
+  expect(r.unacked('application').map((p) => p.pn)).toEqual([0]);
+  expect(r.nextPacketNumber('application')).toBe(1);
+  expect(() => r.onPacketSent(sent(0, 30, 'application'))).toThrow(RangeError); // packet numbers never repeat
+  r.setHandshakeConfirmed(40);
+  expect(r.nextTimeout()).toBe(10 + 999 + 25);
 });
 
 test('client anti-deadlock: PTO stays armed with nothing in flight until the server validated the address (RFC 9002 §6.2.2.1)', () => {
