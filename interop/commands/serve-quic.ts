@@ -9,7 +9,7 @@ import { openQlogFile, qlogDir } from '../../engine/io/qlog-file.js';
 import { systemRandom } from '../../engine/io/system.js';
 import { EXIT_OK, usageError, verboseLogger, type Target } from '../cli-util.js';
 import { serverConfig } from '../cli-util-tls.js';
-import { quicConfig, type QuicFlags } from '../cli-util-quic.js';
+import { describeClose, quicConfig, type QuicFlags } from '../cli-util-quic.js';
 import type { ServeFlags } from './serve-tls.js';
 import { existsSync, statSync } from 'node:fs';
 
@@ -44,7 +44,11 @@ export async function serveQuic(target: Target, flags: ServeQuicFlags): Promise<
     },
   });
   const files = flags.root ? new DirectoryFiles(flags.root) : 'echo';
-  const app = new QuicServerApp(files, monotonicNow);
+  const app = new QuicServerApp(files, monotonicNow, (c, e) => {
+    const peer = `${c.remoteAddress.host}:${c.remoteAddress.port}`;
+    if (e.type === 'key-update') log(`key update to generation ${e.generation} (${e.initiator === 'remote' ? 'initiated by the client' : 'initiated by us'}) with ${peer}`);
+    else if (e.type === 'closed') log(`connection with ${peer} closed: ${describeClose(e.info)}`);
+  });
   const socket = await bindUdp(target.host, target.port);
   const seen = new Set<unknown>();
   const driver = driveEndpoint(server, socket, () => {
@@ -61,13 +65,14 @@ export async function serveQuic(target: Target, flags: ServeQuicFlags): Promise<
       }
     }
   });
+  // Signal handlers go in before "listening on": a supervisor may signal the moment it reads that line.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
   const addr = socket.address();
   process.stderr.write(`listening on ${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopped;
   await driver.close();
   for (const f of qlogFiles) f.close();
   if (files !== 'echo') files.close();
