@@ -68,7 +68,8 @@ export class Link {
     this.flush();
   }
 
-  private flush(): void {
+  /** Collects output and events; call after API calls made directly on the endpoints. */
+  flush(): void {
     for (const d of this.client.pollDatagrams(this.now)) this.transmit('to-server', d.data);
     for (const d of this.server.pollDatagrams(this.now)) this.transmit('to-client', d.data);
     for (let e = this.client.pollEvent(); e; e = this.client.pollEvent()) this.clientEvents.push(e);

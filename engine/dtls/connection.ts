@@ -382,6 +382,12 @@ export class DtlsConnection {
   private receiveHandshakeRecord(plaintext: Uint8Array, epoch: number, now: number): void {
     if (epoch < this.readEpoch) return this.receiveStaleHandshake(plaintext);
     for (const f of parseHandshakeFragments(plaintext)) {
+      if (f.msgType === HandshakeType.hello_request) {
+        // HelloRequest sits outside message_seq accounting (OpenSSL sends it with seq 0) and the transcript
+        // (RFC 5246 §7.4.1.1): ignored during a handshake, refused after one (RFC 5746 §4.2 leaves that to us).
+        if (this.state === 'connected') this.sendAlert('warning', NO_RENEGOTIATION);
+        continue;
+      }
       const outcome = this.reassembler.add(f, epoch);
       if (outcome === 'old') {
         if (f.messageSeq === this.peerFlightStart && f.fragmentOffset === 0 && this.flight.length) this.transmitFlight();
@@ -421,7 +427,7 @@ export class DtlsConnection {
   private handleMessage(m: HandshakeMessage, now: number): void {
     if (this.state === 'connected') {
       // RFC 5746 §4.4: we never renegotiate; say so with a warning and carry on.
-      if (m.msgType === HandshakeType.hello_request || m.msgType === HandshakeType.client_hello) {
+      if (m.msgType === HandshakeType.client_hello) {
         this.sendAlert('warning', NO_RENEGOTIATION);
         return;
       }

@@ -77,7 +77,7 @@ function keyLog(flag: string | undefined): ((line: string) => void) | undefined 
 }
 
 function describeAlert(e: TlsError): string {
-  return `DTLS failed: ${e.remote ? 'peer sent' : 'we sent'} alert ${alertName(e.alert)}: ${e.message}`;
+  return `DTLS failed: ${e.message}`;
 }
 
 /** `crosswire connect dtls://host:port`: resolves with the exit code. */
