@@ -17,7 +17,7 @@ import type { ConnectionReport, Peer, PeerContext, RoleEndpoint } from './types.
 export const SELF_FEATURES = [
   'handshake', 'transfer', 'multiplexing', 'chacha20', 'retry', 'resumption', 'zerortt', 'http3', 'keyupdate',
   'amplification', 'blackhole', 'rebind-port', 'v2', 'goodput', 'streams-api', 'default-stream', 'multi-stream',
-  'dtls', 'dtls-cookie',
+  'dtls', 'dtls-cookie', 'hq-interop', 'longrtt', 'cubic',
 ] as const;
 
 const clock = (): number => SIMULATION_CLOCK_MS;
@@ -156,13 +156,18 @@ function messageBytes(m: { text?: string; size?: number }, i: number): Uint8Arra
 
 /** Spoofed ClientHellos go out at this pace so the flood stays under the default link's bandwidth. */
 const SPOOF_INTERVAL_MS = 0.5;
+/** Echo client: re-send unanswered messages after this long (application-level, like a ping). */
+const RESEND_MS = 1000;
 
 class DtlsClientRole implements DatagramEndpoint {
   readonly client: DtlsClient;
   readonly report: ConnectionReport = { keyUpdates: 0, messagesSent: 0, messagesEchoed: 0 };
   private readonly expected: Uint8Array[];
+  private readonly echoedFlags: boolean[];
   private echoed = 0;
   private sent = false;
+  /** DTLS does not retransmit application data; the echo client re-sends what has not come back yet. */
+  private resendAt: number | undefined;
   private spoofTemplate: Uint8Array | undefined;
   private spoofed = 0;
   private nextSpoofAt = 0;
@@ -172,6 +177,7 @@ class DtlsClientRole implements DatagramEndpoint {
     this.client = new DtlsClient(dtlsConfig(ctx, 'client'), ctx.serverAddress, 0);
     this.report.startedAt = 0;
     this.expected = c.messages.map(messageBytes);
+    this.echoedFlags = this.expected.map(() => false);
     if (c.spoofedClientHellos > 0) {
       // Any well-formed ClientHello will do as the flood's payload: take a throwaway client's first flight.
       const other = new DtlsClient(dtlsConfig(ctx, 'client', 'spoof'), ctx.serverAddress, 0);
@@ -201,9 +207,15 @@ class DtlsClientRole implements DatagramEndpoint {
         this.report.cipherSuite = e.summary.suite;
         this.report.retried = e.summary.helloVerifyRequest;
       } else if (e.type === 'data') {
-        const want = this.expected[this.echoed];
-        if (want && want.length === e.data.length && want.every((b, k) => b === e.data[k])) this.report.messagesEchoed = ++this.echoed;
-        if (this.echoed >= this.expected.length) this.report.finishedAt ??= now;
+        const i = this.expected.findIndex((m, k) => !this.echoedFlags[k] && m.length === e.data.length && m.every((b, j) => b === e.data[j]));
+        if (i >= 0) {
+          this.echoedFlags[i] = true;
+          this.report.messagesEchoed = ++this.echoed;
+        }
+        if (this.echoed >= this.expected.length) {
+          this.report.finishedAt ??= now;
+          this.resendAt = undefined;
+        }
       } else if (e.type === 'closed' && e.error) {
         this.report.closeInfo = { errorCode: e.error.alert, frameType: 0, reason: e.error.message, initiator: e.error.remote ? 'remote' : 'local', kind: 'transport', cause: 'close' };
       }
@@ -212,6 +224,10 @@ class DtlsClientRole implements DatagramEndpoint {
       this.sent = true;
       for (const m of this.expected) this.client.send(m);
       this.report.messagesSent = this.expected.length;
+      if (this.expected.length) this.resendAt = now + RESEND_MS;
+    } else if (this.resendAt !== undefined && now >= this.resendAt && this.echoed < this.expected.length) {
+      this.expected.forEach((m, k) => this.echoedFlags[k] || this.client.send(m));
+      this.resendAt = now + RESEND_MS;
     }
   }
 
@@ -228,10 +244,9 @@ class DtlsClientRole implements DatagramEndpoint {
   }
 
   nextTimeout(): number | undefined {
-    const t = this.client.nextTimeout();
-    const s = this.spoofTemplate && this.spoofed < this.spoofTotal ? this.nextSpoofAt : undefined;
-    if (t === undefined) return s;
-    return s === undefined ? t : Math.min(t, s);
+    const times = [this.client.nextTimeout(), this.spoofTemplate && this.spoofed < this.spoofTotal ? this.nextSpoofAt : undefined, this.client.closed ? undefined : this.resendAt];
+    const set = times.filter((t): t is number => t !== undefined);
+    return set.length ? Math.min(...set) : undefined;
   }
 
   handleTimeout(now: number): void {
