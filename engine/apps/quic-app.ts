@@ -111,6 +111,8 @@ export class QuicServerApp {
   constructor(
     private readonly files: FileSource | 'echo',
     private readonly now: () => number,
+    /** Sees every connection event after the app has; the CLI logs key updates and closes with it. */
+    private readonly observe?: (conn: QuicConnection, e: ConnectionEvent) => void,
   ) {}
 
   private appFor(conn: QuicConnection): HqServer | H3Server | EchoServer | undefined {
@@ -145,6 +147,7 @@ export class QuicServerApp {
             this.apps.delete(conn);
             break;
         }
+        this.observe?.(conn, e);
       }
       this.apps.get(conn)?.pumpAll();
     }
