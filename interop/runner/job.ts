@@ -34,10 +34,7 @@ export function executeJob(job: Job): JobOutcome {
   const peer = PEERS[job.peer];
   if (!peer) return { ok: false, error: `unknown peer '${job.peer}' (known: ${Object.keys(PEERS).join(', ')})` };
   const seed = job.seed ?? scenario.seed ?? DEFAULT_SEED;
-  let result = runScenario(scenario, { seed, client: peer, server: peer, outDir: job.failuresOnly ? undefined : job.outDir, fates: job.fates, faults: job.faults, capture: job.capture });
-  if (job.failuresOnly && job.outDir && result.verdict !== 'passed' && result.verdict !== 'unsupported') {
-    // Re-run with artifacts on: the run is a pure function of its inputs, so this is the same run, now recorded.
-    result = runScenario(scenario, { seed, client: peer, server: peer, outDir: job.outDir, fates: job.fates, faults: job.faults, capture: job.capture });
-  }
+  const keep = job.failuresOnly ? (r: RunRecord) => r.verdict === 'failed' || r.verdict === 'error' : undefined;
+  const result = runScenario(scenario, { seed, client: peer, server: peer, outDir: job.outDir, keep, fates: job.fates, faults: job.faults, capture: job.capture });
   return { ok: true, result, description: scenario.description };
 }

@@ -31,6 +31,8 @@ export interface RunOptions {
   capture?: boolean;
   /** Engine faults to switch on (tests of the harness itself). */
   faults?: readonly FaultName[];
+  /** Write result.json and artifacts only for runs this accepts (fuzz sweeps keep failures only). */
+  keep?: (r: RunRecord) => boolean;
   /** Sees the raw simulation (per-datagram fate decisions for shrinking). */
   onSimulation?: (sim: SimulationResult) => void;
 }
@@ -64,9 +66,10 @@ export function runScenario(scenario: Scenario, opts: RunOptions): RunRecord {
   };
   const resultPath = opts.outDir ? join(opts.outDir, 'result.json') : undefined;
   base.replay = resultPath ? `crosswire replay ${resultPath}` : `crosswire run ${scenario.file} --seed ${opts.seed} --peer ${client.name}`;
+  const keep = (r: RunRecord) => !!resultPath && (opts.keep?.(r) ?? true);
   const finish = (r: RunRecord): RunRecord => {
     r.wallMs = Math.round(performance.now() - started);
-    if (resultPath) writeResult(resultPath, r);
+    if (resultPath && keep(r)) writeResult(resultPath, r);
     return r;
   };
 
@@ -136,7 +139,7 @@ export function runScenario(scenario: Scenario, opts: RunOptions): RunRecord {
   };
   Object.assign(r, verdictOf(scenario, sim, checks));
 
-  if (opts.outDir) {
+  if (opts.outDir && keep(r)) {
     mkdirSync(opts.outDir, { recursive: true });
     const trace = join(opts.outDir, 'trace.txt');
     writeFileSync(trace, sim.traceText);
