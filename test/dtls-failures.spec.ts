@@ -75,7 +75,13 @@ test('close_notify: the peer answers and both sides report a clean close', () =>
   link.run(() => link.serverEvents.some((e) => e.event.type === 'closed'));
   expect(link.serverEvents.find((e) => e.event.type === 'closed')?.event).toEqual({ type: 'closed' });
   expect(link.server.peerStateCount).toBe(0);
-  expect(link.clientEvents.slice(-2)).toEqual([{ type: 'alert', level: 'warning', description: Alert.close_notify, sent: true }, { type: 'closed' }]);
+  expect(link.client.closing).toBe(true);
+  link.run(() => link.client.closed);
+  expect(link.clientEvents.slice(-3)).toEqual([
+    { type: 'alert', level: 'warning', description: Alert.close_notify, sent: true },
+    { type: 'alert', level: 'warning', description: Alert.close_notify, sent: false },
+    { type: 'closed' },
+  ]);
   // The server answered with its own close_notify before letting go of the association.
   expect(link.serverEvents.map((e) => e.event).filter((e) => e.type === 'alert')).toEqual([
     { type: 'alert', level: 'warning', description: Alert.close_notify, sent: false },

@@ -51,6 +51,11 @@ export class DtlsClient implements DatagramEndpoint {
     return this.connection.handshake;
   }
 
+  /** close() was called after the handshake; incoming data is still delivered until the peer's close_notify. */
+  get closing(): boolean {
+    return this.connection.closing;
+  }
+
   get closed(): boolean {
     return this.connection.closed;
   }

@@ -214,12 +214,20 @@ export class DtlsConnection {
     for (let o = 0; o < data.length; o += room) this.outbox.push(this.protectRecord(ContentType.application_data, data.subarray(o, o + room)));
   }
 
-  /** Sends close_notify (RFC 5246 §7.2.1) and stops. */
+  /**
+   * Sends close_notify (RFC 5246 §7.2.1). After the handshake we stop writing but keep reading until the peer's
+   * close_notify (records it sent before seeing ours still arrive); during the handshake we stop at once.
+   */
   close(): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.closeNotifySent) return;
     this.sendAlert('warning', Alert.close_notify);
     this.closeNotifySent = true;
-    this.enterClosed();
+    if (!this.handshakeComplete) this.enterClosed();
+  }
+
+  /** We sent close_notify and wait for the peer's. */
+  get closing(): boolean {
+    return this.closeNotifySent && this.state !== 'closed';
   }
 
   /** Every datagram from the peer. Never throws: bad records are dropped, protocol violations become alerts. */

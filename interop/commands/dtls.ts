@@ -38,8 +38,11 @@ export interface DtlsServerFlags {
   keylog?: string;
   v?: boolean;
   pmtu?: number;
-  /** Cookies are on by default; `--retry false` (or `noCookies`) turns the HelloVerifyRequest round off. */
-  retry?: boolean;
+  /**
+   * The HelloVerifyRequest round is always on from the CLI (serve's --retry defaults to false for QUIC, so it cannot
+   * mean "off" here); programs embedding the server may turn it off with this.
+   */
+  noCookies?: boolean;
 }
 
 /** Where a command reads and writes; the CLI passes the process streams, tests their own. */
@@ -52,6 +55,9 @@ export interface DtlsIo {
   /** Server: called once bound, with the local address. */
   onListening?: (local: Address) => void;
 }
+
+/** How long `connect` waits for the peer's close_notify after sending ours. */
+const CLOSE_WAIT_MS = 3000;
 
 const processIo = (): DtlsIo => ({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
 
@@ -136,11 +142,12 @@ export async function connectDtls(target: Target, flags: DtlsClientFlags, io: Dt
       if (eof) {
         if (pending.length) client.send(pending);
         pending = new Uint8Array(0);
-        log('stdin closed: sending close_notify');
+        log('stdin closed: sent close_notify, waiting for the peer to close');
         client.close();
+        // UDP may lose the peer's close_notify: do not wait for it forever.
+        setTimeout(() => finish(0), CLOSE_WAIT_MS).unref();
       }
       driver!.kick();
-      if (eof) finish(0);
     };
     const onData = (chunk: Buffer) => {
       const next = new Uint8Array(pending.length + chunk.length);
@@ -202,7 +209,7 @@ export async function serveDtls(target: Target, flags: DtlsServerFlags, io: Dtls
     groups: parseGroups(flags.group),
     keyLog: keyLog(flags.keylog),
     pmtu: flags.pmtu,
-    cookies: flags.retry !== false,
+    cookies: !flags.noCookies,
   });
   let socket;
   try {
@@ -217,7 +224,10 @@ export async function serveDtls(target: Target, flags: DtlsServerFlags, io: Dtls
       const ev = e.event;
       if (ev.type === 'handshake-complete') verbose(`${who}: handshake complete: DTLS 1.2 ${ev.summary.suite} ${ev.summary.group}`);
       else if (ev.type === 'data') {
-        if (flags.echo) server.send(e.peer, ev.data);
+        if (flags.echo) {
+          // The association may already be gone (its close_notify came in the same datagram): nothing to echo to.
+          if (server.connection(e.peer)?.handshakeComplete && !server.connection(e.peer)?.closing) server.send(e.peer, ev.data);
+        }
         else io.stdout.write(ev.data);
       } else if (ev.type === 'closed') verbose(`${who}: ${ev.error ? describeAlert(ev.error) : 'closed'}`);
     }
