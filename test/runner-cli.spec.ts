@@ -54,6 +54,25 @@ test('run: the same --seed gives the same traceHash, replay reproduces it, anoth
   expect(t.stdout.toString()).toContain('traceHash differs');
 });
 
+test('run --capture: pcapng, key log and qlog artifacts, and the same trace as without capture', async () => {
+  const dir = tmp();
+  const plain = await runCli(['run', 'scenarios/quic/retry.yaml', '--out', join(dir, 'plain')], { timeoutMs: 110_000 });
+  const cap = await runCli(['run', 'scenarios/quic/retry.yaml', '--capture', '--out', join(dir, 'cap')], { timeoutMs: 110_000 });
+  expect(plain.code).toBe(0);
+  expect(cap.code).toBe(0);
+  const a = json(join(dir, 'plain', 'retry', 'result.json'));
+  const b = json(join(dir, 'cap', 'retry', 'result.json'));
+  expect(b.traceHash).toBe(a.traceHash);
+  expect(b.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok])).toEqual([
+    ['completed', true], ['handshakes', true], ['files-identical', true], ['retry', true], ['amplification', true],
+  ]);
+  const pcap = readFileSync(b.artifacts.pcap);
+  expect(pcap.readUInt32LE(0)).toBe(0x0a0d0d0a); // pcapng Section Header Block
+  expect(readFileSync(b.artifacts.keylog, 'utf8')).toMatch(/^CLIENT_HANDSHAKE_TRAFFIC_SECRET [0-9a-f]{64} [0-9a-f]+$/m);
+  expect(b.artifacts.qlog.length).toBe(2); // one client and one server connection
+  for (const q of b.artifacts.qlog) expect(readFileSync(q, 'utf8')).toContain('"qlog_format":"JSON-SEQ"');
+});
+
 test('run: an impossible expectation fails with exit 1 and a one-line reason', async () => {
   const dir = tmp();
   const file = join(dir, 'impossible.yaml');

@@ -67,6 +67,7 @@ function quicClient(ctx: PeerContext): RoleEndpoint {
       ...(c.cc ? { congestionControl: c.cc } : {}),
       transport: transportFor(c),
       ...faultConfig(ctx),
+      ...(ctx.qlogFor ? { qlog: ctx.qlogFor(`client-${i + 1}`) } : {}),
     }),
   });
   return {
@@ -127,6 +128,7 @@ function quicServer(ctx: PeerContext): RoleEndpoint {
       ...faultConfig(ctx),
     } as QuicConfig,
     retry: s.retry,
+    ...(ctx.qlogFor ? { qlogFor: (odcid: string) => ctx.qlogFor!(`server-${odcid}`) } : {}),
     tokenKey: rng(ctx, 'token-key')(16),
     resetKey: rng(ctx, 'reset-key')(32),
     files: ctx.scripted ? undefined : ctx.files,

@@ -5,6 +5,7 @@
 import type { Address, DatagramEndpoint } from '../../engine/endpoint.js';
 import type { QuicConnection } from '../../engine/quic/connection.js';
 import type { CloseInfo } from '../../engine/quic/connection-events.js';
+import type { QlogSink } from '../../engine/quic/qlog.js';
 import type { Protocol, Scenario, Side } from '../scenario/model.js';
 import type { SimulationPki } from '../runner/pki.js';
 import type { GeneratedFiles } from '../runner/content.js';
@@ -26,6 +27,8 @@ export interface PeerContext {
   /** NSS key log lines (for --capture). */
   readonly keyLog?: (line: string) => void;
   readonly faults: readonly FaultName[];
+  /** qlog sink for a new connection of this role (for --capture); undefined when qlog is off. */
+  readonly qlogFor?: (label: string) => QlogSink | undefined;
   /** Step-scripted (API) scenarios: the role exposes its connection and leaves stream events to the script. */
   readonly scripted: boolean;
 }

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { simulate, DEFAULT_CLIENT_ADDRESS, DEFAULT_SERVER_ADDRESS, type SimulationResult } from '../../simulator/run.js';
 import { writePcapng } from '../../simulator/capture/pcapng.js';
+import { QlogBuffer, serializeQlog } from '../../engine/quic/qlog.js';
 import { writeResult, type Check, type RunResult } from '../result.js';
 import { VERSION } from '../version.js';
 import type { Scenario } from '../scenario/model.js';
@@ -80,6 +81,12 @@ export function runScenario(scenario: Scenario, opts: RunOptions): RunRecord {
   const paths = requestPaths(scenario);
   const files = new GeneratedFiles(paths);
   const keyLines: string[] = [];
+  const qlogs = new Map<string, QlogBuffer>();
+  const qlogFor = (label: string) => {
+    const b = new QlogBuffer();
+    qlogs.set(label, b);
+    return b.sink;
+  };
   const scripted = scenario.steps.length > 0;
   const ctx = (role: 'client' | 'server'): PeerContext => ({
     scenario,
@@ -91,6 +98,7 @@ export function runScenario(scenario: Scenario, opts: RunOptions): RunRecord {
     files,
     paths: paths.map(([p]) => p),
     keyLog: opts.capture ? (l) => keyLines.push(l) : undefined,
+    qlogFor: opts.capture && scenario.protocol === 'quic' ? qlogFor : undefined,
     faults: opts.faults ?? [],
     scripted,
   });
@@ -152,6 +160,15 @@ export function runScenario(scenario: Scenario, opts: RunOptions): RunRecord {
       const kl = join(opts.outDir, 'keylog.txt');
       writeFileSync(kl, keylog);
       r.artifacts.keylog = resolve(kl);
+      if (qlogs.size) {
+        const dir = join(opts.outDir, 'qlog');
+        mkdirSync(dir, { recursive: true });
+        for (const [label, b] of qlogs) {
+          const p = join(dir, `${label}.sqlog`);
+          writeFileSync(p, serializeQlog({ vantagePoint: label.startsWith('client') ? 'client' : 'server', title: `${scenario.name} ${label}`, referenceTime: 0 }, b.events));
+          r.artifacts.qlog.push(resolve(p));
+        }
+      }
     }
   }
   return finish(r);
