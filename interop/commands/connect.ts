@@ -6,20 +6,22 @@ import type { Argv, CommandModule } from 'yargs';
 import { parseTarget, runCommand, type Target } from '../cli-util.js';
 import { connectOverTls, type ConnectFlags } from './connect-tls.js';
 import { connectDtls } from './dtls.js';
+import { connectOverQuic } from './connect-quic.js';
 
 export type Connector = (target: Target, flags: ConnectFlags) => Promise<number>;
 
 export const CONNECT_PROTOCOLS: Record<string, Connector> = {
   tls: connectOverTls,
   dtls: (target, flags) => connectDtls(target, flags),
+  quic: connectOverQuic,
 };
 
 export const connectCommand: CommandModule<object, ConnectFlags & { url: string }> = {
   command: 'connect <url>',
-  describe: 'interactive client: stdin to the peer, the peer to stdout (tls://host:port)',
+  describe: 'interactive client: stdin to the peer, the peer to stdout (quic://, tls:// or dtls://host:port)',
   builder: (y: Argv) =>
     y
-      .positional('url', { type: 'string', demandOption: true, describe: 'tls://host:port' })
+      .positional('url', { type: 'string', demandOption: true, describe: 'quic://host:port, tls://host:port or dtls://host:port' })
       .option('ca', { type: 'string', describe: 'trust anchors (PEM); default: the system store' })
       .option('insecure', { type: 'boolean', default: false, describe: 'skip certificate verification (explicit opt-out)' })
       .option('servername', { type: 'string', describe: 'SNI and the name the certificate must match (default: the URL host)' })
@@ -29,7 +31,10 @@ export const connectCommand: CommandModule<object, ConnectFlags & { url: string 
       .option('cert', { type: 'string', describe: 'client certificate chain (PEM)' })
       .option('key', { type: 'string', describe: 'private key of --cert (PEM)' })
       .option('keylog', { type: 'string', describe: 'append NSS key log lines to this file (also SSLKEYLOGFILE)' })
-      .option('v', { alias: 'verbose', type: 'boolean', default: false, describe: 'print handshake details and records to stderr' }) as unknown as Argv<ConnectFlags & { url: string }>,
+      .option('v', { alias: 'verbose', type: 'boolean', default: false, describe: 'print handshake details and records to stderr' })
+      .option('quic-version', { type: 'number', choices: [1, 2], describe: 'QUIC: version of the first Initial (default 1)' })
+      .option('qlog', { type: 'string', describe: 'QUIC: write qlog files to this directory (also QLOGDIR)' })
+      .option('crypto', { type: 'string', choices: ['node', 'noble'], describe: 'QUIC: crypto backend for packet protection (default node)' }) as unknown as Argv<ConnectFlags & { url: string }>,
   handler: (argv) =>
     runCommand(async () => {
       const target = parseTarget(argv.url, Object.keys(CONNECT_PROTOCOLS));

@@ -1,0 +1,56 @@
+// `crosswire connect quic://host:port`: s_client-like over QUIC (RFC 9000) on the default stream of the OpenSSL-style
+// API: stdin goes out on a client-initiated bidirectional stream, concluded (FIN) at stdin EOF; the peer's data → stdout.
+
+import { connectQuic } from '../../engine/io/udp.js';
+import { versionName } from '../../engine/quic/version.js';
+import { CliError, EXIT_FAILURE, EXIT_OK, verboseLogger, type Target } from '../cli-util.js';
+import { clientConfig, listFlag } from '../cli-util-tls.js';
+import { deferredQlog, describeClose, quicConfig, resolveAddress, type QuicFlags } from '../cli-util-quic.js';
+import type { ConnectFlags } from './connect-tls.js';
+
+export interface ConnectQuicFlags extends ConnectFlags, QuicFlags {}
+
+export async function connectOverQuic(target: Target, flags: ConnectQuicFlags): Promise<number> {
+  const log = verboseLogger(!!flags.v);
+  const alpn = listFlag(flags.alpn);
+  const tls = clientConfig(flags, target.host, undefined, alpn.length ? alpn : ['echo']);
+  const remote = await resolveAddress(target.host, target.port);
+  const qlog = deferredQlog(flags.qlog, 'client');
+  const { api, runner } = await connectQuic({ host: remote.host, port: remote.port, config: quicConfig(flags, tls, { qlog: qlog.sink }) });
+  qlog.bind(api.connection.originalDcid);
+  const fail = (line: string) => new CliError(line, EXIT_FAILURE);
+  try {
+    try {
+      await api.handshakeAsync();
+    } catch {
+      throw fail(api.closeInfo ? describeClose(api.closeInfo) : 'handshake failed');
+    }
+    const c = api.connection;
+    log(`connected to ${remote.host}:${remote.port}: ${versionName(c.version)}, ${c.tls.suite?.name ?? '?'}, ALPN ${c.tls.alpn ?? 'none'}`);
+
+    // stdin → the default stream (opened by the first write), FIN at EOF
+    const upload = (async () => {
+      for await (const chunk of process.stdin) await api.writeAsync(new Uint8Array(chunk as Buffer));
+      await api.writeAsync(new Uint8Array(0), true);
+      log('stdin closed: stream concluded');
+    })();
+    // the default stream → stdout, until the peer's FIN or a reset
+    for (;;) {
+      const r = await api.readAsync();
+      if (r instanceof Uint8Array) {
+        if (r.length) process.stdout.write(r);
+        continue;
+      }
+      if (r === 'finished') break;
+      if (r === 'reset-remote') throw fail(`the peer reset the stream (error code ${api.defaultStreamObject?.peerResetCode ?? '?'})`);
+      if (r === 'connection-closed') throw fail(api.closeInfo ? describeClose(api.closeInfo) : 'connection closed');
+      throw fail(`stream ended: ${r}`);
+    }
+    await Promise.race([upload, Promise.resolve()]);
+    await api.shutdownAsync({});
+    return EXIT_OK;
+  } finally {
+    await runner.close();
+    qlog.close();
+  }
+}
