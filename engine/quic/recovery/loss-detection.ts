@@ -243,15 +243,16 @@ export class Recovery<F> {
     const s = this.spaces[space];
     s.lossTime = undefined;
     const lossDelay = this.rtt.lossDelay(this.timeThreshold, this.granularity);
-    const lostSendTime = now - lossDelay;
     const lost: SentPacket<F>[] = [];
     for (const p of s.sent.values()) {
       if (p.pn > s.largestAcked) break; // insertion order is packet-number order
-      if (p.timeSent <= lostSendTime || s.largestAcked >= p.pn + this.packetThreshold) {
+      // The deadline is computed exactly as the loss timer is armed below: testing `timeSent <= now - lossDelay` instead
+      // can disagree by one rounding step, so a timer firing at its deadline would re-arm at the same instant forever.
+      const deadline = p.timeSent + lossDelay;
+      if (deadline <= now || s.largestAcked >= p.pn + this.packetThreshold) {
         lost.push(p);
       } else {
-        const t = p.timeSent + lossDelay;
-        s.lossTime = s.lossTime === undefined ? t : Math.min(s.lossTime, t);
+        s.lossTime = s.lossTime === undefined ? deadline : Math.min(s.lossTime, deadline);
       }
     }
     for (const p of lost) {
