@@ -1,5 +1,6 @@
 // `crosswire get https://…` over QUIC (RFC 9000) with HTTP/3 (RFC 9114) or hq-interop: one download, body to stdout or --out.
 
+import type { Socket } from 'node:dgram';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { SessionTicket } from '../../engine/tls/api.js';
 import { QuicConnection } from '../../engine/quic/connection.js';
@@ -9,7 +10,7 @@ import { QuicClientApp, type AppProtocol } from '../../engine/apps/quic-app.js';
 import { bindUdp, driveEndpoint, monotonicNow } from '../../engine/io/dtls-udp.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, usageError, verboseLogger, type Target } from '../cli-util.js';
 import { clientConfig, listFlag, loadTicketFile, saveTicketFile } from '../cli-util-tls.js';
-import { deferredQlog, describeClose, quicConfig, resolveAddress, type QuicFlags } from '../cli-util-quic.js';
+import { deferredQlog, describeClose, enlargeSocketBuffers, quicConfig, resolveAddress, type QuicFlags } from '../cli-util-quic.js';
 import type { GetFlags } from './get-tcp.js';
 
 export interface GetQuicFlags extends GetFlags, QuicFlags {
@@ -18,6 +19,17 @@ export interface GetQuicFlags extends GetFlags, QuicFlags {
 }
 
 const APP_PROTOCOLS: readonly AppProtocol[] = ['h3', 'hq-interop'];
+
+/** The UDP driver addresses every datagram; a connected socket must not be given an address again. */
+function sendOnConnected(socket: Socket): Socket {
+  return new Proxy(socket, {
+    get(target, prop) {
+      if (prop === 'send') return (data: Uint8Array, _port: number, _host: string, cb?: (e: Error | null) => void) => target.send(data, cb);
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
 
 export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<number> {
   const log = verboseLogger(!!flags.v);
@@ -45,6 +57,10 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
   let received = 0;
   let outcome: { ok: boolean; detail?: string } | undefined;
   const socket = await bindUdp(remote.host.includes(':') ? '::' : '0.0.0.0', 0);
+  enlargeSocketBuffers(socket);
+  // A connected socket is the only way node reports ICMP port unreachable (as ECONNREFUSED), so a closed port
+  // fails at once instead of after --timeout.
+  await new Promise<void>((resolve) => socket.connect(remote.port, remote.host, resolve));
   const conn = new QuicConnection({ role: 'client', config, remote, now: monotonicNow() });
   qlog.bind(conn.originalDcid);
   const app = new QuicClientApp(
@@ -81,7 +97,10 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
     else if (e.type === 'ticket') newest = e.ticket;
     else if ((e.type === 'closed' || e.type === 'closing') && !closing) finish({ code: EXIT_FAILURE, line: describeClose(e.info) });
   };
-  const driver = driveEndpoint(conn, socket, () => {
+  socket.on('error', (e: NodeJS.ErrnoException) =>
+    finish({ code: EXIT_FAILURE, line: e.code === 'ECONNREFUSED' ? `nothing listens on udp ${remote.host}:${remote.port} (ICMP port unreachable)` : `udp socket error: ${e.code ?? e.message}` }),
+  );
+  const driver = driveEndpoint(conn, sendOnConnected(socket), () => {
     app.poll();
     for (; seen < app.events.length; seen++) onEvent(app.events[seen]!);
     if (outcome && !closing && app.idle) {

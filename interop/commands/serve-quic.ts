@@ -9,7 +9,7 @@ import { openQlogFile, qlogDir } from '../../engine/io/qlog-file.js';
 import { systemRandom } from '../../engine/io/system.js';
 import { EXIT_OK, usageError, verboseLogger, type Target } from '../cli-util.js';
 import { serverConfig } from '../cli-util-tls.js';
-import { describeClose, quicConfig, type QuicFlags } from '../cli-util-quic.js';
+import { describeClose, enlargeSocketBuffers, quicConfig, type QuicFlags } from '../cli-util-quic.js';
 import type { ServeFlags } from './serve-tls.js';
 import { existsSync, statSync } from 'node:fs';
 
@@ -50,6 +50,7 @@ export async function serveQuic(target: Target, flags: ServeQuicFlags): Promise<
     else if (e.type === 'closed') log(`connection with ${peer} closed: ${describeClose(e.info)}`);
   });
   const socket = await bindUdp(target.host, target.port);
+  enlargeSocketBuffers(socket);
   const seen = new Set<unknown>();
   const driver = driveEndpoint(server, socket, () => {
     for (let c = server.accept(); c; c = server.accept()) {
