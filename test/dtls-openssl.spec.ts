@@ -58,7 +58,10 @@ for (const f of families) {
   }
 }
 
-test('openssl s_client -dtls1_2 ↔ our server with the cookie round: its data is echoed', async () => {
+for (const f of families) {
+  for (const kind of ['ec', 'rsa'] as const) {
+    const cipher = f[kind];
+test(`openssl s_client -dtls1_2 -cipher ${cipher} ↔ our server (${kind.toUpperCase()} certificate) with the cookie round: its data is echoed`, async () => {
   requireBinary(OPENSSL, 'apt-get install -y openssl');
   const pki = makePki();
   const abort = new AbortController();
@@ -67,12 +70,12 @@ test('openssl s_client -dtls1_2 ↔ our server with the cookie round: its data i
   let local: Address | undefined;
   const serving = serveDtls(
     { scheme: 'dtls', host: '127.0.0.1', port: 0, path: '/', authority: '127.0.0.1:0' },
-    { cert: pki.leaf.ec.cert, key: pki.leaf.ec.key, echo: true, v: true },
+    { cert: pki.leaf[kind].cert, key: pki.leaf[kind].key, echo: true, v: true },
     { stdin: new PassThrough(), stdout: new PassThrough(), stderr, signal: abort.signal, onListening: (a) => (local = a) },
   );
   await until(() => local !== undefined, 'listening');
   expect(err()).toMatch(/listening on 127\.0\.0\.1:\d+/);
-  const client = spawnPeer(OPENSSL, ['s_client', '-dtls1_2', '-CAfile', pki.ca, '-verify_return_error', '-servername', 'localhost', '-connect', `127.0.0.1:${local!.port}`, '-msg']);
+  const client = spawnPeer(OPENSSL, ['s_client', '-dtls1_2', '-CAfile', pki.ca, '-verify_return_error', '-servername', 'localhost', '-cipher', cipher, '-connect', `127.0.0.1:${local!.port}`, '-msg']);
   try {
     await client.waitFor(/Verify return code: 0 \(ok\)/);
     client.proc.stdin!.write('echo me please\n');
@@ -86,9 +89,12 @@ test('openssl s_client -dtls1_2 ↔ our server with the cookie round: its data i
     expect(hvr).toBeGreaterThan(0);
     expect(serverHello).toBeGreaterThan(hvr);
     expect(trace).toContain('Extended master secret: yes');
+    expect(trace).toContain(`Cipher is ${cipher}`);
   } finally {
     await client.kill();
     abort.abort();
     expect(await serving).toBe(0);
   }
 });
+  }
+}
