@@ -61,40 +61,40 @@ for (const f of families) {
 for (const f of families) {
   for (const kind of ['ec', 'rsa'] as const) {
     const cipher = f[kind];
-test(`openssl s_client -dtls1_2 -cipher ${cipher} ↔ our server (${kind.toUpperCase()} certificate) with the cookie round: its data is echoed`, async () => {
-  requireBinary(OPENSSL, 'apt-get install -y openssl');
-  const pki = makePki();
-  const abort = new AbortController();
-  const stderr = new PassThrough();
-  const err = collect(stderr);
-  let local: Address | undefined;
-  const serving = serveDtls(
-    { scheme: 'dtls', host: '127.0.0.1', port: 0, path: '/', authority: '127.0.0.1:0' },
-    { cert: pki.leaf[kind].cert, key: pki.leaf[kind].key, echo: true, v: true },
-    { stdin: new PassThrough(), stdout: new PassThrough(), stderr, signal: abort.signal, onListening: (a) => (local = a) },
-  );
-  await until(() => local !== undefined, 'listening');
-  expect(err()).toMatch(/listening on 127\.0\.0\.1:\d+/);
-  const client = spawnPeer(OPENSSL, ['s_client', '-dtls1_2', '-CAfile', pki.ca, '-verify_return_error', '-servername', 'localhost', '-cipher', cipher, '-connect', `127.0.0.1:${local!.port}`, '-msg']);
-  try {
-    await client.waitFor(/Verify return code: 0 \(ok\)/);
-    client.proc.stdin!.write('echo me please\n');
-    // s_client prints only what it receives, so the line on its stdout is our echo.
-    await client.waitFor(/echo me please/);
-    // -msg dumps every record: the first server record is a HelloVerifyRequest (content type 22, DTLS 1.0 record
-    // version as RFC 6347 §4.2.1 recommends, handshake type 3), and only after it the ServerHello (type 2).
-    const trace = client.stdout();
-    const hvr = trace.search(/<<< [^\n]*\n\s+16 fe ff [^\n]*\n<<< [^\n]*\n\s+03 00 00/);
-    const serverHello = trace.search(/<<< [^\n]*\n\s+16 fe fd [^\n]*\n<<< [^\n]*\n\s+02 00 00/);
-    expect(hvr).toBeGreaterThan(0);
-    expect(serverHello).toBeGreaterThan(hvr);
-    expect(trace).toContain('Extended master secret: yes');
-    expect(trace).toContain(`Cipher is ${cipher}`);
-  } finally {
-    await client.kill();
-    abort.abort();
-    expect(await serving).toBe(0);
-  }
-});
+    test(`openssl s_client -dtls1_2 -cipher ${cipher} ↔ our server (${kind.toUpperCase()} certificate) with the cookie round: its data is echoed`, async () => {
+      requireBinary(OPENSSL, 'apt-get install -y openssl');
+      const pki = makePki();
+      const abort = new AbortController();
+      const stderr = new PassThrough();
+      const err = collect(stderr);
+      let local: Address | undefined;
+      const serving = serveDtls(
+        { scheme: 'dtls', host: '127.0.0.1', port: 0, path: '/', authority: '127.0.0.1:0' },
+        { cert: pki.leaf[kind].cert, key: pki.leaf[kind].key, echo: true, v: true },
+        { stdin: new PassThrough(), stdout: new PassThrough(), stderr, signal: abort.signal, onListening: (a) => (local = a) },
+      );
+      await until(() => local !== undefined, 'listening');
+      expect(err()).toMatch(/listening on 127\.0\.0\.1:\d+/);
+      const client = spawnPeer(OPENSSL, ['s_client', '-dtls1_2', '-CAfile', pki.ca, '-verify_return_error', '-servername', 'localhost', '-cipher', cipher, '-connect', `127.0.0.1:${local!.port}`, '-msg']);
+      try {
+        await client.waitFor(/Verify return code: 0 \(ok\)/);
+        client.proc.stdin!.write('echo me please\n');
+        // s_client prints only what it receives, so the line on its stdout is our echo.
+        await client.waitFor(/echo me please/);
+        // -msg dumps every record: the first server record is a HelloVerifyRequest (content type 22, DTLS 1.0 record
+        // version as RFC 6347 §4.2.1 recommends, handshake type 3), and only after it the ServerHello (type 2).
+        const trace = client.stdout();
+        const hvr = trace.search(/<<< [^\n]*\n\s+16 fe ff [^\n]*\n<<< [^\n]*\n\s+03 00 00/);
+        const serverHello = trace.search(/<<< [^\n]*\n\s+16 fe fd [^\n]*\n<<< [^\n]*\n\s+02 00 00/);
+        expect(hvr).toBeGreaterThan(0);
+        expect(serverHello).toBeGreaterThan(hvr);
+        expect(trace).toContain('Extended master secret: yes');
+        expect(trace).toContain(`Cipher is ${cipher}`);
+      } finally {
+        await client.kill();
+        abort.abort();
+        expect(await serving).toBe(0);
+      }
+    });
   }
 }
