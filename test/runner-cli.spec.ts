@@ -54,6 +54,19 @@ test('run: the same --seed gives the same traceHash, replay reproduces it, anoth
   expect(t.stdout.toString()).toContain('traceHash differs');
 });
 
+test('run --jobs: worker threads give the same results as one job at a time', async () => {
+  test.setTimeout(300_000);
+  const dir = tmp();
+  const files = ['scenarios/quic/handshake.yaml', 'scenarios/quic/amplificationlimit.yaml', 'scenarios/dtls/cookie-exchange.yaml', 'scenarios/api/reset-stop-sending.yaml'];
+  const one = await runCli(['run', ...files, '--seed', '3', '--out', join(dir, 'one')], { timeoutMs: 280_000 });
+  const three = await runCli(['run', ...files, '--seed', '3', '--jobs', '3', '--out', join(dir, 'three')], { timeoutMs: 280_000 });
+  expect(one.code).toBe(0);
+  expect(three.code).toBe(0);
+  const hashes = (d: string) => json(join(dir, d, 'summary.json')).crosswire.runs.map((r: { traceHash: string; verdict: string }) => `${r.verdict} ${r.traceHash}`);
+  expect(hashes('three')).toEqual(hashes('one'));
+  expect(three.stderr).toMatch(/\[4\/4\] /); // plain progress lines when stderr is not a terminal
+});
+
 test('run --capture: pcapng, key log and qlog artifacts, and the same trace as without capture', async () => {
   const dir = tmp();
   const plain = await runCli(['run', 'scenarios/quic/retry.yaml', '--out', join(dir, 'plain')], { timeoutMs: 110_000 });

@@ -61,6 +61,8 @@ class ClientSession {
   readonly transport: ConnectionTransport;
   readonly app: App;
   ticket: SessionTicket | undefined;
+  /** Closed and its final events read: nothing more will happen on it. */
+  drained = false;
   private keyUpdateDone = false;
   private closed = false;
 
@@ -197,7 +199,9 @@ export class ClientFleet implements DatagramEndpoint {
   }
 
   private afterInput(now: number): void {
-    for (const s of this.live()) {
+    // Sessions that closed during this input still have their last events (closing, closed) to read.
+    for (const s of this.sessions.filter((x) => !x.drained)) {
+      if (s.gone) s.drained = true;
       s.process(now);
       if (s.ticket) this.lastTicket = s.ticket;
     }
