@@ -15,8 +15,11 @@ export interface StreamChunk {
 export class SendStream {
   state: SendState = 'ready';
   readonly credit: SendCredit;
-  /** Bytes from `bufferBase` upward, kept until acknowledged. */
-  private buffer: Uint8Array = new Uint8Array(0);
+  /**
+   * Bytes from `bufferBase` upward, kept until acknowledged, as the written chunks themselves: appending and freeing
+   * an acknowledged prefix then cost nothing per byte already buffered (one contiguous buffer made both O(buffer)).
+   */
+  private readonly buffer = new SendBuffer();
   private bufferBase = 0;
   /** Total bytes written by the application (the next write offset). */
   private written = 0;
@@ -64,11 +67,7 @@ export class SendStream {
     if (this.finWritten || this.resetCode !== undefined) return 0;
     const n = Math.min(data.length, this.writable());
     if (n > 0) {
-      const live = this.written - this.bufferBase;
-      const next = new Uint8Array(live + n);
-      next.set(this.buffer.subarray(0, live));
-      next.set(data.subarray(0, n), live);
-      this.buffer = next;
+      this.buffer.append(this.written, data.slice(0, n));
       this.pending.add(this.written, this.written + n);
       this.written += n;
     }
@@ -91,7 +90,7 @@ export class SendStream {
     this.resetPending = true;
     this.pending.clear();
     this.finPending = false;
-    this.buffer = new Uint8Array(0);
+    this.buffer.clear();
     this.bufferBase = this.written;
     this.state = 'reset-sent';
     return true;
@@ -147,7 +146,7 @@ export class SendStream {
         }
         const fin = this.finPending && end === this.written && this.pending.isEmpty();
         if (fin) this.finPending = false;
-        const data = this.buffer.slice(start - this.bufferBase, end - this.bufferBase);
+        const data = this.buffer.read(start, end);
         this.afterSend();
         return { chunk: { offset: start, data, fin }, newBytes };
       }
@@ -172,7 +171,7 @@ export class SendStream {
     // Free the acknowledged prefix of the buffer.
     const contiguous = this.acked.contiguousEnd(this.bufferBase);
     if (contiguous > this.bufferBase) {
-      this.buffer = this.buffer.slice(contiguous - this.bufferBase);
+      this.buffer.releaseBefore(contiguous);
       this.bufferBase = contiguous;
     }
     if (this.finWritten && this.finAcked && this.acked.containsRange(0, this.written)) this.state = 'data-recvd';
@@ -218,5 +217,67 @@ export class SendStream {
   /** Terminal: all data acknowledged or the reset acknowledged. */
   get isClosed(): boolean {
     return this.state === 'data-recvd' || this.state === 'reset-recvd';
+  }
+}
+
+/**
+ * The unacknowledged bytes of a send stream as a queue of immutable chunks keyed by stream offset. Reads inside one
+ * chunk are views (no copy); a read spanning chunks copies only the bytes it returns.
+ */
+class SendBuffer {
+  private chunks: { offset: number; data: Uint8Array }[] = [];
+  /** Index of the first live chunk: releasing advances it, and the array is compacted only now and then. */
+  private head = 0;
+
+  append(offset: number, data: Uint8Array): void {
+    if (data.length) this.chunks.push({ offset, data });
+  }
+
+  /** Bytes [start, end) of the stream; the caller guarantees they are buffered. */
+  read(start: number, end: number): Uint8Array {
+    let i = this.find(start);
+    const first = this.chunks[i]!;
+    const from = start - first.offset;
+    if (end - first.offset <= first.data.length) return first.data.subarray(from, end - first.offset);
+    const out = new Uint8Array(end - start);
+    let at = 0;
+    for (let o = start; o < end; i++) {
+      const c = this.chunks[i]!;
+      const part = c.data.subarray(o - c.offset, Math.min(c.data.length, end - c.offset));
+      out.set(part, at);
+      at += part.length;
+      o += part.length;
+    }
+    return out;
+  }
+
+  /** Forgets every chunk that lies wholly below `offset` (acknowledged). */
+  releaseBefore(offset: number): void {
+    while (this.head < this.chunks.length) {
+      const c = this.chunks[this.head]!;
+      if (c.offset + c.data.length > offset) break;
+      this.head++;
+    }
+    if (this.head > 64 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  clear(): void {
+    this.chunks = [];
+    this.head = 0;
+  }
+
+  /** Index of the chunk holding `offset` (binary search over the live chunks). */
+  private find(offset: number): number {
+    let lo = this.head;
+    let hi = this.chunks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.chunks[mid]!.offset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
   }
 }
