@@ -10,6 +10,7 @@ const BLOCK = 64 * 1024;
 export class GeneratedFiles implements FileSource {
   private readonly sizes = new Map<string, number>();
   private readonly blockCache = new Map<string, Uint8Array>();
+  private readonly digests = new Map<string, string>();
 
   constructor(files: Iterable<[string, number]> = []) {
     for (const [p, n] of files) this.sizes.set(p, n);
@@ -42,10 +43,14 @@ export class GeneratedFiles implements FileSource {
 
   /** SHA-256 of the whole file as the generator defines it. */
   digest(path: string): string {
+    const known = this.digests.get(path);
+    if (known) return known;
     const h = sha256.create();
     const size = this.sizes.get(path) ?? 0;
     for (let off = 0; off < size; off += BLOCK) h.update(this.read(path, off, BLOCK));
-    return hex(h.digest());
+    const d = hex(h.digest());
+    this.digests.set(path, d);
+    return d;
   }
 
   private block(path: string, b: number): Uint8Array {
