@@ -7,7 +7,7 @@ import { DtlsClient, DtlsServer, type DtlsEvent } from '../engine/dtls/index.js'
 import { connectDtls } from '../interop/commands/dtls.js';
 import { makePki } from './helpers/pki.js';
 import { freeUdpPort, requireBinary, spawnPeer } from './helpers/proc.js';
-import { Link, SERVER_ADDR, clientConfig, makeLink, serverConfig } from './dtls-harness.js';
+import { Link, SERVER_ADDR, clientConfig, makeLink, rng, serverConfig } from './dtls-harness.js';
 
 function leaf(name: 'untrusted' | 'expired' | 'ec') {
   const pki = makePki();
@@ -118,4 +118,19 @@ test('renegotiation is refused: s_server asks (HelloRequest), we answer no_reneg
   } finally {
     await server.kill();
   }
+});
+
+test('a client restarting on the same address replaces its old association after a fresh cookie round (RFC 6347 §4.2.8)', () => {
+  const link = makeLink();
+  link.run(() => link.bothConnected());
+  const server = link.server;
+  const again = new DtlsClient(clientConfig({ random: rng('restarted') }), SERVER_ADDR, link.now);
+  const second = new Link(again, server);
+  second.now = link.now;
+  second.run(() => again.handshakeComplete);
+  expect(again.handshake?.helloVerifyRequest).toBe(true);
+  expect(server.peerStateCount).toBe(1);
+  second.clientSend(new TextEncoder().encode('new session'));
+  second.run(() => second.serverEvents.some((e) => e.event.type === 'data'));
+  expect(second.serverEvents.filter((e) => e.event.type === 'data')).toHaveLength(1);
 });

@@ -155,9 +155,8 @@ export class DtlsConnection {
       // ServerHello takes the ClientHello's message_seq, as OpenSSL does.
       this.writeSeq[0] = accepted.recordSeq;
       this.nextSendSeq = accepted.messageSeq;
-      this.reassembler.nextSeq = accepted.messageSeq;
-      this.guard(() => this.handleClientHello({ msgType: HandshakeType.client_hello, messageSeq: accepted.messageSeq, body: accepted.body, epoch: 0 }, now));
       this.reassembler.nextSeq = accepted.messageSeq + 1;
+      this.guard(() => this.handleClientHello({ msgType: HandshakeType.client_hello, messageSeq: accepted.messageSeq, body: accepted.body, epoch: 0 }, now));
     }
   }
 

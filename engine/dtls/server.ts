@@ -52,12 +52,14 @@ export class DtlsServer implements DatagramEndpoint {
   receiveDatagram(data: Uint8Array, from: Address, now: number): void {
     const key = addressKey(from);
     const peer = this.peers.get(key);
-    if (peer && !peer.connection.closed) {
+    // RFC 6347 §4.2.8: a fresh cleartext ClientHello to an established association means the client restarted on
+    // the same port; it goes through the cookie check and, if it passes, replaces the old association.
+    if (peer && !peer.connection.closed && !(peer.connection.handshakeComplete && startsWithClientHello(data))) {
       peer.connection.receiveDatagram(data, now);
       this.collect(peer);
       return;
     }
-    if (peer) this.peers.delete(key); // a new association from an address whose last one ended
+    if (peer?.connection.closed) this.peers.delete(key); // a new association from an address whose last one ended
     try {
       this.receiveStateless(data, from, now);
     } catch (e) {
@@ -93,7 +95,7 @@ export class DtlsServer implements DatagramEndpoint {
     if (this.config.cookies !== false) this.stats.cookiesAccepted++;
     const connection = new DtlsConnection(this.config, 'server', now, { body: frag.body, messageSeq: frag.messageSeq, recordSeq: rec.seq });
     const peer: Peer = { address: from, connection, createdAt: now };
-    this.peers.set(addressKey(from), peer);
+    this.peers.set(addressKey(from), peer); // replaces a restarted client's previous association, if any
     this.collect(peer);
   }
 
@@ -150,4 +152,9 @@ export class DtlsServer implements DatagramEndpoint {
       this.collect(p);
     }
   }
+}
+
+/** A cleartext epoch-0 handshake record carrying a ClientHello (type 1) first. */
+function startsWithClientHello(data: Uint8Array): boolean {
+  return data.length > RECORD_HEADER_LENGTH && data[0] === ContentType.handshake && data[3] === 0 && data[4] === 0 && data[RECORD_HEADER_LENGTH] === HandshakeType.client_hello;
 }
