@@ -89,11 +89,12 @@ export function simulate(
   const checks = observers.flatMap((o) => o.checks());
   const metrics: Record<string, unknown> = { datagrams: { 'to-server': net.sentCount('to-server'), 'to-client': net.sentCount('to-client') }, fates: net.trace.fates() };
   for (const o of observers) Object.assign(metrics, o.metrics?.() ?? {});
+  const traceText = net.trace.text();
   const result: SimulationResult = {
     outcome,
     trace: net.trace.entries,
-    traceText: net.trace.text(),
-    traceHash: net.trace.hash(),
+    traceText,
+    traceHash: net.trace.hash(traceText),
     checks,
     metrics,
     decisions: net.decisions,

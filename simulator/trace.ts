@@ -1,8 +1,7 @@
 // The canonical trace (DESIGN.md §4): one entry per datagram (and per duplicate) with time, direction, length, kind,
 // fate and SHA-256 of the bytes as sent; the SHA-256 of its canonical text is the run's fingerprint.
 
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { createHash } from 'node:crypto';
 import type { Address } from '../engine/endpoint.js';
 import { addressKey } from '../engine/endpoint.js';
 import type { Effect } from './impairments/impairment.js';
@@ -31,8 +30,9 @@ export interface TraceEntry {
   arrivedLength?: number;
 }
 
+/** SHA-256 hex of `b`; node's native hash, since every datagram of every run goes through it. */
 export function hashBytes(b: Uint8Array): string {
-  return bytesToHex(sha256(b));
+  return createHash('sha256').update(b).digest('hex');
 }
 
 /** The fate of an entry that arrived: the most visible alteration wins. */
@@ -66,8 +66,9 @@ export class Trace {
     return this.entries.map(canonicalLine).join('\n') + '\n';
   }
 
-  hash(): string {
-    return hashBytes(new TextEncoder().encode(this.text()));
+  /** SHA-256 of the canonical text; pass the text when already built (it is the bulk of the cost on long runs). */
+  hash(text = this.text()): string {
+    return hashBytes(new TextEncoder().encode(text));
   }
 
   /** Counts per fate, for summaries. */

@@ -418,7 +418,8 @@ export class QuicConnection implements DatagramEndpoint {
     }
     this.receivedAnyPacket = true;
     const frames = decodeFrames(payload, h.kind as 'initial' | '0rtt' | 'handshake' | '1rtt');
-    this.qlog('transport:packet_received', {
+    // The hot per-packet events are built only when a qlog sink listens: without one they must cost nothing.
+    if (this.config.qlog) this.qlog('transport:packet_received', {
       header: { packet_type: qlogPacketType(h.kind), packet_number: pn, dcid: hex(h.dcid), scid: h.form === 'long' ? hex(h.scid) : undefined },
       raw: { length: h.packet.length, payload_length: payload.length },
       frames: frames.map(qlogFrame),
@@ -683,7 +684,7 @@ export class QuicConnection implements DatagramEndpoint {
     this.onPacketsLost(res.lost, space, ctx.now, 'reordering_threshold');
     if (!res.newlyAcked.length) return;
     const cc = this.recovery.congestion;
-    this.qlog('recovery:metrics_updated', {
+    if (this.config.qlog) this.qlog('recovery:metrics_updated', {
       min_rtt: this.rtt.min,
       smoothed_rtt: this.rtt.smoothed,
       latest_rtt: this.rtt.latest,
@@ -703,7 +704,7 @@ export class QuicConnection implements DatagramEndpoint {
   private onPacketsLost(lost: readonly SentPacket<Frame>[], space: PacketSpace, now: number, trigger: 'reordering_threshold' | 'time_threshold' | 'pto_expired'): void {
     for (const p of lost) {
       const type = p.space === 'initial' ? 'initial' : p.space === 'handshake' ? 'handshake' : p.pn < this.firstOneRttPn ? '0RTT' : '1RTT';
-      this.qlog('recovery:packet_lost', { header: { packet_type: type, packet_number: p.pn }, frames: p.frames.map(qlogFrame), trigger });
+      if (this.config.qlog) this.qlog('recovery:packet_lost', { header: { packet_type: type, packet_number: p.pn }, frames: p.frames.map(qlogFrame), trigger });
       for (const f of p.frames) this.onFrameLost(f, space);
     }
     void now;
@@ -1370,7 +1371,7 @@ export class QuicConnection implements DatagramEndpoint {
     }
     if (p.kind === '1rtt') this.packetsInSendPhase++;
     if (inFlight && this.ccEnabled && this.rtt.hasSample) this.pacer.onPacketSent(now, bytes.length, this.recovery.congestion.window, this.rtt.smoothed);
-    this.qlog('transport:packet_sent', {
+    if (this.config.qlog) this.qlog('transport:packet_sent', {
       header: { packet_type: qlogPacketType(p.kind), packet_number: p.pn, dcid: hex(dcid), scid: p.kind === '1rtt' ? undefined : hex(this.localCid) },
       raw: { length: bytes.length, payload_length: payload.length },
       frames: p.frames.map(qlogFrame),
