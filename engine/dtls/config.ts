@@ -10,7 +10,7 @@ export interface DtlsConfig {
   readonly random: RandomSource;
   /** Wall-clock milliseconds for certificate validity only; protocol timers use the `now` passed to each call. */
   readonly clock: () => number;
-  /** Client: SNI and the name the server certificate must match. */
+  /** Client: SNI (omitted for IP literals) and the name or address the server certificate must match; required unless insecure. */
   readonly serverName?: string;
   readonly alpn?: readonly string[];
   /** Preference order; default DEFAULT_DTLS_SUITES. */

@@ -145,6 +145,8 @@ export class DtlsConnection {
     this.pmtu = config.pmtu ?? 1200;
     this.retransmitInterval = config.initialRetransmitMs ?? 1000;
     if (role === 'client') {
+      // Verifying a chain without a name would accept any certificate the anchors ever issued.
+      if (!config.insecure && !config.serverName) throw new Error('DTLS client: serverName is required unless insecure is set');
       this.state = 'client-wait-server-hello';
       this.clientRandom = config.random(32);
       this.sendClientHello(now);
