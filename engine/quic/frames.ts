@@ -198,7 +198,38 @@ export function encodeFrames(frames: readonly Frame[]): Uint8Array {
 
 /** Encoded size of one frame. */
 export function frameSize(f: Frame): number {
-  if (f.type === 'padding') return f.length;
+  // The frames every packet carries are sized arithmetically (the packetizer asks for each one); rarer ones are encoded.
+  switch (f.type) {
+    case 'padding':
+      return f.length;
+    case 'ping':
+    case 'handshake_done':
+      return 1;
+    case 'stream':
+      return streamFrameHeaderSize(f.streamId, f.offset, f.data.length, f.explicitLength !== false) + f.data.length;
+    case 'crypto':
+      return cryptoFrameHeaderSize(f.offset, f.data.length) + f.data.length;
+    case 'max_data':
+      return 1 + varintLength(f.maximum);
+    case 'max_stream_data':
+      return 1 + varintLength(f.streamId) + varintLength(f.maximum);
+    case 'ack':
+      if (f.ranges.length && !f.ecn) {
+        const first = f.ranges[0]!;
+        let n = 1 + varintLength(first.largest) + varintLength(f.ackDelay) + varintLength(f.ranges.length - 1) + varintLength(first.largest - first.smallest);
+        let prevSmallest = first.smallest;
+        for (let i = 1; i < f.ranges.length; i++) {
+          const r = f.ranges[i]!;
+          const gap = prevSmallest - r.largest - 2;
+          if (gap < 0 || r.smallest > r.largest) break; // malformed: let the encoder below report it
+          n += varintLength(gap) + varintLength(r.largest - r.smallest);
+          prevSmallest = r.smallest;
+          if (i === f.ranges.length - 1) return n;
+        }
+        if (f.ranges.length === 1) return n;
+      }
+      break;
+  }
   const w = new Writer(64);
   encodeFrame(w, f);
   return w.length;

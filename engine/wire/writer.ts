@@ -66,6 +66,7 @@ export class Writer {
 
   /** QUIC varint, minimal encoding (RFC 9000 §16). */
   varint(v: number | bigint): this {
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return this.varintFixed(v, varintLength(v));
     const n = typeof v === 'bigint' ? v : BigInt(v);
     if (n < 0n || n >= 1n << 62n) throw new RangeError(`varint out of range: ${v}`);
     const len = varintLength(n);
@@ -74,6 +75,7 @@ export class Writer {
 
   /** QUIC varint forced to a given width (1, 2, 4 or 8 bytes). */
   varintFixed(v: number | bigint, len: 1 | 2 | 4 | 8): this {
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return this.varintFixedNumber(v, len);
     let n = typeof v === 'bigint' ? v : BigInt(v);
     this.ensure(len);
     const prefix = len === 1 ? 0 : len === 2 ? 1 : len === 4 ? 2 : 3;
@@ -83,6 +85,37 @@ export class Writer {
     }
     if (n !== 0n) throw new RangeError(`varint ${v} does not fit in ${len} bytes`);
     this.buf[this.pos] = (this.buf[this.pos]! & 0x3f) | (prefix << 6);
+    this.pos += len;
+    return this;
+  }
+
+  /** varintFixed for a non-negative safe integer, without BigInt (byte arithmetic is exact below 2^53). */
+  private varintFixedNumber(v: number, len: 1 | 2 | 4 | 8): this {
+    if (len < 8 && v >= 2 ** (8 * len - 2)) throw new RangeError(`varint ${v} does not fit in ${len} bytes`);
+    this.ensure(len);
+    const b = this.buf;
+    const at = this.pos;
+    if (len === 1) b[at] = v;
+    else if (len === 2) {
+      b[at] = 0x40 | (v >>> 8);
+      b[at + 1] = v & 0xff;
+    } else if (len === 4) {
+      b[at] = 0x80 | (v >>> 24);
+      b[at + 1] = (v >>> 16) & 0xff;
+      b[at + 2] = (v >>> 8) & 0xff;
+      b[at + 3] = v & 0xff;
+    } else {
+      const hi = Math.floor(v / 0x1_0000_0000);
+      const lo = v >>> 0;
+      b[at] = 0xc0 | (hi >>> 24);
+      b[at + 1] = (hi >>> 16) & 0xff;
+      b[at + 2] = (hi >>> 8) & 0xff;
+      b[at + 3] = hi & 0xff;
+      b[at + 4] = lo >>> 24;
+      b[at + 5] = (lo >>> 16) & 0xff;
+      b[at + 6] = (lo >>> 8) & 0xff;
+      b[at + 7] = lo & 0xff;
+    }
     this.pos += len;
     return this;
   }
