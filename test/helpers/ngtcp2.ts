@@ -1,12 +1,14 @@
-// Real ngtcp2 peers for interop tests (Debian's ngtcp2-server / ngtcp2-client 0.12.1, GnuTLS, ALPN h3 only):
-// start gtlsserver / gtlsclient with guaranteed cleanup, wait until the server answers, and make random test files.
+// QUIC peers for interop tests: real ngtcp2 (Debian's ngtcp2-server / ngtcp2-client 0.12.1, GnuTLS, ALPN h3 only)
+// and our own CLI server, started with guaranteed cleanup and waited for; random test files to move between them.
 
 import { createSocket } from 'node:dgram';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freeUdpPort, requireBinary, spawnPeer, type Peer } from './proc.js';
+import { expect } from '@playwright/test';
+import { makePki } from './pki.js';
+import { freeUdpPort, requireBinary, runCli, spawnPeer, type Peer } from './proc.js';
 
 export const GTLS_SERVER = '/usr/sbin/gtlsserver';
 export const GTLS_CLIENT = '/usr/bin/gtlsclient';
@@ -180,4 +182,36 @@ export async function runGtlsClient(o: GtlsClientOptions): Promise<{ code: numbe
 
 export function tempDir(prefix = 'crosswire-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** `crosswire serve quic://127.0.0.1:PORT --root DIR -v` on a free port (the PKI's P-256 leaf); resolves once listening. */
+export async function serveQuic(root: string, extra: string[] = []): Promise<{ peer: Peer; port: number }> {
+  const pki = makePki();
+  const port = await freeUdpPort();
+  const peer = spawnPeer(process.execPath, ['bin/crosswire.js', 'serve', `quic://127.0.0.1:${port}`, '--cert', pki.leaf.ec.cert, '--key', pki.leaf.ec.key, '--root', root, '-v', ...extra]);
+  await peer.waitFor(/listening on 127\.0\.0\.1:\d+/, 60_000);
+  return { peer, port };
+}
+
+/**
+ * Our server and our client over loopback: `crosswire get` downloads `name` from `files` with ALPN `alpn` in QUIC
+ * `version`, verified against the test CA; asserts the version and ALPN in both -v logs and a byte-identical body.
+ */
+export async function selfTransfer(files: TestFiles, name: string, alpn: 'h3' | 'hq-interop', version: 1 | 2): Promise<void> {
+  const pki = makePki();
+  // The server prefers the same version, or it would upgrade a v2 client to v1 (RFC 9368 compatible negotiation).
+  const { peer, port } = await serveQuic(files.dir, ['--quic-version', String(version)]);
+  const dir = tempDir('crosswire-self-');
+  try {
+    const out = join(dir, name);
+    const r = await runCli(['get', `https://localhost:${port}/${name}`, '--ca', pki.ca, '--alpn', alpn, '--quic-version', String(version), '--out', out, '-v', '--timeout', '1500'], { timeoutMs: 1_600_000 });
+    expect(r.code, `${r.stderr.slice(-1500)}\n--- server:\n${peer.stderr().slice(-1500)}`).toBe(0);
+    expect(r.stderr).toContain(`connecting to 127.0.0.1:${port} over v${version}, ALPN ${alpn}`);
+    expect(r.stderr).toMatch(new RegExp(`handshake complete: v${version}, ALPN ${alpn}, TLS_AES_128_GCM_SHA256`));
+    expect(sha256File(out)).toBe(files.sha256(name));
+    expect(peer.stderr()).toMatch(new RegExp(`handshake complete with 127\\.0\\.0\\.1:\\d+: TLS_AES_128_GCM_SHA256, ALPN ${alpn}`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await peer.kill();
+  }
 }

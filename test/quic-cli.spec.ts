@@ -1,0 +1,130 @@
+// The QUIC command line against itself over loopback UDP: `crosswire serve quic://` + `crosswire get` move files
+// byte-identical over h3 and hq-interop in QUIC v1 and v2 (RFC 9000, RFC 9369), the server respects the 3×
+// anti-amplification limit (RFC 9000 §8.1) toward an address that never answers, and errors exit with the
+// documented codes (DESIGN.md §5). Needs the built CLI (npm run build).
+
+import { test, expect } from '@playwright/test';
+import { createHash } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { rmSync } from 'node:fs';
+import { makePki } from './helpers/pki.js';
+import { freeUdpPort, runCli } from './helpers/proc.js';
+import { makeTestFiles, selfTransfer, serveQuic, type TestFiles } from './helpers/ngtcp2.js';
+
+const SIZE = '2MB';
+const FILE = 'big.bin';
+let files: TestFiles;
+
+test.describe.configure({ timeout: 300_000 });
+
+test.beforeAll(() => {
+  files = makeTestFiles({ [FILE]: SIZE, 'small.bin': '1KB' });
+});
+test.afterAll(() => rmSync(files.dir, { recursive: true, force: true }));
+
+const serve = (extra: string[] = []) => serveQuic(files.dir, extra);
+
+// The same matrix at 50 MB is test/quic-cli-bulk.spec.ts.
+for (const alpn of ['h3', 'hq-interop'] as const) {
+  for (const version of [1, 2] as const) {
+    test(`serve + get move ${SIZE} byte-identical over ${alpn} in QUIC v${version}`, async () => {
+      await selfTransfer(files, FILE, alpn, version);
+    });
+  }
+}
+
+function bindLoopback(): Promise<Socket> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => resolve(s));
+  });
+}
+
+/** The first datagram `crosswire get` sends: a real client Initial (with padding), captured on a socket we own. */
+async function captureClientInitial(): Promise<Uint8Array> {
+  const pki = makePki();
+  const trap = await bindLoopback();
+  const first = new Promise<Uint8Array>((resolve) => trap.once('message', (m) => resolve(new Uint8Array(m))));
+  const client = runCli(['get', `https://localhost:${trap.address().port}/small.bin`, '--ca', pki.ca, '--timeout', '3', '--out', '/dev/null'], { timeoutMs: 30_000 });
+  const initial = await first;
+  trap.close();
+  await client;
+  return initial;
+}
+
+test('our server never sends more than 3× what an unvalidated address sent (one Initial, then silence)', async () => {
+  const initial = await captureClientInitial();
+  expect(initial.length).toBeGreaterThanOrEqual(1200);
+  expect(initial[0]! & 0xf0).toBe(0xc0); // long header, Initial (v1)
+  const { peer, port } = await serve();
+  const raw = await bindLoopback();
+  let sentToUs = 0;
+  let datagrams = 0;
+  raw.on('message', (m) => {
+    sentToUs += m.length;
+    datagrams++;
+  });
+  try {
+    raw.send(initial, port, '127.0.0.1');
+    // Long enough for several PTO rounds (the first PTO is about 1 s for a fresh path, then doubling).
+    await new Promise((r) => setTimeout(r, 7000));
+    expect(datagrams).toBeGreaterThan(0); // it did answer: the limit caps the answer, not the server
+    expect(sentToUs).toBeLessThanOrEqual(3 * initial.length);
+  } finally {
+    raw.close();
+    await peer.kill();
+  }
+});
+
+test('get: a port where nothing listens exits 1 with a one-line reason', async () => {
+  const pki = makePki();
+  const port = await freeUdpPort();
+  const r = await runCli(['get', `https://127.0.0.1:${port}/x`, '--ca', pki.ca, '--timeout', '20'], { timeoutMs: 60_000 });
+  expect(r.code).toBe(1);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(new RegExp(`^crosswire: nothing listens on udp 127\\.0\\.0\\.1:${port}`));
+});
+
+test('get: an unknown flag is a usage error (exit 2)', async () => {
+  const r = await runCli(['get', 'https://127.0.0.1:4433/', '--no-such-flag']);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/Unknown argument/);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+});
+
+test('get: a certificate for another name exits 1 naming bad_certificate', async () => {
+  const pki = makePki();
+  const { peer, port } = await serve();
+  try {
+    const r = await runCli(['get', `https://127.0.0.1:${port}/small.bin`, '--servername', 'wrong.example', '--ca', pki.ca, '--out', '/dev/null'], { timeoutMs: 60_000 });
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/TLS alert bad_certificate.*wrong\.example/);
+    // The alert reached the server as the client's CONNECTION_CLOSE.
+    await peer.waitFor(/closing: peer closed the connection: TLS alert bad_certificate/, 10_000);
+  } finally {
+    await peer.kill();
+  }
+});
+
+test('get: 1 KB over h3 and hq-interop from a v2-preferring server: v2 clients stay, v1 clients upgrade', async () => {
+  const pki = makePki();
+  // A server preferring v2 serves a v2 client in v2 and upgrades a v1 client to v2 (RFC 9368 §2.3 compatible negotiation).
+  const { peer, port } = await serve(['--quic-version', '2']);
+  try {
+    for (const alpn of ['h3', 'hq-interop']) {
+      for (const v of ['1', '2']) {
+        const r = await runCli(['get', `https://localhost:${port}/small.bin`, '--ca', pki.ca, '--alpn', alpn, '--quic-version', v, '-v']);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toContain(`connecting to 127.0.0.1:${port} over v${v}, ALPN ${alpn}`);
+        if (v === '1') expect(r.stderr).toContain('version changed to v2 (compatible-upgrade)');
+        expect(r.stderr).toContain(`handshake complete: v2, ALPN ${alpn}`);
+        expect(createHash('sha256').update(r.stdout).digest('hex')).toBe(files.sha256('small.bin'));
+      }
+    }
+  } finally {
+    await peer.kill();
+  }
+});
