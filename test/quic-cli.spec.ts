@@ -1,5 +1,5 @@
-// The QUIC command line against itself over loopback UDP: `crosswire serve quic://` + `crosswire get` move files
-// byte-identical over h3 and hq-interop in QUIC v1 and v2 (RFC 9000, RFC 9369), the server respects the 3×
+// The QUIC command line against itself over loopback UDP: `crosswire serve quic://` + `crosswire get` agree on h3 and
+// hq-interop in QUIC v1 and v2 with compatible version upgrade (RFC 9000, RFC 9369, RFC 9368), the server respects the 3×
 // anti-amplification limit (RFC 9000 §8.1) toward an address that never answers, and errors exit with the
 // documented codes (DESIGN.md §5). Needs the built CLI (npm run build).
 
@@ -9,29 +9,20 @@ import { createSocket, type Socket } from 'node:dgram';
 import { rmSync } from 'node:fs';
 import { makePki } from './helpers/pki.js';
 import { freeUdpPort, runCli } from './helpers/proc.js';
-import { makeTestFiles, selfTransfer, serveQuic, type TestFiles } from './helpers/ngtcp2.js';
+import { makeTestFiles, serveQuic, type TestFiles } from './helpers/ngtcp2.js';
 
-const SIZE = '2MB';
-const FILE = 'big.bin';
 let files: TestFiles;
 
 test.describe.configure({ timeout: 300_000 });
 
 test.beforeAll(() => {
-  files = makeTestFiles({ [FILE]: SIZE, 'small.bin': '1KB' });
+  files = makeTestFiles({ 'small.bin': '1KB' });
 });
 test.afterAll(() => rmSync(files.dir, { recursive: true, force: true }));
 
 const serve = (extra: string[] = []) => serveQuic(files.dir, extra);
 
-// The same matrix at 50 MB is test/quic-cli-bulk.spec.ts.
-for (const alpn of ['h3', 'hq-interop'] as const) {
-  for (const version of [1, 2] as const) {
-    test(`serve + get move ${SIZE} byte-identical over ${alpn} in QUIC v${version}`, async () => {
-      await selfTransfer(files, FILE, alpn, version);
-    });
-  }
-}
+// The 50 MB self↔self matrix (h3/hq-interop × v1/v2) is test/quic-cli-bulk.spec.ts.
 
 function bindLoopback(): Promise<Socket> {
   return new Promise((resolve) => {
