@@ -22,6 +22,8 @@ export interface QuicFlags {
   crypto?: string;
   qlog?: string;
   cc?: string;
+  /** Initiate a 1-RTT key update every this many packets (RFC 9001 §6); the command builder must declare the flag. */
+  'key-update'?: number;
 }
 
 /** QUIC's packet AEAD is the hot path: the node:crypto backend by default, noble on request. */
@@ -47,6 +49,8 @@ export function quicTlsOptions(tls: TlsConfig): QuicTlsOptions {
 export function quicConfig(flags: QuicFlags, tls: TlsConfig, extra: Partial<QuicConfig> = {}): QuicConfig {
   const cc = flags.cc ?? 'newreno';
   if (cc !== 'newreno' && cc !== 'cubic') throw usageError(`--cc must be newreno or cubic, not ${cc}`);
+  const ku = flags['key-update'];
+  if (ku !== undefined && !(Number.isInteger(ku) && ku > 0)) throw usageError(`--key-update must be a positive packet count, not ${ku}`);
   return {
     crypto: quicCrypto(flags),
     random: systemRandom,
@@ -55,6 +59,7 @@ export function quicConfig(flags: QuicFlags, tls: TlsConfig, extra: Partial<Quic
     tls: quicTlsOptions(tls),
     congestionControl: cc,
     ...quicVersions(flags),
+    ...(ku ? { keyUpdateAfterPackets: ku } : {}),
     ...extra,
   };
 }
