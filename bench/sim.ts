@@ -185,7 +185,7 @@ export function runSimBench(mb = 10, loss = 0, endpoint: 'fake' | 'quic' = 'quic
   const goodputBps = (total * 8 * 1000) / Math.max(r.simulatedMs, 1e-9);
   console.log(`simulator: ${t.label}, ${mb} MB over 15 ms / 10 Mbit/s / queue 25${loss ? `, ${loss * 100}% loss each way` : ''}`);
   console.log(`  outcome ${r.outcome}${r.reason ? ` (${r.reason})` : ''}, ${problem ? `FAILED: ${problem}` : 'all bytes intact'}`);
-  console.log(`  ${r.events} events, ${r.trace.length} datagrams, fates ${JSON.stringify(r.metrics.fates)}`);
+  console.log(`  ${r.events} events, ${r.trace.length} datagrams ${JSON.stringify(r.metrics.datagrams)}, fates ${JSON.stringify(r.metrics.fates)}`);
   console.log(`  simulated ${(r.simulatedMs / 1000).toFixed(2)} s in ${(wall / 1000).toFixed(2)} s wall: ${(r.simulatedMs / wall).toFixed(1)}× real time`);
   // On a shared machine wall time includes waiting for a core; the process's CPU time is the steadier figure.
   console.log(`  CPU time ${(cpuMs / 1000).toFixed(2)} s: ${(r.simulatedMs / cpuMs).toFixed(1)}× real time per CPU-second`);

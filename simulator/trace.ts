@@ -1,7 +1,7 @@
 // The canonical trace (DESIGN.md §4): one entry per datagram (and per duplicate) with time, direction, length, kind,
 // fate and SHA-256 of the bytes as sent; the SHA-256 of its canonical text is the run's fingerprint.
 
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import type { Address } from '../engine/endpoint.js';
 import { addressKey } from '../engine/endpoint.js';
 import type { Effect } from './impairments/impairment.js';
@@ -32,8 +32,11 @@ export interface TraceEntry {
 
 /** SHA-256 hex of `b`; node's native hash, since every datagram of every run goes through it. */
 export function hashBytes(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
+  return oneShotHash ? oneShotHash('sha256', b, 'hex') : nodeCrypto.createHash('sha256').update(b).digest('hex');
 }
+
+/** crypto.hash (node ≥ 20.12) skips the Hash object; older 20.x falls back to createHash. */
+const oneShotHash = (nodeCrypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: 'hex') => string }).hash;
 
 /** The fate of an entry that arrived: the most visible alteration wins. */
 export function arrivalFate(e: TraceEntry): Fate {

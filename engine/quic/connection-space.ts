@@ -30,6 +30,8 @@ export class PacketSpace {
   readonly received = new RangeSet();
   /** Ack-eliciting packets received since our last ACK. */
   ackElicitingUnacked = 0;
+  /** Ack-eliciting packets received in this space in total (early in a connection every one is acknowledged). */
+  ackElicitingReceived = 0;
   /** When an ACK must go out at the latest (application space delays ACKs up to max_ack_delay). */
   ackDeadline: number | undefined;
   ackImmediately = false;
@@ -56,6 +58,7 @@ export class PacketSpace {
     }
     if (!ackEliciting) return;
     this.ackElicitingUnacked++;
+    this.ackElicitingReceived++;
     // Initial and Handshake are acknowledged at once; 1-RTT after two packets, on reordering, or after max_ack_delay (RFC 9000 §13.2.1).
     if (this.id !== 'application' || this.ackElicitingUnacked >= 2 || outOfOrder) this.ackImmediately = true;
     else this.ackDeadline ??= now + maxAckDelay;

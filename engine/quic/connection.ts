@@ -63,6 +63,8 @@ export interface ConnectionOptions {
 
 /** Smallest datagram size every path must support (RFC 9000 §14); we do not probe for more. */
 const DATAGRAM_SIZE = 1200;
+/** Ack-eliciting packets per space that are acknowledged immediately before delayed ACKs (every second packet) start. */
+const QUICK_ACK_PACKETS = 100;
 const MAX_DATAGRAMS_PER_POLL = 64;
 const MAX_BUFFERED_UNDECRYPTABLE = 16;
 /** Each probe timeout sends two packets so a single loss does not cost another PTO (RFC 9002 §6.2.4). */
@@ -1270,10 +1272,21 @@ export class QuicConnection implements DatagramEndpoint {
       const probe = this.probesPending[id] > 0;
       // Congestion control limits ack-eliciting packets; ACK-only packets and probes always go (RFC 9002 §7).
       const ccBlocked = !probe && (ccRoom < DATAGRAM_SIZE / 2 || paced);
-      if (kind !== '0rtt' && space.hasAckToSend() && (space.ackDue(now) || !ccBlocked)) {
-        add(this.ackFrame(space, now));
-      }
-      if (!ccBlocked) {
+      const ackPending = kind !== '0rtt' && space.hasAckToSend();
+      // Early on (request/response exchanges, the start of a transfer) every packet is acknowledged at once, like TCP's
+      // quick-ACK mode, so the peer samples RTT and frees its buffers promptly.
+      const quickAck = space.ackElicitingReceived <= QUICK_ACK_PACKETS;
+      if (ackPending && (space.ackDue(now) || (quickAck && !ccBlocked))) add(this.ackFrame(space, now));
+      if (!ccBlocked && ackPending && frames.length === 0) {
+        // Past that, a not-yet-due ACK only rides along on a packet that goes anyway: alone it would make one ACK-only
+        // packet per received packet instead of one per two (RFC 9000 §13.2.2), doubling reverse traffic and its crypto.
+        const ack = this.ackFrame(space, now);
+        const ackSize = frameSize(ack);
+        avail -= ackSize;
+        if (avail > 0) this.fillFrames(id, kind, space, add, () => avail);
+        if (frames.length) frames.unshift(ack);
+        else avail += ackSize;
+      } else if (!ccBlocked) {
         this.fillFrames(id, kind, space, add, () => avail);
       }
       const eliciting = isAckEliciting(frames as { type: FrameTypeName }[]);
