@@ -6,13 +6,13 @@ import { test, expect } from '@playwright/test';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePki } from './helpers/pki.js';
-import { freeUdpPort, runCli, spawnPeer, type Peer } from './helpers/proc.js';
-import { makeTestFiles, requireNgtcp2, runGtlsClient, sha256File, startGtlsServer, tempDir, type RunningServer, type TestFiles } from './helpers/ngtcp2.js';
+import { runCli, type Peer } from './helpers/proc.js';
+import { makeTestFiles, requireNgtcp2, runGtlsClient, serveQuic, sha256File, startGtlsServer, tempDir, type RunningServer, type TestFiles } from './helpers/ngtcp2.js';
 
 const FILE = '5MB.bin';
 let files: TestFiles;
 
-test.describe.configure({ mode: 'serial', timeout: 300_000 });
+test.describe.configure({ timeout: 300_000 });
 
 test.beforeAll(() => {
   requireNgtcp2();
@@ -87,11 +87,9 @@ test.describe('gtlsclient from crosswire serve quic://', () => {
   });
 
   async function serve(extra: string[] = []): Promise<number> {
-    const pki = makePki();
-    const port = await freeUdpPort();
-    server = spawnPeer(process.execPath, ['bin/crosswire.js', 'serve', `quic://127.0.0.1:${port}`, '--cert', pki.leaf.ec.cert, '--key', pki.leaf.ec.key, '--root', files.dir, '-v', ...extra]);
-    await server.waitFor(/listening on 127\.0\.0\.1:\d+/, 60_000);
-    return port;
+    const started = await serveQuic(files.dir, extra);
+    server = started.peer;
+    return started.port;
   }
 
   async function download(port: number, args: string[] = []): Promise<void> {

@@ -7,6 +7,8 @@ const CHUNK = 64 * 1024;
 export class BodyPump {
   private offset = 0;
   private head: Uint8Array;
+  /** Read from the file but not yet accepted by the stream: kept so a nearly full stream does not re-read 64 KiB per packet. */
+  private carry: Uint8Array = new Uint8Array(0);
   private emptyFinSent = false;
 
   /** `prefix` goes first (e.g. HTTP/3 HEADERS and the DATA frame header); then `size` bytes of `path`; then FIN. */
@@ -44,17 +46,21 @@ export class BodyPump {
       return true;
     }
     while (this.offset < this.size) {
-      const len = Math.min(CHUNK, this.size - this.offset);
-      const chunk = this.files.read(this.path, this.offset, len);
-      if (chunk.length < len) {
-        // the file shrank while we served it: what the client gets would be wrong, so abort the stream
-        t.reset(this.streamId, 0x102);
-        this.offset = this.size;
-        return true;
+      if (this.carry.length === 0) {
+        const len = Math.min(CHUNK, this.size - this.offset);
+        const chunk = this.files.read(this.path, this.offset, len);
+        if (chunk.length < len) {
+          // the file shrank while we served it: what the client gets would be wrong, so abort the stream
+          t.reset(this.streamId, 0x102);
+          this.offset = this.size;
+          return true;
+        }
+        this.carry = chunk;
       }
-      const n = t.write(this.streamId, chunk, this.offset + len === this.size);
+      const n = t.write(this.streamId, this.carry, this.offset + this.carry.length === this.size);
       this.offset += n;
-      if (n < len) return false;
+      this.carry = this.carry.subarray(n);
+      if (this.carry.length) return false;
     }
     return true;
   }

@@ -6,6 +6,7 @@ import { targetToSegments } from '../apps/http1.js';
 import type { FileSource } from '../apps/transport.js';
 
 export class DirectoryFiles implements FileSource {
+  /** Open files by request target: a body is read in many pieces, and resolving (stat) each time cost more than the read. */
   private readonly fds = new Map<string, number>();
 
   constructor(private readonly root: string) {}
@@ -23,22 +24,28 @@ export class DirectoryFiles implements FileSource {
   }
 
   size(target: string): number | undefined {
+    // A new request: drop the cached descriptor so a file replaced since the last request is served fresh.
+    const cached = this.fds.get(target);
+    if (cached !== undefined) {
+      closeSync(cached);
+      this.fds.delete(target);
+    }
     const p = this.resolve(target);
     return p ? statSync(p).size : undefined;
   }
 
   read(target: string, offset: number, length: number): Uint8Array {
-    const p = this.resolve(target);
-    if (!p) return new Uint8Array(0);
-    let fd = this.fds.get(p);
+    let fd = this.fds.get(target);
     if (fd === undefined) {
+      const p = this.resolve(target);
+      if (!p) return new Uint8Array(0);
       fd = openSync(p, 'r');
-      this.fds.set(p, fd);
+      this.fds.set(target, fd);
       // a server keeps few files open: close the oldest beyond a small cache
       if (this.fds.size > 64) {
-        const [oldPath, oldFd] = this.fds.entries().next().value as [string, number];
+        const [oldTarget, oldFd] = this.fds.entries().next().value as [string, number];
         closeSync(oldFd);
-        this.fds.delete(oldPath);
+        this.fds.delete(oldTarget);
       }
     }
     const out = new Uint8Array(length);
