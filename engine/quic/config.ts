@@ -69,7 +69,12 @@ export interface QuicConfig {
   readonly session?: SessionTicket;
   /** Client: address-validation token from an earlier NEW_TOKEN. */
   readonly token?: Uint8Array;
+  /** Deliberate defects, only for proving that crosswire's own sweeps catch them (`crosswire fuzz --inject-fault`). */
+  readonly faults?: readonly QuicFault[];
 }
+
+/** 'handshake-crypto-no-retransmit': lost Handshake-space CRYPTO data is never sent again. */
+export type QuicFault = 'handshake-crypto-no-retransmit';
 
 export function resolveTransport(cfg: QuicConfig): TransportSettings {
   return { ...DEFAULT_TRANSPORT, ...cfg.transport };

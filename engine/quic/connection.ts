@@ -729,6 +729,7 @@ export class QuicConnection implements DatagramEndpoint {
   private onFrameLost(f: Frame, space: PacketSpace): void {
     switch (f.type) {
       case 'crypto':
+        if (space === this.spaces.handshake && this.config.faults?.includes('handshake-crypto-no-retransmit')) return;
         space.cryptoSend.onLost(f.offset, f.data.length, false);
         return;
       case 'handshake_done':
@@ -1085,6 +1086,7 @@ export class QuicConnection implements DatagramEndpoint {
       this.probesPending[target] = r.probes;
       const resendCrypto = (id: SpaceId) => {
         const s = this.spaces[id];
+        if (id === 'handshake' && this.config.faults?.includes('handshake-crypto-no-retransmit')) return;
         for (const p of this.recovery.unacked(id)) for (const f of p.frames) if (f.type === 'crypto') s.cryptoSend.onLost(f.offset, f.data.length, false);
       };
       resendCrypto(target);
