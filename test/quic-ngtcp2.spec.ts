@@ -3,7 +3,7 @@
 // Needs the built CLI (npm run build). A missing ngtcp2 binary fails these tests (requireNgtcp2), never skips them.
 
 import { test, expect } from '@playwright/test';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePki } from './helpers/pki.js';
 import { runCli, type Peer } from './helpers/proc.js';
@@ -118,5 +118,25 @@ test.describe('gtlsclient from crosswire serve quic://', () => {
     const port = await serve();
     await download(port, ['--key-update=100ms']);
     expect(server!.stderr()).toMatch(/key update to generation 1 \(initiated by the client\)/);
+  });
+
+  test('gtlsclient resumes with 0-RTT on a second connection, ChaCha20-Poly1305 only', async () => {
+    const qlogDir = tempDir('crosswire-qlog-');
+    const port = await serve(['--qlog', qlogDir]);
+    const state = tempDir('crosswire-gtls-state-');
+    const chacha = '--ciphers=NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+CHACHA20-POLY1305';
+    const resume = [`--session-file=${join(state, 'session')}`, `--tp-file=${join(state, 'tp')}`, chacha];
+    await download(port, resume);
+    await download(port, resume);
+    const log = server!.stderr();
+    expect(log.match(/handshake complete with .*: TLS_CHACHA20_POLY1305_SHA256, ALPN h3, resumed: no/g)).toHaveLength(1);
+    expect(log.match(/handshake complete with .*: TLS_CHACHA20_POLY1305_SHA256, ALPN h3, resumed: yes/g)).toHaveLength(1);
+    // Our server logs no 0-RTT decision of its own; its qlog shows the request arriving in a decrypted 0-RTT packet.
+    await server!.kill();
+    const zeroRtt = readdirSync(qlogDir)
+      .flatMap((f) => readFileSync(join(qlogDir, f), 'utf8').split('\x1e'))
+      .filter((r) => r.includes('"transport:packet_received"') && r.includes('"packet_type":"0RTT"') && r.includes('"frame_type":"stream"'));
+    expect(zeroRtt.length).toBeGreaterThan(0);
+    rmSync(qlogDir, { recursive: true, force: true });
   });
 });

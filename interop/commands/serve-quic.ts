@@ -47,6 +47,7 @@ export async function serveQuic(target: Target, flags: ServeQuicFlags): Promise<
   const app = new QuicServerApp(files, monotonicNow, (c, e) => {
     const peer = `${c.remoteAddress.host}:${c.remoteAddress.port}`;
     if (e.type === 'key-update') log(`key update to generation ${e.generation} (${e.initiator === 'remote' ? 'initiated by the client' : 'initiated by us'}) with ${peer}`);
+    else if (e.type === 'early-data') log(`0-RTT ${e.accepted ? 'accepted' : 'rejected'} from ${peer}`);
     else if (e.type === 'closing') log(`connection with ${peer} closing: ${describeClose(e.info)}`);
   });
   const socket = await bindUdp(target.host, target.port);
