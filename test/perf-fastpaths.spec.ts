@@ -1,10 +1,18 @@
 // The data-path fast paths must agree with the general code they bypass: number varints vs BigInt varints (RFC 9000
-// §16), arithmetic frame sizes vs encoded lengths, and the chunked send buffer vs the bytes written.
+// §16), arithmetic frame sizes vs encoded lengths, the chunked send buffer vs the bytes written; and the ACK rate of a
+// bulk transfer (RFC 9000 §13.2.2) with the link it keeps busy, in simulated time.
 import { test, expect } from '@playwright/test';
 import { Writer } from '../engine/wire/writer.js';
 import { varintLength } from '../engine/wire/varint.js';
 import { encodeFrame, frameSize, type Frame } from '../engine/quic/frames.js';
 import { SendStream } from '../engine/quic/stream-send.js';
+import type { DatagramEndpoint } from '../engine/endpoint.js';
+import { QuicConnection } from '../engine/quic/connection.js';
+import { QuicServer } from '../engine/quic/server.js';
+import { QuicClientApp, QuicServerApp } from '../engine/apps/quic-app.js';
+import { GeneratedFiles } from '../engine/apps/generated-files.js';
+import { simulate, DEFAULT_SERVER_ADDRESS } from '../simulator/run.js';
+import { baseConfig } from './quic-conn-harness.js';
 
 const edges = [0, 1, 63, 64, 16383, 16384, 1073741823, 1073741824, 2 ** 32, 2 ** 40 + 5, Number.MAX_SAFE_INTEGER];
 
@@ -76,4 +84,55 @@ test('send stream: chunked buffer returns the written bytes across chunk edges, 
   expect(resent).toBe(sent.filter((_, i) => i % 2 === 1).reduce((n, f) => n + f.length, 0));
   expect(s.state).toBe('data-recvd');
   expect(s.writable()).toBe(0); // FIN written: nothing more accepted
+});
+
+test('bulk download: one ACK-only packet per two data packets after the quick-ACK phase, link kept busy (simulated time)', () => {
+  const clock = { now: 0 };
+  const size = 2 << 20;
+  const tls = (role: 'client' | 'server') => ({ ...baseConfig(role).tls, alpn: ['hq-interop'] });
+  const server = new QuicServer({ config: baseConfig('server', { tls: tls('server') }) });
+  const serverApp = new QuicServerApp(new GeneratedFiles().add('/f', size), () => clock.now);
+  const conn = new QuicConnection({ role: 'client', config: baseConfig('client', { tls: tls('client') }), remote: DEFAULT_SERVER_ADDRESS, now: 0 });
+  let bytes = 0;
+  let ok: boolean | undefined;
+  const app = new QuicClientApp(conn, 'hq-interop', 'localhost', { onData: (_p, c) => (bytes += c.length), onComplete: (_p, done) => (ok = done) }, () => clock.now);
+  app.request('/f');
+  const wrap = (inner: DatagramEndpoint, poll: () => void): DatagramEndpoint => ({
+    receiveDatagram(d, from, now, local) {
+      clock.now = now;
+      inner.receiveDatagram(d, from, now, local);
+      poll();
+    },
+    pollDatagrams(now) {
+      clock.now = now;
+      poll();
+      return inner.pollDatagrams(now);
+    },
+    nextTimeout: () => inner.nextTimeout(),
+    handleTimeout(now) {
+      clock.now = now;
+      inner.handleTimeout(now);
+      poll();
+    },
+  });
+  const sim = simulate(
+    wrap(conn, () => app.poll()),
+    wrap(server, () => {
+      for (let c = server.accept(); c; c = server.accept()) void c;
+      serverApp.poll(server.connections);
+    }),
+    { link: { delay: 15, bandwidth: 10_000_000, queue: 25 } },
+    'perf',
+    { protocol: 'quic', until: () => ok !== undefined },
+  );
+  expect(sim.outcome, sim.reason).toBe('stopped');
+  expect(ok).toBe(true);
+  expect(bytes).toBe(size);
+  const sent = sim.metrics.datagrams as { 'to-server': number; 'to-client': number };
+  // ~1800 downstream datagrams: the first 100 are acknowledged one by one, the rest in pairs.
+  expect(sent['to-server']).toBeLessThan(0.6 * sent['to-client']);
+  expect(sent['to-server']).toBeGreaterThan(0.45 * sent['to-client']);
+  // The downstream link carries datagrams back to back for most of the (simulated) transfer, slow start included.
+  const busyMs = sim.trace.filter((e) => e.direction === 'to-client').reduce((ms, e) => ms + ((e.length + 28) * 8) / 10_000, 0);
+  expect(busyMs / sim.simulatedMs).toBeGreaterThan(0.95);
 });
