@@ -77,6 +77,38 @@ test('get: a port where nothing listens exits 1 with a one-line reason', async (
   expect(lines[0]).toMatch(new RegExp(`^crosswire: nothing listens on udp 127\\.0\\.0\\.1:${port}`));
 });
 
+test('get: a peer that swallows every datagram ends at --timeout with exit 1 and one line', async () => {
+  const pki = makePki();
+  const hole = await bindLoopback();
+  let swallowed = 0;
+  hole.on('message', () => swallowed++);
+  try {
+    const r = await runCli(['get', `https://127.0.0.1:${hole.address().port}/x`, '--ca', pki.ca, '--timeout', '3'], { timeoutMs: 60_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual(['crosswire: no complete response within 3s']);
+    expect(swallowed).toBeGreaterThan(1); // the client did try, and retransmitted its Initial
+  } finally {
+    hole.close();
+  }
+});
+
+test('get: a missing file is exit 1 with the reason (404 over h3, a stream reset over hq-interop)', async () => {
+  const pki = makePki();
+  const { peer, port } = await serve();
+  try {
+    for (const alpn of ['h3', 'hq-interop']) {
+      const r = await runCli(['get', `https://localhost:${port}/no-such-file`, '--ca', pki.ca, '--alpn', alpn]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      // hq-interop has no status line: the server resets the stream instead.
+      expect(r.stderr).toMatch(alpn === 'h3' ? /request failed: HTTP status 404/ : /request failed: stream reset by the server/);
+      expect(r.stdout.length).toBe(0);
+    }
+  } finally {
+    await peer.kill();
+  }
+});
+
 test('get: an unknown flag is a usage error (exit 2)', async () => {
   const r = await runCli(['get', 'https://127.0.0.1:4433/', '--no-such-flag']);
   expect(r.code).toBe(2);
