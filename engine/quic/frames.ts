@@ -290,9 +290,17 @@ function vnAtMost(r: Reader, max: bigint, what: string, code: number): number {
 const MAX_VARINT_BIG = (1n << 62n) - 1n;
 
 /** Offset of a STREAM/CRYPTO frame whose end (offset + length) must stay within 2^62 - 1 (RFC 9000 §19.6, §19.8). */
-function checkedEnd(offset: bigint, length: number, code: number): number {
+function checkedEnd(offset: bigint | number, length: number, code: number): number {
+  // A 1-, 2- or 4-byte offset (below 2^30) cannot reach the limit: only 8-byte ones need the exact BigInt sum.
+  if (typeof offset === 'number') return offset;
   if (offset + BigInt(length) > MAX_VARINT_BIG) throw frameEncodingError('frame data extends beyond 2^62 - 1', code);
   return Number(offset);
+}
+
+/** A frame offset varint: a number when it is shorter than 8 bytes, else a bigint for checkedEnd's exact test. */
+function offsetVarint(r: Reader): bigint | number {
+  if (r.remaining > 0 && r.buf[r.pos]! >> 6 !== 3) return r.varint();
+  return r.varintBig();
 }
 
 function decodeBody(r: Reader, code: number): Frame {
@@ -327,7 +335,7 @@ function decodeBody(r: Reader, code: number): Frame {
     case 0x05:
       return { type: 'stop_sending', streamId: vn(r), errorCode: vn(r) };
     case 0x06: {
-      const offset = r.varintBig();
+      const offset = offsetVarint(r);
       const data = r.vecVarint();
       return { type: 'crypto', offset: checkedEnd(offset, data.length, code), data };
     }
@@ -382,7 +390,7 @@ function decodeBody(r: Reader, code: number): Frame {
   }
   if (code >= 0x08 && code <= 0x0f) {
     const streamId = vn(r);
-    const offsetBig = code & 0x04 ? r.varintBig() : 0n;
+    const offsetBig = code & 0x04 ? offsetVarint(r) : 0;
     const explicitLength = (code & 0x02) !== 0;
     const data = explicitLength ? r.vecVarint() : r.rest();
     const offset = checkedEnd(offsetBig, data.length, code);
