@@ -189,13 +189,13 @@ export function runSimBench(mb = 10, loss = 0, endpoint: 'fake' | 'quic' = 'quic
   console.log(`  simulated ${(r.simulatedMs / 1000).toFixed(2)} s in ${(wall / 1000).toFixed(2)} s wall: ${(r.simulatedMs / wall).toFixed(1)}× real time`);
   // On a shared machine wall time includes waiting for a core; the process's CPU time is the steadier figure.
   console.log(`  CPU time ${(cpuMs / 1000).toFixed(2)} s: ${(r.simulatedMs / cpuMs).toFixed(1)}× real time per CPU-second`);
-  // The ceiling: every downstream datagram of this run back to back on the wire (28 bytes of IPv4+UDP each). What is
+  // The ceiling: every datagram of the data direction back to back on the wire (28 bytes of IPv4+UDP each). What is
   // left below it is idle link time; what separates it from 10 Mbit/s is per-packet overhead (headers, AEAD tag).
-  let wireBits = 0;
-  for (const e of r.trace) if (e.direction === 'to-client') wireBits += (e.length + 28) * 8;
-  const busyMs = (wireBits * 1000) / linkBps;
+  const wireBits = { 'to-client': 0, 'to-server': 0 };
+  for (const e of r.trace) wireBits[e.direction] += (e.length + 28) * 8;
+  const busyMs = (Math.max(wireBits['to-client'], wireBits['to-server']) * 1000) / linkBps;
   const ceilingBps = (total * 8 * 1000) / busyMs;
-  console.log(`  goodput ${(goodputBps / 1e6).toFixed(2)} Mbit/s in simulated time = ${((goodputBps / linkBps) * 100).toFixed(1)}% of the 10 Mbit/s link, ${((goodputBps / ceilingBps) * 100).toFixed(1)}% of the ${(ceilingBps / 1e6).toFixed(2)} Mbit/s its datagrams could carry back to back (downstream link busy ${((busyMs / r.simulatedMs) * 100).toFixed(1)}% of the time)`);
+  console.log(`  goodput ${(goodputBps / 1e6).toFixed(2)} Mbit/s in simulated time = ${((goodputBps / linkBps) * 100).toFixed(1)}% of the 10 Mbit/s link, ${((goodputBps / ceilingBps) * 100).toFixed(1)}% of the ${(ceilingBps / 1e6).toFixed(2)} Mbit/s its datagrams could carry back to back (the data direction's link busy ${((busyMs / r.simulatedMs) * 100).toFixed(1)}% of the time)`);
   console.log(`  wall per datagram ${((wall * 1000) / Math.max(1, r.trace.length)).toFixed(1)} µs (trace hashing included)`);
   const aeadMs = aeadWallMs(provider, total);
   console.log(`  AEAD only (${provider.name}, aes-128-gcm seal+open of the same bytes): ${aeadMs.toFixed(0)} ms = ${((aeadMs / wall) * 100).toFixed(0)}% of the simulation's wall time`);
