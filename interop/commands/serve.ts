@@ -19,10 +19,10 @@ export const SERVE_PROTOCOLS: Record<string, Serve> = {
 
 export const serveCommand: CommandModule<object, ServeFlags & { url: string }> = {
   command: 'serve <url>',
-  describe: 'run our server: HTTP file server (--root DIR) or echo (--echo) on tls://host:port',
+  describe: 'run our server on quic://, tls:// or dtls://host:port: files (--root DIR) or echo (--echo)',
   builder: (y: Argv) =>
     y
-      .positional('url', { type: 'string', demandOption: true, describe: 'tls://host:port (port 0 picks a free one)' })
+      .positional('url', { type: 'string', demandOption: true, describe: 'quic://, tls:// or dtls://host:port (port 0 picks a free one)' })
       .option('cert', { type: 'string', demandOption: true, describe: 'certificate chain (PEM), leaf first' })
       .option('key', { type: 'string', demandOption: true, describe: 'private key (PEM)' })
       .option('root', { type: 'string', describe: 'serve files from this directory (HTTP/1.1 over TLS)' })
