@@ -439,6 +439,20 @@ export class QuicConnection implements DatagramEndpoint {
       this.handleFrame(f, ctx);
     }
     if (h.kind === 'handshake' && this.role === 'server') this.discardSpace('initial', now);
+    // A repeated client Initial (its PTO or anti-deadlock probe, RFC 9002 §6.2.2.1) whose ACK frame, handled above, still
+    // leaves our Initial CRYPTO unacknowledged means the client lacks the ServerHello and so cannot read our Handshake
+    // packets: resend that CRYPTO now as a probe, since congestion control may otherwise hold it back indefinitely.
+    if (h.kind === 'initial' && this.role === 'server' && ackEliciting && largestBefore >= 0 && this.hasInitialCryptoOutstanding()) {
+      this.probesPending.initial = Math.max(this.probesPending.initial, 1);
+      this.requeueUnackedCrypto('initial');
+      // The Handshake flight rides in the same datagram: sent apart, the Initial alone would be padded to 1200 bytes
+      // and spend the amplification budget (RFC 9000 §8.1) the rest of the flight needs.
+      const hs = this.spaces.handshake;
+      if (hs.sendKeys && !hs.discarded && this.recovery.unacked('handshake').some((p) => p.ackEliciting)) {
+        this.probesPending.handshake = Math.max(this.probesPending.handshake, 1);
+        this.requeueUnackedCrypto('handshake');
+      }
+    }
     this.pumpTls(now);
     return true;
   }
@@ -1084,19 +1098,52 @@ export class QuicConnection implements DatagramEndpoint {
       // Probe timeout (RFC 9002 §6.2.4): probes in the space whose timer fired, preferably carrying unacknowledged CRYPTO data.
       const target = r.space;
       this.probesPending[target] = r.probes;
-      const resendCrypto = (id: SpaceId) => {
-        const s = this.spaces[id];
-        if (id === 'handshake' && this.config.faults?.includes('handshake-crypto-no-retransmit')) return;
-        for (const p of this.recovery.unacked(id)) for (const f of p.frames) if (f.type === 'crypto') s.cryptoSend.onLost(f.offset, f.data.length, false);
-      };
-      resendCrypto(target);
+      this.requeueUnackedCrypto(target);
+      if (target === 'application') this.requeueOldestUnackedStreamData(r.probes);
       // A lost server Handshake flight is probed along with the Initial one: the client may need both.
       if (target === 'initial' && this.spaces.handshake.sendKeys && !this.spaces.handshake.discarded && this.recovery.unacked('handshake').some((p) => p.ackEliciting)) {
         this.probesPending.handshake = 1;
-        resendCrypto('handshake');
+        this.requeueUnackedCrypto('handshake');
+      }
+      // The other way round too (§6.2.4: probe the other spaces as well): Initial CRYPTO declared lost has no packet in
+      // flight, so no Initial PTO will ever fire for it, and its retransmission waits for congestion window room that
+      // Handshake packets the peer cannot decrypt without that very data never give back. Send it as a probe instead.
+      if (target === 'handshake' && this.hasInitialCryptoOutstanding()) {
+        this.probesPending.initial = Math.max(this.probesPending.initial, 1);
+        this.requeueUnackedCrypto('initial');
       }
     }
     this.lossTimerAt = this.computeLossTimer(now);
+  }
+
+  /** Marks the CRYPTO data of a space's unacknowledged packets for retransmission (probes carry data, not just PING). */
+  private requeueUnackedCrypto(id: SpaceId): void {
+    if (id === 'handshake' && this.config.faults?.includes('handshake-crypto-no-retransmit')) return;
+    const s = this.spaces[id];
+    for (const p of this.recovery.unacked(id)) for (const f of p.frames) if (f.type === 'crypto') s.cryptoSend.onLost(f.offset, f.data.length, false);
+  }
+
+  /**
+   * 1-RTT probes carry the stream data (and HANDSHAKE_DONE) of the oldest unacknowledged packets rather than a bare PING (RFC 9002 §6.2.4):
+   * when both a request and the ACKs of later PINGs are lost, PINGs alone never deliver the data before the idle timeout.
+   * Only as many packets as there are probes are re-queued, so a PTO in a bulk transfer does not resend the whole window.
+   */
+  private requeueOldestUnackedStreamData(packets: number): void {
+    let left = packets;
+    for (const p of this.recovery.unacked('application')) {
+      if (left <= 0) break;
+      if (!p.ackEliciting) continue;
+      left--;
+      // HANDSHAKE_DONE too: a client whose copy was lost keeps probing Handshake packets the server can no longer read.
+      for (const f of p.frames) if (f.type === 'stream' || f.type === 'handshake_done') this.onFrameLost(f, this.spaces.application);
+    }
+  }
+
+  /** Our Initial CRYPTO data is not all acknowledged: some is queued for retransmission or still in flight. */
+  private hasInitialCryptoOutstanding(): boolean {
+    const initial = this.spaces.initial;
+    if (initial.discarded || !initial.sendKeys) return false;
+    return initial.cryptoSend.hasData() || this.recovery.unacked('initial').some((p) => p.frames.some((f) => f.type === 'crypto'));
   }
 
   // =====================================================================================================================
