@@ -131,7 +131,8 @@ test.describe('gtlsclient from crosswire serve quic://', () => {
     const log = server!.stderr();
     expect(log.match(/handshake complete with .*: TLS_CHACHA20_POLY1305_SHA256, ALPN h3, resumed: no/g)).toHaveLength(1);
     expect(log.match(/handshake complete with .*: TLS_CHACHA20_POLY1305_SHA256, ALPN h3, resumed: yes/g)).toHaveLength(1);
-    // Our server logs no 0-RTT decision of its own; its qlog shows the request arriving in a decrypted 0-RTT packet.
+    expect(log).toMatch(/0-RTT accepted from 127\.0\.0\.1:\d+/);
+    // And the request really arrived in 0-RTT: our qlog shows decrypted 0-RTT packets carrying STREAM frames.
     await server!.kill();
     const zeroRtt = readdirSync(qlogDir)
       .flatMap((f) => readFileSync(join(qlogDir, f), 'utf8').split('\x1e'))

@@ -899,9 +899,10 @@ export class QuicConnection implements DatagramEndpoint {
   }
 
   private onEarlyDataDecision(accepted: boolean, now: number): void {
+    // The server reports its own decision too (applications and logs want to know); it has nothing to resend.
+    this.events.push({ type: 'early-data', accepted });
     if (this.role === 'server') return;
     this.earlyDataState = accepted ? 'accepted' : 'rejected';
-    this.events.push({ type: 'early-data', accepted });
     if (accepted) return;
     // RFC 9001 §4.6.2: rejected 0-RTT data must be sent again in 1-RTT.
     const app = this.spaces.application;
