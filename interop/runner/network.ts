@@ -11,7 +11,7 @@ export function impairmentSpec(i: Impairment): ImpairmentSpec {
   const filter = i.only ? { kinds: i.only } : {};
   switch (i.kind) {
     case 'loss':
-      return { loss: { rate: i.rate, ...(i.burst > 1 ? { burst: i.burst } : {}), ...filter } };
+      return { loss: { rate: i.rate, ...(i.burst > 1 ? { burst: i.burst } : {}), ...(i.maxBurst !== undefined ? { maxBurst: i.maxBurst } : {}), ...filter } };
     case 'droplist':
       return { droplist: { indices: i.indices, ...filter } };
     case 'corrupt':

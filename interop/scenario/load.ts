@@ -216,7 +216,7 @@ function normalize(raw: Raw, file: string, loc: Locator): Scenario {
       const withOnly = <T extends object>(x: T) => (only ? { ...x, only } : x) as Impairment;
       switch (kind) {
         case 'loss':
-          return withOnly({ kind, rate: v['rate'], burst: v['burst'] ?? 1 });
+          return withOnly({ kind, rate: v['rate'], burst: v['burst'] ?? 1, ...(v['max-burst'] !== undefined ? { maxBurst: v['max-burst'] } : {}) });
         case 'droplist':
           return withOnly({ kind, indices: item[kind] as number[] });
         case 'corrupt':

@@ -4,7 +4,7 @@ export type Protocol = 'quic' | 'tls' | 'dtls';
 export type Side = 'client' | 'server';
 
 export type ImpairmentSpec =
-  | { kind: 'loss'; rate: number; burst: number }
+  | { kind: 'loss'; rate: number; burst: number; maxBurst?: number }
   | { kind: 'droplist'; indices: number[] }
   | { kind: 'corrupt'; rate: number; bytes: number; within?: number }
   | { kind: 'truncate'; rate: number; to?: number; fraction?: number }
