@@ -43,6 +43,7 @@ export const getCommand: CommandModule<object, GetFlags & { url: string }> = {
       .option('qlog', { type: 'string', describe: 'QUIC: write qlog 0.3 JSON-SEQ files to this directory (also QLOGDIR)' })
       .option('crypto', { type: 'string', choices: ['node', 'noble'], describe: 'QUIC: crypto backend for packet protection (default node)' })
       .option('cc', { type: 'string', choices: ['newreno', 'cubic'], describe: 'QUIC: congestion controller (default newreno)' })
+      .option('key-update', { type: 'number', describe: 'QUIC: initiate a 1-RTT key update every N packets sent' })
       .option('timeout', { type: 'number', describe: 'QUIC: give up after this many seconds (default 30)' }) as unknown as Argv<GetFlags & { url: string }>,
   handler: (argv) =>
     runCommand(async () => {
