@@ -2,23 +2,6 @@ import { test, expect } from '@playwright/test';
 import { makePki } from './helpers/pki.js';
 import { freeUdpPort, runCli, spawnPeer } from './helpers/proc.js';
 
-test('connect quic:// sends stdin on the default stream, concludes at EOF and prints the echo', async () => {
-  const pki = makePki();
-  const port = await freeUdpPort();
-  const server = spawnPeer(process.execPath, ['bin/crosswire.js', 'serve', `quic://127.0.0.1:${port}`, '--cert', pki.leaf.ec.cert, '--key', pki.leaf.ec.key, '--echo']);
-  try {
-    await server.waitFor(/listening on/, 60_000);
-    const input = 'hello over quic\n' + 'x'.repeat(100_000) + '\nbye\n';
-    const r = await runCli(['connect', `quic://localhost:${port}`, '--ca', pki.ca, '-v'], { input });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.toString()).toBe(input);
-    expect(r.stderr).toContain('ALPN echo');
-    expect(r.stderr).toContain('stream concluded');
-  } finally {
-    await server.kill();
-  }
-});
-
 test('connect quic:// to a server with an untrusted certificate fails naming the alert', async () => {
   const pki = makePki();
   const port = await freeUdpPort();

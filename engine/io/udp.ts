@@ -97,6 +97,7 @@ export class UdpRunner {
         this.kick();
         await this.progress();
       },
+      flush: () => this.kick(),
     };
   }
 

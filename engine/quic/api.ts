@@ -28,6 +28,12 @@ export interface ShutdownOptions {
 export interface ApiDriver {
   /** Resolves after at least one input (datagram or timer) has been processed, or time has advanced. */
   wait(): Promise<void>;
+  /**
+   * Sends what the connection has ready now. Blocking calls that create output (a write the buffer took whole, FIN)
+   * call it, as a blocking SSL_write does: otherwise the bytes would wait for the next datagram or timer, and an
+   * idle peer sends neither.
+   */
+  flush?(): void;
 }
 
 export interface ApiOptions {
@@ -189,6 +195,7 @@ export class QuicStream {
       await this.api.waitForProgress();
     }
     if (conclude) this.conclude();
+    this.api.flush();
   }
 }
 
@@ -474,6 +481,11 @@ export class QuicApi implements DatagramEndpoint {
   /** SSL_net_write_desired: whether the connection has datagrams ready to go out. */
   get netWriteDesired(): boolean {
     return this.connection.wantsToWrite(this.now());
+  }
+
+  /** Blocking mode: hand what is ready to the driver now (no-op without a driver or in non-blocking use). */
+  flush(): void {
+    this.opts.driver?.flush?.();
   }
 
   /** Blocking mode: let the driver move the network forward once. */
