@@ -14,12 +14,12 @@ import { pathToFileURL } from 'node:url';
 import { nobleCrypto } from '../engine/crypto/noble.js';
 import { nodeCrypto } from '../engine/crypto/node.js';
 import type { CryptoProvider } from '../engine/crypto/provider.js';
-import type { DatagramEndpoint, OutgoingDatagram } from '../engine/endpoint.js';
+import type { DatagramEndpoint } from '../engine/endpoint.js';
 import { seededRandom } from '../engine/crypto/random.js';
 import { QuicConnection } from '../engine/quic/connection.js';
 import { QuicServer } from '../engine/quic/server.js';
 import type { QuicConfig } from '../engine/quic/config.js';
-import { QuicClientApp, QuicServerApp } from '../engine/apps/quic-app.js';
+import { QuicClientApp, QuicServerApp, withApp } from '../engine/apps/quic-app.js';
 import { generatedBytes } from '../engine/apps/generated-files.js';
 import type { FileSource } from '../engine/apps/transport.js';
 import { createTlsSession } from '../engine/tls/session.js';
@@ -61,27 +61,6 @@ function pacedFake(totalBytes: number): Transfer {
   return { client: sender, server: sink, done: () => received >= totalBytes, verify: () => (received >= totalBytes ? undefined : `${received} of ${totalBytes} bytes`), label: 'paced fake sender (1200-byte datagrams)' };
 }
 
-/** Lets the application see every connection event right after each input, as the scenario runner wires it. */
-function withApp(inner: DatagramEndpoint, poll: () => void, clock: { now: number }): DatagramEndpoint {
-  return {
-    receiveDatagram(d, from, now, local) {
-      clock.now = now;
-      inner.receiveDatagram(d, from, now, local);
-      poll();
-    },
-    pollDatagrams(now): OutgoingDatagram[] {
-      clock.now = now;
-      poll();
-      return inner.pollDatagrams(now);
-    },
-    nextTimeout: () => inner.nextTimeout(),
-    handleTimeout(now) {
-      clock.now = now;
-      inner.handleTimeout(now);
-      poll();
-    },
-  };
-}
 
 /** The whole stack: an hq-interop download of one generated file, engine/quic client ↔ our QuicServer. */
 function quicDownload(totalBytes: number, provider: CryptoProvider): Transfer {

@@ -1,36 +1,15 @@
 import { test, expect } from '@playwright/test';
 import { createHash } from 'node:crypto';
-import type { Address, DatagramEndpoint, OutgoingDatagram } from '../engine/endpoint.js';
+import type { Address } from '../engine/endpoint.js';
 import { QuicConnection } from '../engine/quic/connection.js';
 import { QuicServer } from '../engine/quic/server.js';
-import { QuicClientApp, QuicServerApp, type AppProtocol } from '../engine/apps/quic-app.js';
+import { QuicClientApp, QuicServerApp, withApp, type AppProtocol } from '../engine/apps/quic-app.js';
 import { GeneratedFiles, generatedBytes } from '../engine/apps/generated-files.js';
 import { simulate } from '../simulator/run.js';
 import { baseConfig } from './quic-conn-harness.js';
 
 const SERVER: Address = { host: '10.0.0.2', port: 443 };
 
-/** Wraps a connection/endpoint so the application sees every event right after each input. */
-function withApp<T extends DatagramEndpoint>(inner: T, poll: () => void, clock: { now: number }): DatagramEndpoint {
-  return {
-    receiveDatagram(d, from, now, local) {
-      clock.now = now;
-      inner.receiveDatagram(d, from, now, local);
-      poll();
-    },
-    pollDatagrams(now): OutgoingDatagram[] {
-      clock.now = now;
-      poll();
-      return inner.pollDatagrams(now);
-    },
-    nextTimeout: () => inner.nextTimeout(),
-    handleTimeout(now) {
-      clock.now = now;
-      inner.handleTimeout(now);
-      poll();
-    },
-  };
-}
 
 function download(protocol: AppProtocol, files: [string, number][], missing: string[] = []) {
   const clock = { now: 0 };

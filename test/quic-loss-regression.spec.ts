@@ -3,10 +3,10 @@
 import { test, expect } from '@playwright/test';
 import { createHash } from 'node:crypto';
 import { Recovery, createCongestionController, type SentPacket } from '../engine/quic/recovery/index.js';
-import type { Address, DatagramEndpoint, OutgoingDatagram } from '../engine/endpoint.js';
+import type { Address } from '../engine/endpoint.js';
 import { QuicConnection } from '../engine/quic/connection.js';
 import { QuicServer } from '../engine/quic/server.js';
-import { QuicClientApp, QuicServerApp } from '../engine/apps/quic-app.js';
+import { QuicClientApp, QuicServerApp, withApp } from '../engine/apps/quic-app.js';
 import { GeneratedFiles, generatedBytes } from '../engine/apps/generated-files.js';
 import { simulate } from '../simulator/run.js';
 import { baseConfig } from './quic-conn-harness.js';
@@ -43,27 +43,6 @@ test('loss timer firing at its fractional deadline declares the packet lost (no 
 
 const SERVER: Address = { host: '10.0.0.2', port: 443 };
 
-/** Lets the application see every event right after each input, the way the scenario runner wires it. */
-function withApp(inner: DatagramEndpoint, poll: () => void, clock: { now: number }): DatagramEndpoint {
-  return {
-    receiveDatagram(d, from, now, local) {
-      clock.now = now;
-      inner.receiveDatagram(d, from, now, local);
-      poll();
-    },
-    pollDatagrams(now): OutgoingDatagram[] {
-      clock.now = now;
-      poll();
-      return inner.pollDatagrams(now);
-    },
-    nextTimeout: () => inner.nextTimeout(),
-    handleTimeout(now) {
-      clock.now = now;
-      inner.handleTimeout(now);
-      poll();
-    },
-  };
-}
 
 for (const seed of [1, 2, 3]) {
   test(`hq-interop: 1 MiB download through 5% loss each way completes byte-identical (seed ${seed})`, () => {

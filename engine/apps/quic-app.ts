@@ -1,6 +1,7 @@
 // Glue between a QuicConnection and the applications (hq-interop, HTTP/3, echo): a StreamTransport adapter and
 // event routing. Used by the CLI (real sockets) and the scenario runner (virtual time) alike.
 
+import type { DatagramEndpoint, OutgoingDatagram } from '../endpoint.js';
 import type { QuicConnection } from '../quic/connection.js';
 import type { ConnectionEvent } from '../quic/connection-events.js';
 import { H3Client, H3Server } from './h3.js';
@@ -158,4 +159,29 @@ export class QuicServerApp {
     for (const a of this.apps.values()) n += a instanceof EchoServer ? 0 : a.served;
     return n;
   }
+}
+
+/**
+ * Wraps an endpoint so an application sees every connection event right after each input (datagram, timer, poll),
+ * and records the caller's latest `now` in `clock` for the application's reads.
+ */
+export function withApp(inner: DatagramEndpoint, poll: () => void, clock: { now: number }): DatagramEndpoint {
+  return {
+    receiveDatagram(d, from, now, local) {
+      clock.now = now;
+      inner.receiveDatagram(d, from, now, local);
+      poll();
+    },
+    pollDatagrams(now): OutgoingDatagram[] {
+      clock.now = now;
+      poll();
+      return inner.pollDatagrams(now);
+    },
+    nextTimeout: () => inner.nextTimeout(),
+    handleTimeout(now) {
+      clock.now = now;
+      inner.handleTimeout(now);
+      poll();
+    },
+  };
 }
