@@ -88,13 +88,15 @@ function makeAead(name: AeadName, key: Uint8Array): Aead {
   if (key.length !== keyLength) throw new CryptoError(`${name}: key must be ${keyLength} bytes, got ${key.length}`);
   // A KeyObject is imported once; passing raw bytes would re-validate and copy the key on every packet.
   const secret = createSecretKey(key);
+  // GCM and ChaCha20-Poly1305 both default to 16-byte tags and need no plaintext length up front (only CCM does), so
+  // no per-packet options objects are passed: each call into node:crypto is a boundary crossing worth avoiding.
   return {
     keyLength,
     tagLength: 16,
     seal(nonce, plaintext, aad) {
       if (nonce.length !== 12) throw new CryptoError(`${name}: nonce must be 12 bytes`);
-      const cipher = createCipheriv(name as 'aes-128-gcm', secret, nonce, { authTagLength: 16 });
-      cipher.setAAD(aad, { plaintextLength: plaintext.length });
+      const cipher = createCipheriv(name as 'aes-128-gcm', secret, nonce);
+      cipher.setAAD(aad);
       const out = new Uint8Array(plaintext.length + 16);
       out.set(cipher.update(plaintext));
       cipher.final();
@@ -106,12 +108,13 @@ function makeAead(name: AeadName, key: Uint8Array): Aead {
       const bodyLength = ciphertext.length - 16;
       try {
         const decipher = createDecipheriv(name as 'aes-128-gcm', secret, nonce, { authTagLength: 16 });
-        decipher.setAAD(aad, { plaintextLength: bodyLength });
+        decipher.setAAD(aad);
         decipher.setAuthTag(ciphertext.subarray(bodyLength));
-        const out = new Uint8Array(bodyLength);
-        out.set(decipher.update(ciphertext.subarray(0, bodyLength)));
-        decipher.final(); // throws on a bad tag: the plaintext above is discarded with `out`
-        return out;
+        const plain = decipher.update(ciphertext.subarray(0, bodyLength));
+        decipher.final(); // throws on a bad tag: the plaintext above is then never returned
+        // update() hands back a Buffer of its own (not a view into Node's shared pool): a plain Uint8Array view of it
+        // avoids a copy while keeping Uint8Array semantics (Buffer's slice() would alias instead of copying).
+        return new Uint8Array(plain.buffer, plain.byteOffset, plain.length);
       } catch {
         return null;
       }

@@ -48,10 +48,7 @@ export class PacketSpace {
   onPacketReceived(pn: number, ackEliciting: boolean, now: number, maxAckDelay: number): void {
     const outOfOrder = pn < this.largestReceived || (this.largestReceived >= 0 && pn > this.largestReceived + 1);
     this.received.add(pn, pn + 1);
-    while (this.received.size > MAX_ACK_RANGES) {
-      const first = this.received.first()!;
-      this.received.remove(first[0], first[1]);
-    }
+    while (this.received.size > MAX_ACK_RANGES) this.received.remove(this.received.startAt(0), this.received.endAt(0));
     if (pn > this.largestReceived) {
       this.largestReceived = pn;
       this.largestReceivedTime = now;
@@ -76,8 +73,8 @@ export class PacketSpace {
   /** The ACK frame's ranges, highest first. */
   ackRanges(): AckRange[] {
     const out: AckRange[] = [];
-    for (const [s, e] of this.received) out.push({ smallest: s, largest: e - 1 });
-    return out.reverse();
+    for (let i = this.received.size - 1; i >= 0; i--) out.push({ smallest: this.received.startAt(i), largest: this.received.endAt(i) - 1 });
+    return out;
   }
 
   onAckSent(): void {

@@ -20,9 +20,9 @@ import { equal, hex } from '../wire/bytes.js';
 import { QuicError, TransportErrorCode, cryptoErrorCode, transportErrorName } from './errors.js';
 import { decodeFrames, encodeFrame, frameSize, maxCryptoDataFitting, type AckFrame, type Frame } from './frames.js';
 import { isAckEliciting, isProbingOnly, type FrameTypeName } from './frame-table.js';
-import { encodeLongHeader, encodeShortHeader, longHeaderSize, parseVersionNegotiation, shortHeaderSize, splitDatagram, MIN_INITIAL_DATAGRAM, type ProtectedHeader } from './packet.js';
+import { longHeaderSize, parseVersionNegotiation, shortHeaderSize, splitDatagram, writeLongHeader, writeShortHeader, MIN_INITIAL_DATAGRAM, type ProtectedHeader } from './packet.js';
 import { packetNumberLength, truncatePacketNumber } from './packet-number.js';
-import { derivePacketKeys, initialKeys, minPayloadForSample, nextGenerationKeys, openPayload, protectPacket, removeHeaderProtection, unprotectPacket, AEAD_TAG_LENGTH, type PacketKeys } from './protection.js';
+import { derivePacketKeys, initialKeys, minPayloadForSample, nextGenerationKeys, openPayload, protectPacketInPlace, removeHeaderProtection, unprotectPacket, AEAD_TAG_LENGTH, type PacketKeys } from './protection.js';
 import { parseRetry, verifyRetry } from './retry.js';
 import { decodeTransportParameters, encodeTransportParameters, defaultTransportParameters, type TransportParameters } from './transport-params.js';
 import { QUIC_V1, QUIC_V2, isSupportedVersion, versionName } from './version.js';
@@ -69,6 +69,9 @@ const MAX_DATAGRAMS_PER_POLL = 64;
 const MAX_BUFFERED_UNDECRYPTABLE = 16;
 /** Each probe timeout sends two packets so a single loss does not cost another PTO (RFC 9002 §6.2.4). */
 const PROBE_PACKETS = 2;
+
+/** A server's Initial packets carry an empty token (RFC 9000 §17.2.2). */
+const EMPTY_TOKEN = new Uint8Array(0);
 
 const SPACE_OF_EPOCH: Record<Exclude<Epoch, 'early'>, SpaceId> = { initial: 'initial', handshake: 'handshake', application: 'application' };
 
@@ -1242,16 +1245,12 @@ export class QuicConnection implements DatagramEndpoint {
       used += pad;
       if (last.kind !== '1rtt') last.headerSize = this.longHeaderSizeFor(last);
     }
-    const parts: Uint8Array[] = [];
-    for (const p of plans) parts.push(this.seal(p, now));
+    // The plans know their exact sizes: the whole datagram is laid out in one buffer and each packet sealed in place.
     let total = 0;
-    for (const p of parts) total += p.length;
-    const data = new Uint8Array(total);
-    let o = 0;
-    for (const p of parts) {
-      data.set(p, o);
-      o += p.length;
-    }
+    for (const p of plans) total += p.headerSize + p.payloadSize + AEAD_TAG_LENGTH;
+    const w = new Writer(total);
+    for (const p of plans) this.seal(p, now, w);
+    const data = w.view();
     const dest = to ?? this.path.remote;
     if (sameAddress(dest, this.path.remote)) this.path.bytesSent += data.length;
     // The client discards Initial keys once it sends its first Handshake packet (RFC 9001 §4.9.1).
@@ -1406,25 +1405,32 @@ export class QuicConnection implements DatagramEndpoint {
     }
   }
 
-  private seal(p: PlannedPacket, now: number): Uint8Array {
-    const w = new Writer(p.payloadSize + 16);
-    for (const f of p.frames) encodeFrame(w, f);
-    const payload = w.finish();
+  /** Writes packet `p` at the end of `w` and seals it there; returns its protected size. */
+  private seal(p: PlannedPacket, now: number, w: Writer): number {
+    const start = w.length;
     const truncated = truncatePacketNumber(p.pn, p.pnLength);
     const dcid = this.cids.activeRemote.cid;
-    const { header, pnOffset } =
+    const pnOffset =
       p.kind === '1rtt'
-        ? encodeShortHeader({ dcid, keyPhase: p.keyPhase }, truncated, p.pnLength)
-        : encodeLongHeader({ type: p.kind, version: this.version, dcid, scid: this.localCid, token: p.kind === 'initial' ? (this.role === 'client' ? this.token : new Uint8Array(0)) : undefined }, truncated, p.pnLength, payload.length + AEAD_TAG_LENGTH);
-    const bytes = protectPacket(p.keys, header, pnOffset, p.pn, payload);
-    const space = this.spaces[p.space];
+        ? writeShortHeader(w, { dcid, keyPhase: p.keyPhase }, truncated, p.pnLength)
+        : writeLongHeader(w, { type: p.kind, version: this.version, dcid, scid: this.localCid, token: p.kind === 'initial' ? (this.role === 'client' ? this.token : EMPTY_TOKEN) : undefined }, truncated, p.pnLength, p.payloadSize + AEAD_TAG_LENGTH);
+    for (const f of p.frames) encodeFrame(w, f);
+    const size = p.headerSize + p.payloadSize + AEAD_TAG_LENGTH;
+    // The Length field and the datagram size were computed from the plan: a frame encoding to another size is a bug here.
+    if (w.length - start !== size - AEAD_TAG_LENGTH) throw new Error(`${p.kind} packet ${p.pn}: planned ${size - AEAD_TAG_LENGTH} bytes, wrote ${w.length - start}`);
+    w.zeros(AEAD_TAG_LENGTH);
+    protectPacketInPlace(p.keys, w.view().subarray(start, start + size), pnOffset, p.pn);
     const ackEliciting = isAckEliciting(p.frames as { type: FrameTypeName }[]);
-    const inFlight = ackEliciting || p.frames.some((f) => f.type === 'padding');
-    const kept = p.frames.filter((f) => f.type !== 'ack' && f.type !== 'padding');
+    let padded = false;
+    const kept: Frame[] = [];
+    for (const f of p.frames) {
+      if (f.type === 'padding') padded = true;
+      else if (f.type !== 'ack') kept.push(f);
+    }
+    const inFlight = ackEliciting || padded;
     // Every packet is recorded (ACK-only ones too) so recovery/ knows which packet numbers exist when the peer acknowledges them.
-    if (this.phase !== 'closing') this.recovery.onPacketSent({ space: p.space, pn: p.pn, timeSent: now, size: bytes.length, ackEliciting, inFlight, frames: kept }, now);
+    if (this.phase !== 'closing') this.recovery.onPacketSent({ space: p.space, pn: p.pn, timeSent: now, size, ackEliciting, inFlight, frames: kept }, now);
     if (p.kind === '1rtt' && p.pn < this.firstOneRttPn) this.firstOneRttPn = p.pn;
-    void space;
     if (ackEliciting) {
       // Sending an ack-eliciting packet restarts the idle timer, at most once per received packet (RFC 9000 §10.1).
       if (this.lastActivity >= (this.lastIdleRestartBySend ?? -1)) {
@@ -1433,13 +1439,13 @@ export class QuicConnection implements DatagramEndpoint {
       }
     }
     if (p.kind === '1rtt') this.packetsInSendPhase++;
-    if (inFlight && this.ccEnabled && this.rtt.hasSample) this.pacer.onPacketSent(now, bytes.length, this.recovery.congestion.window, this.rtt.smoothed);
+    if (inFlight && this.ccEnabled && this.rtt.hasSample) this.pacer.onPacketSent(now, size, this.recovery.congestion.window, this.rtt.smoothed);
     if (this.config.qlog) this.qlog('transport:packet_sent', {
       header: { packet_type: qlogPacketType(p.kind), packet_number: p.pn, dcid: hex(dcid), scid: p.kind === '1rtt' ? undefined : hex(this.localCid) },
-      raw: { length: bytes.length, payload_length: payload.length },
+      raw: { length: size, payload_length: p.payloadSize },
       frames: p.frames.map(qlogFrame),
     });
-    return bytes;
+    return size;
   }
 
   private lastIdleRestartBySend: number | undefined;

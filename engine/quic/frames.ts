@@ -277,6 +277,8 @@ export function maxCryptoDataFitting(space: number, offset: number): number {
 
 /** Varint as a number; values above 2^53 (legal "unlimited" limits) are rounded rather than rejected. */
 function vn(r: Reader): number {
+  // Only 8-byte varints can exceed 2^53; the rest (stream IDs, ACK fields, limits) are read without BigInt.
+  if (r.pos < r.end && r.buf[r.pos]! >> 6 !== 3) return r.varint();
   return Number(r.varintBig());
 }
 
@@ -441,8 +443,8 @@ export function decodeFrames(payload: Uint8Array, packetKind?: PacketSpaceKind):
     const at = r.pos;
     const f = decodeFrame(r);
     if (packetKind) {
-      // Re-read the type byte(s) for the permission check; it was minimal, so its first byte gives its length.
-      const code = new Reader(payload, at).varint();
+      // Re-read the type for the permission check (it was minimal, so one-byte types are the byte itself).
+      const code = payload[at]! < 0x40 ? payload[at]! : new Reader(payload, at).varint();
       assertFrameAllowed(code, packetKind);
     }
     frames.push(f);

@@ -7,13 +7,15 @@
  *   `{ packets, error? }` (coalesced packets in order; parsing stops at the first malformed one).
  * - `peekPacket(datagram, shortDcidLength?)`, `peekDatagram(datagram, shortDcidLength?)` → kinds/CIDs from unprotected bits
  *   (implemented in engine/wire/quic-peek.ts so the simulator can use them), `packetNumberSpaceOf(kind)`.
- * - Header builders: `encodeLongHeader`, `encodeShortHeader`, `longHeaderSize`, `shortHeaderSize`.
+ * - Header builders: `encodeLongHeader`, `encodeShortHeader` (and `writeLongHeader`, `writeShortHeader` into a Writer),
+ *   `longHeaderSize`, `shortHeaderSize`.
  * - Version Negotiation: `encodeVersionNegotiation`, `parseVersionNegotiation`, `versionNegotiationFor`.
  * - Constants: `MAX_CID_LENGTH` (20), `MIN_INITIAL_DATAGRAM` (1200), `FIRST_BYTE` bit masks.
  */
 
 import { DecodeError, Reader } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
+import { varintLength } from '../wire/varint.js';
 import { peekQuicPacket, type QuicPeek } from '../wire/quic-peek.js';
 import { greaseVersion, longTypeBits, longTypeFromBits, type LongPacketType, isSupportedVersion } from './version.js';
 
@@ -57,6 +59,9 @@ export interface ProtectedHeader {
   readonly offset: number;
 }
 
+/** The absent SCID and token of short headers (never written to: zero length). */
+const EMPTY = new Uint8Array(0);
+
 function readCid(r: Reader, max: number): Uint8Array {
   const len = r.u8();
   if (len > max) throw new DecodeError(`connection ID length ${len} exceeds ${max}`);
@@ -71,7 +76,7 @@ export function parsePacket(datagram: Uint8Array, offset: number, shortDcidLengt
     if ((firstByte & FIRST_BYTE.FIXED) === 0) throw new DecodeError('short header with fixed bit zero');
     const dcid = r.bytes(shortDcidLength);
     const packet = datagram.subarray(offset);
-    return { kind: '1rtt', form: 'short', firstByte, version: undefined, dcid, scid: new Uint8Array(0), token: new Uint8Array(0), pnOffset: r.pos - offset, packet, offset };
+    return { kind: '1rtt', form: 'short', firstByte, version: undefined, dcid, scid: EMPTY, token: EMPTY, pnOffset: r.pos - offset, packet, offset };
   }
   const version = r.u32();
   if (version === 0) {
@@ -94,7 +99,7 @@ export function parsePacket(datagram: Uint8Array, offset: number, shortDcidLengt
     const token = r.bytes(r.remaining - 16);
     return { kind: 'retry', form: 'long', firstByte, version, dcid, scid, token, pnOffset: -1, packet: datagram.subarray(offset), offset };
   }
-  const token = type === 'initial' ? r.vecVarint() : new Uint8Array(0);
+  const token = type === 'initial' ? r.vecVarint() : EMPTY;
   const length = r.varint();
   const pnOffset = r.pos - offset;
   if (length > r.remaining) throw new DecodeError(`packet Length ${length} exceeds the ${r.remaining} bytes left in the datagram`);
@@ -162,7 +167,7 @@ function lengthFieldWidth(length: number): 2 | 4 {
 
 /** Bytes of a long header up to and including the packet number, for a packet whose payload (with AEAD tag) is `protectedPayloadLength`. */
 export function longHeaderSize(fields: LongHeaderFields, pnLength: number, protectedPayloadLength: number): number {
-  const tokenLen = fields.type === 'initial' ? new Writer(8).varint((fields.token ?? new Uint8Array(0)).length).length + (fields.token?.length ?? 0) : 0;
+  const tokenLen = fields.type === 'initial' ? varintLength(fields.token?.length ?? 0) + (fields.token?.length ?? 0) : 0;
   return 1 + 4 + 1 + fields.dcid.length + 1 + fields.scid.length + tokenLen + lengthFieldWidth(pnLength + protectedPayloadLength) + pnLength;
 }
 
@@ -175,34 +180,52 @@ export function shortHeaderSize(dcidLength: number, pnLength: number): number {
  * sealing (plaintext + AEAD tag); the Length field covers it plus the packet number.
  */
 export function encodeLongHeader(fields: LongHeaderFields, truncatedPn: number, pnLength: 1 | 2 | 3 | 4, protectedPayloadLength: number): { header: Uint8Array; pnOffset: number } {
-  if (fields.dcid.length > MAX_CID_LENGTH || fields.scid.length > MAX_CID_LENGTH) throw new RangeError('connection ID longer than 20 bytes');
   const w = new Writer(64 + (fields.token?.length ?? 0));
+  const pnOffset = writeLongHeader(w, fields, truncatedPn, pnLength, protectedPayloadLength);
+  return { header: w.finish(), pnOffset };
+}
+
+/**
+ * encodeLongHeader into an existing writer (the packetizer lays a whole datagram out in one buffer); returns the packet
+ * number's offset from where the header starts.
+ */
+export function writeLongHeader(w: Writer, fields: LongHeaderFields, truncatedPn: number, pnLength: 1 | 2 | 3 | 4, protectedPayloadLength: number): number {
+  if (fields.dcid.length > MAX_CID_LENGTH || fields.scid.length > MAX_CID_LENGTH) throw new RangeError('connection ID longer than 20 bytes');
+  const start = w.length;
   w.u8(FIRST_BYTE.LONG | FIRST_BYTE.FIXED | (longTypeBits(fields.version, fields.type) << 4) | (pnLength - 1));
   w.u32(fields.version);
   w.vec(1, fields.dcid);
   w.vec(1, fields.scid);
   if (fields.type === 'initial') {
-    const token = fields.token ?? new Uint8Array(0);
+    const token = fields.token ?? EMPTY;
     w.varint(token.length).bytes(token);
   }
   const length = pnLength + protectedPayloadLength;
   w.varintFixed(length, lengthFieldWidth(length));
-  const pnOffset = w.length;
+  const pnOffset = w.length - start;
   writePn(w, truncatedPn, pnLength);
-  return { header: w.finish(), pnOffset };
+  return pnOffset;
 }
 
 export function encodeShortHeader(fields: ShortHeaderFields, truncatedPn: number, pnLength: 1 | 2 | 3 | 4): { header: Uint8Array; pnOffset: number } {
   const w = new Writer(32);
-  w.u8(FIRST_BYTE.FIXED | (fields.spin ? FIRST_BYTE.SPIN : 0) | (fields.keyPhase ? FIRST_BYTE.KEY_PHASE : 0) | (pnLength - 1));
-  w.bytes(fields.dcid);
-  const pnOffset = w.length;
-  writePn(w, truncatedPn, pnLength);
+  const pnOffset = writeShortHeader(w, fields, truncatedPn, pnLength);
   return { header: w.finish(), pnOffset };
 }
 
+/** encodeShortHeader into an existing writer; returns the packet number's offset from where the header starts. */
+export function writeShortHeader(w: Writer, fields: ShortHeaderFields, truncatedPn: number, pnLength: 1 | 2 | 3 | 4): number {
+  const start = w.length;
+  w.u8(FIRST_BYTE.FIXED | (fields.spin ? FIRST_BYTE.SPIN : 0) | (fields.keyPhase ? FIRST_BYTE.KEY_PHASE : 0) | (pnLength - 1));
+  w.bytes(fields.dcid);
+  const pnOffset = w.length - start;
+  writePn(w, truncatedPn, pnLength);
+  return pnOffset;
+}
+
 function writePn(w: Writer, pn: number, len: number): void {
-  for (let i = len - 1; i >= 0; i--) w.u8(Math.floor(pn / 2 ** (8 * i)) & 0xff);
+  // Truncated packet numbers are at most 4 bytes, so 32-bit shifts are exact.
+  for (let i = len - 1; i >= 0; i--) w.u8((pn >>> (8 * i)) & 0xff);
 }
 
 export interface VersionNegotiation {

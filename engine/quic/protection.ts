@@ -6,6 +6,7 @@
  *   `initialKeys(crypto, version, clientDcid)` → `{ client, server }`, `nextGenerationKeys(crypto, keys)` (key update:
  *   new secret/key/iv, same header-protection key).
  * - `packetNonce(iv, pn)`, `protectPacket(keys, header, pnOffset, pn, payload)` → protected packet bytes,
+ *   `protectPacketInPlace(keys, packet, pnOffset, pn)` (header, payload and tag room already laid out in one buffer),
  *   `removeHeaderProtection(keys, packet, pnOffset, largestPn)` → `UnprotectedHeader | null`,
  *   `openPayload(keys, unprotected, packet)` → plaintext | null, `unprotectPacket(...)` (both steps) → `OpenedPacket | null`.
  * - `SAMPLE_LENGTH` (16), `AEAD_TAG_LENGTH` (16), `minPayloadForSample(pnLength)`, `aeadLimits(suite)` (RFC 9001 §6.6).
@@ -91,11 +92,14 @@ export function aeadLimits(suite: CipherSuite): { confidentiality: number; integ
 /** AEAD nonce: the IV XOR the packet number, left-padded to the IV length (RFC 9001 §5.3). */
 export function packetNonce(iv: Uint8Array, pn: number): Uint8Array {
   const nonce = iv.slice();
-  let v = pn;
-  for (let i = nonce.length - 1; i >= 0 && v > 0; i--) {
-    nonce[i]! ^= v % 256;
-    v = Math.floor(v / 256);
-  }
+  const n = nonce.length;
+  // Packet numbers stay below 2^62 and, as numbers, exact below 2^53: split into 32-bit halves instead of dividing per byte.
+  const lo = pn >>> 0;
+  nonce[n - 1]! ^= lo & 0xff;
+  nonce[n - 2]! ^= (lo >>> 8) & 0xff;
+  nonce[n - 3]! ^= (lo >>> 16) & 0xff;
+  nonce[n - 4]! ^= lo >>> 24;
+  for (let hi = Math.floor(pn / 0x1_0000_0000), i = n - 5; hi > 0 && i >= 0; i--, hi = Math.floor(hi / 256)) nonce[i]! ^= hi & 0xff;
   return nonce;
 }
 
@@ -115,15 +119,28 @@ function isLong(firstByte: number): boolean {
 export function protectPacket(keys: PacketKeys, header: Uint8Array, pnOffset: number, pn: number, payload: Uint8Array): Uint8Array {
   const pnLength = (header[0]! & FIRST_BYTE.PN_LENGTH) + 1;
   if (pnOffset + pnLength !== header.length) throw new RangeError('header must end with the packet number');
-  if (payload.length < minPayloadForSample(pnLength)) throw new RangeError(`payload of ${payload.length} byte(s) is too short for the header protection sample`);
-  const sealed = keys.aead.seal(packetNonce(keys.iv, pn), payload, header);
-  const out = new Uint8Array(header.length + sealed.length);
+  const out = new Uint8Array(header.length + payload.length + AEAD_TAG_LENGTH);
   out.set(header);
-  out.set(sealed, header.length);
-  const mask = keys.headerProtection.mask(out.subarray(pnOffset + 4, pnOffset + 4 + SAMPLE_LENGTH));
-  out[0]! ^= mask[0]! & (isLong(out[0]!) ? FIRST_BYTE.LONG_PROTECTED : FIRST_BYTE.SHORT_PROTECTED);
-  for (let i = 0; i < pnLength; i++) out[pnOffset + i]! ^= mask[1 + i]!;
+  out.set(payload, header.length);
+  protectPacketInPlace(keys, out, pnOffset, pn);
   return out;
+}
+
+/**
+ * protectPacket without copies: `packet` holds the unprotected header (ending with the truncated packet number at
+ * pnOffset), the plaintext payload, then AEAD_TAG_LENGTH bytes of room for the tag; it is sealed and masked in place.
+ */
+export function protectPacketInPlace(keys: Pick<PacketKeys, 'aead' | 'iv' | 'headerProtection'>, packet: Uint8Array, pnOffset: number, pn: number): void {
+  const pnLength = (packet[0]! & FIRST_BYTE.PN_LENGTH) + 1;
+  const headerLength = pnOffset + pnLength;
+  const payloadLength = packet.length - headerLength - AEAD_TAG_LENGTH;
+  if (payloadLength < minPayloadForSample(pnLength)) throw new RangeError(`payload of ${payloadLength} byte(s) is too short for the header protection sample`);
+  // Both backends return the ciphertext in memory of their own, so writing it over the plaintext is safe.
+  const sealed = keys.aead.seal(packetNonce(keys.iv, pn), packet.subarray(headerLength, headerLength + payloadLength), packet.subarray(0, headerLength));
+  packet.set(sealed, headerLength);
+  const mask = keys.headerProtection.mask(packet.subarray(pnOffset + 4, pnOffset + 4 + SAMPLE_LENGTH));
+  packet[0]! ^= mask[0]! & (isLong(packet[0]!) ? FIRST_BYTE.LONG_PROTECTED : FIRST_BYTE.SHORT_PROTECTED);
+  for (let i = 0; i < pnLength; i++) packet[pnOffset + i]! ^= mask[1 + i]!;
 }
 
 export interface UnprotectedHeader {

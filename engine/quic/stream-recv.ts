@@ -80,6 +80,13 @@ export class RecvStream {
     let start = Math.max(offset, this.readOffset);
     const end = offset + data.length;
     if (end <= start) return;
+    // Segments are views of the frames' bytes (each decrypted payload is a buffer of its own): nothing is copied until
+    // the application reads across segments.
+    const last = this.segments[this.segments.length - 1];
+    if (!last || last.offset + last.data.length <= start) {
+      this.segments.push({ offset: start, data: start === offset ? data : data.subarray(start - offset) });
+      return;
+    }
     // Keep the bytes we already hold; fill only the gaps (duplicates with different content are the sender's bug).
     const out: Segment[] = [];
     let i = 0;
@@ -87,12 +94,12 @@ export class RecvStream {
     while (i < this.segments.length && start < end) {
       const seg = this.segments[i]!;
       if (seg.offset >= end) break;
-      if (seg.offset > start) out.push({ offset: start, data: data.slice(start - offset, seg.offset - offset) });
+      if (seg.offset > start) out.push({ offset: start, data: data.subarray(start - offset, seg.offset - offset) });
       out.push(seg);
       start = Math.max(start, seg.offset + seg.data.length);
       i++;
     }
-    if (start < end) out.push({ offset: start, data: data.slice(start - offset, end - offset) });
+    if (start < end) out.push({ offset: start, data: data.subarray(start - offset, end - offset) });
     while (i < this.segments.length) out.push(this.segments[i++]!);
     this.segments = out;
   }
@@ -141,6 +148,8 @@ export class RecvStream {
     } else if (this.finalSizeValue === undefined) {
       this.window.onConsumed(this.readOffset, now, rtt);
     }
+    // One segment (the usual case: the application reads what one packet brought) is handed over as it is.
+    if (parts.length === 1) return parts[0]!;
     let n = 0;
     for (const p of parts) n += p.length;
     const out = new Uint8Array(n);

@@ -99,28 +99,25 @@ export class SendStream {
   /** Whether a STREAM frame has anything to carry now (new data within credit, retransmissions, or a bare FIN). */
   hasData(): boolean {
     if (this.resetCode !== undefined) return false;
-    const first = this.pending.first();
-    if (first && (first[0] < this.highestSent || this.credit.available() > 0)) return true;
+    if (!this.pending.isEmpty() && (this.pending.startAt(0) < this.highestSent || this.credit.available() > 0)) return true;
     return this.finPending && this.pending.isEmpty();
   }
 
   /** Offset of the next chunk nextChunk() would send (for sizing the frame header). */
   nextOffset(): number {
-    return this.pending.first()?.[0] ?? this.written;
+    return this.pending.isEmpty() ? this.written : this.pending.startAt(0);
   }
 
   /** Data that costs no new flow-control credit: a retransmission or a bare FIN. */
   hasRetransmitOrFin(): boolean {
     if (this.resetCode !== undefined) return false;
-    const first = this.pending.first();
-    if (first) return first[0] < this.highestSent;
+    if (!this.pending.isEmpty()) return this.pending.startAt(0) < this.highestSent;
     return this.finPending;
   }
 
   /** Whether new data is waiting only on the peer's MAX_STREAM_DATA. */
   isBlocked(): boolean {
-    const first = this.pending.first();
-    return this.resetCode === undefined && first !== undefined && first[0] >= this.highestSent && this.credit.available() === 0;
+    return this.resetCode === undefined && !this.pending.isEmpty() && this.pending.startAt(0) >= this.highestSent && this.credit.available() === 0;
   }
 
   /**
@@ -129,9 +126,9 @@ export class SendStream {
    */
   nextChunk(maxBytes: number, connectionCredit: number): { chunk: StreamChunk; newBytes: number } | undefined {
     if (this.resetCode !== undefined) return undefined;
-    const first = this.pending.first();
-    if (first) {
-      const [start, rangeEnd] = first;
+    if (!this.pending.isEmpty()) {
+      const start = this.pending.startAt(0);
+      const rangeEnd = this.pending.endAt(0);
       let end = Math.min(rangeEnd, start + Math.max(0, maxBytes));
       if (end > this.highestSent) {
         const newAllowed = Math.min(this.credit.available(), connectionCredit);
@@ -182,7 +179,9 @@ export class SendStream {
     // Only re-queue what the peer has not acknowledged through another packet.
     const end = offset + length;
     let at = Math.max(offset, this.bufferBase);
-    for (const [s, e] of this.acked) {
+    for (let i = 0; i < this.acked.size; i++) {
+      const s = this.acked.startAt(i);
+      const e = this.acked.endAt(i);
       if (e <= at) continue;
       if (s >= end) break;
       if (s > at) this.pending.add(at, s);
