@@ -129,7 +129,7 @@ export interface ConnectOptions {
 export async function connectQuic(opts: ConnectOptions): Promise<{ api: QuicApi; runner: UdpRunner }> {
   const conn = new QuicConnection({ role: 'client', config: opts.config, remote: { host: opts.host, port: opts.port }, now: monotonicNow() });
   let runner!: UdpRunner;
-  const api = new QuicApi(conn, { ...opts.api, clock: monotonicNow, driver: { wait: () => runner.driver().wait() } });
+  const api = new QuicApi(conn, { ...opts.api, clock: monotonicNow, driver: { wait: () => runner.driver().wait(), flush: () => runner.kick() } });
   runner = await UdpRunner.bind(api, opts.localHost ?? (isIPv6(opts.host) ? '::' : '0.0.0.0'), 0);
   return { api, runner };
 }

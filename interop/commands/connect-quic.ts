@@ -29,11 +29,16 @@ export async function connectOverQuic(target: Target, flags: ConnectQuicFlags): 
     log(`connected to ${remote.host}:${remote.port}: ${versionName(c.version)}, ${c.tls.suite?.name ?? '?'}, ALPN ${c.tls.alpn ?? 'none'}`);
 
     // stdin → the default stream (opened by the first write), FIN at EOF
+    let uploaded = false;
     const upload = (async () => {
       for await (const chunk of process.stdin) await api.writeAsync(new Uint8Array(chunk as Buffer));
       await api.writeAsync(new Uint8Array(0), true);
       log('stdin closed: stream concluded');
+      uploaded = true;
     })();
+    // Like s_client, the peer's FIN ends the session even if stdin is still open; an upload that fails because the
+    // connection closed is reported by the read loop below, so its rejection needs no second report.
+    upload.catch(() => {});
     // the default stream → stdout, until the peer's FIN or a reset
     for (;;) {
       const r = await api.readAsync();
@@ -46,8 +51,8 @@ export async function connectOverQuic(target: Target, flags: ConnectQuicFlags): 
       if (r === 'connection-closed') throw fail(api.closeInfo ? describeClose(api.closeInfo) : 'connection closed');
       throw fail(`stream ended: ${r}`);
     }
-    await Promise.race([upload, Promise.resolve()]);
-    await api.shutdownAsync({});
+    // A graceful shutdown waits for our stream to drain, which never happens while stdin is still open: close at once then.
+    await api.shutdownAsync({ rapid: !uploaded });
     return EXIT_OK;
   } finally {
     await runner.close();
