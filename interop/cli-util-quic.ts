@@ -1,7 +1,6 @@
 // Shared by the QUIC commands (get, connect, serve): QUIC configuration from flags, qlog files, close reasons.
 
 import { lookup } from 'node:dns/promises';
-import type { Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { cryptoProvider, type CryptoProvider } from '../engine/crypto/index.js';
 import type { Address } from '../engine/endpoint.js';
@@ -107,18 +106,4 @@ export function describeClose(info: CloseInfo): string {
   else if (info.errorCode >= 0x100 && info.errorCode < 0x200) what = `TLS alert ${alertName(info.errorCode - 0x100)} (CRYPTO_ERROR 0x${info.errorCode.toString(16)})`;
   else what = transportErrorName(info.errorCode);
   return `${who}: ${what}${info.reason ? `: ${info.reason}` : ''}`;
-}
-
-/**
- * A QUIC bulk transfer keeps up to a congestion window of datagrams queued in each direction; the kernel's default
- * UDP buffers (about 200 KB) overflow when the event loop is busy for a moment and turn CPU stalls into losses.
- * Asks for 4 MiB each way; the kernel caps it at net.core.[rw]mem_max, which is fine.
- */
-export function enlargeSocketBuffers(socket: Socket, bytes = 4 << 20): void {
-  try {
-    socket.setRecvBufferSize(bytes);
-    socket.setSendBufferSize(bytes);
-  } catch {
-    // Not fatal: the defaults still work, only with more loss under load.
-  }
 }

@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { baseConfig } from './quic-conn-harness.js';
-import { connectQuic, listenQuic } from '../engine/io/udp.js';
+import { connectQuic, listenQuic } from '../engine/io/quic-udp.js';
 import { utf8 } from '../engine/wire/bytes.js';
 
 test('over real UDP on 127.0.0.1: blocking client and server, default stream echo, graceful shutdown', async () => {

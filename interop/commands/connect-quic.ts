@@ -1,7 +1,7 @@
 // `crosswire connect quic://host:port`: s_client-like over QUIC (RFC 9000) on the default stream of the OpenSSL-style
 // API: stdin goes out on a client-initiated bidirectional stream, concluded (FIN) at stdin EOF; the peer's data → stdout.
 
-import { connectQuic } from '../../engine/io/udp.js';
+import { connectQuic } from '../../engine/io/quic-udp.js';
 import { versionName } from '../../engine/quic/version.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, verboseLogger, type Target } from '../cli-util.js';
 import { clientConfig, listFlag } from '../cli-util-tls.js';

@@ -7,7 +7,7 @@ import type { EcdhGroup } from '../../engine/crypto/provider.js';
 import { cryptoProvider } from '../../engine/crypto/index.js';
 import { DtlsClient, DtlsServer, DTLS_SUITES, type DtlsConfig, type DtlsEvent, type DtlsSuiteName } from '../../engine/dtls/index.js';
 import { addressKey, type Address } from '../../engine/endpoint.js';
-import { bindUdp, driveEndpoint, monotonicNow, type UdpDriver } from '../../engine/io/dtls-udp.js';
+import { bindUdp, monotonicNow, UdpEndpointDriver, wildcardFor } from '../../engine/io/udp.js';
 import { keyLogFile, keyLogPath } from '../../engine/io/keylog.js';
 import { systemClock, systemRandom } from '../../engine/io/system.js';
 import { loadTrustAnchors } from '../../engine/io/trust-store.js';
@@ -112,15 +112,21 @@ export async function connectDtls(target: Target, flags: DtlsClientFlags, io: Dt
   };
   let socket;
   try {
-    socket = await bindUdp(target.host.includes(':') ? '::' : '0.0.0.0', 0);
+    socket = await bindUdp(wildcardFor(target.host), 0);
   } catch (e) {
     throw new CliError(`cannot open a UDP socket: ${(e as Error).message}`);
   }
   const remote: Address = { host: target.host, port: target.port };
   const client = new DtlsClient(config, remote, monotonicNow());
 
+  // Events are handled by the session below, which exists once the driver does; nothing arrives before that.
+  let handle: (e: DtlsEvent) => void = () => {};
+  const driver = await UdpEndpointDriver.attach(client, socket, {
+    afterInput: () => {
+      for (let e = client.pollEvent(); e; e = client.pollEvent()) handle(e);
+    },
+  });
   return await new Promise<number>((resolve) => {
-    let driver: UdpDriver | undefined = undefined;
     let finished = false;
     let stdinDone = false;
     let pending: Uint8Array = new Uint8Array(0);
@@ -130,7 +136,7 @@ export async function connectDtls(target: Target, flags: DtlsClientFlags, io: Dt
       io.stdin.off('data', onData);
       io.stdin.off('end', onEnd);
       io.stdin.pause();
-      void driver!.close().then(() => resolve(code));
+      void driver.close().then(() => resolve(code));
     };
     const sendLines = (eof: boolean) => {
       if (!client.handshakeComplete || client.closed) return;
@@ -147,7 +153,7 @@ export async function connectDtls(target: Target, flags: DtlsClientFlags, io: Dt
         // UDP may lose the peer's close_notify: do not wait for it forever.
         setTimeout(() => finish(0), CLOSE_WAIT_MS).unref();
       }
-      driver!.kick();
+      driver.kick();
     };
     const onData = (chunk: Buffer) => {
       const next = new Uint8Array(pending.length + chunk.length);
@@ -186,12 +192,9 @@ export async function connectDtls(target: Target, flags: DtlsClientFlags, io: Dt
           break;
       }
     };
-    driver = driveEndpoint(client, socket, () => {
-      for (let e = client.pollEvent(); e; e = client.pollEvent()) onEvent(e);
-    });
+    handle = onEvent;
     io.stdin.on('data', onData);
     io.stdin.on('end', onEnd);
-    driver.kick();
   });
 }
 
@@ -218,7 +221,7 @@ export async function serveDtls(target: Target, flags: DtlsServerFlags, io: Dtls
     const err = e as NodeJS.ErrnoException;
     throw usageError(`cannot listen on ${target.host}:${target.port}: ${err.code ?? err.message}`);
   }
-  const driver = driveEndpoint(server, socket, () => {
+  const onEvents = () => {
     for (let e = server.pollEvent(); e; e = server.pollEvent()) {
       const who = addressKey(e.peer);
       const ev = e.event;
@@ -231,7 +234,8 @@ export async function serveDtls(target: Target, flags: DtlsServerFlags, io: Dtls
         else io.stdout.write(ev.data);
       } else if (ev.type === 'closed') verbose(`${who}: ${ev.error ? describeAlert(ev.error) : 'closed'}`);
     }
-  });
+  };
+  const driver = await UdpEndpointDriver.attach(server, socket, { afterInput: onEvents });
   io.stderr.write(`listening on ${addressKey(driver.local)}\n`);
   io.onListening?.(driver.local);
   await new Promise<void>((done) => {

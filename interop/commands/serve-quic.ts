@@ -4,13 +4,14 @@
 import { QuicServer } from '../../engine/quic/server.js';
 import { QuicServerApp } from '../../engine/apps/quic-app.js';
 import { DirectoryFiles } from '../../engine/io/directory-files.js';
-import { bindUdp, driveEndpoint, monotonicNow } from '../../engine/io/dtls-udp.js';
+import { monotonicNow, UdpEndpointDriver } from '../../engine/io/udp.js';
 import { openQlogFile, qlogDir } from '../../engine/io/qlog-file.js';
 import { systemRandom } from '../../engine/io/system.js';
 import { EXIT_OK, usageError, verboseLogger, type Target } from '../cli-util.js';
 import { serverConfig } from '../cli-util-tls.js';
-import { describeClose, enlargeSocketBuffers, quicConfig, type QuicFlags } from '../cli-util-quic.js';
+import { describeClose, quicConfig, type QuicFlags } from '../cli-util-quic.js';
 import type { ServeFlags } from './serve-tls.js';
+import { addressKey } from '../../engine/endpoint.js';
 import { existsSync, statSync } from 'node:fs';
 
 export interface ServeQuicFlags extends ServeFlags, QuicFlags {
@@ -50,10 +51,8 @@ export async function serveQuic(target: Target, flags: ServeQuicFlags): Promise<
     else if (e.type === 'early-data') log(`0-RTT ${e.accepted ? 'accepted' : 'rejected'} from ${peer}`);
     else if (e.type === 'closing') log(`connection with ${peer} closing: ${describeClose(e.info)}`);
   });
-  const socket = await bindUdp(target.host, target.port);
-  enlargeSocketBuffers(socket);
   const seen = new Set<unknown>();
-  const driver = driveEndpoint(server, socket, () => {
+  const afterInput = () => {
     for (let c = server.accept(); c; c = server.accept()) {
       log(`connection from ${c.remoteAddress.host}:${c.remoteAddress.port}`);
     }
@@ -66,14 +65,20 @@ export async function serveQuic(target: Target, flags: ServeQuicFlags): Promise<
         }
       }
     }
-  });
+  };
+  let driver: UdpEndpointDriver;
+  try {
+    driver = await UdpEndpointDriver.open(server, target.host, target.port, { afterInput });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw usageError(`cannot listen on ${target.host}:${target.port}: ${err.code ?? err.message}`);
+  }
   // Signal handlers go in before "listening on": a supervisor may signal the moment it reads that line.
   const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
-  const addr = socket.address();
-  process.stderr.write(`listening on ${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}\n`);
+  process.stderr.write(`listening on ${addressKey(driver.local)}\n`);
   await stopped;
   await driver.close();
   for (const f of qlogFiles) f.close();
