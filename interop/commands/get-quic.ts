@@ -1,16 +1,16 @@
 // `crosswire get https://…` over QUIC (RFC 9000) with HTTP/3 (RFC 9114) or hq-interop: one download, body to stdout or --out.
 
-import type { Socket } from 'node:dgram';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import type { SessionTicket } from '../../engine/tls/api.js';
 import { QuicConnection } from '../../engine/quic/connection.js';
 import type { ConnectionEvent } from '../../engine/quic/connection-events.js';
 import { versionName } from '../../engine/quic/version.js';
 import { QuicClientApp, type AppProtocol } from '../../engine/apps/quic-app.js';
-import { bindUdp, driveEndpoint, monotonicNow } from '../../engine/io/dtls-udp.js';
+import { monotonicNow, UdpEndpointDriver, wildcardFor } from '../../engine/io/udp.js';
+import { BufferedOutput } from '../../engine/io/buffered-output.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, usageError, verboseLogger, type Target } from '../cli-util.js';
 import { clientConfig, listFlag, loadTicketFile, saveTicketFile } from '../cli-util-tls.js';
-import { deferredQlog, describeClose, enlargeSocketBuffers, quicConfig, resolveAddress, type QuicFlags } from '../cli-util-quic.js';
+import { deferredQlog, describeClose, quicConfig, resolveAddress, type QuicFlags } from '../cli-util-quic.js';
 import type { GetFlags } from './get-tcp.js';
 
 export interface GetQuicFlags extends GetFlags, QuicFlags {
@@ -19,17 +19,6 @@ export interface GetQuicFlags extends GetFlags, QuicFlags {
 }
 
 const APP_PROTOCOLS: readonly AppProtocol[] = ['h3', 'hq-interop'];
-
-/** The UDP driver addresses every datagram; a connected socket must not be given an address again. */
-function sendOnConnected(socket: Socket): Socket {
-  return new Proxy(socket, {
-    get(target, prop) {
-      if (prop === 'send') return (data: Uint8Array, _port: number, _host: string, cb?: (e: Error | null) => void) => target.send(data, cb);
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
 
 export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<number> {
   const log = verboseLogger(!!flags.v);
@@ -54,13 +43,9 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
       throw usageError(`cannot write --out ${flags.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
+  const body = new BufferedOutput(fd);
   let received = 0;
   let outcome: { ok: boolean; detail?: string } | undefined;
-  const socket = await bindUdp(remote.host.includes(':') ? '::' : '0.0.0.0', 0);
-  enlargeSocketBuffers(socket);
-  // A connected socket is the only way node reports ICMP port unreachable (as ECONNREFUSED), so a closed port
-  // fails at once instead of after --timeout.
-  await new Promise<void>((resolve) => socket.connect(remote.port, remote.host, resolve));
   const conn = new QuicConnection({ role: 'client', config, remote, now: monotonicNow() });
   qlog.bind(conn.originalDcid);
   const app = new QuicClientApp(
@@ -71,8 +56,7 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
       onHeaders: (_p, status) => log(`HTTP/3 status ${status}`),
       onData: (_p, chunk) => {
         received += chunk.length;
-        if (fd !== undefined) writeSync(fd, chunk);
-        else process.stdout.write(chunk);
+        body.write(chunk);
       },
       onComplete: (_p, ok, detail) => (outcome = { ok, detail }),
     },
@@ -97,10 +81,7 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
     else if (e.type === 'ticket') newest = e.ticket;
     else if ((e.type === 'closed' || e.type === 'closing') && !closing) finish({ code: EXIT_FAILURE, line: describeClose(e.info) });
   };
-  socket.on('error', (e: NodeJS.ErrnoException) =>
-    finish({ code: EXIT_FAILURE, line: e.code === 'ECONNREFUSED' ? `nothing listens on udp ${remote.host}:${remote.port} (ICMP port unreachable)` : `udp socket error: ${e.code ?? e.message}` }),
-  );
-  const driver = driveEndpoint(conn, sendOnConnected(socket), () => {
+  const afterInput = () => {
     app.poll();
     for (; seen < app.events.length; seen++) onEvent(app.events[seen]!);
     if (outcome && !closing && app.idle) {
@@ -108,10 +89,17 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
       log(`received ${received} bytes in ${(monotonicNow() - started).toFixed(1)} ms`);
       // H3_NO_ERROR for HTTP/3, NO_ERROR (0) for hq-interop; the engine then sends CONNECTION_CLOSE.
       conn.close(protocol === 'h3' ? 0x100 : 0, '', true, monotonicNow());
-      setImmediate(() => driver.kick());
       // The download is done: give the CONNECTION_CLOSE a moment to leave, not the whole closing period (3×PTO).
       setTimeout(() => finish(outcome!.ok ? { code: EXIT_OK } : { code: EXIT_FAILURE, line: `request failed: ${outcome!.detail}` }), 50);
     }
+  };
+  const driver = await UdpEndpointDriver.open(conn, wildcardFor(remote.host), 0, {
+    afterInput,
+    // A connected socket is the only way node reports ICMP port unreachable (as ECONNREFUSED), so a closed port
+    // fails at once instead of after --timeout.
+    connect: remote,
+    onError: (e) =>
+      finish({ code: EXIT_FAILURE, line: e.code === 'ECONNREFUSED' ? `nothing listens on udp ${remote.host}:${remote.port} (ICMP port unreachable)` : `udp socket error: ${e.code ?? e.message}` }),
   });
   const timeoutSec = flags.timeout ?? 30;
   const guard = setTimeout(() => finish({ code: EXIT_FAILURE, line: `no complete response within ${timeoutSec}s` }), timeoutSec * 1000);
@@ -123,6 +111,7 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
   process.off('SIGINT', onSigint);
   await driver.close();
   qlog.close();
+  body.flush();
   if (fd !== undefined) closeSync(fd);
   if (flags.resume && newest) {
     saveTicketFile(flags.resume, newest);
