@@ -7,7 +7,7 @@ import { makePki } from './helpers/pki.js';
 import { runCli } from './helpers/proc.js';
 import { makeTestFiles, requireNgtcp2, sha256File, startGtlsServer, tempDir } from './helpers/ngtcp2.js';
 
-test('crosswire get initiates key updates every 500 packets while downloading 5 MB from gtlsserver', async () => {
+test('crosswire get initiates key updates every 25 packets while downloading 5 MB from gtlsserver', async () => {
   test.setTimeout(300_000);
   requireNgtcp2();
   const pki = makePki();
@@ -15,7 +15,7 @@ test('crosswire get initiates key updates every 500 packets while downloading 5 
   const server = await startGtlsServer({ key: pki.leaf.ec.key, cert: pki.leaf.ec.cert, root: files.dir });
   try {
     const out = join(tempDir(), '5MB.bin');
-    const r = await runCli(['get', server.url('5MB.bin'), '--ca', pki.ca, '--key-update', '500', '--out', out, '-v'], { timeoutMs: 280_000 });
+    const r = await runCli(['get', server.url('5MB.bin'), '--ca', pki.ca, '--key-update', '25', '--out', out, '-v'], { timeoutMs: 280_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/key update to generation 2 \(local\)/);
     expect(sha256File(out)).toBe(files.sha256('5MB.bin'));
