@@ -21,6 +21,7 @@ export type LinkResult = { arrival: number; txStart: number } | { dropped: 'queu
 export class Link {
   readonly cfg: LinkConfig;
   private busyUntil = -Infinity;
+  private lastTxStart = 0;
   /** Transmission start times of accepted datagrams that have not started yet: the queue. */
   private readonly waiting: number[] = [];
 
@@ -40,12 +41,34 @@ export class Link {
 
   /** A datagram reaches the link at time `t`; calls must come in non-decreasing `t`. */
   enter(bytes: number, t: number): LinkResult {
-    if (bytes + this.cfg.overhead > this.cfg.mtu) return { dropped: 'mtu' };
-    while (this.waiting.length && this.waiting[0]! <= t) this.waiting.shift();
-    const txStart = Math.max(t, this.busyUntil);
-    if (txStart > t && this.waiting.length >= this.cfg.queue) return { dropped: 'queue-overflow' };
-    if (txStart > t) this.waiting.push(txStart);
-    this.busyUntil = txStart + this.txTime(bytes);
-    return { arrival: this.busyUntil + this.cfg.delay, txStart };
+    const arrival = this.admit(bytes, t);
+    if (arrival === DROPPED_MTU) return { dropped: 'mtu' };
+    if (arrival === DROPPED_QUEUE) return { dropped: 'queue-overflow' };
+    return { arrival, txStart: this.lastTxStart };
+  }
+
+  /**
+   * `enter` without the result object, for the per-datagram path: the arrival time, or DROPPED_MTU /
+   * DROPPED_QUEUE (negative, so never a time).
+   */
+  admit(bytes: number, t: number): number {
+    const c = this.cfg;
+    if (bytes + c.overhead > c.mtu) return DROPPED_MTU;
+    const w = this.waiting;
+    // Start times are increasing, so the ones already started sit at the front.
+    let started = 0;
+    while (started < w.length && w[started]! <= t) started++;
+    if (started) w.splice(0, started);
+    const txStart = t > this.busyUntil ? t : this.busyUntil;
+    if (txStart > t) {
+      if (w.length >= c.queue) return DROPPED_QUEUE;
+      w.push(txStart);
+    }
+    this.lastTxStart = txStart;
+    this.busyUntil = txStart + ((bytes + c.overhead) * 8 * 1000) / c.bandwidth;
+    return this.busyUntil + c.delay;
   }
 }
+
+export const DROPPED_MTU = -1;
+export const DROPPED_QUEUE = -2;

@@ -3,13 +3,13 @@
 // `schedule`. Records the trace, the per-datagram fate decisions and applies forced fates (fateOverrides).
 
 import type { Address } from '../engine/endpoint.js';
-import { classify, matchesFilter } from './classify.js';
+import { classify, matchesFilter, type ClassifyOptions } from './classify.js';
 import { createImpairment, type ImpairmentSpec } from './impairments/index.js';
 import type { Impairment, InFlight, StageContext } from './impairments/impairment.js';
-import { Link, type LinkConfig } from './link.js';
+import { DROPPED_MTU, Link, type LinkConfig } from './link.js';
 import type { WireEvent, WireObserver } from './observers/observer.js';
-import { RandomStream, streamName } from './rng.js';
-import { arrivalFate, hashBytes, Trace, type TraceEntry } from './trace.js';
+import { RandomStream, streamName, type Uniform } from './rng.js';
+import { arrivalFate, hashBytes, kindsOf, Trace, type TraceEntry } from './trace.js';
 import * as units from './units.js';
 import { DIRECTIONS, type Direction, type FateDecision, type FateOverrides } from './types.js';
 
@@ -28,16 +28,51 @@ export interface NetworkOptions {
   protocol?: 'quic' | 'dtls';
   fateOverrides?: FateOverrides;
   observers?: WireObserver[];
-  /** Runs `fn` at time `at` (never earlier than the current time). */
-  schedule(at: number, fn: (now: number) => void): void;
+  /** Runs `fn(now, arg)` at time `at` (never earlier than the current time). */
+  schedule<T>(at: number, fn: (now: number, arg: T) => void, arg: T): void;
   /** A datagram arrives at its receiver. */
   deliver(direction: Direction, data: Uint8Array, from: Address, to: Address, now: number): void;
 }
 
-interface Stage {
-  impairment: Impairment;
-  stream: RandomStream;
-  aux: RandomStream;
+/** One impairment in one direction with its random streams; its context object is reused for every call. */
+class Stage {
+  readonly stream: RandomStream;
+  readonly aux: RandomStream;
+  readonly ctx: StageCtx;
+
+  constructor(readonly impairment: Impairment, name: string, path: DirectionPath, trace: Trace) {
+    this.stream = new RandomStream(name);
+    this.aux = new RandomStream(`${name}/aux`);
+    this.ctx = new StageCtx(this, path, trace);
+  }
+}
+
+class StageCtx implements StageContext {
+  now = 0;
+  readonly direction: Direction;
+
+  constructor(private readonly stage: Stage, private readonly path: DirectionPath, private readonly trace: Trace) {
+    this.direction = path.direction;
+  }
+
+  rng(d: InFlight): Uniform {
+    return this.stage.stream.at(d.index, d.copy);
+  }
+
+  rngAt(k: number): Uniform {
+    return this.stage.aux.at(k);
+  }
+
+  duplicate(d: InFlight): InFlight {
+    const copy = (this.path.copies.get(d.index) ?? 0) + 1;
+    this.path.copies.set(d.index, copy);
+    const e = d.entry;
+    const entry = this.trace.add({
+      time: this.now, direction: this.direction, index: d.index, copy, length: d.data.length, kind: e.kind, kinds: e.kinds,
+      sha256: hashBytes(d.data), from: d.from, to: d.to, fate: 'in-flight', effects: ['duplicated'],
+    });
+    return { ...d, copy, data: d.data, entry };
+  }
 }
 
 class DirectionPath {
@@ -46,16 +81,20 @@ class DirectionPath {
   sent = 0;
   copies = new Map<number, number>();
   releaseAt: number | undefined;
+  /** Forced fates for this direction, if any were given. */
+  forced: Map<number, 'drop' | 'deliver'> | undefined;
+  /** Whether any stage can hold datagrams back (only then is a release event worth looking for). */
+  readonly holds: boolean;
 
-  constructor(readonly direction: Direction, specs: (ImpairmentSpec | Impairment)[], link: Partial<LinkConfig> | undefined, seed: string | number) {
+  constructor(readonly direction: Direction, specs: (ImpairmentSpec | Impairment)[], link: Partial<LinkConfig> | undefined, seed: string | number, trace: Trace) {
     const seen = new Map<string, number>();
     this.stages = specs.map((s) => {
       const impairment = createImpairment(s, direction);
       const k = seen.get(impairment.name) ?? 0;
       seen.set(impairment.name, k + 1);
-      const name = streamName(seed, direction, k, impairment.name);
-      return { impairment, stream: new RandomStream(name), aux: new RandomStream(`${name}/aux`) };
+      return new Stage(impairment, streamName(seed, direction, k, impairment.name), this, trace);
     });
+    this.holds = this.stages.some((s) => s.impairment.nextRelease !== undefined);
     this.link = link ? new Link(link) : undefined;
   }
 }
@@ -65,7 +104,13 @@ export class Network {
   /** One decision per original datagram: delivered, or dropped by whom. Feed drops back through fateOverrides. */
   readonly decisions: FateDecision[] = [];
   private readonly paths: Record<Direction, DirectionPath>;
-  private readonly observers: WireObserver[];
+  /** Observers split by hook once, so the per-datagram loops call only those that listen. */
+  private readonly onSend: WireObserver[];
+  private readonly onDeliver: WireObserver[];
+  private readonly classifyOptions: ClassifyOptions;
+  // One handler per kind of event, taking the datagram as the event's argument: no closure per datagram.
+  private readonly departs = (t: number, d: InFlight) => this.depart(d, t);
+  private readonly arrives = (t: number, d: InFlight) => this.arrive(d, t);
 
   constructor(cfg: NetworkConfig, private readonly opts: NetworkOptions) {
     const linkFor = (d: Direction): Partial<LinkConfig> | undefined => {
@@ -74,10 +119,16 @@ export class Network {
       return parseLink({ ...both, ...(d === 'to-server' ? a : b) });
     };
     this.paths = {
-      'to-server': new DirectionPath('to-server', cfg['to-server'] ?? [], linkFor('to-server'), opts.seed),
-      'to-client': new DirectionPath('to-client', cfg['to-client'] ?? [], linkFor('to-client'), opts.seed),
+      'to-server': new DirectionPath('to-server', cfg['to-server'] ?? [], linkFor('to-server'), opts.seed, this.trace),
+      'to-client': new DirectionPath('to-client', cfg['to-client'] ?? [], linkFor('to-client'), opts.seed, this.trace),
     };
-    this.observers = opts.observers ?? [];
+    for (const d of DIRECTIONS) {
+      this.paths[d].forced = opts.fateOverrides?.get(d);
+    }
+    const observers = opts.observers ?? [];
+    this.onSend = observers.filter((o) => o.onSend);
+    this.onDeliver = observers.filter((o) => o.onDeliver);
+    this.classifyOptions = opts.protocol ? { protocol: opts.protocol } : {};
   }
 
   /** Datagrams sent so far per direction. */
@@ -89,80 +140,77 @@ export class Network {
   send(direction: Direction, data: Uint8Array, from: Address, to: Address, now: number): TraceEntry {
     const path = this.paths[direction];
     const index = ++path.sent;
-    const classification = classify(data, this.opts.protocol ? { protocol: this.opts.protocol } : {});
-    const entry = this.trace.add({
-      time: now, direction, index, copy: 0, length: data.length, kind: classification.kind,
-      kinds: classification.packets.map((p) => p.kind), sha256: hashBytes(data), from, to, fate: 'in-flight', effects: [],
+    const classification = classify(data, this.classifyOptions);
+    const entry = this.trace.push({
+      seq: this.trace.entries.length, time: now, direction, index, copy: 0, length: data.length, kind: classification.kind,
+      kinds: kindsOf(classification.packets, classification.kind), sha256: hashBytes(data), from, to, fate: 'in-flight', effects: [],
     });
-    this.emit('onSend', { time: now, direction, from, to, data, classification, entry });
-    const d: InFlight = { index, copy: 0, data, from, to, sentAt: now, departAt: now, classification, entry };
-    const forced = this.opts.fateOverrides?.get(direction)?.get(index);
+    if (this.onSend.length) {
+      const ev: WireEvent = { time: now, direction, from, to, data, classification, entry };
+      for (const o of this.onSend) o.onSend!(ev);
+    }
+    const d: InFlight = { index, copy: 0, data, from, to, sentAt: now, departAt: now, classification, entry, direction };
+    const forced = path.forced?.get(index);
     if (forced === 'drop') {
       this.drop(d, 'override');
       return entry;
     }
-    this.runFrom(path, 0, d, now, forced === 'deliver');
-    this.armRelease(path, now);
+    if (path.stages.length === 0) this.toLink(d);
+    else {
+      this.runFrom(path, 0, d, now, forced === 'deliver');
+      if (path.holds) this.armRelease(path, now);
+    }
     return entry;
-  }
-
-  private ctx(path: DirectionPath, stage: Stage, now: number): StageContext {
-    return {
-      now,
-      direction: path.direction,
-      rng: (d) => stage.stream.at(d.index, d.copy),
-      rngAt: (k) => stage.aux.at(k),
-      duplicate: (d) => {
-        const copy = (path.copies.get(d.index) ?? 0) + 1;
-        path.copies.set(d.index, copy);
-        const e = d.entry;
-        const entry = this.trace.add({
-          time: now, direction: path.direction, index: d.index, copy, length: d.data.length, kind: e.kind, kinds: e.kinds,
-          sha256: hashBytes(d.data), from: d.from, to: d.to, fate: 'in-flight', effects: ['duplicated'],
-        });
-        return { ...d, copy, data: d.data, entry };
-      },
-    };
   }
 
   /** `forced`: the datagram's fate is fixed to 'deliver', so only address translation still applies. */
   private runFrom(path: DirectionPath, first: number, d: InFlight, now: number, forced = false): void {
     for (let i = first; i < path.stages.length; i++) {
       const stage = path.stages[i]!;
-      if (forced && !stage.impairment.addressOnly) continue;
+      const imp = stage.impairment;
+      if (forced && !imp.addressOnly) continue;
       let out: InFlight[] | 'drop';
-      if (!matchesFilter(d.classification, stage.impairment.filter)) {
-        if (!stage.impairment.passBy) continue;
-        out = stage.impairment.passBy(d, this.ctx(path, stage, now));
-      } else out = stage.impairment.process(d, this.ctx(path, stage, now));
-      if (out === 'drop') return this.drop(d, stage.impairment.name);
+      const ctx = stage.ctx;
+      ctx.now = now;
+      if (!matchesFilter(d.classification, imp.filter)) {
+        if (!imp.passBy) continue;
+        out = imp.passBy(d, ctx);
+      } else out = imp.process(d, ctx);
+      if (out === 'drop') return this.drop(d, imp.name);
       for (const o of out) this.runFrom(path, i + 1, o, now, forced);
       return;
     }
-    this.toLink(path, d);
+    this.toLink(d);
   }
 
-  private toLink(path: DirectionPath, d: InFlight): void {
-    this.opts.schedule(d.departAt, (t) => {
-      if (!path.link) return this.arrive(path, d, t);
-      const r = path.link.enter(d.data.length, t);
-      if ('dropped' in r) {
-        d.entry.fate = r.dropped;
-        if (d.copy === 0) this.decisions.push({ direction: path.direction, index: d.index, decision: 'drop', by: 'link' });
-        return;
-      }
-      this.opts.schedule(r.arrival, (at) => this.arrive(path, d, at));
-    });
+  private toLink(d: InFlight): void {
+    this.opts.schedule(d.departAt, this.departs, d);
   }
 
-  private arrive(path: DirectionPath, d: InFlight, now: number): void {
+  private depart(d: InFlight, t: number): void {
+    const link = this.paths[d.direction].link;
+    if (!link) return this.arrive(d, t);
+    const arrival = link.admit(d.data.length, t);
+    if (arrival < 0) {
+      d.entry.fate = arrival === DROPPED_MTU ? 'mtu' : 'queue-overflow';
+      if (d.copy === 0) this.decisions.push({ direction: d.direction, index: d.index, decision: 'drop', by: 'link' });
+      return;
+    }
+    this.opts.schedule(arrival, this.arrives, d);
+  }
+
+  private arrive(d: InFlight, now: number): void {
     const e = d.entry;
+    const direction = d.direction;
     e.arrivedAt = now;
     if (d.data.length !== e.length) e.arrivedLength = d.data.length;
     e.fate = arrivalFate(e);
-    if (d.copy === 0) this.decisions.push({ direction: path.direction, index: d.index, decision: 'deliver', by: 'network' });
-    this.emit('onDeliver', { time: now, direction: path.direction, from: d.from, to: d.to, data: d.data, classification: d.classification, entry: e });
-    this.opts.deliver(path.direction, d.data, d.from, d.to, now);
+    if (d.copy === 0) this.decisions.push({ direction, index: d.index, decision: 'deliver', by: 'network' });
+    if (this.onDeliver.length) {
+      const ev: WireEvent = { time: now, direction, from: d.from, to: d.to, data: d.data, classification: d.classification, entry: e };
+      for (const o of this.onDeliver) o.onDeliver!(ev);
+    }
+    this.opts.deliver(direction, d.data, d.from, d.to, now);
   }
 
   private drop(d: InFlight, by: string): void {
@@ -183,14 +231,11 @@ export class Network {
       if (path.releaseAt !== next) return; // superseded by an earlier one
       path.releaseAt = undefined;
       path.stages.forEach((s, i) => {
-        for (const o of s.impairment.release?.(t, this.ctx(path, s, t)) ?? []) this.runFrom(path, i + 1, o, t);
+        s.ctx.now = t;
+        for (const o of s.impairment.release?.(t, s.ctx) ?? []) this.runFrom(path, i + 1, o, t);
       });
       this.armRelease(path, t);
-    });
-  }
-
-  private emit(hook: 'onSend' | 'onDeliver', ev: WireEvent): void {
-    for (const o of this.observers) o[hook]?.(ev);
+    }, undefined);
   }
 }
 

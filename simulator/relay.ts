@@ -95,8 +95,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     protocol: opts.protocol,
     fateOverrides: opts.fateOverrides,
     observers,
-    schedule: (at, fn) => {
-      sched.at(at, fn);
+    schedule: (at, fn, arg) => {
+      sched.at(at, fn, arg);
       arm();
     },
     deliver: (direction, data, from) => {

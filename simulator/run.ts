@@ -37,8 +37,8 @@ export interface SimulationResult {
   outcome: SimulationOutcome;
   reason?: string;
   trace: TraceEntry[];
-  /** Canonical trace text (one line per datagram), what traceHash hashes. */
-  traceText: string;
+  /** The trace as text (trace.txt, one line per datagram), built on first access; traceHash fingerprints the same fields. */
+  readonly traceText: string;
   traceHash: string;
   checks: Check[];
   metrics: Record<string, unknown>;
@@ -69,7 +69,7 @@ export function simulate(
     protocol: options.protocol,
     fateOverrides: options.fateOverrides,
     observers,
-    schedule: (at, fn) => sched.at(at, fn),
+    schedule: (at, fn, arg) => sched.at(at, fn, arg),
     // One client, one server: whatever the server addresses reaches the client (the NAT maps every binding back).
     deliver: (direction, data, from, to, now) =>
       direction === 'to-server' ? serverDriver!.receive(data, from, serverAddr, now) : clientDriver!.receive(data, from, to, now),
@@ -89,12 +89,15 @@ export function simulate(
   const checks = observers.flatMap((o) => o.checks());
   const metrics: Record<string, unknown> = { datagrams: { 'to-server': net.sentCount('to-server'), 'to-client': net.sentCount('to-client') }, fates: net.trace.fates() };
   for (const o of observers) Object.assign(metrics, o.metrics?.() ?? {});
-  const traceText = net.trace.text();
+  let traceText: string | undefined;
   const result: SimulationResult = {
     outcome,
     trace: net.trace.entries,
-    traceText,
-    traceHash: net.trace.hash(traceText),
+    // Formatting a line per datagram is the costly part of a long run's trace; only runs that write it pay for it.
+    get traceText() {
+      return (traceText ??= net.trace.text());
+    },
+    traceHash: net.trace.hash(),
     checks,
     metrics,
     decisions: net.decisions,

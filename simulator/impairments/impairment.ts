@@ -14,6 +14,7 @@ export interface InFlight {
   readonly index: number;
   /** 0 for the original, n for the n-th duplicate. */
   readonly copy: number;
+  readonly direction: Direction;
   data: Uint8Array;
   from: Address;
   to: Address;

@@ -2,7 +2,7 @@
 // the bytes it received from it. Validation here = a client Handshake packet arrived from that address (§8.1 ¶3), or
 // a client Initial echoing a Retry token the server sent (§8.1.2). Reports the peak ratio per run.
 
-import { addressKey } from '../../engine/endpoint.js';
+import { addressKey, type Address } from '../../engine/endpoint.js';
 import type { Check } from '../types.js';
 import type { WireEvent, WireObserver } from './observer.js';
 
@@ -22,17 +22,26 @@ export class AmplificationObserver implements WireObserver {
 
   constructor(readonly factor = 3) {}
 
-  private state(key: string): PerAddress {
+  /** The last address looked up: a run talks to one client address at a time, so this spares a key per datagram. */
+  private last: { host: string; port: number; state: PerAddress } | undefined;
+
+  private state(a: Address): PerAddress {
+    const last = this.last;
+    if (last && last.host === a.host && last.port === a.port) return last.state;
+    const key = addressKey(a);
     let s = this.addrs.get(key);
     if (!s) this.addrs.set(key, (s = { received: 0, sent: 0, validated: false, peak: 0 }));
+    this.last = { host: a.host, port: a.port, state: s };
     return s;
   }
 
   onDeliver(ev: WireEvent): void {
     if (ev.direction !== 'to-server' || ev.classification.protocol !== 'quic') return;
     this.sawQuic = true;
-    const s = this.state(addressKey(ev.from));
+    const s = this.state(ev.from);
     s.received += ev.data.length;
+    // Once validated the address stays validated and its counts no longer matter (onSend stops at `validated`).
+    if (s.validated) return;
     for (const p of ev.classification.packets) {
       if (p.kind === 'handshake') s.validated = true;
       if (p.kind === 'initial' && p.token?.length && this.retryTokens.has(Buffer.from(p.token).toString('hex'))) s.validated = true;
@@ -43,9 +52,9 @@ export class AmplificationObserver implements WireObserver {
     if (ev.direction !== 'to-client' || ev.classification.protocol !== 'quic') return;
     this.sawQuic = true;
     for (const p of ev.classification.packets) if (p.kind === 'retry' && p.token) this.retryTokens.add(Buffer.from(p.token).toString('hex'));
-    const key = addressKey(ev.to);
-    const s = this.state(key);
+    const s = this.state(ev.to);
     if (s.validated) return;
+    const key = addressKey(ev.to);
     s.sent += ev.data.length;
     const ratio = s.received === 0 ? Infinity : s.sent / s.received;
     s.peak = Math.max(s.peak, ratio);

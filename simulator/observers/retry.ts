@@ -2,7 +2,8 @@
 // carries exactly the Retry's token (the check looks at the client's next Initial after the Retry reached it).
 
 import { hex } from '../../engine/wire/bytes.js';
-import type { Check } from '../types.js';
+import type { PacketInfo } from '../classify.js';
+import type { Check, PacketKind } from '../types.js';
 import type { WireEvent, WireObserver } from './observer.js';
 
 export class RetryObserver implements WireObserver {
@@ -15,18 +16,18 @@ export class RetryObserver implements WireObserver {
 
   onDeliver(ev: WireEvent): void {
     if (ev.direction !== 'to-client') return;
-    const retry = ev.classification.packets.find((p) => p.kind === 'retry');
+    const retry = first(ev, 'retry');
     if (retry) this.awaiting = hex(retry.token ?? new Uint8Array(0));
   }
 
   onSend(ev: WireEvent): void {
     if (ev.classification.protocol === 'quic') this.sawQuic = true;
     if (ev.direction === 'to-client') {
-      if (ev.classification.packets.some((p) => p.kind === 'retry')) this.retries++;
+      if (first(ev, 'retry')) this.retries++;
       return;
     }
     if (this.awaiting === undefined) return;
-    const initial = ev.classification.packets.find((p) => p.kind === 'initial');
+    const initial = first(ev, 'initial');
     if (!initial) return;
     const token = hex(initial.token ?? new Uint8Array(0));
     if (token === this.awaiting) this.echoed++;
@@ -45,4 +46,11 @@ export class RetryObserver implements WireObserver {
   metrics(): Record<string, unknown> {
     return { retries: this.retries };
   }
+}
+
+/** The datagram's first packet of `kind` (a plain loop: this runs for every datagram). */
+function first(ev: WireEvent, kind: PacketKind): PacketInfo | undefined {
+  const packets = ev.classification.packets;
+  for (let i = 0; i < packets.length; i++) if (packets[i]!.kind === kind) return packets[i];
+  return undefined;
 }
