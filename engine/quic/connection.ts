@@ -89,6 +89,8 @@ interface BufferedPacket {
   header: ProtectedHeader;
   from: Address;
   datagramLength: number;
+  /** Arrival time: the wait for keys counts as ACK delay once the packet opens (RFC 9000 §13.2.5). */
+  receivedAt: number;
 }
 
 interface PlannedPacket {
@@ -364,7 +366,7 @@ export class QuicConnection implements DatagramEndpoint {
   }
 
   /** Returns whether the packet authenticated and was processed. */
-  private onPacket(h: ProtectedHeader, from: Address, now: number, datagramLength: number, local?: Address): boolean {
+  private onPacket(h: ProtectedHeader, from: Address, now: number, datagramLength: number, local?: Address, receivedAt = now): boolean {
     switch (h.kind) {
       case 'version-negotiation':
         this.onVersionNegotiation(h, now);
@@ -404,7 +406,7 @@ export class QuicConnection implements DatagramEndpoint {
       const keysMissing = h.kind === '0rtt' ? !this.zeroRttRecv && !this.spaces.application.recvKeys : !space.recvKeys;
       if (keysMissing && this.undecryptable.length < MAX_BUFFERED_UNDECRYPTABLE && !(h.kind === '0rtt' && this.role === 'client')) {
         // Reordering can deliver Handshake or 1-RTT packets before their keys: keep a few (RFC 9001 §4.1.4).
-        this.undecryptable.push({ header: { ...h, packet: h.packet.slice() }, from, datagramLength });
+        this.undecryptable.push({ header: { ...h, packet: h.packet.slice() }, from, datagramLength, receivedAt });
         this.dropped(h.packet.length, 'key_unavailable', `${h.kind} keys not yet available (buffered)`, now, h.kind);
       } else {
         this.dropped(h.packet.length, keysMissing ? 'key_unavailable' : 'decryption_failure', `${h.kind} packet did not open`, now, h.kind);
@@ -432,7 +434,9 @@ export class QuicConnection implements DatagramEndpoint {
     if (h.kind === 'handshake' && this.role === 'server' && !this.path.validated) this.path.validated = true;
     const ackEliciting = isAckEliciting(frames);
     const largestBefore = space.largestReceived;
-    space.onPacketReceived(pn, ackEliciting, now, this.local.maxAckDelayMs);
+    // A packet that waited for its keys is acknowledged with that wait as ACK delay: otherwise the peer takes the wait
+    // for path delay, and one such sample (seconds after a lost ServerHello) inflates its PTO past the idle timeout.
+    space.onPacketReceived(pn, ackEliciting, receivedAt, this.local.maxAckDelayMs);
     this.lastActivity = now;
     this.resetIdle(now);
     if (h.form === 'short') this.checkPathChange(from, frames, pn > largestBefore, datagramLength);
@@ -877,7 +881,7 @@ export class QuicConnection implements DatagramEndpoint {
       const pending = this.undecryptable.splice(0);
       for (const b of pending) {
         if (this.phase !== 'handshake' && this.phase !== 'established') break;
-        this.onPacket(b.header, b.from, now, b.datagramLength);
+        this.onPacket(b.header, b.from, now, b.datagramLength, undefined, b.receivedAt);
       }
     }
   }

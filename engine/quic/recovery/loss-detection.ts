@@ -89,6 +89,8 @@ export class Recovery<F> {
   private readonly timeThreshold: number;
   private readonly granularity: number;
   private handshakeConfirmed = false;
+  /** First application packet number sent after confirmation: ACKs of earlier ones count as pre-confirmation samples. */
+  private firstPnAfterConfirmation = Number.MAX_SAFE_INTEGER;
   private peerValidated: boolean;
   private hasHandshakeKeys = false;
   private amplificationBlocked = false;
@@ -110,6 +112,7 @@ export class Recovery<F> {
   // -- state the connection reports -----------------------------------------------------------------------------------
 
   setHandshakeConfirmed(now: number): void {
+    if (!this.handshakeConfirmed) this.firstPnAfterConfirmation = this.spaces.application.nextPn;
     this.handshakeConfirmed = true;
     this.peerValidated = true;
     this.setTimer(now);
@@ -209,8 +212,10 @@ export class Recovery<F> {
     const newest = newlyAcked[newlyAcked.length - 1]!;
     if (newest.pn === largest && newlyAcked.some((p) => p.ackEliciting)) {
       const delay = space === 'initial' ? 0 : ackDelayMs;
-      this.rtt.update(now - newest.timeSent, delay, this.handshakeConfirmed, this.peerMaxAckDelay, now);
-      rttUpdated = true;
+      // A packet sent before confirmation may have waited at the peer for its keys; its reported delay says how long
+      // (RFC 9000 §13.2.5), so the max_ack_delay cap of a confirmed handshake does not apply to it (RFC 9002 §5.3).
+      const confirmed = this.handshakeConfirmed && (space !== 'application' || newest.pn >= this.firstPnAfterConfirmation);
+      rttUpdated = this.rtt.update(now - newest.timeSent, delay, confirmed, this.peerMaxAckDelay, now);
     }
 
     // ECN-CE counts that grew are a congestion signal for the newest acknowledged packet (RFC 9002 §7.1).

@@ -25,8 +25,16 @@ export class RttEstimator {
   /**
    * One RTT sample. `ackDelay` is the peer's reported delay in ms (pass 0 for Initial-space ACKs); it is capped at the
    * peer's max_ack_delay once the handshake is confirmed, and never subtracted below min_rtt (RFC 9002 §5.3).
+   * Returns false when the sample is ignored: before confirmation, one whose delay would take it below min_rtt.
    */
-  update(latestRtt: number, ackDelay: number, handshakeConfirmed: boolean, maxAckDelay: number, now?: number): void {
+  update(latestRtt: number, ackDelay: number, handshakeConfirmed: boolean, maxAckDelay: number, now?: number): boolean {
+    // §5.3 lets an endpoint ignore such a sample before confirmation. The delay is then typically the peer's long wait
+    // for keys (a packet buffered until a lost ServerHello came again), honestly reported, while path jitter leaves
+    // latest − delay just under min_rtt: kept unadjusted, the wait would count as seconds of RTT and swell the PTO.
+    if (this.hasSample && !handshakeConfirmed && latestRtt - ackDelay < Math.min(this.min, latestRtt)) {
+      this.min = Math.min(this.min, latestRtt);
+      return false;
+    }
     this.latest = latestRtt;
     if (!this.hasSample) {
       this.hasSample = true;
@@ -34,7 +42,7 @@ export class RttEstimator {
       this.min = latestRtt;
       this.smoothed = latestRtt;
       this.rttvar = latestRtt / 2;
-      return;
+      return true;
     }
     // min_rtt ignores ack delay: it is the floor used to reject delays that would make a sample implausibly small.
     this.min = Math.min(this.min, latestRtt);
@@ -42,6 +50,7 @@ export class RttEstimator {
     const adjusted = latestRtt >= this.min + delay ? latestRtt - delay : latestRtt;
     this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.smoothed - adjusted);
     this.smoothed = 0.875 * this.smoothed + 0.125 * adjusted;
+    return true;
   }
 
   /** PTO period before backoff and before max_ack_delay (which only the application space adds). */
