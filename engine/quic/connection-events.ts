@@ -30,7 +30,8 @@ export type ConnectionEvent =
   | { type: 'ticket'; ticket: SessionTicket }
   | { type: 'new-token'; token: Uint8Array }
   | { type: 'key-update'; generation: number; initiator: 'local' | 'remote' }
-  | { type: 'path-validated'; host: string; port: number }
+  /** The peer's new address answered our PATH_CHALLENGE; `congestionReset` when it was a new host (RFC 9000 §9.4). */
+  | { type: 'path-validated'; host: string; port: number; congestionReset: boolean }
   | { type: 'version-changed'; version: number; reason: 'version-negotiation' | 'compatible-upgrade' }
   | { type: 'retry' }
   | { type: 'closing'; info: CloseInfo } // entered the closing or draining period

@@ -83,6 +83,11 @@ interface Path {
   bytesSent: number;
   challenge?: Uint8Array;
   challengePending: boolean;
+  /** When an unanswered PATH_CHALLENGE is replaced by a fresh one, and how many were sent (for the backoff). */
+  challengeRetryAt?: number;
+  challengesSent?: number;
+  /** The peer moved to another host (not just another port): RTT and congestion state restart once validated (RFC 9000 §9.4). */
+  newHost?: boolean;
 }
 
 interface BufferedPacket {
@@ -188,7 +193,7 @@ export class QuicConnection implements DatagramEndpoint {
     this.ccEnabled = opts.config.congestionControl !== 'none';
     this.recovery = new Recovery<Frame>({
       role: opts.role,
-      congestion: createCongestionController(opts.config.congestionControl === 'cubic' ? 'cubic' : 'newreno', { maxDatagramSize: DATAGRAM_SIZE }),
+      congestion: this.freshCongestionController(),
       initialRtt: opts.config.initialRttMs ?? 333,
     });
     this.lastActivity = opts.now;
@@ -256,6 +261,10 @@ export class QuicConnection implements DatagramEndpoint {
 
   get peerTransportParameters(): TransportParameters | undefined {
     return this.peerParams;
+  }
+
+  private freshCongestionController() {
+    return createCongestionController(this.config.congestionControl === 'cubic' ? 'cubic' : 'newreno', { maxDatagramSize: DATAGRAM_SIZE });
   }
 
   private installInitialKeys(): void {
@@ -558,11 +567,8 @@ export class QuicConnection implements DatagramEndpoint {
     if (this.local.disableActiveMigration && this.handshakeConfirmed === false) return;
     // RFC 9000 §9.3: the peer moved (migration or NAT rebinding): send to the new address, validate it, limit what we send until then.
     const portOnly = from.host === this.path.remote.host;
-    // The datagram that revealed the new path already counts toward its amplification budget.
-    this.path = { remote: from, local: this.path.local, validated: false, bytesReceived: datagramLength, bytesSent: 0, challenge: this.config.random(8), challengePending: true };
-    // RFC 9000 §9.4 lets a port-only change (NAT rebinding) keep the congestion state; a new host should start over,
-    // which recovery/ cannot do yet, so the controller carries on (noted as a limitation).
-    void portOnly;
+    // The datagram that revealed the new path already counts toward its amplification budget (3x until validated).
+    this.path = { remote: from, local: this.path.local, validated: false, bytesReceived: datagramLength, bytesSent: 0, challenge: this.config.random(8), challengePending: true, newHost: !portOnly };
     this.qlog('connectivity:connection_state_updated', { new: 'path_migrating' });
   }
 
@@ -706,6 +712,10 @@ export class QuicConnection implements DatagramEndpoint {
     }
     this.onPacketsLost(res.lost, space, ctx.now, 'reordering_threshold');
     if (!res.newlyAcked.length) return;
+    this.qlogMetrics();
+  }
+
+  private qlogMetrics(): void {
     const cc = this.recovery.congestion;
     if (this.config.qlog) this.qlog('recovery:metrics_updated', {
       min_rtt: this.rtt.min,
@@ -837,8 +847,20 @@ export class QuicConnection implements DatagramEndpoint {
       this.path.validated = true;
       this.path.challenge = undefined;
       this.path.challengePending = false;
-      this.events.push({ type: 'path-validated', host: ctx.from.host, port: ctx.from.port });
+      this.path.challengeRetryAt = undefined;
+      // RFC 9000 §9.4: a new host is a new path whose capacity and RTT we know nothing about; a port-only change (NAT
+      // rebinding) is most likely the same path, and keeps what was learnt (the MAY of the same section).
+      const reset = !!this.path.newHost;
+      this.qlog('connectivity:connection_state_updated', { old: 'path_migrating', new: 'path_validated' });
+      if (reset) this.resetPathState(ctx.now);
+      this.events.push({ type: 'path-validated', host: ctx.from.host, port: ctx.from.port, congestionReset: reset });
     }
+  }
+
+  private resetPathState(now: number): void {
+    this.recovery.resetForNewPath(this.freshCongestionController(), now);
+    this.qlog('recovery:congestion_state_updated', { new: 'slow_start', trigger: 'path_change' });
+    this.qlogMetrics();
   }
 
   // =====================================================================================================================
@@ -1054,7 +1076,7 @@ export class QuicConnection implements DatagramEndpoint {
     if (this.phase === 'closed') return undefined;
     const candidates: (number | undefined)[] = [this.closeDeadline];
     if (this.phase === 'closing' || this.phase === 'draining') return this.closeDeadline;
-    candidates.push(this.idleDeadline, this.lossTimerAt, this.prevRecvKeysDiscardAt);
+    candidates.push(this.idleDeadline, this.lossTimerAt, this.prevRecvKeysDiscardAt, this.path.validated ? undefined : this.path.challengeRetryAt);
     const app = this.spaces.application;
     if (!app.discarded && app.ackDeadline !== undefined && app.sendKeys) candidates.push(app.ackDeadline);
     const pacedUntil = this.pacingTime(this.lastPollAt);
@@ -1095,6 +1117,12 @@ export class QuicConnection implements DatagramEndpoint {
       this.prevRecvKeysDiscardAt = undefined;
     }
     if (this.lossTimerAt !== undefined && now >= this.lossTimerAt) this.onLossTimer(now);
+    if (!this.path.validated && this.path.challengeRetryAt !== undefined && now >= this.path.challengeRetryAt) {
+      // RFC 9000 §8.2.1: challenge again, with fresh unpredictable data.
+      this.path.challengeRetryAt = undefined;
+      this.path.challenge = this.config.random(8);
+      this.path.challengePending = true;
+    }
   }
 
   private onLossTimer(now: number): void {
@@ -1392,7 +1420,13 @@ export class QuicConnection implements DatagramEndpoint {
         if (!add({ type: 'path_response', data: this.pathResponses[0]!.data })) break;
         this.pathResponses.shift();
       }
-      if (this.path.challengePending && this.path.challenge && add({ type: 'path_challenge', data: this.path.challenge })) this.path.challengePending = false;
+      if (this.path.challengePending && this.path.challenge && add({ type: 'path_challenge', data: this.path.challenge })) {
+        this.path.challengePending = false;
+        // A lost PATH_RESPONSE is never resent by the peer and an acknowledged challenge is not "lost": without a timer
+        // of its own the path would stay unvalidated, held to 3x what the peer sends, for the rest of the connection.
+        this.path.challengesSent = (this.path.challengesSent ?? 0) + 1;
+        this.path.challengeRetryAt = this.clockNow + this.ptoPeriod() * 2 ** (this.path.challengesSent - 1);
+      }
       for (const f of this.cids.takeNewConnectionIds()) {
         if (!add({ type: 'new_connection_id', sequence: f.sequence, retirePriorTo: f.retirePriorTo, connectionId: f.cid, resetToken: f.resetToken })) this.cids.onNewConnectionIdLost(f.sequence);
       }

@@ -6,7 +6,7 @@
  *   bytes in flight, the RTT estimator and a CongestionController.
  *   Inputs: `onPacketSent(packet)`, `onAckReceived(space, ack, ackDelayMs, now)`, `onTimeout(now)`, `discardSpace(space)`,
  *   `setHandshakeConfirmed()`, `setPeerCompletedAddressValidation()`, `setHasHandshakeKeys()`, `setAmplificationBlocked(b)`,
- *   `setPeerMaxAckDelay(ms)`, `appLimited`.
+ *   `setPeerMaxAckDelay(ms)`, `appLimited`, `resetForNewPath(congestion, now)` (RFC 9000 §9.4: fresh RTT and congestion state).
  *   Outputs: `nextTimeout()` (the loss-detection timer: the earliest loss time or the PTO deadline), `ptoCount`,
  *   `bytesInFlight`, `sendableBytes()`, `canSend(bytes)`, `antiDeadlockPtoArmed()`, `timers()`.
  * - `SentPacket<F>`, `AckResult<F>`, `TimeoutResult<F>`, `PnSpace`, constants `PACKET_THRESHOLD` (3), `TIME_THRESHOLD` (9/8),
@@ -73,11 +73,13 @@ class SpaceState<F> {
   /** Packet numbers declared lost, so persistent congestion can tell "lost earlier" from "acknowledged" between two losses. */
   readonly lostPns = new Set<number>();
   lastEcnCe = 0;
+  /** Packets below this were sent on a previous path: they count for neither RTT, congestion nor bytes in flight. */
+  firstPnOnPath = 0;
 }
 
 export class Recovery<F> {
   readonly rtt: RttEstimator;
-  readonly congestion: CongestionController;
+  congestion: CongestionController;
   readonly role: 'client' | 'server';
   ptoCount = 0;
   bytesInFlight = 0;
@@ -210,7 +212,7 @@ export class Recovery<F> {
     // An RTT sample needs the largest acknowledged to be newly acknowledged and something ack-eliciting acknowledged.
     let rttUpdated = false;
     const newest = newlyAcked[newlyAcked.length - 1]!;
-    if (newest.pn === largest && newlyAcked.some((p) => p.ackEliciting)) {
+    if (newest.pn === largest && newest.pn >= s.firstPnOnPath && newlyAcked.some((p) => p.ackEliciting)) {
       const delay = space === 'initial' ? 0 : ackDelayMs;
       // A packet sent before confirmation may have waited at the peer for its keys; its reported delay says how long
       // (RFC 9000 §13.2.5), so the max_ack_delay cap of a confirmed handshake does not apply to it (RFC 9002 §5.3).
@@ -221,12 +223,12 @@ export class Recovery<F> {
     // ECN-CE counts that grew are a congestion signal for the newest acknowledged packet (RFC 9002 §7.1).
     if (ack.ecn && ack.ecn.ce > s.lastEcnCe) {
       s.lastEcnCe = ack.ecn.ce;
-      this.congestion.onCongestionEvent(newest.timeSent, now);
+      if (newest.pn >= s.firstPnOnPath) this.congestion.onCongestionEvent(newest.timeSent, now);
     }
 
     const lost = this.detectLost(space, now);
     const persistentCongestion = this.onLost(lost, now);
-    const inFlightAcked = newlyAcked.filter((p) => p.inFlight).map((p) => ({ size: p.size, timeSent: p.timeSent }));
+    const inFlightAcked = newlyAcked.filter((p) => p.inFlight && p.pn >= s.firstPnOnPath).map((p) => ({ size: p.size, timeSent: p.timeSent }));
     this.congestion.onPacketsAcked(inFlightAcked, now, this.rtt.smoothed, this.appLimited);
 
     // A client knows the server validated its address once any of its Handshake packets is acknowledged (§6.2.2.1).
@@ -239,7 +241,7 @@ export class Recovery<F> {
   private removeSent(s: SpaceState<F>, p: SentPacket<F>): void {
     s.sent.delete(p.pn);
     if (p.inFlight) {
-      this.bytesInFlight -= p.size;
+      if (p.pn >= s.firstPnOnPath) this.bytesInFlight -= p.size;
       if (p.ackEliciting) s.ackElicitingInFlight--;
     }
   }
@@ -270,11 +272,12 @@ export class Recovery<F> {
 
   /** Congestion response to a batch of losses; returns whether they establish persistent congestion. */
   private onLost(lost: SentPacket<F>[], now: number): boolean {
-    const inFlightLost = lost.filter((p) => p.inFlight);
+    // Losses on a previous path say nothing about this one's capacity (RFC 9000 §9.4).
+    const inFlightLost = lost.filter((p) => p.inFlight && p.pn >= this.spaces[p.space].firstPnOnPath);
     if (inFlightLost.length === 0) return false;
     const newestSent = Math.max(...inFlightLost.map((p) => p.timeSent));
     this.congestion.onCongestionEvent(newestSent, now);
-    if (this.inPersistentCongestion(lost)) {
+    if (this.inPersistentCongestion(inFlightLost)) {
       this.congestion.onPersistentCongestion(now);
       return true;
     }
@@ -404,12 +407,29 @@ export class Recovery<F> {
     return { kind: 'pto', space: pto?.space ?? 'application', probes: 2, antiDeadlock: false };
   }
 
+  // -- path change ---------------------------------------------------------------------------------------------------
+
+  /**
+   * The peer's address moved to a new host and the new path is validated (RFC 9000 §9.4): RTT estimator and congestion
+   * controller start from their initial values (RFC 9002 Appendices A.3, B.3), and packets sent before now are no longer
+   * this path's: they stay tracked for loss detection and retransmission of their frames, but neither their bytes nor
+   * their acknowledgements nor their losses feed the new path's state.
+   */
+  resetForNewPath(congestion: CongestionController, now: number): void {
+    this.rtt.reset();
+    this.congestion = congestion;
+    this.bytesInFlight = 0;
+    this.ptoCount = 0;
+    for (const space of PN_SPACES) this.spaces[space].firstPnOnPath = this.spaces[space].nextPn;
+    this.setTimer(now);
+  }
+
   // -- key discard ----------------------------------------------------------------------------------------------------
 
   /** Initial or Handshake keys discarded (RFC 9002 §6.4): their packets leave bytes in flight without a loss signal. */
   discardSpace(space: PnSpace, now: number): void {
     const s = this.spaces[space];
-    for (const p of s.sent.values()) if (p.inFlight) this.bytesInFlight -= p.size;
+    for (const p of s.sent.values()) if (p.inFlight && p.pn >= s.firstPnOnPath) this.bytesInFlight -= p.size;
     s.sent.clear();
     s.ackElicitingInFlight = 0;
     s.lossTime = undefined;

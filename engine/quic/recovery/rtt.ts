@@ -53,6 +53,16 @@ export class RttEstimator {
     return true;
   }
 
+  /** Back to the state before any sample (a new network path, RFC 9000 §9.4). */
+  reset(): void {
+    this.latest = 0;
+    this.min = 0;
+    this.smoothed = this.initialRtt;
+    this.rttvar = this.initialRtt / 2;
+    this.hasSample = false;
+    this.firstSampleAt = undefined;
+  }
+
   /** PTO period before backoff and before max_ack_delay (which only the application space adds). */
   ptoBase(granularity = GRANULARITY): number {
     return this.smoothed + Math.max(4 * this.rttvar, granularity);
