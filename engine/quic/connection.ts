@@ -403,9 +403,6 @@ export class QuicConnection implements DatagramEndpoint {
       this.dropped(h.packet.length, 'key_unavailable', `${spaceId} keys discarded`, now, h.kind);
       return false;
     }
-    if (h.kind === 'initial' && this.role === 'client' && h.token.length) {
-      throw new QuicError(TransportErrorCode.PROTOCOL_VIOLATION, 'server Initial with a token');
-    }
     // Compatible version negotiation: the server answered in another version we offered (RFC 9368 §4).
     if (h.version !== undefined && h.version !== this.version && h.form === 'long') {
       if (!this.acceptVersionChange(h, now)) return false;
@@ -423,6 +420,11 @@ export class QuicConnection implements DatagramEndpoint {
       return false;
     }
     const { pn, payload, reservedBits } = opened;
+    // RFC 9000 §17.2.2. Only once the packet authenticated (the token is in the AEAD's associated data): before that a
+    // non-zero length is as likely a flipped bit on the path, which must cost a drop, not the connection.
+    if (h.kind === 'initial' && this.role === 'client' && h.token.length) {
+      throw new QuicError(TransportErrorCode.PROTOCOL_VIOLATION, 'server Initial with a token');
+    }
     if (space.isDuplicate(pn)) {
       this.dropped(h.packet.length, 'duplicate', `packet ${pn} already received`, now, h.kind);
       return true;
