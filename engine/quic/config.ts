@@ -62,6 +62,13 @@ export interface QuicConfig {
   readonly maxReceiveWindow?: number;
   /** Initial RTT estimate before samples arrive (RFC 9002 §6.2.2: 333 ms). */
   readonly initialRttMs?: number;
+  /**
+   * Largest UDP payload we send (default 1472: a 1500-byte MTU less IPv4 and UDP headers). PMTU discovery searches from
+   * 1200 up to the smaller of this and the peer's max_udp_payload_size; 1200 or less turns probing off.
+   */
+  readonly maxDatagramSize?: number;
+  /** DPLPMTUD (RFC 9000 §14.3, RFC 8899): probe for datagrams larger than 1200 bytes after the handshake (default true). */
+  readonly pmtud?: boolean;
   /** Congestion controller. */
   readonly congestionControl?: 'newreno' | 'cubic' | 'none';
   readonly qlog?: QlogSink;

@@ -29,6 +29,7 @@ import { QUIC_V1, QUIC_V2, isSupportedVersion, versionName } from './version.js'
 import { CidManager } from './cid.js';
 import { PacketSpace, type SpaceId } from './connection-space.js';
 import { Recovery, Pacer, createCongestionController, type RttEstimator, type SentPacket } from './recovery/index.js';
+import { BASE_PLPMTU, DEFAULT_MAX_DATAGRAM_SIZE, PmtuDiscovery, type MtuUpdate } from './pmtu.js';
 import { StreamManager } from './connection-streams.js';
 import type { CloseInfo, ConnectionEvent, ConnectionPhase } from './connection-events.js';
 import { resolveTransport, resolveVersions, type QuicConfig, type TransportSettings } from './config.js';
@@ -61,8 +62,6 @@ export interface ConnectionOptions {
   readonly tokenSealer?: TokenSealer;
 }
 
-/** Smallest datagram size every path must support (RFC 9000 §14); we do not probe for more. */
-const DATAGRAM_SIZE = 1200;
 /** Ack-eliciting packets per space that are acknowledged immediately before delayed ACKs (every second packet) start. */
 const QUICK_ACK_PACKETS = 100;
 const MAX_DATAGRAMS_PER_POLL = 64;
@@ -132,7 +131,11 @@ export class QuicConnection implements DatagramEndpoint {
   readonly streams: StreamManager;
   /** RFC 9002 loss detection, RTT and congestion control (recovery/): sent packets with their frames, per space. */
   readonly recovery: Recovery<Frame>;
-  private readonly pacer = new Pacer(DATAGRAM_SIZE);
+  private readonly pacer = new Pacer(BASE_PLPMTU);
+  /** DPLPMTUD (pmtu.ts): the datagram size full packets use, raised by acknowledged probes after the handshake. */
+  readonly pmtu: PmtuDiscovery;
+  /** Repeated probe timeouts with full-size packets outstanding: PTO probes go at the base size in case the size is a black hole. */
+  private ptoProbesAtBase = false;
   private readonly ccEnabled: boolean;
   private path: Path;
   private readonly events: ConnectionEvent[] = [];
@@ -191,6 +194,7 @@ export class QuicConnection implements DatagramEndpoint {
     this.tlsSessionFor = this.version;
     this.tokenSealer = opts.tokenSealer;
     this.ccEnabled = opts.config.congestionControl !== 'none';
+    this.pmtu = new PmtuDiscovery(opts.config.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM_SIZE, opts.config.pmtud !== false);
     this.recovery = new Recovery<Frame>({
       role: opts.role,
       congestion: this.freshCongestionController(),
@@ -264,7 +268,7 @@ export class QuicConnection implements DatagramEndpoint {
   }
 
   private freshCongestionController() {
-    return createCongestionController(this.config.congestionControl === 'cubic' ? 'cubic' : 'newreno', { maxDatagramSize: DATAGRAM_SIZE });
+    return createCongestionController(this.config.congestionControl === 'cubic' ? 'cubic' : 'newreno', { maxDatagramSize: this.pmtu.current });
   }
 
   private installInitialKeys(): void {
@@ -572,6 +576,9 @@ export class QuicConnection implements DatagramEndpoint {
     // The datagram that revealed the new path already counts toward its amplification budget (3x until validated).
     this.path = { remote: from, local: this.path.local, validated: false, bytesReceived: datagramLength, bytesSent: 0, challenge: this.config.random(8), challengePending: true, newHost: !portOnly };
     this.qlog('connectivity:connection_state_updated', { new: 'path_migrating' });
+    // A new host is a new path whose MTU is unknown (RFC 9000 §14.2); a port-only rebinding keeps it, as it keeps congestion state.
+    const mtu = portOnly ? undefined : this.pmtu.onPathChanged(this.clockNow);
+    if (mtu) this.applyMtu(mtu);
   }
 
   private onStatelessReset(now: number): void {
@@ -711,6 +718,10 @@ export class QuicConnection implements DatagramEndpoint {
     if (space.id === 'application' && this.role === 'client' && this.handshakeComplete && !this.handshakeConfirmed) {
       // RFC 9001 §4.1.2: an acknowledged 1-RTT packet also confirms the handshake.
       if (res.newlyAcked.some((p) => p.pn >= this.firstOneRttPn)) this.confirmHandshake(ctx.now);
+    }
+    if (space.id === 'application') {
+      this.ptoProbesAtBase = false;
+      this.pmtuFeedback(res.newlyAcked, res.lost, ctx.now);
     }
     this.onPacketsLost(res.lost, space, ctx.now, 'reordering_threshold');
     if (!res.newlyAcked.length) return;
@@ -993,6 +1004,7 @@ export class QuicConnection implements DatagramEndpoint {
     this.discardSpace('handshake', now);
     this.zeroRttSend = undefined;
     if (this.keyUpdateRequested) this.initiateKeyUpdate();
+    if (this.peerParams) this.pmtu.start(this.peerParams.maxUdpPayloadSize);
   }
 
   private discardSpace(id: SpaceId, now: number): void {
@@ -1131,11 +1143,15 @@ export class QuicConnection implements DatagramEndpoint {
     this.lossTimerAt = undefined;
     const r = this.recovery.onTimeout(now);
     if (r.kind === 'loss') {
+      if (r.space === 'application') this.pmtuFeedback([], r.lost, now);
       this.onPacketsLost(r.lost, this.spaces[r.space], now, 'time_threshold');
     } else if (r.kind === 'pto') {
       // Probe timeout (RFC 9002 §6.2.4): probes in the space whose timer fired, preferably carrying unacknowledged CRYPTO data.
       const target = r.space;
       this.probesPending[target] = r.probes;
+      // A second probe timeout in a row while full-size packets go unanswered may be a PMTU black hole (RFC 8899 §4.3):
+      // probes at the base size get through one, and their acknowledgement lets pmtu.ts tell it from an outage.
+      if (target === 'application' && this.pmtu.current > BASE_PLPMTU && this.recovery.ptoCount >= 2) this.ptoProbesAtBase = true;
       this.requeueUnackedCrypto(target);
       if (target === 'application') this.requeueOldestUnackedStreamData(r.probes);
       // A lost server Handshake flight is probed along with the Initial one: the client may need both.
@@ -1228,6 +1244,8 @@ export class QuicConnection implements DatagramEndpoint {
         const d = this.buildDatagram(now, [{ type: 'path_response', data: r.data }], r.to);
         if (d) out.push(d);
       }
+      const probe = this.buildPmtuProbe(now);
+      if (probe) out.push(probe);
       for (let i = 0; i < MAX_DATAGRAMS_PER_POLL; i++) {
         const d = this.buildDatagram(now);
         if (!d) break;
@@ -1243,8 +1261,10 @@ export class QuicConnection implements DatagramEndpoint {
   private buildDatagram(now: number, only?: Frame[], to?: Address): OutgoingDatagram | undefined {
     if (this.phase === 'closed' || this.phase === 'draining') return undefined;
     if (this.phase === 'closing' && !this.closeFrameDue) return undefined;
-    let budget = Math.min(DATAGRAM_SIZE, this.amplificationBudget());
-    if (to) budget = DATAGRAM_SIZE;
+    const size = this.ptoProbesAtBase && this.probesPending.application > 0 ? BASE_PLPMTU : this.pmtu.current;
+    let budget = Math.min(size, this.amplificationBudget());
+    // Off-path responses go at the size every path carries: nothing is known about that path's MTU.
+    if (to) budget = BASE_PLPMTU;
     if (budget <= 0) return undefined;
     const ccRoom = this.ccEnabled ? this.recovery.sendableBytes() : Number.MAX_SAFE_INTEGER;
     const paced = this.pacingTime(now) > now;
@@ -1354,7 +1374,7 @@ export class QuicConnection implements DatagramEndpoint {
     } else {
       const probe = this.probesPending[id] > 0;
       // Congestion control limits ack-eliciting packets; ACK-only packets and probes always go (RFC 9002 §7).
-      const ccBlocked = !probe && (ccRoom < DATAGRAM_SIZE / 2 || paced);
+      const ccBlocked = !probe && (ccRoom < this.pmtu.current / 2 || paced);
       const ackPending = kind !== '0rtt' && space.hasAckToSend();
       // Early on (request/response exchanges, the start of a transfer) every packet is acknowledged at once, like TCP's
       // quick-ACK mode, so the peer samples RTT and frees its buffers promptly.
@@ -1446,7 +1466,7 @@ export class QuicConnection implements DatagramEndpoint {
   }
 
   /** Writes packet `p` at the end of `w` and seals it there; returns its protected size. */
-  private seal(p: PlannedPacket, now: number, w: Writer): number {
+  private seal(p: PlannedPacket, now: number, w: Writer, pmtuProbe = false): number {
     const start = w.length;
     const truncated = truncatePacketNumber(p.pn, p.pnLength);
     const dcid = this.cids.activeRemote.cid;
@@ -1469,7 +1489,7 @@ export class QuicConnection implements DatagramEndpoint {
     }
     const inFlight = ackEliciting || padded;
     // Every packet is recorded (ACK-only ones too) so recovery/ knows which packet numbers exist when the peer acknowledges them.
-    if (this.phase !== 'closing') this.recovery.onPacketSent({ space: p.space, pn: p.pn, timeSent: now, size, ackEliciting, inFlight, frames: kept }, now);
+    if (this.phase !== 'closing') this.recovery.onPacketSent({ space: p.space, pn: p.pn, timeSent: now, size, ackEliciting, inFlight, frames: kept, pmtuProbe }, now);
     if (p.kind === '1rtt' && p.pn < this.firstOneRttPn) this.firstOneRttPn = p.pn;
     if (ackEliciting) {
       // Sending an ack-eliciting packet restarts the idle timer, at most once per received packet (RFC 9000 §10.1).
@@ -1490,10 +1510,61 @@ export class QuicConnection implements DatagramEndpoint {
 
   private lastIdleRestartBySend: number | undefined;
 
+  // =====================================================================================================================
+  // PMTU discovery (pmtu.ts decides; the connection sends probes and reports their fate)
+
+  /** A PING+PADDING 1-RTT packet of exactly the size pmtu.ts wants to try, alone in its datagram (RFC 9000 §14.4). */
+  private buildPmtuProbe(now: number): OutgoingDatagram | undefined {
+    if (this.phase !== 'established' || !this.handshakeConfirmed || !this.path.validated) return undefined;
+    const app = this.spaces.application;
+    if (!app.sendKeys || app.discarded) return undefined;
+    const size = this.pmtu.probeDue(now);
+    if (size === undefined) return undefined;
+    // Probes are ordinary in-flight packets to congestion control and the pacer; only their loss is judged differently.
+    if (this.ccEnabled && (this.recovery.sendableBytes() < size || this.pacingTime(now) > now)) return undefined;
+    const pn = app.nextPn;
+    const pnLength = packetNumberLength(pn, app.largestAcked);
+    const headerSize = shortHeaderSize(this.cids.activeRemote.cid.length, pnLength);
+    const payloadSize = size - headerSize - AEAD_TAG_LENGTH;
+    app.nextPn++;
+    const frames: Frame[] = [{ type: 'ping' }, { type: 'padding', length: payloadSize - 1 }];
+    const w = new Writer(size);
+    this.seal({ space: 'application', kind: '1rtt', keys: app.sendKeys, frames, pn, pnLength, headerSize, payloadSize, keyPhase: this.sendKeyPhase }, now, w, true);
+    const data = w.view();
+    this.path.bytesSent += data.length;
+    this.pmtu.onProbeSent(pn);
+    return { data, to: this.path.remote, from: this.path.local };
+  }
+
+  /** Fate of application-space packets for pmtu.ts: probes acknowledged or lost, and black-hole evidence from the rest. */
+  private pmtuFeedback(acked: readonly SentPacket<Frame>[], lost: readonly SentPacket<Frame>[], now: number): void {
+    if (this.pmtu.state === 'disabled') return;
+    for (const p of acked) {
+      if (!p.pmtuProbe) continue;
+      const u = this.pmtu.onProbeAcked(p.pn, p.size, now);
+      if (u) this.applyMtu(u);
+    }
+    this.pmtu.onAcked(acked);
+    for (const p of lost) {
+      if (!p.pmtuProbe) continue;
+      const u = this.pmtu.onProbeLost(p.pn, p.size, now);
+      if (u) this.applyMtu(u);
+    }
+    const u = this.pmtu.onLost(lost, now);
+    if (u) this.applyMtu(u);
+  }
+
+  /** The datagram size changed: congestion control counts in it (RFC 9002 §7.2), and qlog records it. */
+  private applyMtu(u: MtuUpdate): void {
+    this.recovery.congestion.setMaxDatagramSize(u.new);
+    this.pacer.maxDatagramSize = u.new;
+    this.qlog('connectivity:mtu_updated', { old: u.old, new: u.new, done: u.done });
+  }
+
   /** When recovery/'s pacer lets the next full-size datagram go; before an RTT sample the initial window is a burst. */
   private pacingTime(now: number): number {
     if (!this.ccEnabled || !this.rtt.hasSample) return now;
-    return this.pacer.earliestSendTime(now, DATAGRAM_SIZE, this.recovery.congestion.window, this.rtt.smoothed);
+    return this.pacer.earliestSendTime(now, this.pmtu.current, this.recovery.congestion.window, this.rtt.smoothed);
   }
 
   // =====================================================================================================================

@@ -38,6 +38,8 @@ export type QlogEventData = {
   'security:key_discarded': { key_type: QlogKeyType; trigger: 'tls' | 'remote_update' | 'local_update'; generation?: number };
   'connectivity:connection_started': { ip_version?: 'ipv4' | 'ipv6'; src_ip: string; dst_ip: string; src_port: number; dst_port: number; src_cid?: string; dst_cid?: string };
   'connectivity:connection_state_updated': { old?: string; new: string };
+  /** The maximum datagram size in use changed, or its search finished (`done`). */
+  'connectivity:mtu_updated': { old?: number; new: number; done?: boolean };
   'connectivity:connection_closed': { owner: 'local' | 'remote'; connection_code?: number | string; application_code?: number | string; internal_code?: number; reason?: string; trigger?: 'idle_timeout' | 'clean' | 'error' | 'stateless_reset' | 'version_mismatch' | 'application' };
 };
 

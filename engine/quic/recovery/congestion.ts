@@ -23,7 +23,7 @@ export interface CongestionController {
   /** Slow start threshold (Infinity until the first congestion event). */
   readonly ssthresh: number;
   readonly maxDatagramSize: number;
-  /** Start of the current recovery period (undefined when not recovering). */
+  /** Start of the latest recovery period (undefined before any): packets sent before it cannot start another one. */
   readonly recoveryStartTime: number | undefined;
   inSlowStart(): boolean;
   /** Newly acknowledged in-flight packets. `smoothedRtt` feeds CUBIC's target; `appLimited` freezes growth (RFC 9002 §7.8). */

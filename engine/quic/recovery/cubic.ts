@@ -63,8 +63,9 @@ export class Cubic implements CongestionController {
   onPacketsAcked(packets: readonly AckedPacketInfo[], now: number, smoothedRtt: number, appLimited: boolean): void {
     const mds = this.maxDatagramSize;
     for (const p of packets) {
+      // The recovery start stays recorded after the period ends: late-detected losses of older packets are part of the
+      // event already answered (RFC 9002 Appendix B.5) and must not cut the window a second time.
       if (this.inRecovery(p.timeSent)) continue;
-      this.recoveryStartTime = undefined;
       if (appLimited) continue;
       if (this.inSlowStart()) {
         this.window += p.size;
@@ -105,7 +106,15 @@ export class Cubic implements CongestionController {
   }
 
   setMaxDatagramSize(size: number): void {
+    const before = this.maxDatagramSize;
     this.maxDatagramSize = size;
+    if (this.window === initialWindow(before) && this.ssthresh === Infinity) this.window = initialWindow(size);
     this.window = Math.max(this.window, minimumWindow(size));
+    // The cubic state counts segments: keep the byte values it stands for when the segment size changes.
+    const scale = before / size;
+    this.wMax *= scale;
+    this.wEst *= scale;
+    this.cwndEpoch *= scale;
+    if (this.epochStart !== undefined && this.wMax > this.cwndEpoch) this.k = Math.cbrt((this.wMax - this.cwndEpoch) / CUBIC_C);
   }
 }

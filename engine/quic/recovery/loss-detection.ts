@@ -36,6 +36,11 @@ export interface SentPacket<F> {
   readonly inFlight: boolean;
   /** The frames it carried, handed back on loss (to re-queue) or on ack (to release stream data). */
   readonly frames: readonly F[];
+  /**
+   * A PMTU probe (RFC 9000 §14.4, RFC 8899 §3): it counts in flight like any packet, but its loss says the size is too
+   * big, not that the path is congested, so it never reduces the window nor counts toward persistent congestion.
+   */
+  readonly pmtuProbe?: boolean;
 }
 
 export interface AckResult<F> {
@@ -272,8 +277,8 @@ export class Recovery<F> {
 
   /** Congestion response to a batch of losses; returns whether they establish persistent congestion. */
   private onLost(lost: SentPacket<F>[], now: number): boolean {
-    // Losses on a previous path say nothing about this one's capacity (RFC 9000 §9.4).
-    const inFlightLost = lost.filter((p) => p.inFlight && p.pn >= this.spaces[p.space].firstPnOnPath);
+    // Losses on a previous path say nothing about this one's capacity (RFC 9000 §9.4), nor do lost PMTU probes (§14.4).
+    const inFlightLost = lost.filter((p) => p.inFlight && !p.pmtuProbe && p.pn >= this.spaces[p.space].firstPnOnPath);
     if (inFlightLost.length === 0) return false;
     const newestSent = Math.max(...inFlightLost.map((p) => p.timeSent));
     this.congestion.onCongestionEvent(newestSent, now);
@@ -292,7 +297,7 @@ export class Recovery<F> {
     const first = this.rtt.firstSampleAt;
     if (first === undefined) return false;
     const duration = (this.rtt.smoothed + Math.max(4 * this.rtt.rttvar, this.granularity) + this.peerMaxAckDelay) * PERSISTENT_CONGESTION_THRESHOLD;
-    const candidates = lost.filter((p) => p.ackEliciting && p.timeSent > first).sort((a, b) => a.pn - b.pn);
+    const candidates = lost.filter((p) => p.ackEliciting && !p.pmtuProbe && p.timeSent > first).sort((a, b) => a.pn - b.pn);
     let runStart: SentPacket<F> | undefined;
     let prev: SentPacket<F> | undefined;
     for (const p of candidates) {

@@ -33,8 +33,9 @@ export class NewReno implements CongestionController {
   onPacketsAcked(packets: readonly AckedPacketInfo[], _now: number, _smoothedRtt: number, appLimited: boolean): void {
     for (const p of packets) {
       // Packets sent before recovery began were sent with the old window; their acks must not regrow it.
+      // The recovery start stays recorded after the period ends (RFC 9002 Appendix B.5): losses of packets sent before
+      // it, detected late, belong to the congestion event already answered and must not cut the window again.
       if (this.inRecovery(p.timeSent)) continue;
-      this.recoveryStartTime = undefined;
       if (appLimited) continue;
       if (this.inSlowStart()) {
         this.window += p.size;
@@ -63,7 +64,10 @@ export class NewReno implements CongestionController {
   }
 
   setMaxDatagramSize(size: number): void {
+    const before = this.maxDatagramSize;
     this.maxDatagramSize = size;
+    // RFC 9002 §7.2: the initial window is recalculated with the new size while it is still the one in use.
+    if (this.window === initialWindow(before) && this.ssthresh === Infinity) this.window = initialWindow(size);
     this.window = Math.max(this.window, minimumWindow(size));
   }
 }

@@ -10,7 +10,8 @@ export class Pacer {
   private tokens: number;
   private lastRefill: number | undefined;
 
-  constructor(readonly maxDatagramSize = 1200, readonly burstPackets = 10) {
+  /** `maxDatagramSize` follows PMTU discovery: the burst cap and the capacity floor count in it. */
+  constructor(public maxDatagramSize = 1200, readonly burstPackets = 10) {
     this.tokens = burstPackets * maxDatagramSize;
   }
 
