@@ -46,7 +46,7 @@ export function quicTlsOptions(tls: TlsConfig): QuicTlsOptions {
 }
 
 export function quicConfig(flags: QuicFlags, tls: TlsConfig, extra: Partial<QuicConfig> = {}): QuicConfig {
-  const cc = flags.cc ?? 'newreno';
+  const cc = flags.cc ?? 'cubic';
   if (cc !== 'newreno' && cc !== 'cubic') throw usageError(`--cc must be newreno or cubic, not ${cc}`);
   const ku = flags['key-update'];
   if (ku !== undefined && !(Number.isInteger(ku) && ku > 0)) throw usageError(`--key-update must be a positive packet count, not ${ku}`);

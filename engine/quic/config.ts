@@ -69,7 +69,10 @@ export interface QuicConfig {
   readonly maxDatagramSize?: number;
   /** DPLPMTUD (RFC 9000 §14.3, RFC 8899): probe for datagrams larger than 1200 bytes after the handshake (default true). */
   readonly pmtud?: boolean;
-  /** Congestion controller. */
+  /**
+   * Congestion controller (default CUBIC, as in Linux, ngtcp2, quiche and msquic): its β = 0.7 keeps a drop-tail
+   * bottleneck busy after a loss where NewReno's halving can fall below the path's bandwidth-delay product.
+   */
   readonly congestionControl?: 'newreno' | 'cubic' | 'none';
   readonly qlog?: QlogSink;
   /** Client: resume with a ticket whose appData holds the server's transport parameters (for 0-RTT). */

@@ -2,7 +2,7 @@
 
 import { QuicError, TransportErrorCode } from './errors.js';
 import type { Frame, StreamFrame } from './frames.js';
-import { maxStreamDataFitting } from './frames.js';
+import { frameSize, maxStreamDataFitting, streamFrameHeaderSize } from './frames.js';
 import { ReceiveWindow, SendCredit, StreamCountWindow } from './flow-control.js';
 import { SendStream } from './stream-send.js';
 import { RecvStream } from './stream-recv.js';
@@ -283,19 +283,24 @@ export class StreamManager {
   }
 
   /** One STREAM frame filling at most `room` bytes, rotating among streams for fairness. */
-  nextStreamFrame(room: number): StreamFrame | undefined {
+  nextStreamFrame(room: number, mayEndPacket = false): StreamFrame | undefined {
     const ids = [...this.streams.keys()];
     for (let k = 0; k < ids.length; k++) {
       const s = this.streams.get(ids[(this.rr + k) % ids.length]!)!;
       if (!s.send?.hasData()) continue;
       const offset = s.send.nextOffset();
-      const fit = maxStreamDataFitting(room, s.id, offset);
+      // A frame that ends the packet needs no Length field (RFC 9000 §19.8): those bytes carry data instead.
+      const bareHeader = streamFrameHeaderSize(s.id, offset, 0, false);
+      const fit = mayEndPacket ? room - bareHeader : maxStreamDataFitting(room, s.id, offset);
       if (fit <= 0 && !(s.send.hasRetransmitOrFin() && room >= 1 + 8 + 8 + 2)) continue;
       const next = s.send.nextChunk(fit, this.connSend.available());
       if (!next) continue;
       this.connSend.consume(next.newBytes);
       this.rr = (this.rr + k + 1) % Math.max(1, ids.length);
-      return { type: 'stream', streamId: s.id, offset: next.chunk.offset, data: next.chunk.data, fin: next.chunk.fin };
+      const frame: StreamFrame = { type: 'stream', streamId: s.id, offset: next.chunk.offset, data: next.chunk.data, fin: next.chunk.fin };
+      // Shorter data keeps its Length (more frames may follow) unless the field itself no longer fits.
+      if (mayEndPacket && frameSize(frame) > room) return { ...frame, explicitLength: false };
+      return frame;
     }
     return undefined;
   }

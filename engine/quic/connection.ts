@@ -268,7 +268,7 @@ export class QuicConnection implements DatagramEndpoint {
   }
 
   private freshCongestionController() {
-    return createCongestionController(this.config.congestionControl === 'cubic' ? 'cubic' : 'newreno', { maxDatagramSize: this.pmtu.current });
+    return createCongestionController(this.config.congestionControl === 'newreno' ? 'newreno' : 'cubic', { maxDatagramSize: this.pmtu.current });
   }
 
   private installInitialKeys(): void {
@@ -1294,7 +1294,7 @@ export class QuicConnection implements DatagramEndpoint {
       }
       const last = plans[plans.length - 1]!;
       const pad = wantSize - used;
-      last.frames.push({ type: 'padding', length: pad });
+      addPadding(last.frames, pad);
       last.payloadSize += pad;
       used += pad;
       if (last.kind !== '1rtt') last.headerSize = this.longHeaderSizeFor(last);
@@ -1406,7 +1406,7 @@ export class QuicConnection implements DatagramEndpoint {
     for (const f of frames) payloadSize += frameSize(f);
     const minPayload = minPayloadForSample(pnLength);
     if (payloadSize < minPayload) {
-      frames.push({ type: 'padding', length: minPayload - payloadSize });
+      addPadding(frames, minPayload - payloadSize);
       payloadSize = minPayload;
     }
     space.nextPn++;
@@ -1456,12 +1456,13 @@ export class QuicConnection implements DatagramEndpoint {
     }
     for (const f of this.streams.controlFrames()) if (!add(f)) this.streams.onFrameLost(f);
     while (avail() > 4) {
-      const f = this.streams.nextStreamFrame(avail());
+      const f = this.streams.nextStreamFrame(avail(), true);
       if (!f) break;
       if (!add(f)) {
         this.streams.onFrameLost(f);
         break;
       }
+      if (f.explicitLength === false) break; // it runs to the end of the packet
     }
   }
 
@@ -1663,6 +1664,13 @@ const FRAME_HANDLERS: { [T in Frame['type']]: Handler<T> } = {
 
 // =======================================================================================================================
 // Helpers
+
+/** PADDING goes in front of a STREAM frame without Length: that frame runs to the end of the packet and would swallow it. */
+function addPadding(frames: Frame[], length: number): void {
+  const last = frames[frames.length - 1];
+  if (last?.type === 'stream' && last.explicitLength === false) frames.splice(frames.length - 1, 0, { type: 'padding', length });
+  else frames.push({ type: 'padding', length });
+}
 
 function isCompatible(a: number, b: number): boolean {
   // RFC 9369 §4: QUIC v1 and v2 are compatible with each other.

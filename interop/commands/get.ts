@@ -42,7 +42,7 @@ export const getCommand: CommandModule<object, GetFlags & { url: string }> = {
       .option('0rtt', { type: 'boolean', default: false, describe: 'QUIC: send the request as 0-RTT with the --resume ticket' })
       .option('qlog', { type: 'string', describe: 'QUIC: write qlog 0.3 JSON-SEQ files to this directory (also QLOGDIR)' })
       .option('crypto', { type: 'string', choices: ['node', 'noble'], describe: 'QUIC: crypto backend for packet protection (default node)' })
-      .option('cc', { type: 'string', choices: ['newreno', 'cubic'], describe: 'QUIC: congestion controller (default newreno)' })
+      .option('cc', { type: 'string', choices: ['newreno', 'cubic'], describe: 'QUIC: congestion controller (default cubic)' })
       .option('key-update', { type: 'number', describe: 'QUIC: initiate a 1-RTT key update every N packets sent' })
       .option('timeout', { type: 'number', describe: 'QUIC: give up after this many seconds (default 30)' }) as unknown as Argv<GetFlags & { url: string }>,
   handler: (argv) =>

@@ -38,7 +38,7 @@ export const serveCommand: CommandModule<object, ServeFlags & { url: string }> =
       .option('quic-version', { type: 'number', choices: [1, 2], describe: 'QUIC: preferred version (both are accepted)' })
       .option('qlog', { type: 'string', describe: 'QUIC: write qlog files to this directory (also QLOGDIR)' })
       .option('crypto', { type: 'string', choices: ['node', 'noble'], describe: 'QUIC: crypto backend for packet protection (default node)' })
-      .option('cc', { type: 'string', choices: ['newreno', 'cubic'], describe: 'QUIC: congestion controller (default newreno)' })
+      .option('cc', { type: 'string', choices: ['newreno', 'cubic'], describe: 'QUIC: congestion controller (default cubic)' })
       .conflicts('root', 'echo') as unknown as Argv<ServeFlags & { url: string }>,
   handler: (argv) =>
     runCommand(async () => {
