@@ -45,7 +45,9 @@ test('a server Initial datagram shorter than 1200 bytes is dropped, and so is a 
   expect(first!.data.length).toBeGreaterThanOrEqual(1200);
   // Cut the datagram to 1100 bytes and fix the Length field so it still parses: only the size rule can reject it.
   const short = first!.data.slice(0, 1100);
-  const lengthAt = 1 + 4 + 1 + 8 + 1 + 8 + 1;
+  const dcidLength = first!.data[5]!;
+  const scidLength = first!.data[6 + dcidLength]!;
+  const lengthAt = 1 + 4 + 1 + dcidLength + 1 + scidLength + 1; // first byte, version, CIDs, empty token
   const len = 1100 - lengthAt - 2;
   short[lengthAt] = 0x40 | (len >> 8);
   short[lengthAt + 1] = len & 0xff;

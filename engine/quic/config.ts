@@ -54,7 +54,7 @@ export interface QuicConfig {
   /** Versions we accept, in preference order; the client may upgrade compatibly to the first one the server also has. */
   readonly versions?: readonly number[];
   readonly transport?: Partial<TransportSettings>;
-  /** Length of connection IDs we choose (server endpoints need a fixed length to route short headers). */
+  /** Length of connection IDs we choose: servers 8 (they route short headers by it), clients 0 (their 4-tuple identifies them). */
   readonly cidLength?: number;
   /** Initiate a 1-RTT key update after this many packets sent with one key (RFC 9001 §6.6 limits are far higher). */
   readonly keyUpdateAfterPackets?: number;

@@ -202,7 +202,9 @@ export class QuicConnection implements DatagramEndpoint {
     });
     this.lastActivity = opts.now;
     this.path = { remote: opts.remote, local: opts.local, validated: opts.role === 'client' || !!opts.addressValidated, bytesReceived: 0, bytesSent: 0, challengePending: false };
-    const cidLength = opts.config.cidLength ?? 8;
+    // Clients default to zero-length connection IDs (RFC 9000 §5.1), as browsers do: packets reach them by their own
+    // 4-tuple, and the 8 bytes every server packet would otherwise repeat carry data instead. Servers route on theirs.
+    const cidLength = opts.config.cidLength ?? (opts.role === 'client' ? 0 : 8);
     const random = opts.config.random;
     this.cids = new CidManager({
       random,
