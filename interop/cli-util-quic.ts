@@ -23,6 +23,8 @@ export interface QuicFlags {
   cc?: string;
   /** Initiate a 1-RTT key update every this many packets (RFC 9001 §6); the command builder must declare the flag. */
   'key-update'?: number;
+  /** Largest UDP payload to send; PMTU discovery probes up to it (1200 turns probing off). The builder must declare it. */
+  'max-datagram-size'?: number;
 }
 
 /** QUIC's packet AEAD is the hot path: the node:crypto backend by default, noble on request. */
@@ -50,6 +52,8 @@ export function quicConfig(flags: QuicFlags, tls: TlsConfig, extra: Partial<Quic
   if (cc !== 'newreno' && cc !== 'cubic') throw usageError(`--cc must be newreno or cubic, not ${cc}`);
   const ku = flags['key-update'];
   if (ku !== undefined && !(Number.isInteger(ku) && ku > 0)) throw usageError(`--key-update must be a positive packet count, not ${ku}`);
+  const mds = flags['max-datagram-size'];
+  if (mds !== undefined && !(Number.isInteger(mds) && mds >= 1200 && mds <= 65527)) throw usageError(`--max-datagram-size must be a byte count from 1200 to 65527, not ${mds}`);
   return {
     crypto: quicCrypto(flags),
     random: systemRandom,
@@ -59,6 +63,7 @@ export function quicConfig(flags: QuicFlags, tls: TlsConfig, extra: Partial<Quic
     congestionControl: cc,
     ...quicVersions(flags),
     ...(ku ? { keyUpdateAfterPackets: ku } : {}),
+    ...(mds !== undefined ? { maxDatagramSize: mds } : {}),
     ...extra,
   };
 }

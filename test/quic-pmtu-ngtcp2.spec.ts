@@ -75,3 +75,24 @@ test('gtlsclient downloads from our server, which probes up to the client\'s lim
   rmSync(qlogDir, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('crosswire get --max-datagram-size caps the search; a size below 1200 is a usage error', async () => {
+  const pki = makePki();
+  let server: RunningServer | undefined;
+  const qlogDir = tempDir('crosswire-qlog-');
+  const out = join(tempDir('crosswire-get-'), FILE);
+  try {
+    server = await startGtlsServer({ key: pki.leaf.ec.key, cert: pki.leaf.ec.cert, root: files.dir });
+    const r = await runCli(['get', server.url(FILE), '--ca', pki.ca, '--out', out, '--qlog', qlogDir, '--max-datagram-size', '1350', '--timeout', '240'], { timeoutMs: 280_000 });
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(sha256File(out)).toBe(files.sha256(FILE));
+    expect(mtuUpdates(qlogRecords(qlogDir))).toEqual([{ old: 1200, new: 1350, done: true }]);
+    const bad = await runCli(['get', server.url(FILE), '--ca', pki.ca, '--max-datagram-size', '1000']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--max-datagram-size must be a byte count from 1200 to 65527');
+  } finally {
+    await server?.stop();
+    rmSync(qlogDir, { recursive: true, force: true });
+    rmSync(out, { force: true });
+  }
+});
