@@ -42,9 +42,14 @@ function findSchemaPath(): string {
 }
 
 export const SCHEMA_PATH = findSchemaPath();
+// Compiled on first use: every CLI command imports this module, and compiling the schema costs a second of CPU at
+// the start of commands (get, serve, connect) that never load a scenario.
 const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as Record<string, unknown>;
-const ajv = new Ajv.default({ allErrors: true, strict: false });
-const validate = ajv.compile(schema);
+let compiled: ReturnType<Ajv.default['compile']> | undefined;
+function validator(): ReturnType<Ajv.default['compile']> {
+  compiled ??= new Ajv.default({ allErrors: true, strict: false }).compile(schema);
+  return compiled;
+}
 
 const IMPAIRMENT_KINDS = ['loss', 'droplist', 'corrupt', 'truncate', 'duplicate', 'reorder', 'jitter', 'blackhole', 'rebind', 'rate-limit'] as const;
 
@@ -178,6 +183,7 @@ export function parseScenario(text: string, file: string): Scenario {
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
     throw new ScenarioError([{ file, line: 1, col: 1, message: 'a scenario must be a YAML mapping with at least name and protocol' }]);
   }
+  const validate = validator();
   if (!validate(data)) {
     const seen = new Set<string>();
     const problems = (validate.errors ?? [])
