@@ -1,13 +1,14 @@
 // Loopback QUIC download throughput, measured in one run so the ratios compare like with like on this machine:
 // `crosswire serve` → `crosswire get` with each crypto backend (node, noble), and ngtcp2's gtlsserver → gtlsclient as
-// the baseline. Prints MB/s per pair and ours/ngtcp2 ratios; never asserts a time.
+// the baseline. Prints MB/s per pair and ours/ngtcp2 ratios; never asserts a time. `--baseline DIR` also runs the
+// crosswire pairs from another built checkout (its bin/crosswire.js), interleaved run by run, for an A/B in one run.
 //
-//   node dist/bench/quic-throughput.js [--size 100MB] [--runs 1] [--only self|ngtcp2]
+//   node dist/bench/quic-throughput.js [--size 100MB] [--runs 1] [--only self|ngtcp2] [--crypto node|noble] [--baseline DIR]
 
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { makePki } from '../test/helpers/pki.js';
 import { freeUdpPort, spawnPeer, type Peer } from '../test/helpers/proc.js';
@@ -20,6 +21,9 @@ interface Options {
   size: number;
   runs: number;
   only?: 'self' | 'ngtcp2';
+  crypto: ('node' | 'noble')[];
+  /** Another crosswire checkout (built) to compare against. */
+  baseline?: string;
 }
 
 function parseSize(s: string): number {
@@ -30,7 +34,7 @@ function parseSize(s: string): number {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { size: parseSize('100MB'), runs: 1 };
+  const o: Options = { size: parseSize('100MB'), runs: 1, crypto: ['node', 'noble'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -44,6 +48,14 @@ function parseArgs(argv: string[]): Options {
       const v = value();
       if (v !== 'self' && v !== 'ngtcp2') throw new Error('--only takes self or ngtcp2');
       o.only = v;
+    } else if (a === '--crypto') {
+      const v = value();
+      if (v !== 'node' && v !== 'noble') throw new Error('--crypto takes node or noble');
+      o.crypto = [v];
+    } else if (a === '--baseline') {
+      const dir = resolve(value());
+      if (!existsSync(join(dir, CLI))) throw new Error(`--baseline ${dir} has no ${CLI} (build it first)`);
+      o.baseline = dir;
     } else throw new Error(`unknown argument ${a}`);
   }
   return o;
@@ -117,7 +129,9 @@ async function main(): Promise<void> {
   const outDir = mkdtempSync(join(tmpdir(), 'crosswire-bench-out-'));
   const name = 'bench.bin';
   const mb = o.size / (1024 * 1024);
-  process.stdout.write(`quic-throughput: ${mb.toFixed(1)} MiB over loopback UDP, ${o.runs} run(s) each; client wall time incl. process start\n`);
+  // Shared machines: the load next to the numbers says how far to trust them.
+  const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+  process.stdout.write(`quic-throughput: ${mb.toFixed(1)} MiB over loopback UDP, ${o.runs} run(s) each; client wall time incl. process start; load ${load()}\n`);
   const want = makeFile(root, name, o.size);
   const results: Result[] = [];
 
@@ -129,22 +143,27 @@ async function main(): Promise<void> {
 
   try {
     if (o.only !== 'ngtcp2') {
-      for (const crypto of ['node', 'noble'] as const) {
-        const res: Result = { name: `crosswire ${crypto}`, ms: [] };
+      const builds = [{ label: 'crosswire', cli: CLI }, ...(o.baseline ? [{ label: 'baseline', cli: join(o.baseline, CLI) }] : [])];
+      for (const crypto of o.crypto) {
+        const res = builds.map((b): Result => ({ name: `${b.label} ${crypto}`, ms: [] }));
         for (let run = 0; run < o.runs; run++) {
-          await withServer(
-            (port) => spawnPeer(process.execPath, [CLI, 'serve', `quic://127.0.0.1:${port}`, '--cert', pki.leaf.ec.cert, '--key', pki.leaf.ec.key, '--root', root, '--crypto', crypto]),
-            (p) => p.waitFor(/listening on/, 60_000),
-            async (port) => {
-              const out = join(outDir, name);
-              const r = await timedClient(process.execPath, [CLI, 'get', `https://localhost:${port}/${name}`, '--ca', pki.ca, '--crypto', crypto, '--out', out, '--timeout', '3600']);
-              check(out, res.name, r);
-              res.ms.push(r.ms);
-            },
-          );
-          process.stdout.write(`  ${res.name}: ${(mb / (res.ms.at(-1)! / 1000)).toFixed(2)} MB/s\n`);
+          // Interleaved, so a change in machine load hits both builds alike.
+          for (const [i, b] of builds.entries()) {
+            const r = res[i]!;
+            await withServer(
+              (port) => spawnPeer(process.execPath, [b.cli, 'serve', `quic://127.0.0.1:${port}`, '--cert', pki.leaf.ec.cert, '--key', pki.leaf.ec.key, '--root', root, '--crypto', crypto]),
+              (p) => p.waitFor(/listening on/, 60_000),
+              async (port) => {
+                const out = join(outDir, name);
+                const c = await timedClient(process.execPath, [b.cli, 'get', `https://localhost:${port}/${name}`, '--ca', pki.ca, '--crypto', crypto, '--out', out, '--timeout', '3600']);
+                check(out, r.name, c);
+                r.ms.push(c.ms);
+              },
+            );
+            process.stdout.write(`  ${r.name}: ${(mb / (r.ms.at(-1)! / 1000)).toFixed(2)} MB/s\n`);
+          }
         }
-        results.push(res);
+        results.push(...res);
       }
     }
     if (o.only !== 'self') {
@@ -172,11 +191,16 @@ async function main(): Promise<void> {
   // The median run of each pair: one slow outlier on a shared machine should not decide the ratio.
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const rate = (r: Result) => mb / (median(r.ms) / 1000);
-  process.stdout.write('\npair                 MB/s     seconds\n');
+  process.stdout.write(`\nload at the end: ${load()}\npair                 MB/s     seconds\n`);
   for (const r of results) process.stdout.write(`${r.name.padEnd(20)} ${rate(r).toFixed(2).padStart(7)}  ${(median(r.ms) / 1000).toFixed(2).padStart(8)}\n`);
   const base = results.find((r) => r.name.startsWith('ngtcp2'));
   if (base) {
     for (const r of results) if (r !== base) process.stdout.write(`ratio ${r.name} / ngtcp2: ${(rate(r) / rate(base)).toFixed(3)}\n`);
+  }
+  for (const r of results) {
+    if (!r.name.startsWith('crosswire ')) continue;
+    const old = results.find((x) => x.name === r.name.replace('crosswire ', 'baseline '));
+    if (old) process.stdout.write(`ratio ${r.name} / ${old.name}: ${(rate(r) / rate(old)).toFixed(3)}\n`);
   }
 }
 
