@@ -59,3 +59,10 @@ test('connect quic:// to a server with an untrusted certificate fails naming the
     await server.kill();
   }
 });
+
+test('connect quic:// to a port where nothing listens exits 1 at once with one line (ICMP port unreachable)', async () => {
+  const port = await freeUdpPort();
+  const r = await runCli(['connect', `quic://127.0.0.1:${port}`, '--insecure'], { input: 'x' });
+  expect(r.code).toBe(1);
+  expect(r.stderr.trim()).toBe(`crosswire: nothing listens on udp 127.0.0.1:${port} (ICMP port unreachable)`);
+});

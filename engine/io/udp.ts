@@ -129,8 +129,12 @@ export class UdpEndpointDriver {
     return d;
   }
 
+  /** An error counts as input: whatever onError did to the endpoint (a close) reaches afterInput and blocked callers. */
   private reportError(e: NodeJS.ErrnoException): void {
-    if (!this.closed) this.opts.onError?.(e);
+    if (this.closed) return;
+    this.opts.onError?.(e);
+    this.inputPending = true;
+    this.queueFlush();
   }
 
   private queueFlush(): void {

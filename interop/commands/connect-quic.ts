@@ -16,14 +16,29 @@ export async function connectOverQuic(target: Target, flags: ConnectQuicFlags): 
   const tls = clientConfig(flags, target.host, undefined, alpn.length ? alpn : ['echo']);
   const remote = await resolveAddress(target.host, target.port);
   const qlog = deferredQlog(flags.qlog, 'client');
-  const { api, runner } = await connectQuic({ host: remote.host, port: remote.port, config: quicConfig(flags, tls, { qlog: qlog.sink }) });
+  let refused: string | undefined;
+  const { api, runner } = await connectQuic({
+    host: remote.host,
+    port: remote.port,
+    config: quicConfig(flags, tls, { qlog: qlog.sink }),
+    udp: {
+      // Connected, so an ICMP port unreachable comes back (as ECONNREFUSED) and a closed port fails at once, not at the
+      // idle timeout.
+      connect: remote,
+      onError: (e) => {
+        if (e.code !== 'ECONNREFUSED' || refused) return;
+        refused = `nothing listens on udp ${remote.host}:${remote.port} (ICMP port unreachable)`;
+        api.connection.close(0, 'ICMP port unreachable', false, api.now());
+      },
+    },
+  });
   qlog.bind(api.connection.originalDcid);
   const fail = (line: string) => new CliError(line, EXIT_FAILURE);
   try {
     try {
       await api.handshakeAsync();
     } catch {
-      throw fail(api.closeInfo ? describeClose(api.closeInfo) : 'handshake failed');
+      throw fail(refused ?? (api.closeInfo ? describeClose(api.closeInfo) : 'handshake failed'));
     }
     const c = api.connection;
     log(`connected to ${remote.host}:${remote.port}: ${versionName(c.version)}, ${c.tls.suite?.name ?? '?'}, ALPN ${c.tls.alpn ?? 'none'}`);
@@ -48,7 +63,7 @@ export async function connectOverQuic(target: Target, flags: ConnectQuicFlags): 
       }
       if (r === 'finished') break;
       if (r === 'reset-remote') throw fail(`the peer reset the stream (error code ${api.defaultStreamObject?.peerResetCode ?? '?'})`);
-      if (r === 'connection-closed') throw fail(api.closeInfo ? describeClose(api.closeInfo) : 'connection closed');
+      if (r === 'connection-closed') throw fail(refused ?? (api.closeInfo ? describeClose(api.closeInfo) : 'connection closed'));
       throw fail(`stream ended: ${r}`);
     }
     // A graceful shutdown waits for our stream to drain, which never happens while stdin is still open: close at once then.
