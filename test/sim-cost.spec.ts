@@ -1,6 +1,6 @@
 // The simulator's cheap per-datagram paths keep their meaning: re-armable timers order like fresh events, the binary
 // trace fingerprint covers every field the text shows (and nothing else), link admission matches Link.enter, and the
-// amplification observer's shortcuts do not change its verdicts, and the keyed random streams are seedrandom's alea.
+// amplification observer's shortcuts do not change its verdicts.
 
 import { test, expect } from '@playwright/test';
 import { Link, DROPPED_MTU, DROPPED_QUEUE } from '../simulator/link.js';
@@ -13,8 +13,6 @@ import { Trace, hashBytes, type TraceEntry } from '../simulator/trace.js';
 import { PacedSender, ScriptedEndpoint } from '../simulator/testing/fake-endpoints.js';
 import { quicLong, quicShort } from '../simulator/testing/packets.js';
 import { createHash } from 'node:crypto';
-import seedrandom from 'seedrandom';
-import { RandomStream } from '../simulator/rng.js';
 
 test('scheduler timer: a re-armed timer runs once, in the order of its last arming; a disarmed one never runs', () => {
   const s = new Scheduler();
@@ -139,19 +137,4 @@ test('amplification: the per-address shortcut keeps verdicts for interleaved add
   const c = o.checks()[0]!;
   expect(c.ok).toBe(false);
   expect(c.detail).toContain('10.0.0.1:50001');
-});
-
-test('random streams: the keyed fast path draws exactly what seedrandom.alea draws for the same key', () => {
-  for (const name of ['1/to-server/0:loss', 'bench/to-client/1:corrupt', 'seed with spaces/to-server/0:reorder/aux', '']) {
-    const stream = new RandomStream(name);
-    for (const [index, copy] of [[1, 0], [2, 0], [17, 3], [123456, 0], [0, 1], [99999999, 12]] as const) {
-      const fast = stream.at(index, copy);
-      const reference = seedrandom.alea(`${name}#${index}.${copy}`);
-      const a = Array.from({ length: 8 }, () => fast());
-      const b = Array.from({ length: 8 }, () => reference());
-      expect(a, `${name} #${index}.${copy}`).toEqual(b);
-    }
-  }
-  // Copy 0 is the default, as before.
-  expect(new RandomStream('x').at(5)()).toBe(seedrandom.alea('x#5.0')());
 });
