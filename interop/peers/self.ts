@@ -16,7 +16,7 @@ import type { ConnectionReport, Peer, PeerContext, RoleEndpoint } from './types.
 
 export const SELF_FEATURES = [
   'handshake', 'transfer', 'multiplexing', 'chacha20', 'retry', 'resumption', 'zerortt', 'http3', 'keyupdate',
-  'amplification', 'blackhole', 'rebind-port', 'v2', 'goodput', 'streams-api', 'default-stream', 'multi-stream',
+  'amplification', 'blackhole', 'rebind-port', 'rebind-addr', 'v2', 'goodput', 'streams-api', 'default-stream', 'multi-stream',
   'dtls', 'dtls-cookie', 'hq-interop', 'longrtt', 'cubic',
 ] as const;
 
