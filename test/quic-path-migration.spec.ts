@@ -180,3 +180,25 @@ test('an unvalidated new address gets at most 3x the bytes received from it (RFC
   expect(toNew.bytes).toBeGreaterThan(3 * fromNew.bytes);
   expect(drainEvents(s).filter((e) => e.type === 'path-validated')).toEqual([{ type: 'path-validated', host: moved.host, port: moved.port, congestionReset: true }]);
 });
+
+test('a port change on a new host that is still being validated still counts as a new host: validation resets cwnd and RTT', () => {
+  const { client, wire, serverConn } = connectedPair();
+  const s = serverConn();
+  const hostMove = { host: '10.0.7.1', port: 50000 };
+  const thenPort = { host: '10.0.7.1', port: 50001 };
+  wire.clientAddress = hostMove;
+  let fromNewHost = 0;
+  wire.toServer = () => (fromNewHost++ === 0 ? 'deliver' : 'drop');
+  client.ping();
+  wire.run(() => false, 200);
+  expect(s.remoteAddress).toEqual(hostMove);
+  expect(s.isAddressValidated).toBe(false);
+  // The NAT in front of the new host rebinds before any PATH_RESPONSE got through.
+  wire.clientAddress = thenPort;
+  wire.toServer = () => 'deliver';
+  client.ping();
+  expect(wire.run(() => s.isAddressValidated, 10_000)).toBe(true);
+  expect(s.remoteAddress).toEqual(thenPort);
+  expect(drainEvents(s).filter((e) => e.type === 'path-validated')).toEqual([{ type: 'path-validated', host: thenPort.host, port: thenPort.port, congestionReset: true }]);
+  expect(s.recovery.congestion.window).toBe(INITIAL_WINDOW);
+});
