@@ -149,9 +149,9 @@ test('run scenarios/: every catalog scenario passes with our engine in both role
   const r = await runCli(['run', 'scenarios/', '--jobs', '2', '--out', dir], { timeoutMs: 3_500_000 });
   const summary = json(join(dir, 'summary.json'));
   const runs: { file: string; verdict: string; reason: string }[] = summary.crosswire.runs;
-  expect(runs.length).toBe(32);
+  expect(runs.length).toBe(33);
   const bad = runs.filter((x) => x.verdict !== 'passed' && !(x.verdict === 'unsupported' && /lacks feature/.test(x.reason)));
   expect(bad.map((x) => `${x.file}: ${x.verdict}: ${x.reason}`)).toEqual([]);
   expect(r.code).toBe(0);
-  expect(r.stdout.toString()).toMatch(/32 run\(s\): /);
+  expect(r.stdout.toString()).toMatch(/33 run\(s\): /);
 });
