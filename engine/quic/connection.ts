@@ -574,8 +574,9 @@ export class QuicConnection implements DatagramEndpoint {
     if (this.role === 'client') return; // servers do not migrate (no preferred address support)
     if (this.local.disableActiveMigration && this.handshakeConfirmed === false) return;
     // RFC 9000 §9.3: the peer moved (migration or NAT rebinding): send to the new address, validate it, limit what we send until then.
+    const portOnly = from.host === this.path.remote.host;
     // A new host compared with the last validated path: a port change on a host still being validated is one too.
-    const newHost = from.host !== this.path.remote.host || (!this.path.validated && !!this.path.newHost);
+    const newHost = !portOnly || (!this.path.validated && !!this.path.newHost);
     // The datagram that revealed the new path already counts toward its amplification budget (3x until validated).
     this.path = { remote: from, local: this.path.local, validated: false, bytesReceived: datagramLength, bytesSent: 0, challenge: this.config.random(8), challengePending: true, newHost };
     this.qlog('connectivity:connection_state_updated', { new: 'path_migrating' });
