@@ -14,7 +14,8 @@ export function connectionTransport(conn: QuicConnection, now: () => number): St
   return {
     role: conn.role,
     openStream: (dir) => conn.openStream(dir),
-    write: (id, data, fin = false) => conn.writeStream(id, data, fin),
+    // The apps write file chunks, frames they built and bytes they read, and never touch them again: no copy needed.
+    write: (id, data, fin = false) => conn.writeStream(id, data, fin, true),
     read: (id, max) => conn.readStream(id, max, now()),
     reset: (id, code) => void conn.resetStream(id, code),
     stopSending: (id, code) => void conn.stopSending(id, code, now()),

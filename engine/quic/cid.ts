@@ -95,6 +95,7 @@ export class CidManager {
   }
 
   takeNewConnectionIds(): NewConnectionIdFrame[] {
+    if (!this.pendingNew.length) return [];
     const out = this.pendingNew.splice(0).filter((e) => this.local.has(e.sequence));
     return out.map((e) => ({ sequence: e.sequence, retirePriorTo: 0, cid: e.cid, resetToken: e.resetToken }));
   }
@@ -197,7 +198,7 @@ export class CidManager {
   }
 
   takeRetirements(): number[] {
-    return this.pendingRetire.splice(0);
+    return this.pendingRetire.length ? this.pendingRetire.splice(0) : [];
   }
 
   onRetireLost(sequence: number): void {

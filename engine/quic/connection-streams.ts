@@ -23,6 +23,8 @@ export interface StreamEntry {
   released: boolean;
 }
 
+const DIRECTIONS: readonly StreamDirection[] = ['bidi', 'uni'];
+
 /** Frame types by code, for the frameType field of stream errors. */
 const T = { reset_stream: 0x04, stop_sending: 0x05, stream: 0x08, max_stream_data: 0x11, stream_data_blocked: 0x15 } as const;
 
@@ -42,6 +44,8 @@ export class StreamManager {
   private connConsumedTotal = 0;
   private peer: TransportParameters | undefined;
   private rr = 0;
+  /** Stream IDs in creation order for the round robin, rebuilt only when a stream is created or forgotten. */
+  private ids: number[] | undefined;
   /** Streams whose STREAM_DATA_BLOCKED / MAX_STREAM_DATA / STREAMS_BLOCKED frames were lost. */
   private readonly lostControl: Frame[] = [];
   private streamsBlockedPending: { bidi?: number; uni?: number } = {};
@@ -87,6 +91,7 @@ export class StreamManager {
     const recv = hasRecvHalf(id, this.role) ? new RecvStream(id, this.initialRecvWindow(id), this.maxWindow) : undefined;
     const entry: StreamEntry = { id, send, recv, connCounted: 0, connConsumed: 0, released: false };
     this.streams.set(id, entry);
+    this.ids = undefined;
     return entry;
   }
 
@@ -239,6 +244,7 @@ export class StreamManager {
     if (!sendDone || !recvDone || s.released) return;
     s.released = true;
     this.streams.delete(s.id);
+    this.ids = undefined;
     if (!isLocallyInitiated(s.id, this.role)) this.peerOpenWindow[streamDirection(s.id)].onStreamClosed();
   }
 
@@ -246,16 +252,17 @@ export class StreamManager {
 
   /** Control frames for streams and the connection: flow-control updates, blocked signals, resets, stop requests. */
   controlFrames(): Frame[] {
-    const out: Frame[] = this.lostControl.splice(0);
+    // Asked for every packet: allocate nothing beyond the result when nothing changed.
+    const out: Frame[] = this.lostControl.length ? this.lostControl.splice(0) : [];
     const maxData = this.connRecv.takeUpdate();
     if (maxData !== undefined) out.push({ type: 'max_data', maximum: maxData });
-    for (const dir of ['bidi', 'uni'] as const) {
+    for (const dir of DIRECTIONS) {
       const m = this.peerOpenWindow[dir].takeUpdate();
       if (m !== undefined) out.push({ type: 'max_streams', bidi: dir === 'bidi', maximum: m });
       const b = this.streamsBlockedPending[dir];
       if (b !== undefined) out.push({ type: 'streams_blocked', bidi: dir === 'bidi', limit: b });
     }
-    this.streamsBlockedPending = {};
+    if (this.streamsBlockedPending.bidi !== undefined || this.streamsBlockedPending.uni !== undefined) this.streamsBlockedPending = {};
     if (this.connSend.available() === 0 && this.anyStreamWaiting() && this.connSend.takeBlocked()) out.push({ type: 'data_blocked', limit: this.connSend.limit });
     for (const s of this.streams.values()) {
       const reset = s.send?.takeReset();
@@ -284,7 +291,7 @@ export class StreamManager {
 
   /** One STREAM frame filling at most `room` bytes, rotating among streams for fairness. */
   nextStreamFrame(room: number, mayEndPacket = false): StreamFrame | undefined {
-    const ids = [...this.streams.keys()];
+    const ids = (this.ids ??= [...this.streams.keys()]);
     for (let k = 0; k < ids.length; k++) {
       const s = this.streams.get(ids[(this.rr + k) % ids.length]!)!;
       if (!s.send?.hasData()) continue;

@@ -16,6 +16,7 @@ import { sameAddress } from '../endpoint.js';
 import { TlsError, type Epoch, type TlsSession, type TrafficSecret } from '../tls/api.js';
 import { DecodeError } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
+import { Slab } from '../wire/slab.js';
 import { equal, hex } from '../wire/bytes.js';
 import { QuicError, TransportErrorCode, cryptoErrorCode, transportErrorName } from './errors.js';
 import { decodeFrames, encodeFrame, frameSize, maxCryptoDataFitting, type AckFrame, type Frame } from './frames.js';
@@ -68,6 +69,9 @@ const MAX_DATAGRAMS_PER_POLL = 64;
 const MAX_BUFFERED_UNDECRYPTABLE = 16;
 /** Each probe timeout sends two packets so a single loss does not cost another PTO (RFC 9002 §6.2.4). */
 const PROBE_PACKETS = 2;
+
+/** Outgoing datagrams are views into shared slabs: one allocation per ~50 datagrams instead of one each. */
+const DATAGRAM_SLAB = new Slab();
 
 /** A server's Initial packets carry an empty token (RFC 9000 §17.2.2). */
 const EMPTY_TOKEN = new Uint8Array(0);
@@ -1092,15 +1096,14 @@ export class QuicConnection implements DatagramEndpoint {
 
   nextTimeout(): number | undefined {
     if (this.phase === 'closed') return undefined;
-    const candidates: (number | undefined)[] = [this.closeDeadline];
     if (this.phase === 'closing' || this.phase === 'draining') return this.closeDeadline;
-    candidates.push(this.idleDeadline, this.lossTimerAt, this.prevRecvKeysDiscardAt, this.path.validated ? undefined : this.path.challengeRetryAt);
+    // Asked after every event the simulator runs: the minimum is folded in place rather than over a candidate array.
+    let min = earliest(earliest(earliest(this.closeDeadline, this.idleDeadline), this.lossTimerAt), this.prevRecvKeysDiscardAt);
+    if (!this.path.validated) min = earliest(min, this.path.challengeRetryAt);
     const app = this.spaces.application;
-    if (!app.discarded && app.ackDeadline !== undefined && app.sendKeys) candidates.push(app.ackDeadline);
+    if (!app.discarded && app.ackDeadline !== undefined && app.sendKeys) min = earliest(min, app.ackDeadline);
     const pacedUntil = this.pacingTime(this.lastPollAt);
-    if (pacedUntil > this.lastPollAt && this.wantsToSend()) candidates.push(pacedUntil);
-    let min: number | undefined;
-    for (const c of candidates) if (c !== undefined && (min === undefined || c < min)) min = c;
+    if (pacedUntil > this.lastPollAt && this.wantsToSend()) min = earliest(min, pacedUntil);
     return min;
   }
 
@@ -1306,7 +1309,7 @@ export class QuicConnection implements DatagramEndpoint {
     // The plans know their exact sizes: the whole datagram is laid out in one buffer and each packet sealed in place.
     let total = 0;
     for (const p of plans) total += p.headerSize + p.payloadSize + AEAD_TAG_LENGTH;
-    const w = new Writer(total);
+    const w = new Writer(DATAGRAM_SLAB.take(total));
     for (const p of plans) this.seal(p, now, w);
     const data = w.view();
     const dest = to ?? this.path.remote;
@@ -1580,11 +1583,14 @@ export class QuicConnection implements DatagramEndpoint {
     return this.streams.open(dir);
   }
 
-  /** Buffers data on a stream; returns the number of bytes accepted (0 when the buffer is full or the stream ended). */
-  writeStream(id: number, data: Uint8Array, fin = false): number {
+  /**
+   * Buffers data on a stream; returns the number of bytes accepted (0 when the buffer is full or the stream ended).
+   * `borrow`: the caller never modifies `data` afterwards, so it is kept without a copy.
+   */
+  writeStream(id: number, data: Uint8Array, fin = false, borrow = false): number {
     const s = this.streams.get(id)?.send;
     if (!s || this.phase === 'closing' || this.phase === 'draining' || this.phase === 'closed') return 0;
-    return s.write(data, fin);
+    return s.write(data, fin, borrow);
   }
 
   concludeStream(id: number): boolean {
@@ -1674,6 +1680,10 @@ function addPadding(frames: Frame[], length: number): void {
   const last = frames[frames.length - 1];
   if (last?.type === 'stream' && last.explicitLength === false) frames.splice(frames.length - 1, 0, { type: 'padding', length });
   else frames.push({ type: 'padding', length });
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || (b !== undefined && b < a) ? b : a;
 }
 
 function isCompatible(a: number, b: number): boolean {

@@ -62,12 +62,15 @@ export class SendStream {
     return Math.max(0, this.maxBuffered - (this.written - this.bufferBase));
   }
 
-  /** Buffers as much of `data` as fits; returns the number of bytes accepted. */
-  write(data: Uint8Array, fin = false): number {
+  /**
+   * Buffers as much of `data` as fits; returns the number of bytes accepted. The accepted bytes are copied unless
+   * `borrow` says the caller hands them over and never modifies them afterwards (the apps' file chunks and frames).
+   */
+  write(data: Uint8Array, fin = false, borrow = false): number {
     if (this.finWritten || this.resetCode !== undefined) return 0;
     const n = Math.min(data.length, this.writable());
     if (n > 0) {
-      this.buffer.append(this.written, data.slice(0, n));
+      this.buffer.append(this.written, borrow ? (n === data.length ? data : data.subarray(0, n)) : data.slice(0, n));
       this.pending.add(this.written, this.written + n);
       this.written += n;
     }

@@ -7,8 +7,9 @@ export class Writer {
   pos = 0;
   private readonly stack: { at: number; width: number }[] = [];
 
-  constructor(initial = 256) {
-    this.buf = new Uint8Array(initial);
+  /** `initial`: a starting capacity, or a buffer to write into from its first byte (replaced by a copy if outgrown). */
+  constructor(initial: number | Uint8Array = 256) {
+    this.buf = typeof initial === 'number' ? new Uint8Array(initial) : initial;
   }
 
   get length(): number {
@@ -66,6 +67,28 @@ export class Writer {
 
   /** QUIC varint, minimal encoding (RFC 9000 §16). */
   varint(v: number | bigint): this {
+    // Packet numbers, offsets, lengths and stream IDs below 2^30 take this inline path (several per packet).
+    if (typeof v === 'number' && v >= 0 && v < 0x4000_0000 && Math.floor(v) === v) {
+      const at = this.pos;
+      if (v < 0x40) {
+        this.ensure(1);
+        this.buf[at] = v;
+        this.pos = at + 1;
+      } else if (v < 0x4000) {
+        this.ensure(2);
+        this.buf[at] = 0x40 | (v >>> 8);
+        this.buf[at + 1] = v & 0xff;
+        this.pos = at + 2;
+      } else {
+        this.ensure(4);
+        this.buf[at] = 0x80 | (v >>> 24);
+        this.buf[at + 1] = (v >>> 16) & 0xff;
+        this.buf[at + 2] = (v >>> 8) & 0xff;
+        this.buf[at + 3] = v & 0xff;
+        this.pos = at + 4;
+      }
+      return this;
+    }
     if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return this.varintFixed(v, varintLength(v));
     const n = typeof v === 'bigint' ? v : BigInt(v);
     if (n < 0n || n >= 1n << 62n) throw new RangeError(`varint out of range: ${v}`);
@@ -181,6 +204,6 @@ export class Writer {
 
   /** View of the written bytes (valid until the next write). */
   view(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
+    return this.pos === this.buf.length ? this.buf : this.buf.subarray(0, this.pos);
   }
 }

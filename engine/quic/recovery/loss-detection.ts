@@ -198,20 +198,22 @@ export class Recovery<F> {
     if (largest >= s.nextPn) throw new QuicError(TransportErrorCode.PROTOCOL_VIOLATION, `ACK of unsent packet ${largest} in ${space} space`, { frameType: 0x02 });
     s.largestAcked = Math.max(s.largestAcked, largest);
 
+    // One walk over the unacknowledged packets in packet-number order (the map's insertion order) against the ranges
+    // from the lowest up: it stops at the largest acknowledged, so it costs the packets below it, not the ranges' width.
     const newlyAcked: SentPacket<F>[] = [];
-    for (const r of ack.ranges) {
-      // Small ranges iterate the packet numbers; large ones scan the (smaller) unacked map instead.
-      if (r.largest - r.smallest < s.sent.size) {
-        for (let pn = r.smallest; pn <= r.largest; pn++) {
-          const p = s.sent.get(pn);
-          if (p) newlyAcked.push(p);
-        }
-      } else {
-        for (const p of s.sent.values()) if (p.pn >= r.smallest && p.pn <= r.largest) newlyAcked.push(p);
-      }
+    const inFlightAcked: SentPacket<F>[] = [];
+    const ranges = ack.ranges;
+    let k = ranges.length - 1;
+    for (const p of s.sent.values()) {
+      if (p.pn > largest) break;
+      while (k >= 0 && ranges[k]!.largest < p.pn) k--;
+      if (k < 0) break;
+      if (p.pn < ranges[k]!.smallest) continue;
+      newlyAcked.push(p);
+      // Packets sent before a migration to a new host no longer feed the new path's congestion controller.
+      if (p.inFlight && p.pn >= s.firstPnOnPath) inFlightAcked.push(p);
     }
     if (newlyAcked.length === 0) return { newlyAcked, lost: [], rttUpdated: false, persistentCongestion: false };
-    newlyAcked.sort((a, b) => a.pn - b.pn);
     for (const p of newlyAcked) this.removeSent(s, p);
 
     // An RTT sample needs the largest acknowledged to be newly acknowledged and something ack-eliciting acknowledged.
@@ -233,7 +235,6 @@ export class Recovery<F> {
 
     const lost = this.detectLost(space, now);
     const persistentCongestion = this.onLost(lost, now);
-    const inFlightAcked = newlyAcked.filter((p) => p.inFlight && p.pn >= s.firstPnOnPath).map((p) => ({ size: p.size, timeSent: p.timeSent }));
     this.congestion.onPacketsAcked(inFlightAcked, now, this.rtt.smoothed, this.appLimited);
 
     // A client knows the server validated its address once any of its Handshake packets is acknowledged (§6.2.2.1).
@@ -339,7 +340,8 @@ export class Recovery<F> {
   }
 
   private ackElicitingInFlight(): boolean {
-    return PN_SPACES.some((sp) => this.spaces[sp].ackElicitingInFlight > 0);
+    const sp = this.spaces;
+    return sp.initial.ackElicitingInFlight > 0 || sp.handshake.ackElicitingInFlight > 0 || sp.application.ackElicitingInFlight > 0;
   }
 
   /**
@@ -352,12 +354,22 @@ export class Recovery<F> {
 
   /** PTO deadline and the space whose probe it schedules (RFC 9002 Appendix A.8 GetPtoTimeAndSpace). */
   ptoTimeAndSpace(now: number): { time: number; space: PnSpace } | undefined {
+    const time = this.ptoTime(now);
+    return time === undefined ? undefined : { time, space: this.ptoSpace };
+  }
+
+  /** Set by ptoTime() alongside its result. */
+  private ptoSpace: PnSpace = 'initial';
+
+  /** ptoTimeAndSpace without allocating: the time is returned, the space left in `ptoSpace` (setTimer runs per packet). */
+  private ptoTime(now: number): number | undefined {
     let duration = this.rtt.ptoBase(this.granularity) * 2 ** this.ptoCount;
     if (!this.ackElicitingInFlight()) {
       // Anti-deadlock: measured from now, in the space whose keys the client has.
-      return { time: now + duration, space: this.hasHandshakeKeys ? 'handshake' : 'initial' };
+      this.ptoSpace = this.hasHandshakeKeys ? 'handshake' : 'initial';
+      return now + duration;
     }
-    let best: { time: number; space: PnSpace } | undefined;
+    let best: number | undefined;
     for (const space of PN_SPACES) {
       const s = this.spaces[space];
       if (s.ackElicitingInFlight === 0) continue;
@@ -367,15 +379,22 @@ export class Recovery<F> {
         duration += this.peerMaxAckDelay * 2 ** this.ptoCount;
       }
       const t = s.timeOfLastAckEliciting! + duration;
-      if (!best || t < best.time) best = { time: t, space };
+      if (best === undefined || t < best) {
+        best = t;
+        this.ptoSpace = space;
+      }
     }
     return best;
   }
 
   private setTimer(now: number): void {
-    const loss = this.earliestLossTime();
-    if (loss) {
-      this.timer = loss.time;
+    const sp = this.spaces;
+    // The earliest loss time of any space (what earliestLossTime() finds), without building its result object.
+    let loss: number | undefined = sp.initial.lossTime;
+    if (sp.handshake.lossTime !== undefined && (loss === undefined || sp.handshake.lossTime < loss)) loss = sp.handshake.lossTime;
+    if (sp.application.lossTime !== undefined && (loss === undefined || sp.application.lossTime < loss)) loss = sp.application.lossTime;
+    if (loss !== undefined) {
+      this.timer = loss;
       return;
     }
     if (this.amplificationBlocked) {
@@ -386,7 +405,7 @@ export class Recovery<F> {
       this.timer = undefined;
       return;
     }
-    this.timer = this.ptoTimeAndSpace(now)?.time;
+    this.timer = this.ptoTime(now);
   }
 
   /** Call when `now` reaches nextTimeout(): declares time-threshold losses or fires a PTO. */
