@@ -147,6 +147,7 @@ test('header-protection AES block: FIPS-197 Appendix C vectors, and agreement wi
   expect(Buffer.from(out).toString('hex')).toBe('69c4e0d86a7b0430d8cdb78070b4c55a');
   aesEncryptBlock(expandAesKey(h('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f')), h('00112233445566778899aabbccddeeff'), 0, out);
   expect(Buffer.from(out).toString('hex')).toBe('8ea2b7ca516745bfeafc49904b496089');
+  const differing: number[] = [];
   let x = 7;
   const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
   for (let t = 0; t < 200; t++) {
@@ -156,13 +157,15 @@ test('header-protection AES block: FIPS-197 Appendix C vectors, and agreement wi
     const want = ecb.update(packet.subarray(9, 25));
     const mask = new Uint8Array(5);
     aesEncryptBlock(expandAesKey(key), packet, 9, mask, 5); // a sample at an odd offset, as in a real packet
-    expect(Buffer.from(mask).equals(want.subarray(0, 5)), `key ${t}`).toBe(true);
+    if (!Buffer.from(mask).equals(want.subarray(0, 5))) differing.push(t);
   }
+  expect(differing).toEqual([]);
 });
 
 test('range set fast paths (append, extend, trim the front) agree with a byte-by-byte model under random edits', () => {
   let x = 11;
   const next = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  const mismatches: string[] = [];
   for (let round = 0; round < 300; round++) {
     const set = new RangeSet();
     const model = new Uint8Array(80);
@@ -180,9 +183,13 @@ test('range set fast paths (append, extend, trim the front) agree with a byte-by
         while (i < model.length && model[i]) i++;
         ranges.push([s, i]);
       }
-      expect([...set]).toEqual(ranges);
       const q = next(75);
-      expect(set.contiguousEnd(q)).toBe(model[q] || (q > 0 && model[q - 1]) ? ranges.find(([s, e]) => s <= q && e >= q)![1] : q);
+      const wantEnd = ranges.find(([s, e]) => s <= q && e >= q)?.[1] ?? q;
+      // Plain comparisons, one expect at the end: thousands of expect() steps would dominate the test's time.
+      if (JSON.stringify([...set]) !== JSON.stringify(ranges) || set.contiguousEnd(q) !== wantEnd) {
+        mismatches.push(`round ${round} step ${k}: ${JSON.stringify([...set])} vs ${JSON.stringify(ranges)}, contiguousEnd(${q})`);
+      }
     }
   }
+  expect(mismatches).toEqual([]);
 });
