@@ -1,6 +1,7 @@
 // Pure-JS CryptoProvider over @noble/*: AEAD (RFC 5116, RFC 8439 §2.8), QUIC header protection (RFC 9001 §5.4.3-§5.4.4), HKDF (RFC 5869), ECDHE (RFC 8446 §7.4), signatures (RFC 8446 §4.2.3).
 
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { unsafe as aesInternals } from '@noble/ciphers/aes.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { hmac } from '@noble/hashes/hmac.js';
@@ -24,7 +25,6 @@ import {
 import { rsaPkcs1Sign, rsaPkcs1Verify, rsaPssSign, rsaPssVerify, type RsaHash } from './rsa.js';
 import { chacha20BlockFunction } from './chacha-block.js';
 import { gcmKey } from './noble-gcm.js';
-import { aesEncryptBlock, expandAesKey } from './aes-block.js';
 import { AEAD_KEY_LENGTH, HP_KEY_LENGTH, allZero, chachaMaskInputs, describeAlgorithm } from './common.js';
 
 const HASHES = { sha1, sha256, sha384, sha512 } as const;
@@ -84,14 +84,16 @@ function makeHeaderProtection(name: HeaderProtectionName, key: Uint8Array): Head
       },
     };
   }
-  // The key is expanded once, and each mask is one table-driven block (aes-block.ts) written into a fresh 5-byte array.
-  const expanded = expandAesKey(key);
+  // Expand the AES key once (a fresh ecb() would rerun the key schedule per sample) and encrypt in one scratch block:
+  // header protection runs twice per packet, so it allocates only the 5-byte mask it returns.
+  const expanded = aesInternals.expandKeyLE(key);
+  const block = new Uint8Array(16);
   return {
     mask(sample) {
       if (sample.length < 16) throw new CryptoError('header protection sample must be 16 bytes');
-      const mask = new Uint8Array(5);
-      aesEncryptBlock(expanded, sample, 0, mask, 5);
-      return mask;
+      block.set(sample.subarray(0, 16));
+      aesInternals.encryptBlock(expanded, block);
+      return block.slice(0, 5);
     },
   };
 }
