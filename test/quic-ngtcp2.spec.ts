@@ -120,6 +120,15 @@ test.describe('gtlsclient from crosswire serve quic://', () => {
     expect(server!.stderr()).toMatch(/key update to generation 1 \(initiated by the client\)/);
   });
 
+  test('gtlsclient follows key updates our server initiates every 200 packets mid-transfer', async () => {
+    // The server-initiated direction of RFC 9001 §6 against a real stack: gtlsserver cannot initiate, so we serve.
+    const port = await serve(['--key-update', '200']);
+    await download(port);
+    const generations = [...server!.stderr().matchAll(/key update to generation (\d+) \(initiated by us\)/g)].map((m) => Number(m[1]));
+    expect(generations.length).toBeGreaterThanOrEqual(3);
+    expect(generations.slice(0, 3)).toEqual([1, 2, 3]);
+  });
+
   test('gtlsclient resumes with 0-RTT on a second connection, ChaCha20-Poly1305 only', async () => {
     const qlogDir = tempDir('crosswire-qlog-');
     const port = await serve(['--qlog', qlogDir]);
