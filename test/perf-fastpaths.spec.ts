@@ -10,13 +10,7 @@ import { Writer } from '../engine/wire/writer.js';
 import { varintLength } from '../engine/wire/varint.js';
 import { encodeFrame, frameSize, type Frame } from '../engine/quic/frames.js';
 import { SendStream } from '../engine/quic/stream-send.js';
-import type { DatagramEndpoint } from '../engine/endpoint.js';
-import { QuicConnection } from '../engine/quic/connection.js';
-import { QuicServer } from '../engine/quic/server.js';
-import { QuicClientApp, QuicServerApp } from '../engine/apps/quic-app.js';
-import { GeneratedFiles } from '../engine/apps/generated-files.js';
-import { simulate, DEFAULT_SERVER_ADDRESS } from '../simulator/run.js';
-import { baseConfig } from './quic-conn-harness.js';
+import { simulateDownload } from './helpers/sim-download.js';
 
 const edges = [0, 1, 63, 64, 16383, 16384, 1073741823, 1073741824, 2 ** 32, 2 ** 40 + 5, Number.MAX_SAFE_INTEGER];
 
@@ -91,46 +85,10 @@ test('send stream: chunked buffer returns the written bytes across chunk edges, 
 });
 
 test('bulk download: one ACK-only packet per two data packets after the quick-ACK phase, link kept busy (simulated time)', () => {
-  const clock = { now: 0 };
   const size = 2 << 20;
-  const tls = (role: 'client' | 'server') => ({ ...baseConfig(role).tls, alpn: ['hq-interop'] });
-  const server = new QuicServer({ config: baseConfig('server', { tls: tls('server') }) });
-  const serverApp = new QuicServerApp(new GeneratedFiles().add('/f', size), () => clock.now);
-  const conn = new QuicConnection({ role: 'client', config: baseConfig('client', { tls: tls('client') }), remote: DEFAULT_SERVER_ADDRESS, now: 0 });
-  let bytes = 0;
-  let ok: boolean | undefined;
-  const app = new QuicClientApp(conn, 'hq-interop', 'localhost', { onData: (_p, c) => (bytes += c.length), onComplete: (_p, done) => (ok = done) }, () => clock.now);
-  app.request('/f');
-  const wrap = (inner: DatagramEndpoint, poll: () => void): DatagramEndpoint => ({
-    receiveDatagram(d, from, now, local) {
-      clock.now = now;
-      inner.receiveDatagram(d, from, now, local);
-      poll();
-    },
-    pollDatagrams(now) {
-      clock.now = now;
-      poll();
-      return inner.pollDatagrams(now);
-    },
-    nextTimeout: () => inner.nextTimeout(),
-    handleTimeout(now) {
-      clock.now = now;
-      inner.handleTimeout(now);
-      poll();
-    },
-  });
-  const sim = simulate(
-    wrap(conn, () => app.poll()),
-    wrap(server, () => {
-      for (let c = server.accept(); c; c = server.accept()) void c;
-      serverApp.poll(server.connections);
-    }),
-    { link: { delay: 15, bandwidth: 10_000_000, queue: 25 } },
-    'perf',
-    { protocol: 'quic', until: () => ok !== undefined },
-  );
+  const { sim, outcome, bytes } = simulateDownload({ size, path: '/f', network: { link: { delay: 15, bandwidth: 10_000_000, queue: 25 } }, seed: 'perf' });
   expect(sim.outcome, sim.reason).toBe('stopped');
-  expect(ok).toBe(true);
+  expect(outcome?.ok).toBe(true);
   expect(bytes).toBe(size);
   const sent = sim.metrics.datagrams as { 'to-server': number; 'to-client': number };
   // ~1800 downstream datagrams: the first 100 are acknowledged one by one, the rest in pairs.

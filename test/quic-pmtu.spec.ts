@@ -1,63 +1,22 @@
 // DPLPMTUD for QUIC (RFC 9000 §14.2–14.4, RFC 8899): the search, black-hole fallback and congestion neutrality of probes,
 // unit by unit and end to end through the simulator's links (simulated time only; nothing here measures wall time).
 import { test, expect } from '@playwright/test';
-import { createHash } from 'node:crypto';
-import type { Address } from '../engine/endpoint.js';
 import { nodeCrypto } from '../engine/crypto/node.js';
-import { QuicConnection } from '../engine/quic/connection.js';
-import { QuicServer } from '../engine/quic/server.js';
 import type { QuicConfig } from '../engine/quic/config.js';
-import { QlogBuffer } from '../engine/quic/qlog.js';
+import type { QlogBuffer } from '../engine/quic/qlog.js';
 import { BASE_PLPMTU, MAX_PROBES, PmtuDiscovery } from '../engine/quic/pmtu.js';
 import { Recovery, createCongestionController, type SentPacket } from '../engine/quic/recovery/index.js';
-import { QuicClientApp, QuicServerApp, withApp } from '../engine/apps/quic-app.js';
-import { GeneratedFiles, generatedBytes } from '../engine/apps/generated-files.js';
-import { simulate, type SimulationResult } from '../simulator/run.js';
+import type { SimulationResult } from '../simulator/run.js';
 import type { NetworkConfig } from '../simulator/network.js';
+import { simulateDownload } from './helpers/sim-download.js';
 import type { Impairment, InFlight, StageContext, StageResult } from '../simulator/impairments/index.js';
-import { baseConfig } from './quic-conn-harness.js';
 
-const SERVER: Address = { host: '10.0.0.2', port: 443 };
 const LINK = { delay: 15, bandwidth: 10_000_000, queue: 25 };
 
-interface Download {
-  sim: SimulationResult;
-  ok: boolean;
-  intact: boolean;
-  client: QuicConnection;
-  server: QuicConnection;
-  serverQlog: QlogBuffer;
-  clientQlog: QlogBuffer;
-}
-
-/** An hq-interop download of `size` bytes from our QuicServer to our client through `network`. */
-function download(size: number, network: NetworkConfig, over: Partial<QuicConfig> = {}, seed = 1): Download {
-  const clock = { now: 0 };
-  const source = new GeneratedFiles();
-  source.add('/file', size);
-  const serverQlog = new QlogBuffer();
-  const clientQlog = new QlogBuffer();
-  const server = new QuicServer({ config: baseConfig('server', { crypto: nodeCrypto, qlog: serverQlog.sink, ...over }) });
-  const serverApp = new QuicServerApp(source, () => clock.now);
-  const client = new QuicConnection({ role: 'client', config: baseConfig('client', { crypto: nodeCrypto, qlog: clientQlog.sink, ...over }), remote: SERVER, now: 0 });
-  const hash = createHash('sha256');
-  let bytes = 0;
-  let ok: boolean | undefined;
-  let serverConn: QuicConnection | undefined;
-  const app = new QuicClientApp(client, 'hq-interop', 'localhost', { onData: (_p, c) => (hash.update(c), (bytes += c.length)), onComplete: (_p, done) => (ok = done) }, () => clock.now);
-  app.request('/file');
-  const sim = simulate(
-    withApp(client, () => app.poll(), clock),
-    withApp(server, () => {
-      for (let c = server.accept(); c; c = server.accept()) serverConn ??= c as QuicConnection;
-      serverApp.poll(server.connections);
-    }, clock),
-    network,
-    seed,
-    { protocol: 'quic', until: () => ok !== undefined, maxSimulatedMs: 120_000, maxEvents: 3_000_000 },
-  );
-  const intact = bytes === size && hash.digest('hex') === createHash('sha256').update(generatedBytes('/file', 0, size)).digest('hex');
-  return { sim, ok: ok === true, intact, client, server: serverConn!, serverQlog, clientQlog };
+/** An hq-interop download of `size` bytes from our QuicServer to our client through `network`, node crypto, qlog kept. */
+function download(size: number, network: NetworkConfig, over: Partial<QuicConfig> = {}, seed = 1) {
+  const d = simulateDownload({ size, network, seed, config: { crypto: nodeCrypto, ...over }, qlog: true });
+  return { ...d, ok: d.outcome?.ok === true, server: d.serverConn! };
 }
 
 const toClient = (r: SimulationResult) => r.trace.filter((e) => e.direction === 'to-client');
