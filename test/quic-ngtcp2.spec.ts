@@ -3,11 +3,11 @@
 // Needs the built CLI (npm run build). A missing ngtcp2 binary fails these tests (requireNgtcp2), never skips them.
 
 import { test, expect } from '@playwright/test';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePki } from './helpers/pki.js';
 import { runCli, type Peer } from './helpers/proc.js';
-import { makeTestFiles, requireNgtcp2, runGtlsClient, serveQuic, sha256File, startGtlsServer, tempDir, type RunningServer, type TestFiles } from './helpers/ngtcp2.js';
+import { makeTestFiles, readQlogDir, requireNgtcp2, runGtlsClient, serveQuic, sha256File, startGtlsServer, tempDir, type RunningServer, type TestFiles } from './helpers/ngtcp2.js';
 
 const FILE = '5MB.bin';
 let files: TestFiles;
@@ -143,9 +143,9 @@ test.describe('gtlsclient from crosswire serve quic://', () => {
     expect(log).toMatch(/0-RTT accepted from 127\.0\.0\.1:\d+/);
     // And the request really arrived in 0-RTT: our qlog shows decrypted 0-RTT packets carrying STREAM frames.
     await server!.kill();
-    const zeroRtt = readdirSync(qlogDir)
-      .flatMap((f) => readFileSync(join(qlogDir, f), 'utf8').split('\x1e'))
-      .filter((r) => r.includes('"transport:packet_received"') && r.includes('"packet_type":"0RTT"') && r.includes('"frame_type":"stream"'));
+    const zeroRtt = readQlogDir(qlogDir).filter(
+      (r) => r.name === 'transport:packet_received' && r.data.header?.packet_type === '0RTT' && r.data.frames?.some((f: { frame_type: string }) => f.frame_type === 'stream'),
+    );
     expect(zeroRtt.length).toBeGreaterThan(0);
     rmSync(qlogDir, { recursive: true, force: true });
   });

@@ -3,7 +3,7 @@
 
 import { createSocket } from 'node:dgram';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from '@playwright/test';
@@ -182,6 +182,20 @@ export async function runGtlsClient(o: GtlsClientOptions): Promise<{ code: numbe
 
 export function tempDir(prefix = 'crosswire-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** One qlog record of our CLI's JSON-SEQ output. */
+export interface QlogRecord {
+  name?: string;
+  data?: any;
+}
+
+/** Every qlog record (JSON-SEQ, RFC 7464) of every file `--qlog DIR` wrote, parsed. */
+export function readQlogDir(dir: string): QlogRecord[] {
+  return readdirSync(dir)
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\x1e'))
+    .filter((r) => r.trim())
+    .map((r) => JSON.parse(r) as QlogRecord);
 }
 
 /** `crosswire serve quic://127.0.0.1:PORT --root DIR -v` on a free port (the PKI's P-256 leaf); resolves once listening. */
