@@ -585,7 +585,7 @@ export class QuicConnection implements DatagramEndpoint {
     this.path = { remote: from, local: this.path.local, validated: false, bytesReceived: datagramLength, bytesSent: 0, challenge: this.config.random(8), challengePending: true, newHost };
     this.qlog('connectivity:connection_state_updated', { new: 'path_migrating' });
     // A new host is a new path whose MTU is unknown (RFC 9000 §14.2); a port-only rebinding keeps it, as it keeps congestion state.
-    const mtu = portOnly ? undefined : this.pmtu.onPathChanged(this.clockNow);
+    const mtu = portOnly ? undefined : this.pmtu.onPathChanged();
     if (mtu) this.applyMtu(mtu);
   }
 
@@ -1558,7 +1558,7 @@ export class QuicConnection implements DatagramEndpoint {
       const u = this.pmtu.onProbeLost(p.pn, p.size, now);
       if (u) this.applyMtu(u);
     }
-    const u = this.pmtu.onLost(lost, now);
+    const u = this.pmtu.onLost(lost);
     if (u) this.applyMtu(u);
   }
 

@@ -28,7 +28,7 @@ export interface MtuUpdate {
   readonly new: number;
   /** The search has finished (until the raise timer starts another one). */
   readonly done: boolean;
-  readonly reason: 'probe-acknowledged' | 'black-hole' | 'path-changed';
+  readonly reason: 'probe-acknowledged' | 'search-ended' | 'black-hole' | 'path-changed';
 }
 
 interface Fate {
@@ -117,7 +117,7 @@ export class PmtuDiscovery {
     const wasSearching = this.state === 'searching';
     this.nextProbe(now);
     // The size in use does not change, but the search may have just ended.
-    return wasSearching && this.state === 'complete' ? { old: this.current, new: this.current, done: true, reason: 'probe-acknowledged' } : undefined;
+    return wasSearching && this.state === 'complete' ? { old: this.current, new: this.current, done: true, reason: 'search-ended' } : undefined;
   }
 
   /** Bisects between the confirmed size and the smallest failing one, until they are within SEARCH_GRANULARITY. */
@@ -148,7 +148,7 @@ export class PmtuDiscovery {
    * acknowledged, while a smaller packet sent after them was, mean the path stopped carrying the size (RFC 8899 §4.3):
    * fall back to BASE_PLPMTU and search again. Congestion alone does not look like this: later full-size packets arrive.
    */
-  onLost(packets: readonly Fate[], now: number): MtuUpdate | undefined {
+  onLost(packets: readonly Fate[]): MtuUpdate | undefined {
     if (this.current <= BASE_PLPMTU) return undefined;
     for (const p of packets) {
       if (p.pmtuProbe || p.size <= BASE_PLPMTU || p.timeSent <= this.largeAckedSentAt) continue;
@@ -156,18 +156,18 @@ export class PmtuDiscovery {
       if (p.timeSent < this.firstSuspectSentAt) this.firstSuspectSentAt = p.timeSent;
     }
     if (this.suspectLosses < BLACK_HOLE_THRESHOLD || this.smallAckedSentAt <= this.firstSuspectSentAt) return undefined;
-    return this.fallBack('black-hole', now);
+    return this.fallBack('black-hole');
   }
 
   /** The peer moved to a new path (RFC 9000 §9.4): its PMTU is unknown, start from the base again. */
-  onPathChanged(now: number): MtuUpdate | undefined {
+  onPathChanged(): MtuUpdate | undefined {
     if (this.state === 'disabled') return undefined;
-    const update = this.current > BASE_PLPMTU ? this.fallBack('path-changed', now) : undefined;
+    const update = this.current > BASE_PLPMTU ? this.fallBack('path-changed') : undefined;
     if (this.state !== 'idle' && this.ceiling > BASE_PLPMTU) this.beginSearch();
     return update;
   }
 
-  private fallBack(reason: MtuUpdate['reason'], _now: number): MtuUpdate {
+  private fallBack(reason: MtuUpdate['reason']): MtuUpdate {
     const old = this.current;
     this.current = BASE_PLPMTU;
     this.resetBlackHole();
