@@ -45,7 +45,8 @@ export async function serveTls(target: Target, flags: ServeFlags): Promise<numbe
         live.add(tls);
         tls.on('close', () => live.delete(tls));
         tls.on('error', (e) => log(`#${id}: ${describeError(e, tls.connection.handshakeDone ? 'connection' : 'handshake').line}`));
-        tls.handshake.then(() => log(`#${id}: ${handshakeSummary(tls.session)}`), () => {});
+        // 'secure' fires before the first application data is dispatched, so the summary precedes any echo of it.
+        tls.once('secure', () => log(`#${id}: ${handshakeSummary(tls.session)}`));
         if (root) serveFiles(tls, root, (line) => log(`#${id}: ${line}`));
         else tls.pipe(tls);
       },
