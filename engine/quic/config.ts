@@ -1,4 +1,4 @@
-// Connection configuration (RFC 9000 §7.4, §18.2 transport parameter values we advertise; RFC 9001 §6.6 key update cadence).
+// Connection configuration (RFC 9000 §7.4, §18.2 transport parameter values we advertise; RFC 9001 §6.6 key update cadence; draft-ietf-quic-ack-frequency-14 §3 switch).
 
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { RandomSource } from '../crypto/random.js';
@@ -74,6 +74,12 @@ export interface QuicConfig {
    * bottleneck busy after a loss where NewReno's halving can fall below the path's bandwidth-delay product.
    */
   readonly congestionControl?: 'newreno' | 'cubic' | 'none';
+  /**
+   * The ACK Frequency extension (draft-ietf-quic-ack-frequency-14, default true): advertise min_ack_delay and follow the
+   * peer's ACK_FREQUENCY requests, and ask a peer that advertises it for fewer ACKs in congestion avoidance
+   * (ack-frequency.ts). false: neither, and a peer's ACK_FREQUENCY is a PROTOCOL_VIOLATION.
+   */
+  readonly ackFrequency?: boolean;
   readonly qlog?: QlogSink;
   /** Client: resume with a ticket whose appData holds the server's transport parameters (for 0-RTT). */
   readonly session?: SessionTicket;

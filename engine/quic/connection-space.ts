@@ -1,6 +1,7 @@
 // Packet number spaces (RFC 9000 §12.3, §13.2 acknowledgement generation; RFC 9001 §4.9 key discard): keys, packet numbers, ACK state, CRYPTO streams.
 // Sent packets and loss detection live in recovery/ (Recovery), keyed by the same space names.
 
+import { reorderingDemandsAck, type AckPolicy } from './ack-frequency.js';
 import type { AckRange } from './frames.js';
 import type { PacketKeys } from './protection.js';
 import { RangeSet } from './stream-ranges.js';
@@ -35,6 +36,11 @@ export class PacketSpace {
   /** When an ACK must go out at the latest (application space delays ACKs up to max_ack_delay). */
   ackDeadline: number | undefined;
   ackImmediately = false;
+  /** The peer's latest ACK_FREQUENCY request (application space only); undefined: RFC 9000 §13.2 as is. */
+  ackPolicy: AckPolicy | undefined;
+  /** Largest ack-eliciting packet number received, and the Largest Acknowledged of our last ACK (for §6.2 of the draft). */
+  private largestAckEliciting = -1;
+  private largestAckSent = -1;
   readonly cryptoSend = new SendStream(-1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   readonly cryptoRecv = new RecvStream(-1, CRYPTO_BUFFER_LIMIT);
 
@@ -56,9 +62,22 @@ export class PacketSpace {
     if (!ackEliciting) return;
     this.ackElicitingUnacked++;
     this.ackElicitingReceived++;
+    if (pn > this.largestAckEliciting) this.largestAckEliciting = pn;
+    const policy = this.ackPolicy;
+    if (policy) {
+      if (this.ackElicitingUnacked > policy.ackElicitingThreshold || this.reorderingDemandsAck(policy.reorderingThreshold, outOfOrder)) this.ackImmediately = true;
+      else this.ackDeadline ??= now + policy.maxAckDelayMs;
+      return;
+    }
     // Initial and Handshake are acknowledged at once; 1-RTT after two packets, on reordering, or after max_ack_delay (RFC 9000 §13.2.1).
     if (this.id !== 'application' || this.ackElicitingUnacked >= 2 || outOfOrder) this.ackImmediately = true;
     else this.ackDeadline ??= now + maxAckDelay;
+  }
+
+  private reorderingDemandsAck(threshold: number, outOfOrder: boolean): boolean {
+    if (threshold === 0) return false;
+    if (threshold === 1) return outOfOrder;
+    return reorderingDemandsAck(this.received, this.largestAckEliciting, this.largestAckSent, threshold);
   }
 
   /** Something to acknowledge at all (piggybacked on any packet we send in this space). */
@@ -78,6 +97,7 @@ export class PacketSpace {
   }
 
   onAckSent(): void {
+    this.largestAckSent = this.largestReceived;
     this.ackElicitingUnacked = 0;
     this.ackDeadline = undefined;
     this.ackImmediately = false;

@@ -19,7 +19,8 @@ import { Writer } from '../wire/writer.js';
 import { Slab } from '../wire/slab.js';
 import { equal, hex } from '../wire/bytes.js';
 import { QuicError, TransportErrorCode, cryptoErrorCode, transportErrorName } from './errors.js';
-import { decodeFrames, encodeFrame, frameSize, maxCryptoDataFitting, type AckFrame, type Frame } from './frames.js';
+import { decodeFrames, encodeFrame, frameSize, maxCryptoDataFitting, type AckFrame, type AckFrequencyFrame, type Frame } from './frames.js';
+import { AckFrequencyReceiver, AckFrequencySender, localMinAckDelayUs } from './ack-frequency.js';
 import { isAckEliciting, isProbingOnly, type FrameTypeName } from './frame-table.js';
 import { longHeaderSize, parseVersionNegotiation, shortHeaderSize, splitDatagram, writeLongHeader, writeShortHeader, MIN_INITIAL_DATAGRAM, type ProtectedHeader } from './packet.js';
 import { packetNumberLength, truncatePacketNumber } from './packet-number.js';
@@ -65,6 +66,7 @@ export interface ConnectionOptions {
 
 /** Ack-eliciting packets per space that are acknowledged immediately before delayed ACKs (every second packet) start. */
 const QUICK_ACK_PACKETS = 100;
+const IMMEDIATE_ACK: Frame = { type: 'immediate_ack' };
 const MAX_DATAGRAMS_PER_POLL = 64;
 const MAX_BUFFERED_UNDECRYPTABLE = 16;
 /** Each probe timeout sends two packets so a single loss does not cost another PTO (RFC 9002 §6.2.4). */
@@ -141,6 +143,9 @@ export class QuicConnection implements DatagramEndpoint {
   /** Repeated probe timeouts with full-size packets outstanding: PTO probes go at the base size in case the size is a black hole. */
   private ptoProbesAtBase = false;
   private readonly ccEnabled: boolean;
+  /** draft-ietf-quic-ack-frequency-14 (ack-frequency.ts): the peer's requests to us, and ours to a peer that supports it. */
+  private readonly ackFrequencyIn: AckFrequencyReceiver;
+  private ackFrequencyOut: AckFrequencySender | undefined;
   private path: Path;
   private readonly events: ConnectionEvent[] = [];
 
@@ -198,6 +203,7 @@ export class QuicConnection implements DatagramEndpoint {
     this.tlsSessionFor = this.version;
     this.tokenSealer = opts.tokenSealer;
     this.ccEnabled = opts.config.congestionControl !== 'none';
+    this.ackFrequencyIn = new AckFrequencyReceiver(opts.config.ackFrequency !== false ? localMinAckDelayUs(this.local.maxAckDelayMs) : undefined);
     this.pmtu = new PmtuDiscovery(opts.config.maxDatagramSize ?? DEFAULT_MAX_DATAGRAM_SIZE, opts.config.pmtud !== false);
     this.recovery = new Recovery<Frame>({
       role: opts.role,
@@ -297,6 +303,7 @@ export class QuicConnection implements DatagramEndpoint {
     tp.initialMaxStreamsUni = l.initialMaxStreamsUni;
     tp.ackDelayExponent = l.ackDelayExponent;
     tp.maxAckDelay = l.maxAckDelayMs;
+    if (this.config.ackFrequency !== false) tp.minAckDelay = localMinAckDelayUs(l.maxAckDelayMs);
     tp.activeConnectionIdLimit = l.activeConnectionIdLimit;
     tp.disableActiveMigration = l.disableActiveMigration;
     tp.initialSourceConnectionId = this.localCid;
@@ -732,8 +739,34 @@ export class QuicConnection implements DatagramEndpoint {
       this.pmtuFeedback(res.newlyAcked, res.lost, ctx.now);
     }
     this.onPacketsLost(res.lost, space, ctx.now, 'reordering_threshold');
+    if (space.id === 'application') this.updateAckFrequency(ctx.now);
     if (!res.newlyAcked.length) return;
     this.qlogMetrics();
+  }
+
+  /** Our ACK_FREQUENCY request follows the congestion state (ack-frequency.ts explains the policy). */
+  private updateAckFrequency(now: number): void {
+    const out = this.ackFrequencyOut;
+    if (!out || !this.handshakeConfirmed) return;
+    const cc = this.recovery.congestion;
+    out.update({ now, inSlowStart: cc.inSlowStart(), recoveryStartTime: cc.recoveryStartTime, congestionWindow: cc.window, maxDatagramSize: cc.maxDatagramSize, smoothedRtt: this.rtt.smoothed, minRtt: this.rtt.min });
+  }
+
+  /** The max_ack_delay loss recovery assumes: the peer's, or the largest we asked for that may be in force (draft §7). */
+  private syncPeerMaxAckDelay(): void {
+    if (this.ackFrequencyOut) this.recovery.setPeerMaxAckDelay(this.ackFrequencyOut.peerMaxAckDelayMs());
+  }
+
+  /** @internal */
+  onAckFrequency(f: AckFrequencyFrame, ctx: FrameContext): void {
+    const policy = this.ackFrequencyIn.onFrame(f);
+    if (policy) ctx.space.ackPolicy = policy;
+  }
+
+  /** @internal */
+  onImmediateAck(ctx: FrameContext): void {
+    this.ackFrequencyIn.assertAllowed(0x1f);
+    ctx.space.ackImmediately = true;
   }
 
   private qlogMetrics(): void {
@@ -773,6 +806,10 @@ export class QuicConnection implements DatagramEndpoint {
       case 'reset_stream':
         this.streams.onFrameAcked(f);
         return;
+      case 'ack_frequency':
+        this.ackFrequencyOut?.onAcked(f);
+        this.syncPeerMaxAckDelay();
+        return;
       default:
         return;
     }
@@ -799,7 +836,11 @@ export class QuicConnection implements DatagramEndpoint {
       case 'path_challenge':
         if (this.path.challenge && equal(this.path.challenge, f.data) && !this.path.validated) this.path.challengePending = true;
         return;
+      case 'ack_frequency':
+        this.ackFrequencyOut?.onLost(f);
+        return;
       case 'ping':
+      case 'immediate_ack':
       case 'path_response':
       case 'ack':
       case 'padding':
@@ -984,6 +1025,7 @@ export class QuicConnection implements DatagramEndpoint {
     this.peerParams = tp;
     this.peerParamsBytes = bytes;
     this.recovery.setPeerMaxAckDelay(tp.maxAckDelay);
+    if (tp.minAckDelay !== undefined && this.config.ackFrequency !== false) this.ackFrequencyOut = new AckFrequencySender(tp.minAckDelay / 1000, tp.maxAckDelay, this.local.maxAckDelayMs);
     this.streams.applyPeerParameters(tp);
     this.cids.setPeerActiveLimit(tp.activeConnectionIdLimit);
     this.qlog('transport:parameters_set', { owner: 'remote', ...qlogParams(tp) });
@@ -1072,7 +1114,7 @@ export class QuicConnection implements DatagramEndpoint {
   // Timers
 
   private ptoPeriod(): number {
-    return this.rtt.ptoBase() + (this.handshakeConfirmed ? (this.peerParams?.maxAckDelay ?? 25) : 0);
+    return this.rtt.ptoBase() + (this.handshakeConfirmed ? this.recovery.peerMaxAckDelay : 0);
   }
 
   private effectiveIdleTimeout(): number | undefined {
@@ -1385,8 +1427,12 @@ export class QuicConnection implements DatagramEndpoint {
       const ackPending = kind !== '0rtt' && space.hasAckToSend();
       // Early on (request/response exchanges, the start of a transfer) every packet is acknowledged at once, like TCP's
       // quick-ACK mode, so the peer samples RTT and frees its buffers promptly.
-      const quickAck = space.ackElicitingReceived <= QUICK_ACK_PACKETS;
+      // A peer that asked for an ACK frequency (ack-frequency.ts) gets what it asked for instead.
+      const quickAck = space.ackElicitingReceived <= QUICK_ACK_PACKETS && !space.ackPolicy;
       if (ackPending && (space.ackDue(now) || (quickAck && !ccBlocked))) add(this.ackFrame(space, now));
+      // PTO probes ask a peer that supports it to acknowledge at once rather than after its (requested) ACK delay (draft §7).
+      const immediateAck = probe && kind === '1rtt' && this.ackFrequencyOut !== undefined && avail > 1;
+      if (immediateAck) avail -= 1;
       if (!ccBlocked && ackPending && frames.length === 0) {
         // Past that, a not-yet-due ACK only rides along on a packet that goes anyway: alone it would make one ACK-only
         // packet per received packet instead of one per two (RFC 9000 §13.2.2), doubling reverse traffic and its crypto.
@@ -1398,6 +1444,10 @@ export class QuicConnection implements DatagramEndpoint {
         else avail += ackSize;
       } else if (!ccBlocked) {
         this.fillFrames(id, kind, space, add, () => avail);
+      }
+      if (immediateAck) {
+        // In front: a STREAM frame without Length must stay last.
+        frames.unshift(IMMEDIATE_ACK);
       }
       const eliciting = isAckEliciting(frames as { type: FrameTypeName }[]);
       if (probe && !eliciting) add({ type: 'ping' });
@@ -1460,6 +1510,11 @@ export class QuicConnection implements DatagramEndpoint {
         if (!add({ type: 'new_connection_id', sequence: f.sequence, retirePriorTo: f.retirePriorTo, connectionId: f.cid, resetToken: f.resetToken })) this.cids.onNewConnectionIdLost(f.sequence);
       }
       for (const seq of this.cids.takeRetirements()) if (!add({ type: 'retire_connection_id', sequence: seq })) this.cids.onRetireLost(seq);
+      const ackFrequency = this.ackFrequencyOut?.take();
+      if (ackFrequency) {
+        if (!add(ackFrequency)) this.ackFrequencyOut!.onLost(ackFrequency);
+        this.syncPeerMaxAckDelay();
+      }
     }
     for (const f of this.streams.controlFrames()) if (!add(f)) this.streams.onFrameLost(f);
     while (avail() > 4) {
@@ -1670,6 +1725,8 @@ const FRAME_HANDLERS: { [T in Frame['type']]: Handler<T> } = {
   path_response: (c, f, ctx) => c.onPathResponse(f, ctx),
   connection_close: (c, f, ctx) => c.onConnectionClose(f, ctx),
   handshake_done: (c, _f, ctx) => c.onHandshakeDone(ctx),
+  ack_frequency: (c, f, ctx) => c.onAckFrequency(f, ctx),
+  immediate_ack: (c, _f, ctx) => c.onImmediateAck(ctx),
 };
 
 // =======================================================================================================================
@@ -1722,6 +1779,7 @@ function qlogParams(tp: TransportParameters): Record<string, unknown> {
     max_udp_payload_size: tp.maxUdpPayloadSize,
     ack_delay_exponent: tp.ackDelayExponent,
     max_ack_delay: tp.maxAckDelay,
+    min_ack_delay: tp.minAckDelay,
     active_connection_id_limit: tp.activeConnectionIdLimit,
     initial_max_data: tp.initialMaxData,
     initial_max_stream_data_bidi_local: tp.initialMaxStreamDataBidiLocal,

@@ -1,4 +1,4 @@
-// RFC 9000 §12.4 Table 3 (frame types, permitted packet types, ack-eliciting/in-flight/probing) and RFC 9002 §2 (in flight).
+// RFC 9000 §12.4 Table 3 (frame types, permitted packet types, ack-eliciting/in-flight/probing), RFC 9002 §2 (in flight), draft-ietf-quic-ack-frequency-14 §4-5 (its two frames).
 /**
  * Exports:
  * - `FrameTypeName` (qlog-style snake_case names), `FRAME_TABLE`: name → { codes, packets, ackEliciting, congestionControlled,
@@ -30,7 +30,9 @@ export type FrameTypeName =
   | 'path_challenge'
   | 'path_response'
   | 'connection_close'
-  | 'handshake_done';
+  | 'handshake_done'
+  | 'ack_frequency'
+  | 'immediate_ack';
 
 /** Packet types that carry frames, by the letters of Table 3: I(nitial), H(andshake), 0(-RTT), 1(-RTT). */
 export type PacketSpaceKind = 'initial' | '0rtt' | 'handshake' | '1rtt';
@@ -80,6 +82,9 @@ export const FRAME_TABLE: Readonly<Record<FrameTypeName, FrameTypeInfo>> = {
   // Table 3 writes "ih01": only the transport variant 0x1c may appear in Initial and Handshake packets.
   connection_close: row([0x1c, 0x1d], 'ih01', 'N'),
   handshake_done: row([0x1e], '___1'),
+  // draft-ietf-quic-ack-frequency-14 §3: min_ack_delay is never remembered for 0-RTT, so both frames are 1-RTT only.
+  ack_frequency: row([0xaf], '___1'),
+  immediate_ack: row([0x1f], '___1'),
 };
 
 const BY_CODE = new Map<number, FrameTypeName>();

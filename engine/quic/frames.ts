@@ -1,7 +1,8 @@
-// RFC 9000 §19 (frame formats), §12.4 (frame type encoding), §16 (varints): every QUIC v1 frame, encode and decode.
+// RFC 9000 §19 (frame formats), §12.4 (frame type encoding), §16 (varints): every QUIC v1 frame, encode and decode; draft-ietf-quic-ack-frequency-14 §4-5 (ACK_FREQUENCY, IMMEDIATE_ACK).
 /**
  * Exports:
- * - `Frame` (typed union, `type` = qlog snake_case name), `AckFrame`, `AckRange`, `StreamFrame`, `CryptoFrame`, `EcnCounts`.
+ * - `Frame` (typed union, `type` = qlog snake_case name), `AckFrame`, `AckRange`, `StreamFrame`, `CryptoFrame`, `EcnCounts`,
+ *   `AckFrequencyFrame`.
  * - `encodeFrame(w, frame)`, `encodeFrames(frames)` → bytes, `frameSize(frame)`.
  * - `decodeFrame(reader)` → Frame, `decodeFrames(payload, packetKind?)` → Frame[]; both throw only QuicError:
  *   FRAME_ENCODING_ERROR (truncated/invalid/unknown type), PROTOCOL_VIOLATION (forbidden in packetKind, empty payload,
@@ -57,6 +58,18 @@ export interface CryptoFrame {
   readonly data: Uint8Array;
 }
 
+/** draft-ietf-quic-ack-frequency-14 §4: how the sender of this frame wants to be acknowledged. */
+export interface AckFrequencyFrame {
+  readonly type: 'ack_frequency';
+  readonly sequence: number;
+  /** Ack-eliciting packets the receiver may get before it must acknowledge (1 = every second one, RFC 9000's default). */
+  readonly ackElicitingThreshold: number;
+  /** Requested max_ack_delay in microseconds (the transport parameter is in milliseconds). */
+  readonly requestedMaxAckDelayUs: number;
+  /** Reordering that triggers an immediate ACK: 0 never, 1 any gap (RFC 9000's default), n a gap n packets deep. */
+  readonly reorderingThreshold: number;
+}
+
 export type Frame =
   | { readonly type: 'padding'; readonly length: number }
   | { readonly type: 'ping' }
@@ -85,7 +98,9 @@ export type Frame =
       readonly frameType: number;
       readonly reason: string;
     }
-  | { readonly type: 'handshake_done' };
+  | { readonly type: 'handshake_done' }
+  | AckFrequencyFrame
+  | { readonly type: 'immediate_ack' };
 
 /** The ACK Delay field in milliseconds: raw · 2^exponent microseconds (RFC 9000 §19.3). */
 export function ackDelayMs(rawAckDelay: number, ackDelayExponent = 3): number {
@@ -187,6 +202,12 @@ export function encodeFrame(w: Writer, f: Frame): void {
     case 'handshake_done':
       w.u8(0x1e);
       return;
+    case 'ack_frequency':
+      w.varint(0xaf).varint(f.sequence).varint(f.ackElicitingThreshold).varint(f.requestedMaxAckDelayUs).varint(f.reorderingThreshold);
+      return;
+    case 'immediate_ack':
+      w.u8(0x1f);
+      return;
   }
 }
 
@@ -204,6 +225,7 @@ export function frameSize(f: Frame): number {
       return f.length;
     case 'ping':
     case 'handshake_done':
+    case 'immediate_ack':
       return 1;
     case 'stream':
       return streamFrameHeaderSize(f.streamId, f.offset, f.data.length, f.explicitLength !== false) + f.data.length;
@@ -389,6 +411,10 @@ function decodeBody(r: Reader, code: number): Frame {
     }
     case 0x1e:
       return { type: 'handshake_done' };
+    case 0x1f:
+      return { type: 'immediate_ack' };
+    case 0xaf:
+      return { type: 'ack_frequency', sequence: vn(r), ackElicitingThreshold: vn(r), requestedMaxAckDelayUs: vn(r), reorderingThreshold: vn(r) };
   }
   if (code >= 0x08 && code <= 0x0f) {
     const streamId = vn(r);

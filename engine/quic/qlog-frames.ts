@@ -42,8 +42,12 @@ export function qlogFrame(f: Frame): QlogFrame {
       return { frame_type: 'path_response', data: hex(f.data) };
     case 'connection_close':
       return { frame_type: 'connection_close', error_space: f.application ? 'application' : 'transport', error_code: f.errorCode, trigger_frame_type: f.frameType, reason: f.reason };
+    case 'ack_frequency':
+      // Field names as in draft-ietf-quic-qlog-quic-events (later revisions), which added the extension's frames.
+      return { frame_type: 'ack_frequency', sequence_number: f.sequence, ack_eliciting_threshold: f.ackElicitingThreshold, request_max_ack_delay: f.requestedMaxAckDelayUs / 1000, reordering_threshold: f.reorderingThreshold };
     case 'ping':
     case 'handshake_done':
+    case 'immediate_ack':
       return { frame_type: f.type };
   }
 }

@@ -1,4 +1,4 @@
-// RFC 9000 §7.4 and §18 (transport parameters, defaults, role restrictions), RFC 9368 §3 (version_information), RFC 9221 §3 (max_datagram_frame_size).
+// RFC 9000 §7.4 and §18 (transport parameters, defaults, role restrictions), RFC 9368 §3 (version_information), RFC 9221 §3 (max_datagram_frame_size), draft-ietf-quic-ack-frequency-14 §3 (min_ack_delay).
 /**
  * Exports:
  * - `TransportParameters`, `PreferredAddress`, `VersionInformation`, `DEFAULT_TRANSPORT_PARAMETERS`, `TransportParameterId`.
@@ -34,6 +34,8 @@ export const TransportParameterId = {
   retry_source_connection_id: 0x10,
   max_datagram_frame_size: 0x20,
   version_information: 0x11,
+  /** Provisional codepoint of draft-ietf-quic-ack-frequency-14 §3. */
+  min_ack_delay: 0xff04de1b,
 } as const;
 
 export interface PreferredAddress {
@@ -72,6 +74,8 @@ export interface TransportParameters {
   retrySourceConnectionId?: Uint8Array;
   versionInformation?: VersionInformation;
   maxDatagramFrameSize?: number;
+  /** Microseconds (unlike max_ack_delay); present = the sender accepts ACK_FREQUENCY and IMMEDIATE_ACK frames. */
+  minAckDelay?: number;
   /** Parameters we do not interpret (grease, extensions), kept in order for logging. */
   unknown: { id: number; value: Uint8Array }[];
 }
@@ -119,6 +123,9 @@ export function validateTransportParameters(tp: TransportParameters, senderRole:
   if (tp.maxUdpPayloadSize < 1200) throw transportParameterError(`max_udp_payload_size ${tp.maxUdpPayloadSize} is below 1200`);
   if (tp.ackDelayExponent > 20) throw transportParameterError(`ack_delay_exponent ${tp.ackDelayExponent} exceeds 20`);
   if (tp.maxAckDelay >= 2 ** 14) throw transportParameterError(`max_ack_delay ${tp.maxAckDelay} is not below 2^14`);
+  if (tp.minAckDelay !== undefined && tp.minAckDelay > tp.maxAckDelay * 1000) {
+    throw transportParameterError(`min_ack_delay ${tp.minAckDelay} µs exceeds max_ack_delay ${tp.maxAckDelay} ms`);
+  }
   if (tp.activeConnectionIdLimit < 2) throw transportParameterError(`active_connection_id_limit ${tp.activeConnectionIdLimit} is below 2`);
   if (tp.initialMaxStreamsBidi > MAX_STREAMS_LIMIT) throw transportParameterError('initial_max_streams_bidi exceeds 2^60');
   if (tp.initialMaxStreamsUni > MAX_STREAMS_LIMIT) throw transportParameterError('initial_max_streams_uni exceeds 2^60');
@@ -212,6 +219,7 @@ export function encodeTransportParameters(tp: TransportParameters, opts: { greas
     w.end();
   }
   if (tp.maxDatagramFrameSize !== undefined) intParam(I.max_datagram_frame_size, tp.maxDatagramFrameSize, undefined);
+  if (tp.minAckDelay !== undefined) intParam(I.min_ack_delay, tp.minAckDelay, undefined);
   for (const u of tp.unknown) bytesParam(u.id, u.value);
   if (opts.grease) {
     const g = greaseTransportParameter(opts.grease);
@@ -321,6 +329,9 @@ export function decodeTransportParameters(bytes: Uint8Array, senderRole: 'client
         }
         case I.max_datagram_frame_size:
           tp.maxDatagramFrameSize = intValue(value, 'max_datagram_frame_size');
+          break;
+        case I.min_ack_delay:
+          tp.minAckDelay = intValue(value, 'min_ack_delay');
           break;
         default:
           tp.unknown.push({ id, value });
