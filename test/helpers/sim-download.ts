@@ -18,6 +18,9 @@ export interface SimDownloadOptions {
   seed?: string | number;
   /** Merged into both sides' baseConfig (crypto backend, pmtud, datagram size…). */
   config?: Partial<QuicConfig>;
+  /** Merged after `config` into one side only (e.g. an extension on one end). */
+  clientConfig?: Partial<QuicConfig>;
+  serverConfig?: Partial<QuicConfig>;
   /** Keep every qlog event of both sides (costs memory on long transfers). */
   qlog?: boolean;
   /** 'complete' stops once the request ended; 'idle' once the client app has nothing left after the handshake. */
@@ -46,10 +49,10 @@ export function simulateDownload(o: SimDownloadOptions): SimDownload {
   const path = o.path ?? '/file';
   const clientQlog = new QlogBuffer();
   const serverQlog = new QlogBuffer();
-  const side = (qlog: QlogBuffer) => ({ ...(o.qlog ? { qlog: qlog.sink } : {}), ...o.config });
-  const server = new QuicServer({ config: baseConfig('server', side(serverQlog)) });
+  const side = (qlog: QlogBuffer, own?: Partial<QuicConfig>) => ({ ...(o.qlog ? { qlog: qlog.sink } : {}), ...o.config, ...own });
+  const server = new QuicServer({ config: baseConfig('server', side(serverQlog, o.serverConfig)) });
   const serverApp = new QuicServerApp(new GeneratedFiles().add(path, o.size), () => clock.now);
-  const client = new QuicConnection({ role: 'client', config: baseConfig('client', side(clientQlog)), remote: DEFAULT_SERVER_ADDRESS, now: 0 });
+  const client = new QuicConnection({ role: 'client', config: baseConfig('client', side(clientQlog, o.clientConfig)), remote: DEFAULT_SERVER_ADDRESS, now: 0 });
   const hash = createHash('sha256');
   let bytes = 0;
   let outcome: SimDownload['outcome'];
