@@ -25,6 +25,8 @@ export interface QuicFlags {
   'key-update'?: number;
   /** Largest UDP payload to send; PMTU discovery probes up to it (1200 turns probing off). The builder must declare it. */
   'max-datagram-size'?: number;
+  /** false (`--no-ack-frequency`): neither advertise nor use the ACK Frequency extension. The builder must declare it. */
+  'ack-frequency'?: boolean;
 }
 
 /** QUIC's packet AEAD is the hot path: the node:crypto backend by default, noble on request. */
@@ -64,6 +66,7 @@ export function quicConfig(flags: QuicFlags, tls: TlsConfig, extra: Partial<Quic
     ...quicVersions(flags),
     ...(ku ? { keyUpdateAfterPackets: ku } : {}),
     ...(mds !== undefined ? { maxDatagramSize: mds } : {}),
+    ...(flags['ack-frequency'] === false ? { ackFrequency: false } : {}),
     ...extra,
   };
 }

@@ -412,3 +412,29 @@ test.describe('ngtcp2 0.12.1, which does not implement the extension', () => {
     expect(extensionFrames(records)).toEqual([]);
   });
 });
+
+test('crosswire get --no-ack-frequency: the client advertises no min_ack_delay, so our server never asks it (real UDP)', async () => {
+  test.setTimeout(120_000);
+  const files = makeTestFiles({ '1MB.bin': '1MB' });
+  const pki = makePki();
+  const serverQlog = tempDir('crosswire-qlog-');
+  const clientQlog = tempDir('crosswire-qlog-');
+  const out = join(tempDir('crosswire-get-'), '1MB.bin');
+  const srv = await serveQuic(files.dir, ['--qlog', serverQlog]);
+  try {
+    const r = await runCli(['get', `https://localhost:${srv.port}/1MB.bin`, '--ca', pki.ca, '--alpn', 'hq-interop', '--out', out, '--qlog', clientQlog, '--no-ack-frequency', '--timeout', '90'], { timeoutMs: 100_000 });
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(sha256File(out)).toBe(files.sha256('1MB.bin'));
+  } finally {
+    await srv.peer.kill();
+  }
+  const params = (dir: string, owner: string) => readQlogDir(dir).find((x) => x.name === 'transport:parameters_set' && x.data.owner === owner)?.data;
+  expect(params(clientQlog, 'local')).toBeDefined();
+  expect(params(clientQlog, 'local')?.min_ack_delay).toBeUndefined();
+  expect(params(clientQlog, 'remote')?.min_ack_delay).toBe(1000);
+  expect(params(serverQlog, 'remote')?.min_ack_delay).toBeUndefined();
+  const sentByServer = readQlogDir(serverQlog).filter((x) => x.name === 'transport:packet_sent').flatMap((x) => (x.data.frames ?? []) as { frame_type: string }[]);
+  expect(sentByServer.filter((f) => f.frame_type === 'ack_frequency' || f.frame_type === 'immediate_ack')).toEqual([]);
+  for (const d of [serverQlog, clientQlog, files.dir]) rmSync(d, { recursive: true, force: true });
+  rmSync(out, { force: true });
+});

@@ -34,6 +34,7 @@ export const serveCommand: CommandModule<object, ServeFlags & { url: string }> =
       .option('keylog', { type: 'string', describe: 'append NSS key log lines to this file (also SSLKEYLOGFILE)' })
       .option('v', { alias: 'verbose', type: 'boolean', default: false, describe: 'log connections and handshakes to stderr' })
       .option('key-update', { type: 'number', describe: 'QUIC: initiate a 1-RTT key update every N packets sent' })
+      .option('ack-frequency', { type: 'boolean', describe: 'QUIC: the ACK Frequency extension, draft-ietf-quic-ack-frequency-14 (default on; --no-ack-frequency: RFC 9000 ACKs only)' })
       .option('max-datagram-size', { type: 'number', describe: 'QUIC: largest UDP payload to send; PMTU discovery probes up to it (default 1472, 1200 = no probing)' })
       .option('retry', { type: 'boolean', default: false, describe: 'QUIC: stateless Retry for every new connection (address validation)' })
       .option('quic-version', { type: 'number', choices: [1, 2], describe: 'QUIC: preferred version (both are accepted)' })
