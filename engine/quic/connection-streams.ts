@@ -2,7 +2,7 @@
 
 import { QuicError, TransportErrorCode } from './errors.js';
 import type { Frame, StreamFrame } from './frames.js';
-import { frameSize, maxStreamDataFitting, streamFrameHeaderSize } from './frames.js';
+import { maxStreamDataFitting, streamFrameHeaderSize } from './frames.js';
 import { ReceiveWindow, SendCredit, StreamCountWindow } from './flow-control.js';
 import { SendStream } from './stream-send.js';
 import { RecvStream } from './stream-recv.js';
@@ -24,6 +24,9 @@ export interface StreamEntry {
 }
 
 const DIRECTIONS: readonly StreamDirection[] = ['bidi', 'uni'];
+
+/** What controlFrames() returns when nothing is due (nearly every packet): shared, never written to. */
+const NO_FRAMES: readonly Frame[] = Object.freeze([]);
 
 /** Frame types by code, for the frameType field of stream errors. */
 const T = { reset_stream: 0x04, stop_sending: 0x05, stream: 0x08, max_stream_data: 0x11, stream_data_blocked: 0x15 } as const;
@@ -251,29 +254,29 @@ export class StreamManager {
   // ---- outgoing frames ----
 
   /** Control frames for streams and the connection: flow-control updates, blocked signals, resets, stop requests. */
-  controlFrames(): Frame[] {
-    // Asked for every packet: allocate nothing beyond the result when nothing changed.
-    const out: Frame[] = this.lostControl.length ? this.lostControl.splice(0) : [];
+  controlFrames(): readonly Frame[] {
+    // Asked for every packet and nearly always empty: the result array is allocated only when a frame is due.
+    let out: Frame[] | undefined = this.lostControl.length ? this.lostControl.splice(0) : undefined;
     const maxData = this.connRecv.takeUpdate();
-    if (maxData !== undefined) out.push({ type: 'max_data', maximum: maxData });
+    if (maxData !== undefined) (out ??= []).push({ type: 'max_data', maximum: maxData });
     for (const dir of DIRECTIONS) {
       const m = this.peerOpenWindow[dir].takeUpdate();
-      if (m !== undefined) out.push({ type: 'max_streams', bidi: dir === 'bidi', maximum: m });
+      if (m !== undefined) (out ??= []).push({ type: 'max_streams', bidi: dir === 'bidi', maximum: m });
       const b = this.streamsBlockedPending[dir];
-      if (b !== undefined) out.push({ type: 'streams_blocked', bidi: dir === 'bidi', limit: b });
+      if (b !== undefined) (out ??= []).push({ type: 'streams_blocked', bidi: dir === 'bidi', limit: b });
     }
     if (this.streamsBlockedPending.bidi !== undefined || this.streamsBlockedPending.uni !== undefined) this.streamsBlockedPending = {};
-    if (this.connSend.available() === 0 && this.anyStreamWaiting() && this.connSend.takeBlocked()) out.push({ type: 'data_blocked', limit: this.connSend.limit });
+    if (this.connSend.available() === 0 && this.anyStreamWaiting() && this.connSend.takeBlocked()) (out ??= []).push({ type: 'data_blocked', limit: this.connSend.limit });
     for (const s of this.streams.values()) {
       const reset = s.send?.takeReset();
-      if (reset) out.push({ type: 'reset_stream', streamId: s.id, errorCode: reset.code, finalSize: reset.finalSize });
+      if (reset) (out ??= []).push({ type: 'reset_stream', streamId: s.id, errorCode: reset.code, finalSize: reset.finalSize });
       const stop = s.recv?.takeStopSending();
-      if (stop !== undefined) out.push({ type: 'stop_sending', streamId: s.id, errorCode: stop });
+      if (stop !== undefined) (out ??= []).push({ type: 'stop_sending', streamId: s.id, errorCode: stop });
       const msd = s.recv?.takeWindowUpdate();
-      if (msd !== undefined) out.push({ type: 'max_stream_data', streamId: s.id, maximum: msd });
-      if (s.send?.isBlocked() && s.send.credit.takeBlocked()) out.push({ type: 'stream_data_blocked', streamId: s.id, limit: s.send.credit.limit });
+      if (msd !== undefined) (out ??= []).push({ type: 'max_stream_data', streamId: s.id, maximum: msd });
+      if (s.send?.isBlocked() && s.send.credit.takeBlocked()) (out ??= []).push({ type: 'stream_data_blocked', streamId: s.id, limit: s.send.credit.limit });
     }
-    return out;
+    return out ?? NO_FRAMES;
   }
 
   private anyStreamWaiting(): boolean {
@@ -304,15 +307,24 @@ export class StreamManager {
       if (!next) continue;
       this.connSend.consume(next.newBytes);
       this.rr = (this.rr + k + 1) % Math.max(1, ids.length);
-      const frame: StreamFrame = { type: 'stream', streamId: s.id, offset: next.chunk.offset, data: next.chunk.data, fin: next.chunk.fin };
+      const chunk = next.chunk;
       // Shorter data keeps its Length (more frames may follow) unless the field itself no longer fits.
-      if (mayEndPacket && frameSize(frame) > room) return { ...frame, explicitLength: false };
-      return frame;
+      const bare = mayEndPacket && streamFrameHeaderSize(s.id, chunk.offset, chunk.data.length, true) + chunk.data.length > room;
+      return bare
+        ? { type: 'stream', streamId: s.id, offset: chunk.offset, data: chunk.data, fin: chunk.fin, explicitLength: false }
+        : { type: 'stream', streamId: s.id, offset: chunk.offset, data: chunk.data, fin: chunk.fin };
     }
     return undefined;
   }
 
   // ---- acknowledgements and losses of frames we sent ----
+
+  /**
+   * Streams that gained buffer room from the ACK frame being processed: one stream-writable event each, once the whole
+   * frame is handled (emitAckedWritable), rather than one per acknowledged STREAM frame — an ACK commonly covers
+   * several packets, and the application refills each stream completely on the first event anyway.
+   */
+  private readonly ackedWritable: StreamEntry[] = [];
 
   onFrameAcked(f: Frame): void {
     if (f.type === 'stream') {
@@ -321,13 +333,21 @@ export class StreamManager {
       const wasClosed = s.send.isClosed;
       s.send.onAcked(f.offset, f.data.length, f.fin);
       if (!wasClosed && s.send.state === 'data-recvd') this.emit({ type: 'stream-finished', streamId: s.id });
-      if (s.send.writable() > 0) this.emit({ type: 'stream-writable', streamId: s.id });
+      // Room only grows while an ACK frame is processed (acknowledgements never end or reset a stream).
+      if (s.send.writable() > 0 && !this.ackedWritable.includes(s)) this.ackedWritable.push(s);
       this.maybeRelease(s);
     } else if (f.type === 'reset_stream') {
       const s = this.streams.get(f.streamId);
       s?.send?.onResetAcked();
       if (s) this.maybeRelease(s);
     }
+  }
+
+  /** Emits the stream-writable events gathered while one ACK frame was processed (see onFrameAcked). */
+  emitAckedWritable(): void {
+    const list = this.ackedWritable;
+    for (let i = 0; i < list.length; i++) this.emit({ type: 'stream-writable', streamId: list[i]!.id });
+    list.length = 0;
   }
 
   onFrameLost(f: Frame): void {

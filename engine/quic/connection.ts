@@ -24,7 +24,7 @@ import { AckFrequencyReceiver, AckFrequencySender, localMinAckDelayUs } from './
 import { isAckEliciting, isProbingOnly, type FrameTypeName } from './frame-table.js';
 import { longHeaderSize, parseVersionNegotiation, shortHeaderSize, splitDatagram, writeLongHeader, writeShortHeader, MIN_INITIAL_DATAGRAM, type ProtectedHeader } from './packet.js';
 import { packetNumberLength, truncatePacketNumber } from './packet-number.js';
-import { derivePacketKeys, initialKeys, minPayloadForSample, nextGenerationKeys, openPayload, protectPacketInPlace, removeHeaderProtection, unprotectPacket, AEAD_TAG_LENGTH, type PacketKeys } from './protection.js';
+import { derivePacketKeys, initialKeys, minPayloadForSample, nextGenerationKeys, openPayload, protectPacketInPlace, removeHeaderProtection, unprotectPacket, AEAD_TAG_LENGTH, type PacketKeys, type UnprotectedHeader } from './protection.js';
 import { parseRetry, verifyRetry } from './retry.js';
 import { decodeTransportParameters, encodeTransportParameters, defaultTransportParameters, type TransportParameters } from './transport-params.js';
 import { QUIC_V1, QUIC_V2, isSupportedVersion, versionName } from './version.js';
@@ -79,6 +79,9 @@ const DATAGRAM_SLAB = new Slab();
 const EMPTY_TOKEN = new Uint8Array(0);
 
 const SPACE_OF_EPOCH: Record<Exclude<Epoch, 'early'>, SpaceId> = { initial: 'initial', handshake: 'handshake', application: 'application' };
+
+/** The order packets of the three spaces are coalesced in a datagram (RFC 9000 §12.2). */
+const SEND_ORDER: readonly SpaceId[] = ['initial', 'handshake', 'application'];
 
 interface Path {
   remote: Address;
@@ -509,14 +512,10 @@ export class QuicConnection implements DatagramEndpoint {
     // Key phase (RFC 9001 §6.3): header protection keys never change, so the current ones reveal the phase bit first.
     const hdr = removeHeaderProtection(current, h.packet, h.pnOffset, space.largestReceived);
     if (!hdr) return undefined;
-    const withPayload = (keys: PacketKeys) => {
-      const payload = openPayload(keys, hdr, h.packet);
-      return payload ? { pn: hdr.pn, payload, reservedBits: hdr.reservedBits } : undefined;
-    };
-    if (hdr.keyPhase === this.recvKeyPhase) return withPayload(current);
-    if (this.prevRecvKeys && hdr.pn < this.firstPnOfRecvPhase) return withPayload(this.prevRecvKeys);
+    if (hdr.keyPhase === this.recvKeyPhase) return withPayload(current, hdr, h.packet);
+    if (this.prevRecvKeys && hdr.pn < this.firstPnOfRecvPhase) return withPayload(this.prevRecvKeys, hdr, h.packet);
     this.nextRecvKeys ??= nextGenerationKeys(this.config.crypto, current);
-    const o = withPayload(this.nextRecvKeys);
+    const o = withPayload(this.nextRecvKeys, hdr, h.packet);
     if (!o) return undefined;
     this.onPeerKeyPhase(o.pn, now);
     return o;
@@ -730,6 +729,7 @@ export class QuicConnection implements DatagramEndpoint {
       if (space.id === 'application' && p.pn >= this.firstPnInSendPhase && p.pn >= this.firstOneRttPn) this.currentPhaseAcked = true;
       if (space.id === 'handshake') this.peerAckedHandshake = true;
     }
+    this.streams.emitAckedWritable();
     if (space.id === 'application' && this.role === 'client' && this.handshakeComplete && !this.handshakeConfirmed) {
       // RFC 9001 §4.1.2: an acknowledged 1-RTT packet also confirms the handshake.
       if (res.newlyAcked.some((p) => p.pn >= this.firstOneRttPn)) this.confirmHandshake(ctx.now);
@@ -1320,8 +1320,7 @@ export class QuicConnection implements DatagramEndpoint {
     const plans: PlannedPacket[] = [];
     let used = 0;
     let needsPadding = false;
-    const order: SpaceId[] = ['initial', 'handshake', 'application'];
-    for (const id of order) {
+    for (const id of SEND_ORDER) {
       const plan = this.planPacket(id, now, budget - used, ccRoom - used, paced, only, plans.length > 0);
       if (!plan) continue;
       plans.push(plan);
@@ -1333,7 +1332,7 @@ export class QuicConnection implements DatagramEndpoint {
     if (this.phase === 'closing') this.closeFrameDue = false;
     // RFC 9000 §14.1: datagrams with client Initials (and ack-eliciting server Initials) are padded to 1200 bytes;
     // path probes too (§8.2.1) so the path is shown to carry full-size datagrams.
-    const pathProbe = (only && only[0]?.type === 'path_response') || plans.some((p) => p.frames.some((f) => f.type === 'path_challenge'));
+    const pathProbe = (only && only[0]?.type === 'path_response') || plans.some(carriesPathChallenge);
     // Path probes are padded only as far as the amplification limit allows (RFC 9000 §8.2.1); Initials must be full size.
     const wantSize = needsPadding ? MIN_INITIAL_DATAGRAM : pathProbe ? Math.min(MIN_INITIAL_DATAGRAM, budget) : 0;
     if (used < wantSize || (needsPadding && budget < MIN_INITIAL_DATAGRAM)) {
@@ -1357,7 +1356,7 @@ export class QuicConnection implements DatagramEndpoint {
     const dest = to ?? this.path.remote;
     if (sameAddress(dest, this.path.remote)) this.path.bytesSent += data.length;
     // The client discards Initial keys once it sends its first Handshake packet (RFC 9001 §4.9.1).
-    if (this.role === 'client' && plans.some((p) => p.kind === 'handshake')) {
+    if (this.role === 'client' && !this.sentHandshakePacket && plans.some((p) => p.kind === 'handshake')) {
       this.sentHandshakePacket = true;
       this.discardSpace('initial', now);
     }
@@ -1400,6 +1399,7 @@ export class QuicConnection implements DatagramEndpoint {
     const headerSize = kind === '1rtt' ? shortHeaderSize(this.cids.activeRemote.cid.length, pnLength) : this.longHeaderSizeFor({ space: id, kind, keys, frames: [], pn, pnLength, headerSize: 0, payloadSize: 0 });
     let avail = room - headerSize - AEAD_TAG_LENGTH;
     if (avail < 24) return undefined;
+    const availAtStart = avail;
     const frames: Frame[] = [];
     const add = (f: Frame): boolean => {
       const size = frameSize(f);
@@ -1458,9 +1458,9 @@ export class QuicConnection implements DatagramEndpoint {
       }
     }
     if (!frames.length) return undefined;
-    if (frames.some((f) => f.type === 'ack')) space.onAckSent();
-    let payloadSize = 0;
-    for (const f of frames) payloadSize += frameSize(f);
+    if (frames.some(isAck)) space.onAckSent();
+    // Every frame came in through add() or, for a riding ACK, was charged to `avail` as well: what it lost is the payload.
+    let payloadSize = availAtStart - avail;
     const minPayload = minPayloadForSample(pnLength);
     if (payloadSize < minPayload) {
       addPadding(frames, minPayload - payloadSize);
@@ -1732,11 +1732,26 @@ const FRAME_HANDLERS: { [T in Frame['type']]: Handler<T> } = {
 // =======================================================================================================================
 // Helpers
 
+function isAck(f: Frame): boolean {
+  return f.type === 'ack';
+}
+
+function carriesPathChallenge(p: PlannedPacket): boolean {
+  for (const f of p.frames) if (f.type === 'path_challenge') return true;
+  return false;
+}
+
 /** PADDING goes in front of a STREAM frame without Length: that frame runs to the end of the packet and would swallow it. */
 function addPadding(frames: Frame[], length: number): void {
   const last = frames[frames.length - 1];
   if (last?.type === 'stream' && last.explicitLength === false) frames.splice(frames.length - 1, 0, { type: 'padding', length });
   else frames.push({ type: 'padding', length });
+}
+
+/** The 1-RTT payload of a packet whose header protection is off, opened with one generation's keys. */
+function withPayload(keys: PacketKeys, hdr: UnprotectedHeader, packet: Uint8Array): { pn: number; payload: Uint8Array; reservedBits: number } | undefined {
+  const payload = openPayload(keys, hdr, packet);
+  return payload ? { pn: hdr.pn, payload, reservedBits: hdr.reservedBits } : undefined;
 }
 
 function earliest(a: number | undefined, b: number | undefined): number | undefined {

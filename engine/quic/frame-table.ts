@@ -112,7 +112,9 @@ export function assertFrameAllowed(code: number, packet: PacketSpaceKind): void 
 
 /** A packet is ack-eliciting when it holds any frame other than ACK, PADDING and CONNECTION_CLOSE (RFC 9002 §2). */
 export function isAckEliciting(frames: readonly { type: FrameTypeName }[]): boolean {
-  return frames.some((f) => FRAME_TABLE[f.type].ackEliciting);
+  // Asked several times per packet sent and received: a plain loop, no callback.
+  for (let i = 0; i < frames.length; i++) if (FRAME_TABLE[frames[i]!.type].ackEliciting) return true;
+  return false;
 }
 
 /** In flight: ack-eliciting or carrying PADDING (RFC 9002 §2); such packets count toward bytes in flight. */

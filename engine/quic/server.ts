@@ -43,6 +43,13 @@ const MIN_STATELESS_RESET = 21;
 
 export class QuicServer implements DatagramEndpoint {
   private readonly routes = new Map<string, Route>();
+  /**
+   * The connection ID and route of the last short-header datagram routed: in a transfer nearly every datagram goes to
+   * the same connection, and comparing a few bytes skips the header parse and the hex key of the general path.
+   * Cleared whenever a route goes away.
+   */
+  private lastCid: Uint8Array | undefined;
+  private lastRoute: Route | undefined;
   readonly connections = new Set<QuicConnection>();
   private readonly acceptQueue: QuicConnection[] = [];
   private readonly outbox: OutgoingDatagram[] = [];
@@ -82,14 +89,24 @@ export class QuicServer implements DatagramEndpoint {
   }
 
   private route(data: Uint8Array, from: Address, now: number, local?: Address): void {
+    const fast = this.lastRoute?.conn;
+    if (fast && this.matchesLastCid(data)) {
+      fast.receiveDatagram(data, from, now, local);
+      return;
+    }
     let h: ProtectedHeader;
     try {
       h = parsePacket(data, 0, this.cidLength);
     } catch (e) {
       return this.drop(data.length, from, `unparseable: ${(e as Error).message}`);
     }
-    const known = this.routes.get(hex(h.dcid))?.conn;
+    const knownRoute = this.routes.get(hex(h.dcid));
+    const known = knownRoute?.conn;
     if (known) {
+      if (h.form === 'short') {
+        this.lastCid = h.dcid.slice();
+        this.lastRoute = knownRoute;
+      }
       known.receiveDatagram(data, from, now, local);
       return;
     }
@@ -146,7 +163,7 @@ export class QuicServer implements DatagramEndpoint {
       version: h.version,
       resetTokenFor: (cid) => this.resetTokenFor(cid),
       onCidAdded: (cid) => this.routes.set(hex(cid), route),
-      onCidRetired: (cid) => this.routes.delete(hex(cid)),
+      onCidRetired: (cid) => this.unroute(hex(cid)),
       tokenSealer: this.opts.issueNewTokens === false ? undefined : this.sealer,
     });
     route.conn = conn;
@@ -156,6 +173,21 @@ export class QuicServer implements DatagramEndpoint {
     this.acceptQueue.push(conn);
     this.opts.onEvent?.({ type: 'accepted', connection: conn });
     conn.receiveDatagram(data, from, now, local);
+  }
+
+  /** A short header (fixed bit set, as parsePacket requires) whose DCID is the last routed one. */
+  private matchesLastCid(data: Uint8Array): boolean {
+    const cid = this.lastCid!;
+    const n = cid.length;
+    if ((data[0]! & 0xc0) !== 0x40 || data.length < 1 + n) return false;
+    for (let i = 0; i < n; i++) if (data[1 + i] !== cid[i]) return false;
+    return true;
+  }
+
+  private unroute(key: string): void {
+    this.routes.delete(key);
+    this.lastCid = undefined;
+    this.lastRoute = undefined;
   }
 
   private statelessReset(data: Uint8Array, h: ProtectedHeader, from: Address): void {
@@ -180,7 +212,7 @@ export class QuicServer implements DatagramEndpoint {
 
   private forget(c: QuicConnection): void {
     this.connections.delete(c);
-    for (const [k, r] of this.routes) if (r.conn === c) this.routes.delete(k);
+    for (const [k, r] of this.routes) if (r.conn === c) this.unroute(k);
   }
 
   nextTimeout(): number | undefined {
