@@ -58,6 +58,8 @@ export class BodyPump {
         this.carry = chunk;
       }
       const n = t.write(this.streamId, this.carry, this.offset + this.carry.length === this.size);
+      // Called on every poll, and mostly the stream is still full (n = 0): no new view then.
+      if (n === 0) return false;
       this.offset += n;
       this.carry = this.carry.subarray(n);
       if (this.carry.length) return false;

@@ -25,6 +25,6 @@ export class EchoServer {
   }
 
   pumpAll(): void {
-    for (const id of this.writes.ids()) this.writes.flush(this.t, id);
+    this.writes.flushAll(this.t);
   }
 }

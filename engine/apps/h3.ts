@@ -166,7 +166,7 @@ export class H3Client {
         this.started = true;
         openControlStream(this.t, this.writes);
       }
-      for (const id of this.writes.ids()) this.writes.flush(this.t, id);
+      this.writes.flushAll(this.t);
       while (this.queue.length) {
         const id = this.t.openStream('bidi');
         if (id === undefined) return;
@@ -344,7 +344,8 @@ export class H3Server {
   }
 
   pumpAll(): void {
-    for (const id of this.writes.ids()) this.writes.flush(this.t, id);
-    for (const id of [...this.pumps.keys()]) this.onWritable(id);
+    this.writes.flushAll(this.t);
+    // Runs on every poll: the live keys, no copy (deleting the entry being visited is safe in a Map iteration).
+    for (const id of this.pumps.keys()) this.onWritable(id);
   }
 }

@@ -29,7 +29,7 @@ export class HqClient {
 
   /** Opens streams for queued requests while the peer's stream limit allows; call on handshake and on credit. */
   pump(): void {
-    for (const id of this.writes.ids()) this.writes.flush(this.t, id);
+    this.writes.flushAll(this.t);
     while (this.queue.length) {
       const id = this.t.openStream('bidi');
       if (id === undefined) return;
@@ -132,6 +132,7 @@ export class HqServer {
 
   /** Retry every stream waiting for flow-control credit (after MAX_DATA there is no per-stream event). */
   pumpAll(): void {
-    for (const id of [...this.pumps.keys()]) this.onWritable(id);
+    // Runs on every poll: the live keys, no copy (deleting the entry being visited is safe in a Map iteration).
+    for (const id of this.pumps.keys()) this.onWritable(id);
   }
 }

@@ -71,4 +71,10 @@ export class PendingWrites {
   ids(): number[] {
     return [...this.queues.keys()];
   }
+
+  /** flush() for every queued stream; the apps call it on every poll, when nearly always nothing is queued. */
+  flushAll(t: StreamTransport): void {
+    if (this.queues.size === 0) return;
+    for (const id of this.ids()) this.flush(t, id);
+  }
 }

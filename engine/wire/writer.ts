@@ -5,7 +5,8 @@ import { varintLength } from './varint.js';
 export class Writer {
   private buf: Uint8Array;
   pos = 0;
-  private readonly stack: { at: number; width: number }[] = [];
+  /** Open length fields; created on the first begin(), since most writers (every outgoing packet's) never nest. */
+  private stack: { at: number; width: number }[] | undefined;
 
   /** `initial`: a starting capacity, or a buffer to write into from its first byte (replaced by a copy if outgrown). */
   constructor(initial: number | Uint8Array = 256) {
@@ -169,13 +170,13 @@ export class Writer {
     const w = width === 'varint2' ? -2 : width === 'varint4' ? -4 : width;
     const bytes = w < 0 ? -w : w;
     this.ensure(bytes);
-    this.stack.push({ at: this.pos, width: w });
+    (this.stack ??= []).push({ at: this.pos, width: w });
     this.pos += bytes;
     return this;
   }
 
   end(): this {
-    const open = this.stack.pop();
+    const open = this.stack?.pop();
     if (!open) throw new Error('Writer.end() without begin()');
     const bytes = open.width < 0 ? -open.width : open.width;
     const len = this.pos - open.at - bytes;
@@ -198,7 +199,7 @@ export class Writer {
 
   /** Copy of the written bytes. */
   finish(): Uint8Array {
-    if (this.stack.length) throw new Error('Writer.finish() with open length fields');
+    if (this.stack?.length) throw new Error('Writer.finish() with open length fields');
     return this.buf.slice(0, this.pos);
   }
 
