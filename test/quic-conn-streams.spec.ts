@@ -6,6 +6,11 @@ import { QuicError, TransportErrorCode as TransportError } from '../engine/quic/
 import { makeStreamId, streamDirection, streamInitiator, hasSendHalf, hasRecvHalf } from '../engine/quic/stream-id.js';
 import { RangeSet } from '../engine/quic/stream-ranges.js';
 import { utf8 } from '../engine/wire/bytes.js';
+import { StreamManager } from '../engine/quic/connection-streams.js';
+import { DEFAULT_TRANSPORT } from '../engine/quic/config.js';
+import { defaultTransportParameters } from '../engine/quic/transport-params.js';
+import type { ConnectionEvent } from '../engine/quic/connection-events.js';
+import type { Frame } from '../engine/quic/frames.js';
 
 const bytes = (s: string) => utf8.encode(s);
 const text = (b: Uint8Array) => utf8.decode(b);
@@ -189,4 +194,32 @@ test('connection window and stream-count credit', () => {
   sc.onStreamClosed();
   expect(sc.takeUpdate()).toBe(5);
   expect(sc.allows(4)).toBe(true);
+});
+
+test('an ACK frame acknowledging several STREAM frames of a stream gives one stream-writable event, after all of them', () => {
+  const events: ConnectionEvent[] = [];
+  const m = new StreamManager('client', DEFAULT_TRANSPORT, (e) => events.push(e), 1 << 20);
+  m.applyPeerParameters({ ...defaultTransportParameters(), initialMaxData: 1 << 20, initialMaxStreamDataBidiRemote: 1 << 20, initialMaxStreamsBidi: 4 });
+  events.length = 0;
+  const id = m.open('bidi')!;
+  const other = m.open('bidi')!;
+  const send = m.get(id)!.send!;
+  expect(send.write(new Uint8Array(3000), false, true)).toBe(3000);
+  expect(m.get(other)!.send!.write(new Uint8Array(100), true, true)).toBe(100);
+  const frames: Frame[] = [];
+  for (let f = m.nextStreamFrame(1000); f; f = m.nextStreamFrame(1000)) frames.push(f);
+  expect(frames.filter((f) => f.type === 'stream' && f.streamId === id).length).toBeGreaterThan(2);
+  // One ACK frame's worth: every STREAM frame acknowledged, then the manager is told the frame is done.
+  const room = send.writable();
+  for (const f of frames) m.onFrameAcked(f);
+  expect(events.filter((e) => e.type === 'stream-writable')).toEqual([]);
+  m.emitAckedWritable();
+  expect(send.writable()).toBeGreaterThan(room);
+  // The concluded stream gained no room (its FIN is written): it finishes, and only the open one is writable.
+  expect(events).toEqual([
+    { type: 'stream-finished', streamId: other },
+    { type: 'stream-writable', streamId: id },
+  ]);
+  m.emitAckedWritable();
+  expect(events.length).toBe(2);
 });

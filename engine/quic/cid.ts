@@ -70,6 +70,12 @@ export class CidManager {
     return [...this.local.values()];
   }
 
+  /** The oldest of our IDs still active, i.e. localCids()[0], without copying the list (asked per datagram). */
+  firstLocal(): IssuedCid | undefined {
+    for (const e of this.local.values()) return e;
+    return undefined;
+  }
+
   isLocal(cid: Uint8Array): boolean {
     for (const e of this.local.values()) if (equal(e.cid, cid)) return true;
     return false;

@@ -47,8 +47,11 @@ export class StreamManager {
   private connConsumedTotal = 0;
   private peer: TransportParameters | undefined;
   private rr = 0;
-  /** Stream IDs in creation order for the round robin, rebuilt only when a stream is created or forgotten. */
-  private ids: number[] | undefined;
+  /**
+   * The streams in creation order (the map's order), rebuilt only when a stream is created or forgotten: the round
+   * robin indexes it, and the per-packet scans walk it instead of the map's iterator.
+   */
+  private list: StreamEntry[] | undefined;
   /** Streams whose STREAM_DATA_BLOCKED / MAX_STREAM_DATA / STREAMS_BLOCKED frames were lost. */
   private readonly lostControl: Frame[] = [];
   private streamsBlockedPending: { bidi?: number; uni?: number } = {};
@@ -94,7 +97,7 @@ export class StreamManager {
     const recv = hasRecvHalf(id, this.role) ? new RecvStream(id, this.initialRecvWindow(id), this.maxWindow) : undefined;
     const entry: StreamEntry = { id, send, recv, connCounted: 0, connConsumed: 0, released: false };
     this.streams.set(id, entry);
-    this.ids = undefined;
+    this.list = undefined;
     return entry;
   }
 
@@ -247,7 +250,7 @@ export class StreamManager {
     if (!sendDone || !recvDone || s.released) return;
     s.released = true;
     this.streams.delete(s.id);
-    this.ids = undefined;
+    this.list = undefined;
     if (!isLocallyInitiated(s.id, this.role)) this.peerOpenWindow[streamDirection(s.id)].onStreamClosed();
   }
 
@@ -267,7 +270,9 @@ export class StreamManager {
     }
     if (this.streamsBlockedPending.bidi !== undefined || this.streamsBlockedPending.uni !== undefined) this.streamsBlockedPending = {};
     if (this.connSend.available() === 0 && this.anyStreamWaiting() && this.connSend.takeBlocked()) (out ??= []).push({ type: 'data_blocked', limit: this.connSend.limit });
-    for (const s of this.streams.values()) {
+    const list = this.entries();
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i]!;
       const reset = s.send?.takeReset();
       if (reset) (out ??= []).push({ type: 'reset_stream', streamId: s.id, errorCode: reset.code, finalSize: reset.finalSize });
       const stop = s.recv?.takeStopSending();
@@ -280,23 +285,33 @@ export class StreamManager {
   }
 
   private anyStreamWaiting(): boolean {
-    for (const s of this.streams.values()) if (s.send && !s.send.isBlocked() && s.send.hasData()) return true;
-    return false;
-  }
-
-  hasStreamData(): boolean {
-    for (const s of this.streams.values()) {
-      if (!s.send) continue;
-      if (s.send.hasData() && (this.connSend.available() > 0 || s.send.hasRetransmitOrFin())) return true;
+    const list = this.entries();
+    for (let i = 0; i < list.length; i++) {
+      const send = list[i]!.send;
+      if (send && !send.isBlocked() && send.hasData()) return true;
     }
     return false;
   }
 
+  hasStreamData(): boolean {
+    const list = this.entries();
+    for (let i = 0; i < list.length; i++) {
+      const send = list[i]!.send;
+      if (!send) continue;
+      if (send.hasData() && (this.connSend.available() > 0 || send.hasRetransmitOrFin())) return true;
+    }
+    return false;
+  }
+
+  private entries(): StreamEntry[] {
+    return (this.list ??= [...this.streams.values()]);
+  }
+
   /** One STREAM frame filling at most `room` bytes, rotating among streams for fairness. */
   nextStreamFrame(room: number, mayEndPacket = false): StreamFrame | undefined {
-    const ids = (this.ids ??= [...this.streams.keys()]);
-    for (let k = 0; k < ids.length; k++) {
-      const s = this.streams.get(ids[(this.rr + k) % ids.length]!)!;
+    const list = this.entries();
+    for (let k = 0; k < list.length; k++) {
+      const s = list[(this.rr + k) % list.length]!;
       if (!s.send?.hasData()) continue;
       const offset = s.send.nextOffset();
       // A frame that ends the packet needs no Length field (RFC 9000 §19.8): those bytes carry data instead.
@@ -306,7 +321,7 @@ export class StreamManager {
       const next = s.send.nextChunk(fit, this.connSend.available());
       if (!next) continue;
       this.connSend.consume(next.newBytes);
-      this.rr = (this.rr + k + 1) % Math.max(1, ids.length);
+      this.rr = (this.rr + k + 1) % Math.max(1, list.length);
       const chunk = next.chunk;
       // Shorter data keeps its Length (more frames may follow) unless the field itself no longer fits.
       const bare = mayEndPacket && streamFrameHeaderSize(s.id, chunk.offset, chunk.data.length, true) + chunk.data.length > room;

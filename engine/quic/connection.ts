@@ -262,7 +262,7 @@ export class QuicConnection implements DatagramEndpoint {
   }
 
   get localCid(): Uint8Array {
-    return this.cids.localCids()[0]!.cid;
+    return this.cids.firstLocal()!.cid;
   }
 
   get remoteAddress(): Address {

@@ -369,19 +369,27 @@ export class Recovery<F> {
       this.ptoSpace = this.hasHandshakeKeys ? 'handshake' : 'initial';
       return now + duration;
     }
+    // The three spaces in order, spelled out: this runs for every packet sent and every ACK.
+    const sp = this.spaces;
     let best: number | undefined;
-    for (const space of PN_SPACES) {
-      const s = this.spaces[space];
-      if (s.ackElicitingInFlight === 0) continue;
-      if (space === 'application') {
-        // Application data is not probed before the handshake is confirmed: the handshake spaces' PTOs drive progress.
-        if (!this.handshakeConfirmed) break;
-        duration += this.peerMaxAckDelay * 2 ** this.ptoCount;
-      }
-      const t = s.timeOfLastAckEliciting! + duration;
+    if (sp.initial.ackElicitingInFlight !== 0) {
+      best = sp.initial.timeOfLastAckEliciting! + duration;
+      this.ptoSpace = 'initial';
+    }
+    if (sp.handshake.ackElicitingInFlight !== 0) {
+      const t = sp.handshake.timeOfLastAckEliciting! + duration;
       if (best === undefined || t < best) {
         best = t;
-        this.ptoSpace = space;
+        this.ptoSpace = 'handshake';
+      }
+    }
+    // Application data is not probed before the handshake is confirmed: the handshake spaces' PTOs drive progress.
+    if (sp.application.ackElicitingInFlight !== 0 && this.handshakeConfirmed) {
+      duration += this.peerMaxAckDelay * 2 ** this.ptoCount;
+      const t = sp.application.timeOfLastAckEliciting! + duration;
+      if (best === undefined || t < best) {
+        best = t;
+        this.ptoSpace = 'application';
       }
     }
     return best;
