@@ -1544,11 +1544,19 @@ export class QuicConnection implements DatagramEndpoint {
     w.zeros(AEAD_TAG_LENGTH);
     protectPacketInPlace(p.keys, w.view().subarray(start, start + size), pnOffset, p.pn);
     const ackEliciting = isAckEliciting(p.frames as { type: FrameTypeName }[]);
+    // Recovery keeps the frames to resend or release: all but ACK and PADDING. Most packets have neither, and then
+    // the plan's own array (not used after this) is kept as it is.
     let padded = false;
-    const kept: Frame[] = [];
-    for (const f of p.frames) {
-      if (f.type === 'padding') padded = true;
-      else if (f.type !== 'ack') kept.push(f);
+    let kept: Frame[] = p.frames;
+    for (let i = 0; i < p.frames.length; i++) {
+      const t = p.frames[i]!.type;
+      if (t !== 'ack' && t !== 'padding') continue;
+      kept = [];
+      for (const f of p.frames) {
+        if (f.type === 'padding') padded = true;
+        else if (f.type !== 'ack') kept.push(f);
+      }
+      break;
     }
     const inFlight = ackEliciting || padded;
     // Every packet is recorded (ACK-only ones too) so recovery/ knows which packet numbers exist when the peer acknowledges them.

@@ -202,12 +202,15 @@ export class QuicServer implements DatagramEndpoint {
   }
 
   pollDatagrams(now: number): OutgoingDatagram[] {
-    const out = this.outbox.splice(0);
+    // Polled after every input and mostly with one connection: its own fresh array is handed on rather than copied.
+    let out = this.outbox.length ? this.outbox.splice(0) : undefined;
     for (const c of this.connections) {
-      for (const d of c.pollDatagrams(now)) out.push(d);
+      const ds = c.pollDatagrams(now);
+      if (!out) out = ds;
+      else for (const d of ds) out.push(d);
       if (c.isClosed) this.forget(c);
     }
-    return out;
+    return out ?? [];
   }
 
   private forget(c: QuicConnection): void {
