@@ -278,6 +278,7 @@ export class Recovery<F> {
 
   /** Congestion response to a batch of losses; returns whether they establish persistent congestion. */
   private onLost(lost: SentPacket<F>[], now: number): boolean {
+    if (lost.length === 0) return false; // every ACK asks; nearly always nothing was lost
     // Losses on a previous path say nothing about this one's capacity (RFC 9000 §9.4), nor do lost PMTU probes (§14.4).
     const inFlightLost = lost.filter((p) => p.inFlight && !p.pmtuProbe && p.pn >= this.spaces[p.space].firstPnOnPath);
     if (inFlightLost.length === 0) return false;
