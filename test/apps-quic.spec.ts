@@ -62,6 +62,11 @@ for (const protocol of ['hq-interop', 'h3'] as const) {
       expect(r?.bytes ?? 0).toBe(size);
       if (size) expect(hashes.get(p)!.digest('hex')).toBe(createHash('sha256').update(generatedBytes(p, 0, size)).digest('hex'));
     }
+    // The client app keeps the connection-level events for its caller, not the per-packet stream events of the download.
+    const kept = app.events.map((e) => e.type);
+    expect(kept).toContain('handshake-complete');
+    expect(kept).toContain('handshake-confirmed');
+    expect(kept.filter((t) => t === 'stream-readable' || t === 'stream-writable' || t === 'stream-finished')).toEqual([]);
   });
 }
 

@@ -32,6 +32,11 @@ export class QuicClientApp {
   private readonly t: StreamTransport;
   handshakeDone = false;
   closed = false;
+  /**
+   * The connection-level events seen so far (handshake, tickets, key updates, version changes, close…), for callers that
+   * log them. The per-stream data events (readable, writable, finished), one or more per packet of a download, are
+   * handled here and not kept: a long transfer would otherwise hold every one of them.
+   */
   readonly events: ConnectionEvent[] = [];
 
   constructor(
@@ -76,7 +81,7 @@ export class QuicClientApp {
   poll(): void {
     if (this.early && !this.handshakeDone && !this.closed) this.ensureApp().pump();
     for (let e = this.conn.pollEvent(); e; e = this.conn.pollEvent()) {
-      this.events.push(e);
+      if (e.type !== 'stream-readable' && e.type !== 'stream-writable' && e.type !== 'stream-finished') this.events.push(e);
       switch (e.type) {
         case 'handshake-complete':
           this.handshakeDone = true;
