@@ -111,10 +111,18 @@ export class TlsSocket extends Duplex {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.clearHandshakeTimer();
     if (!this.connection.handshakeDone) this.settleHandshake.reject(error ?? new TransportError('connection closed before the TLS handshake completed'));
-    // Let queued bytes (a fatal alert, a close_notify) reach the peer before the socket goes away.
-    if (!this.socket.destroyed) {
-      this.socket.end(() => this.socket.destroy());
-      setTimeout(() => this.socket.destroy(), 2000).unref();
+    // Let queued bytes (a fatal alert, a close_notify) reach the peer before the socket goes away, and linger: keep
+    // reading and discarding until the peer closes too. Closing at once would make our kernel answer whatever the peer
+    // sent before it saw the alert (TLS 1.3 clients send data right after their Finished) with a reset, and a reset
+    // makes the peer fail with EPIPE/ECONNRESET instead of reading the alert that says why.
+    const socket = this.socket;
+    if (!socket.destroyed) {
+      socket.removeAllListeners('data');
+      socket.on('data', () => {});
+      socket.once('end', () => socket.destroy());
+      socket.end();
+      socket.resume();
+      setTimeout(() => socket.destroy(), 2000).unref();
     }
     callback(error);
   }
