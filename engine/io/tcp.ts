@@ -56,7 +56,10 @@ export class TlsSocket extends Duplex {
       this.connection.receive(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
       this.drive();
     });
-    socket.on('end', () => this.onTransportEnd());
+    // Once destroyed, the socket only lingers (see _destroy): its end is no longer ours to act on.
+    socket.on('end', () => {
+      if (!this.destroyed) this.onTransportEnd();
+    });
     socket.on('error', (e) => this.destroy(new TransportError(e.message)));
     socket.on('close', () => {
       if (!this.destroyed && !this.connection.readClosed) this.onTransportEnd();
@@ -117,8 +120,8 @@ export class TlsSocket extends Duplex {
     // makes the peer fail with EPIPE/ECONNRESET instead of reading the alert that says why.
     const socket = this.socket;
     if (!socket.destroyed) {
+      // Flowing with no 'data' listener: what arrives is dropped.
       socket.removeAllListeners('data');
-      socket.on('data', () => {});
       socket.once('end', () => socket.destroy());
       socket.end();
       socket.resume();
