@@ -19,7 +19,7 @@ import { simulateDownload, type SimDownload } from './helpers/sim-download.js';
 import type { QlogEvent } from '../engine/quic/qlog.js';
 import { makePki } from './helpers/pki.js';
 import { runCli } from './helpers/proc.js';
-import { makeTestFiles, readQlogDir, requireNgtcp2, runGtlsClient, serveQuic, sha256File, startGtlsServer, tempDir, type QlogRecord, type TestFiles } from './helpers/ngtcp2.js';
+import { gtlsClientFromOurServer, makeTestFiles, readQlogDir, requireNgtcp2, serveQuic, sha256File, startGtlsServer, tempDir, type QlogRecord, type TestFiles } from './helpers/ngtcp2.js';
 
 function quicError(fn: () => unknown): QuicError {
   try {
@@ -394,19 +394,7 @@ test.describe('ngtcp2 0.12.1, which does not implement the extension', () => {
   });
 
   test('gtlsclient from crosswire serve: our server never asks a client that did not advertise the extension', async () => {
-    const qlogDir = tempDir('crosswire-qlog-');
-    const srv = await serveQuic(files.dir, ['--qlog', qlogDir]);
-    const dir = tempDir('crosswire-dl-');
-    try {
-      const r = await runGtlsClient({ port: srv.port, paths: [`/${FILE}`], download: dir });
-      expect(r.code, r.stderr.slice(-2000)).toBe(0);
-      expect(sha256File(join(dir, FILE))).toBe(files.sha256(FILE));
-    } finally {
-      await srv.peer.kill();
-      rmSync(dir, { recursive: true, force: true });
-    }
-    const records = readQlogDir(qlogDir);
-    rmSync(qlogDir, { recursive: true, force: true });
+    const records = await gtlsClientFromOurServer(files, FILE);
     expect(params(records, 'local')?.min_ack_delay).toBe(1000);
     expect(params(records, 'remote')?.min_ack_delay).toBeUndefined();
     expect(extensionFrames(records)).toEqual([]);

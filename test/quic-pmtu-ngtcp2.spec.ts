@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePki } from './helpers/pki.js';
 import { runCli } from './helpers/proc.js';
-import { makeTestFiles, readQlogDir, requireNgtcp2, runGtlsClient, serveQuic, sha256File, startGtlsServer, tempDir, type QlogRecord, type RunningServer, type TestFiles } from './helpers/ngtcp2.js';
+import { gtlsClientFromOurServer, makeTestFiles, readQlogDir, requireNgtcp2, sha256File, startGtlsServer, tempDir, type QlogRecord, type RunningServer, type TestFiles } from './helpers/ngtcp2.js';
 
 const FILE = '2MB.bin';
 let files: TestFiles;
@@ -54,25 +54,13 @@ test('crosswire get from gtlsserver: our client\'s probes are acknowledged and i
 });
 
 test('gtlsclient downloads from our server, which probes up to the client\'s limit and sends data in the larger datagrams', async () => {
-  const qlogDir = tempDir('crosswire-qlog-');
-  const srv = await serveQuic(files.dir, ['--qlog', qlogDir]);
-  const dir = tempDir('crosswire-dl-');
-  try {
-    const r = await runGtlsClient({ port: srv.port, paths: [`/${FILE}`], download: dir });
-    expect(r.code, r.stderr.slice(-1000)).toBe(0);
-    expect(sha256File(join(dir, FILE))).toBe(files.sha256(FILE));
-  } finally {
-    await srv.peer.kill();
-  }
-  const records = readQlogDir(qlogDir);
+  const records = await gtlsClientFromOurServer(files, FILE);
   const limit = Math.min(1472, records.find((x) => x.name === 'transport:parameters_set' && x.data.owner === 'remote')!.data.max_udp_payload_size);
   const updates = mtuUpdates(records);
   expect(updates.at(-1)).toMatchObject({ new: limit, done: true });
   const sizes = sentStreamSizes(records);
   expect(Math.max(...sizes)).toBe(limit);
   expect(sizes.filter((n) => n === limit).length).toBeGreaterThan(sizes.length / 2);
-  rmSync(qlogDir, { recursive: true, force: true });
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('crosswire get --max-datagram-size caps the search; a size below 1200 is a usage error', async () => {

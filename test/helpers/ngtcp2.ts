@@ -208,6 +208,27 @@ export async function serveQuic(root: string, extra: string[] = []): Promise<{ p
 }
 
 /**
+ * gtlsclient downloads `name` from `crosswire serve quic://` run with `--qlog`; asserts a clean exit and a
+ * byte-identical file, and returns our server's qlog records.
+ */
+export async function gtlsClientFromOurServer(files: TestFiles, name: string): Promise<QlogRecord[]> {
+  const qlogDir = tempDir('crosswire-qlog-');
+  const srv = await serveQuic(files.dir, ['--qlog', qlogDir]);
+  const dir = tempDir('crosswire-dl-');
+  try {
+    const r = await runGtlsClient({ port: srv.port, paths: [`/${name}`], download: dir });
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(sha256File(join(dir, name))).toBe(files.sha256(name));
+  } finally {
+    await srv.peer.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const records = readQlogDir(qlogDir);
+  rmSync(qlogDir, { recursive: true, force: true });
+  return records;
+}
+
+/**
  * Our server and our client over loopback: `crosswire get` downloads `name` from `files` with ALPN `alpn` in QUIC
  * `version`, verified against the test CA; asserts the version and ALPN in both -v logs and a byte-identical body.
  */
