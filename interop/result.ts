@@ -11,12 +11,20 @@ export interface Check {
   detail: string;
 }
 
+/** One side of a run as result.json records it (DESIGN.md §6). */
+export interface PeerInfo {
+  name: string;
+  version: string;
+  /** The ALPN the pair used (chosen by capability); absent when the run never got that far. */
+  alpn?: string;
+}
+
 export interface RunResult {
   scenario: string;
   file: string;
   protocol: string;
-  client: string;
-  server: string;
+  client: PeerInfo;
+  server: PeerInfo;
   seed: number;
   verdict: Verdict;
   reason: string;
@@ -60,13 +68,13 @@ const QIR_RESULT: Record<Verdict, Summary['results'][number][number]['result']> 
 };
 
 export function summarize(runs: { result: RunResult; path: string; description: string }[], opts: { seed: number; outDir: string; startMs: number; endMs: number; version: string }): Summary {
-  const servers = [...new Set(runs.map((r) => r.result.server))];
-  const clients = [...new Set(runs.map((r) => r.result.client))];
+  const servers = [...new Set(runs.map((r) => r.result.server.name))];
+  const clients = [...new Set(runs.map((r) => r.result.client.name))];
   const tests: Summary['tests'] = {};
   const results: Summary['results'] = clients.flatMap(() => servers.map(() => []));
   for (const { result, description } of runs) {
     tests[result.scenario] ??= { name: result.scenario, desc: description };
-    const idx = clients.indexOf(result.client) * servers.length + servers.indexOf(result.server);
+    const idx = clients.indexOf(result.client.name) * servers.length + servers.indexOf(result.server.name);
     results[idx]!.push({ abbr: result.scenario, name: result.scenario, result: QIR_RESULT[result.verdict] });
   }
   return {

@@ -32,10 +32,10 @@ export const replayCommand: CommandModule<object, ReplayFlags> = {
   handler: (argv) =>
     runCommand(async () => {
       const rec = readRecord(argv.result);
-      if (rec.client !== rec.server) throw usageError(`${argv.result}: mixed peer pairs (${rec.client} × ${rec.server}) cannot be replayed yet`);
-      if (!PEERS[rec.client]) throw usageError(`${argv.result}: unknown peer '${rec.client}'`);
+      if (rec.client.name !== rec.server.name) throw usageError(`${argv.result}: mixed peer pairs (${rec.client.name} × ${rec.server.name}) cannot be replayed yet`);
+      if (!PEERS[rec.client.name]) throw usageError(`${argv.result}: unknown peer '${rec.client.name}'`);
       const outDir = argv.out ?? join(dirname(argv.result), 'replay');
-      const o = executeJob({ file: rec.file, seed: rec.seed, peer: rec.client, outDir, fates: rec.fates, faults: checkFaults(rec.faults) });
+      const o = executeJob({ file: rec.file, seed: rec.seed, peer: rec.client.name, outDir, fates: rec.fates, faults: checkFaults(rec.faults) });
       if (!o.ok) throw usageError(o.error);
       const r = o.result;
       const same = r.traceHash === rec.traceHash;

@@ -118,7 +118,7 @@ export const runCommandModule: CommandModule<object, RunFlags> = {
 
 function errorRecord(s: Scenario, argv: RunFlags, error: string): RunRecord {
   return {
-    scenario: s.name, file: s.file, protocol: s.protocol, client: argv.peer, server: argv.peer, seed: argv.seed ?? s.seed ?? DEFAULT_SEED,
+    scenario: s.name, file: s.file, protocol: s.protocol, client: { name: argv.peer, version: VERSION }, server: { name: argv.peer, version: VERSION }, seed: argv.seed ?? s.seed ?? DEFAULT_SEED,
     verdict: 'error', reason: error, checks: [], traceHash: '', simulatedMs: 0, wallMs: 0, metrics: {}, artifacts: { qlog: [] },
     replay: `crosswire run ${s.file}${argv.seed !== undefined ? ` --seed ${argv.seed}` : ''}`, version: VERSION,
   };

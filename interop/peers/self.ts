@@ -13,6 +13,7 @@ import { ServerHost } from '../runner/quic-server.js';
 import { SIMULATION_CLOCK_MS } from '../runner/pki.js';
 import type { EndpointSettings } from '../scenario/model.js';
 import type { ConnectionReport, Peer, PeerContext, RoleEndpoint } from './types.js';
+import { VERSION } from '../version.js';
 
 export const SELF_FEATURES = [
   'handshake', 'transfer', 'multiplexing', 'chacha20', 'retry', 'resumption', 'zerortt', 'http3', 'keyupdate',
@@ -336,6 +337,7 @@ function dtlsServer(ctx: PeerContext): RoleEndpoint {
 
 export const selfPeer: Peer = {
   name: 'self',
+  version: VERSION,
   roles: ['client', 'server'],
   protocols: ['quic', 'dtls'],
   features: SELF_FEATURES,

@@ -78,6 +78,7 @@ export interface RoleEndpoint {
 
 export interface Peer {
   readonly name: string;
+  readonly version: string;
   readonly roles: readonly Side[];
   readonly protocols: readonly Protocol[];
   /** Names a scenario's `requires` list is checked against; a missing one makes the run "unsupported". */
