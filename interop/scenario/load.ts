@@ -3,8 +3,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, parseDocument, isMap, isScalar, type Document, type Node } from 'yaml';
-import Ajv, { type ErrorObject } from 'ajv';
+import { Locator, ScenarioError, YamlSchema } from './yaml-schema.js';
 import { parseBitrate, parseDuration, parseSize } from './units.js';
 import {
   DEFAULT_LINK,
@@ -17,13 +16,7 @@ import {
   type Side,
 } from './model.js';
 
-/** A user error in a scenario file: printed as `file:line:col: message`, exit code 2. */
-export class ScenarioError extends Error {
-  override name = 'ScenarioError';
-  constructor(readonly problems: { file: string; line: number; col: number; message: string }[]) {
-    super(problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`).join('\n'));
-  }
-}
+export { ScenarioError };
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The schema lives in scenarios/; from dist/interop/scenario or interop/scenario alike, walk up to the package root. */
@@ -42,119 +35,9 @@ function findSchemaPath(): string {
 }
 
 export const SCHEMA_PATH = findSchemaPath();
-// Compiled on first use: every CLI command imports this module, and compiling the schema costs a second of CPU at
-// the start of commands (get, serve, connect) that never load a scenario.
-const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as Record<string, unknown>;
-let compiled: ReturnType<Ajv.default['compile']> | undefined;
-function validator(): ReturnType<Ajv.default['compile']> {
-  compiled ??= new Ajv.default({ allErrors: true, strict: false }).compile(schema);
-  return compiled;
-}
+const schema = new YamlSchema(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as Record<string, unknown>);
 
 const IMPAIRMENT_KINDS = ['loss', 'droplist', 'corrupt', 'truncate', 'duplicate', 'reorder', 'jitter', 'blackhole', 'rebind', 'rate-limit'] as const;
-
-type Located = { line: number; col: number };
-
-class Locator {
-  constructor(
-    private readonly doc: Document,
-    private readonly lc: LineCounter,
-  ) {}
-
-  at(offset: number): Located {
-    const p = this.lc.linePos(offset);
-    return { line: p.line, col: p.col };
-  }
-
-  node(path: (string | number)[]): Node | undefined {
-    if (path.length === 0) return this.doc.contents ?? undefined;
-    return this.doc.getIn(path, true) as Node | undefined;
-  }
-
-  /** Position of the value at path, or of the nearest ancestor that exists. */
-  value(path: (string | number)[]): Located {
-    for (let n = path.length; n >= 0; n--) {
-      const node = this.node(path.slice(0, n));
-      if (node?.range) return this.at(node.range[0]);
-    }
-    return { line: 1, col: 1 };
-  }
-
-  /** Position of the key `key` inside the map at path (falls back to the map). */
-  key(path: (string | number)[], key: string): Located {
-    const map = this.node(path);
-    if (isMap(map)) {
-      for (const pair of map.items) {
-        const k = pair.key as Node | null;
-        if (isScalar(k) && String(k.value) === key && k.range) return this.at(k.range[0]);
-      }
-    }
-    return this.value(path);
-  }
-}
-
-function pointerToPath(pointer: string): (string | number)[] {
-  if (!pointer) return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
-
-function describePath(path: (string | number)[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
-  return out || 'the document';
-}
-
-function schemaAt(schemaPath: string): Record<string, unknown> | undefined {
-  // "#/properties/network/.../pattern" → the subschema owning the failed keyword
-  const parts = schemaPath.replace(/^#\//, '').split('/').slice(0, -1);
-  let cur: unknown = schema;
-  for (const p of parts) {
-    if (cur && typeof cur === 'object') cur = (cur as Record<string, unknown>)[p.replace(/~1/g, '/').replace(/~0/g, '~')];
-  }
-  if (cur && typeof cur === 'object' && '$ref' in (cur as object)) {
-    const ref = String((cur as Record<string, unknown>)['$ref']).replace('#/definitions/', '');
-    return (schema['definitions'] as Record<string, Record<string, unknown>>)[ref];
-  }
-  return cur as Record<string, unknown> | undefined;
-}
-
-function explain(err: ErrorObject, loc: Locator): { at: Located; message: string; depth: number } {
-  const path = pointerToPath(err.instancePath);
-  const where = describePath(path);
-  const p = err.params as Record<string, unknown>;
-  switch (err.keyword) {
-    case 'additionalProperties': {
-      const key = String(p['additionalProperty']);
-      const allowed = Object.keys((schemaAt(err.schemaPath)?.['properties'] as object) ?? {});
-      return { at: loc.key(path, key), depth: path.length + 1, message: `unknown key '${key}' in ${where}${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}` };
-    }
-    case 'required':
-      return { at: loc.value(path), depth: path.length, message: `missing required key '${String(p['missingProperty'])}' in ${where}` };
-    case 'enum':
-      return { at: loc.value(path), depth: path.length, message: `${where} must be one of: ${(p['allowedValues'] as unknown[]).map(String).join(', ')}` };
-    case 'pattern': {
-      const sub = schemaAt(err.schemaPath);
-      const desc = typeof sub?.['description'] === 'string' ? String(sub['description']) : `a value matching ${String(p['pattern'])}`;
-      const value = loc.node(path);
-      const shown = isScalar(value) ? JSON.stringify(value.value) : 'value';
-      return { at: loc.value(path), depth: path.length, message: `${where}: ${shown} is not ${desc.replace(/^an? /, (m) => m)}` };
-    }
-    case 'type':
-      return { at: loc.value(path), depth: path.length, message: `${where} must be ${String(p['type'])}` };
-    case 'minProperties':
-      return { at: loc.value(path), depth: path.length, message: `${where} must not be empty` };
-    case 'maxProperties':
-      return { at: loc.value(path), depth: path.length, message: `${where} must have exactly one action` };
-    case 'oneOf':
-      return { at: loc.value(path), depth: path.length - 0.5, message: `${where} is not a valid ${path.includes('steps') ? 'step' : 'value'}` };
-    default:
-      return { at: loc.value(path), depth: path.length, message: `${where} ${err.message ?? 'is invalid'}` };
-  }
-}
 
 /** Parses and validates one scenario file; throws ScenarioError with every problem found. */
 export function loadScenario(file: string): Scenario {
@@ -168,38 +51,7 @@ export function loadScenario(file: string): Scenario {
 }
 
 export function parseScenario(text: string, file: string): Scenario {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const loc = new Locator(doc, lc);
-  if (doc.errors.length) {
-    throw new ScenarioError(
-      doc.errors.map((e) => {
-        const at = loc.at(e.pos[0]);
-        return { file, ...at, message: `YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '')}` };
-      }),
-    );
-  }
-  const data = doc.toJS() as unknown;
-  if (!data || typeof data !== 'object' || Array.isArray(data)) {
-    throw new ScenarioError([{ file, line: 1, col: 1, message: 'a scenario must be a YAML mapping with at least name and protocol' }]);
-  }
-  const validate = validator();
-  if (!validate(data)) {
-    const seen = new Set<string>();
-    const problems = (validate.errors ?? [])
-      .map((e) => explain(e, loc))
-      // the most specific errors first; drop the oneOf summaries when a deeper error explains them
-      .sort((a, b) => b.depth - a.depth)
-      .filter((p) => {
-        const k = `${p.at.line}:${p.at.col}`;
-        if (seen.has(k)) return false;
-        seen.add(k);
-        return true;
-      })
-      .sort((a, b) => a.at.line - b.at.line || a.at.col - b.at.col)
-      .map((p) => ({ file, ...p.at, message: p.message }));
-    throw new ScenarioError(problems);
-  }
+  const { data, loc } = schema.parse(text, file, 'a scenario must be a YAML mapping with at least name and protocol');
   return normalize(data as Raw, file, loc);
 }
 
