@@ -17,7 +17,7 @@ import { VERSION } from '../version.js';
 
 export const SELF_FEATURES = [
   'handshake', 'transfer', 'multiplexing', 'chacha20', 'retry', 'resumption', 'zerortt', 'http3', 'keyupdate',
-  'amplification', 'blackhole', 'rebind-port', 'rebind-addr', 'v2', 'goodput', 'streams-api', 'default-stream', 'multi-stream',
+  'amplificationlimit', 'multiconnect', 'handshakeloss', 'transferloss', 'handshakecorruption', 'transfercorruption', 'blackhole', 'rebind-port', 'rebind-addr', 'v2', 'goodput', 'streams-api', 'default-stream', 'multi-stream',
   'dtls', 'dtls-cookie', 'hq-interop', 'longrtt', 'cubic',
 ] as const;
 

@@ -109,7 +109,8 @@ function normalize(raw: Raw, file: string, loc: Locator): Scenario {
 
   const link = raw['network']?.['link'] ?? {};
   const endpoint = (e: Raw) => ({
-    alpn: e['alpn'],
+    alpn: Array.isArray(e['alpn']) ? e['alpn'][0] : e['alpn'],
+    alpns: e['alpn'] === undefined ? undefined : Array.isArray(e['alpn']) ? e['alpn'] : [e['alpn']],
     quicVersion: e['quic-version'],
     versions: e['versions'],
     cipherSuites: e['cipher-suites'],
@@ -233,6 +234,7 @@ function normalize(raw: Raw, file: string, loc: Locator): Scenario {
     file,
     protocol: raw['protocol'],
     description: raw['description'] ?? '',
+    testcase: raw['testcase'] ?? raw['name'],
     tags: raw['tags'] ?? [],
     requires: raw['requires'] ?? [],
     seed: raw['seed'],

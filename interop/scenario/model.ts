@@ -31,8 +31,13 @@ export interface NetworkSpec {
   toClient: Impairment[];
 }
 
+export type AlpnName = 'h3' | 'hq-interop' | 'echo' | 'http/1.1';
+
 export interface EndpointSettings {
-  alpn?: 'h3' | 'hq-interop' | 'echo';
+  /** The first preference (what self uses in virtual time). */
+  alpn?: AlpnName;
+  /** Every acceptable ALPN in preference order; real-peer pairs use the first both declare. */
+  alpns?: AlpnName[];
   quicVersion?: 1 | 2;
   versions?: (1 | 2)[];
   cipherSuites?: string[];
@@ -110,6 +115,8 @@ export interface Scenario {
   file: string;
   protocol: Protocol;
   description: string;
+  /** quic-interop-runner's TESTCASE for real peers (default: the name). */
+  testcase: string;
   tags: string[];
   requires: string[];
   seed?: number;
