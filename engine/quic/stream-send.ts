@@ -131,6 +131,8 @@ export class SendStream {
     if (this.resetCode !== undefined) return undefined;
     if (!this.pending.isEmpty()) {
       const start = this.pending.startAt(0);
+      // Invariant (onAcked removes acknowledged bytes from pending): everything pending is still buffered.
+      if (start < this.bufferBase) throw new Error(`stream ${this.id}: pending bytes from ${start} lie below the send buffer (${this.bufferBase})`);
       const rangeEnd = this.pending.endAt(0);
       let end = Math.min(rangeEnd, start + Math.max(0, maxBytes));
       if (end > this.highestSent) {
@@ -166,8 +168,16 @@ export class SendStream {
 
   onAcked(offset: number, length: number, fin: boolean): void {
     if (this.resetCode !== undefined) return;
-    this.acked.add(offset, offset + length);
-    if (fin) this.finAcked = true;
+    const end = offset + length;
+    this.acked.add(offset, end);
+    // The same bytes may also be queued for resending: a PTO re-queues frames of packets still in flight, and a
+    // packet declared lost may have a copy in another packet. Once acknowledged they never need to go again, and the
+    // buffer below may be freed right here, so no pending range may keep pointing into it.
+    this.pending.remove(offset, end);
+    if (fin) {
+      this.finAcked = true;
+      this.finPending = false;
+    }
     // Free the acknowledged prefix of the buffer.
     const contiguous = this.acked.contiguousEnd(this.bufferBase);
     if (contiguous > this.bufferBase) {
@@ -175,6 +185,7 @@ export class SendStream {
       this.bufferBase = contiguous;
     }
     if (this.finWritten && this.finAcked && this.acked.containsRange(0, this.written)) this.state = 'data-recvd';
+    else this.afterSend();
   }
 
   onLost(offset: number, length: number, fin: boolean): void {
@@ -238,7 +249,8 @@ class SendBuffer {
   /** Bytes [start, end) of the stream; the caller guarantees they are buffered. */
   read(start: number, end: number): Uint8Array {
     let i = this.find(start);
-    const first = this.chunks[i]!;
+    const first = this.chunks[i];
+    if (!first || start < first.offset) throw new Error(`send buffer: bytes ${start}..${end} are not buffered`);
     const from = start - first.offset;
     if (end - first.offset <= first.data.length) return first.data.subarray(from, end - first.offset);
     const out = new Uint8Array(end - start);
