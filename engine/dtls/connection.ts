@@ -798,7 +798,13 @@ export class DtlsConnection {
     } catch (e) {
       if (e instanceof TlsError) this.fail(e);
       else if (e instanceof DecodeError) this.fail(new TlsError(Alert.decode_error, e.message));
-      else this.fail(new TlsError(Alert.internal_error, e instanceof Error ? e.message : String(e)));
+      else {
+        // Not a protocol error but an engine bug: the alert says internal_error; the original error (stack) rides
+        // along as the cause for harnesses that report it.
+        const error = new TlsError(Alert.internal_error, e instanceof Error ? e.message : String(e));
+        error.cause = e;
+        this.fail(error);
+      }
     }
   }
 

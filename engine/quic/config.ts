@@ -89,8 +89,11 @@ export interface QuicConfig {
   readonly faults?: readonly QuicFault[];
 }
 
-/** 'handshake-crypto-no-retransmit': lost Handshake-space CRYPTO data is never sent again. */
-export type QuicFault = 'handshake-crypto-no-retransmit';
+/**
+ * 'handshake-crypto-no-retransmit': lost Handshake-space CRYPTO data is never sent again.
+ * 'internal-error-on-stream-data': handling a STREAM frame throws a plain Error (an engine bug: INTERNAL_ERROR).
+ */
+export type QuicFault = 'handshake-crypto-no-retransmit' | 'internal-error-on-stream-data';
 
 export function resolveTransport(cfg: QuicConfig): TransportSettings {
   return { ...DEFAULT_TRANSPORT, ...cfg.transport };

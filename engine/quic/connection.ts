@@ -151,6 +151,11 @@ export class QuicConnection implements DatagramEndpoint {
   private ackFrequencyOut: AckFrequencySender | undefined;
   private path: Path;
   private readonly events: ConnectionEvent[] = [];
+  /**
+   * Exceptions that were no protocol error (engine bugs) and closed the connection with INTERNAL_ERROR, kept whole
+   * (stack included) for harnesses: the CONNECTION_CLOSE reason carries only the message.
+   */
+  readonly internalErrors: Error[] = [];
 
   // Handshake identity
   /** Client: the DCID of our first Initial (also after a Retry, for transport parameter checks). */
@@ -366,7 +371,9 @@ export class QuicConnection implements DatagramEndpoint {
     } else if (e instanceof DecodeError) {
       this.closeLocally(TransportErrorCode.FRAME_ENCODING_ERROR, e.message, false, 0, now);
     } else {
-      this.closeLocally(TransportErrorCode.INTERNAL_ERROR, e instanceof Error ? e.message : String(e), false, 0, now);
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.internalErrors.push(error);
+      this.closeLocally(TransportErrorCode.INTERNAL_ERROR, error.message, false, 0, now);
     }
   }
 
@@ -1718,7 +1725,10 @@ const FRAME_HANDLERS: { [T in Frame['type']]: Handler<T> } = {
   stop_sending: (c, f) => c.streams.onStopSending(f),
   crypto: (c, f, ctx) => c.onCrypto(f, ctx),
   new_token: (c, f) => c.onNewToken(f),
-  stream: (c, f) => c.streams.onStreamFrame(f),
+  stream: (c, f) => {
+    if (c.config.faults?.includes('internal-error-on-stream-data')) throw new Error('injected fault internal-error-on-stream-data: STREAM frame handler failed');
+    c.streams.onStreamFrame(f);
+  },
   max_data: (c, f) => c.streams.onMaxData(f.maximum),
   max_stream_data: (c, f) => c.streams.onMaxStreamData(f),
   max_streams: (c, f) => c.streams.onMaxStreams(f.bidi, f.maximum),

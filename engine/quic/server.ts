@@ -51,6 +51,8 @@ export class QuicServer implements DatagramEndpoint {
   private lastCid: Uint8Array | undefined;
   private lastRoute: Route | undefined;
   readonly connections = new Set<QuicConnection>();
+  /** Exceptions from routing itself (outside any connection), kept whole for harnesses; the datagram was dropped. */
+  readonly internalErrors: Error[] = [];
   private readonly acceptQueue: QuicConnection[] = [];
   private readonly outbox: OutgoingDatagram[] = [];
   private readonly sealer: TokenSealer;
@@ -80,7 +82,9 @@ export class QuicServer implements DatagramEndpoint {
     try {
       this.route(data, from, now, local);
     } catch (e) {
-      this.drop(data.length, from, `internal: ${(e as Error).message}`);
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.internalErrors.push(error);
+      this.drop(data.length, from, `internal: ${error.message}`);
     }
   }
 

@@ -68,7 +68,13 @@ export const fuzzCommand: CommandModule<object, FuzzFlags> = {
         if (o.result.verdict === 'failed' || o.result.verdict === 'error') failures.push(o.result);
         else passed++;
       }
-      process.stdout.write(`${scenario.name}: ${seeds.length} seed(s) in ${seconds.toFixed(1)} s (${(seeds.length / seconds).toFixed(2)} seeds/s): ${passed} passed, ${failures.length} failed\n`);
+      // Engine bugs (an exception caught as INTERNAL_ERROR, with its stack in the run's internal-error check) are their
+      // own class: 'failed' counts the other non-passing seeds.
+      const internal = failures.filter((f) => f.checks.some((c) => c.name === 'internal-error')).length;
+      process.stdout.write(
+        `${scenario.name}: ${seeds.length} seed(s) in ${seconds.toFixed(1)} s (${(seeds.length / seconds).toFixed(2)} seeds/s): ` +
+          `${passed} passed, ${failures.length - internal} failed, ${internal} internal error${internal === 1 ? '' : 's'}\n`,
+      );
       for (const f of failures) process.stdout.write(`  seed ${f.seed}: ${f.verdict}: ${f.reason}\n    ${f.replay}\n`);
       if (argv.shrink && failures.length) {
         const f = failures[0]!;

@@ -10,6 +10,7 @@ import type { CipherSuiteName } from '../../engine/tls/api.js';
 import { DtlsClient, DtlsServer, type DtlsSuiteName } from '../../engine/dtls/index.js';
 import { ClientFleet } from '../runner/quic-client.js';
 import { ServerHost } from '../runner/quic-server.js';
+import { internalErrorsField } from '../runner/internal-errors.js';
 import { SIMULATION_CLOCK_MS } from '../runner/pki.js';
 import type { EndpointSettings } from '../scenario/model.js';
 import type { ConnectionReport, Peer, PeerContext, RoleEndpoint } from './types.js';
@@ -94,6 +95,7 @@ function quicClient(ctx: PeerContext): RoleEndpoint {
           lastByteAt: r.ledger.lastByteAt,
         }),
       ),
+      ...internalErrorsField(fleet.internalErrors),
     }),
     scriptConnection: () => fleet.connection(0),
   };
@@ -141,6 +143,7 @@ function quicServer(ctx: PeerContext): RoleEndpoint {
     report: () => ({
       connections: host.records.map((r): ConnectionReport => ({ handshakeAt: r.handshakeAt, resumed: r.resumed, earlyData: r.earlyData, keyUpdates: r.keyUpdates, closeInfo: r.closeInfo })),
       retriesSent: host.retries,
+      ...internalErrorsField(host.internalErrors),
     }),
     scriptConnection: () => host.connection(0),
   };
@@ -165,6 +168,8 @@ const RESEND_MS = 1000;
 class DtlsClientRole implements DatagramEndpoint {
   readonly client: DtlsClient;
   readonly report: ConnectionReport = { keyUpdates: 0, messagesSent: 0, messagesEchoed: 0 };
+  /** Engine bugs the connection caught (the cause of its internal_error alert). */
+  readonly internalErrors: unknown[] = [];
   private readonly expected: Uint8Array[];
   private readonly echoedFlags: boolean[];
   private echoed = 0;
@@ -220,6 +225,7 @@ class DtlsClientRole implements DatagramEndpoint {
           this.resendAt = undefined;
         }
       } else if (e.type === 'closed' && e.error) {
+        if (e.error.cause !== undefined) this.internalErrors.push(e.error.cause);
         this.report.closeInfo = { errorCode: e.error.alert, frameType: 0, reason: e.error.message, initiator: e.error.remote ? 'remote' : 'local', kind: 'transport', cause: 'close' };
       }
     }
@@ -264,6 +270,8 @@ class DtlsServerRole implements DatagramEndpoint {
   maxStates = 0;
   handshakes = 0;
   echoed = 0;
+  /** Engine bugs any association caught (the cause of its internal_error alert). */
+  readonly internalErrors: unknown[] = [];
 
   constructor(ctx: PeerContext) {
     this.server = new DtlsServer({ ...dtlsConfig(ctx, 'server'), cookies: ctx.scenario.server.cookie });
@@ -276,7 +284,7 @@ class DtlsServerRole implements DatagramEndpoint {
       else if (e.event.type === 'data') {
         this.server.send(e.peer, e.event.data); // the echo application
         this.echoed++;
-      }
+      } else if (e.event.type === 'closed' && e.event.error?.cause !== undefined) this.internalErrors.push(e.event.error.cause);
     }
   }
 
@@ -318,7 +326,7 @@ function dtlsConfig(ctx: PeerContext, role: 'client' | 'server', label = 'dtls')
 
 function dtlsClient(ctx: PeerContext): RoleEndpoint {
   const c = new DtlsClientRole(ctx);
-  return { endpoint: c, done: () => c.done, report: () => ({ connections: [c.report] }) };
+  return { endpoint: c, done: () => c.done, report: () => ({ connections: [c.report], ...internalErrorsField(c.internalErrors) }) };
 }
 
 function dtlsServer(ctx: PeerContext): RoleEndpoint {
@@ -331,6 +339,7 @@ function dtlsServer(ctx: PeerContext): RoleEndpoint {
       retriesSent: s.server.stats.helloVerifyRequests,
       maxStates: s.maxStates,
       metrics: { serverHandshakes: s.handshakes, serverEchoed: s.echoed, cookiesAccepted: s.server.stats.cookiesAccepted },
+      ...internalErrorsField(s.internalErrors),
     }),
   };
 }

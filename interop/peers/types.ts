@@ -11,8 +11,8 @@ import type { SimulationPki } from '../runner/pki.js';
 import type { GeneratedFiles } from '../runner/content.js';
 
 /** Engine faults a test can switch on to prove the harness catches them (never on in normal runs). */
-export type FaultName = 'handshake-crypto-no-retransmit';
-export const FAULT_NAMES: readonly FaultName[] = ['handshake-crypto-no-retransmit'];
+export type FaultName = 'handshake-crypto-no-retransmit' | 'internal-error-on-stream-data';
+export const FAULT_NAMES: readonly FaultName[] = ['handshake-crypto-no-retransmit', 'internal-error-on-stream-data'];
 
 export interface PeerContext {
   readonly scenario: Scenario;
@@ -64,6 +64,11 @@ export interface RoleReport {
   maxStates?: number;
   /** Free-form numbers for result.json metrics. */
   metrics?: Record<string, number>;
+  /**
+   * Exceptions the engine caught and turned into INTERNAL_ERROR / an internal_error alert (bugs, not protocol errors):
+   * message, then the first stack frames, one per line. Any makes the run's verdict 'error'.
+   */
+  internalErrors?: string[];
 }
 
 /** One running role of a peer. */

@@ -176,6 +176,11 @@ export class ClientFleet implements DatagramEndpoint {
     return this.records.length === this.plan.connections && this.sessions.every((s) => s.finished);
   }
 
+  /** Exceptions the connections caught as INTERNAL_ERROR (engine bugs), in connection order. */
+  get internalErrors(): Error[] {
+    return this.sessions.flatMap((s) => s.conn.internalErrors);
+  }
+
   /** The session objects, for scripted (API) scenarios that drive one connection directly. */
   connection(i: number): QuicConnection | undefined {
     return this.sessions[i]?.conn;

@@ -118,6 +118,11 @@ export class ServerHost implements DatagramEndpoint {
     return this.sessions[i]?.conn;
   }
 
+  /** Exceptions caught as INTERNAL_ERROR (engine bugs): in routing, then in each accepted connection. */
+  get internalErrors(): Error[] {
+    return [...this.server.internalErrors, ...this.sessions.flatMap((s) => s.conn.internalErrors)];
+  }
+
   private afterInput(now: number): void {
     for (let c = this.server.accept(); c; c = this.server.accept()) this.sessions.push(new ServerSession(c, this.opts.files));
     for (const s of this.sessions) s.process(now, !!this.opts.scripted);

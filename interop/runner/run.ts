@@ -18,6 +18,7 @@ import { networkConfig, overridesFromList, type FateList } from './network.js';
 import { simulationPki } from './pki.js';
 import { evaluate } from './expectations.js';
 import { ScriptedSide, StepScript } from './script.js';
+import { internalErrorOutcome } from './internal-errors.js';
 
 export { requestPaths };
 
@@ -138,6 +139,8 @@ export function runScenario(scenario: Scenario, opts: RunOptions): RunRecord {
   const clientReport = clientRole.report();
   const serverReport = serverRole.report();
   const checks: Check[] = evaluate({ scenario, sim, client: clientReport, server: serverReport, files, clientDone: script ? script.finished : clientRole.done(), script });
+  const internal = internalErrorOutcome(clientReport, serverReport);
+  if (internal) checks.push(internal.check);
   const r: RunRecord = {
     ...base,
     checks,
@@ -145,7 +148,7 @@ export function runScenario(scenario: Scenario, opts: RunOptions): RunRecord {
     simulatedMs: Math.round(sim.simulatedMs * 1000) / 1000,
     metrics: metricsOf(sim, clientReport.connections),
   };
-  Object.assign(r, verdictOf(scenario, sim, checks));
+  Object.assign(r, internal?.verdict ?? verdictOf(scenario, sim, checks));
 
   if (opts.outDir && keep(r)) {
     mkdirSync(opts.outDir, { recursive: true });
