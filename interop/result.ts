@@ -33,7 +33,20 @@ export interface RunResult {
   simulatedMs: number;
   wallMs: number;
   metrics: Record<string, number | string | boolean>;
-  artifacts: { trace?: string; pcap?: string; keylog?: string; qlog: string[] };
+  artifacts: {
+    trace?: string;
+    pcap?: string;
+    keylog?: string;
+    qlog: string[];
+    /** Real-time runs: the command lines used and each endpoint's output. */
+    commands?: string;
+    clientLog?: string;
+    serverLog?: string;
+    clientStdout?: string;
+    serverStdout?: string;
+  };
+  /** True when real processes ran through the real-time relay (simulatedMs is then wall time). */
+  realTime?: boolean;
   /** Fate overrides applied (from a shrink), so replay reproduces them. */
   fates?: { direction: 'to-server' | 'to-client'; index: number; fate: 'drop' | 'deliver' }[];
   replay: string;

@@ -33,6 +33,8 @@ export interface Relay {
   readonly address: Address;
   readonly port: number;
   trace(): TraceEntry[];
+  /** trace.txt: one line per datagram, as virtual-time runs write it. */
+  traceText(): string;
   traceHash(): string;
   checks(): Check[];
   metrics(): Record<string, unknown>;
@@ -155,6 +157,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     address,
     port: address.port,
     trace: () => net.trace.entries,
+    traceText: () => net.trace.text(),
     traceHash: () => net.trace.hash(),
     checks: () => observers.flatMap((o) => o.checks()),
     metrics: () => {

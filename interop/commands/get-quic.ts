@@ -1,6 +1,7 @@
 // `crosswire get https://…` over QUIC (RFC 9000) with HTTP/3 (RFC 9114) or hq-interop: one download, body to stdout or --out.
 
 import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
 import type { SessionTicket } from '../../engine/tls/api.js';
 import { QuicConnection } from '../../engine/quic/connection.js';
 import type { ConnectionEvent } from '../../engine/quic/connection-events.js';
@@ -16,6 +17,17 @@ import type { GetFlags } from './get-tcp.js';
 export interface GetQuicFlags extends GetFlags, QuicFlags {
   '0rtt'?: boolean;
   timeout?: number;
+  /** More paths on the same connection (quic-interop-runner's client: every URL over one connection). */
+  morePaths?: string[];
+  /** Write each body to this folder under its path's file name instead of stdout / --out. */
+  'out-dir'?: string;
+}
+
+/** The file a path's body goes to in --out-dir: its last segment (index.html for '/'). */
+export function downloadName(path: string): string {
+  const clean = path.split('?')[0]!;
+  const last = clean.slice(clean.lastIndexOf('/') + 1);
+  return last && last !== '.' && last !== '..' ? last : 'index.html';
 }
 
 const APP_PROTOCOLS: readonly AppProtocol[] = ['h3', 'hq-interop'];
@@ -35,16 +47,28 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
   const qlog = deferredQlog(flags.qlog, 'client');
   const config = quicConfig(flags, tls, { session: saved, qlog: qlog.sink });
 
-  let fd: number | undefined;
-  if (flags.out) {
+  const paths = [target.path, ...(flags.morePaths ?? [])];
+  const outputs = new Map<string, { out: BufferedOutput; fd?: number }>();
+  const open = (file: string) => {
     try {
-      fd = openSync(flags.out, 'w');
+      return openSync(file, 'w');
     } catch (e) {
-      throw usageError(`cannot write --out ${flags.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw usageError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
+  };
+  if (flags['out-dir']) {
+    for (const p of paths) {
+      const fd = open(join(flags['out-dir'], downloadName(p)));
+      outputs.set(p, { out: new BufferedOutput(fd), fd });
+    }
+  } else {
+    if (paths.length > 1) throw usageError('several URLs need --out-dir (one file per URL)');
+    const fd = flags.out ? open(flags.out) : undefined;
+    outputs.set(target.path, { out: new BufferedOutput(fd), ...(fd !== undefined ? { fd } : {}) });
   }
-  const body = new BufferedOutput(fd);
   let received = 0;
+  const failures: string[] = [];
+  let completed = 0;
   let outcome: { ok: boolean; detail?: string } | undefined;
   const conn = new QuicConnection({ role: 'client', config, remote, now: monotonicNow() });
   qlog.bind(conn.originalDcid);
@@ -54,16 +78,20 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
     target.port === 443 ? target.host : `${target.host}:${target.port}`,
     {
       onHeaders: (_p, status) => log(`HTTP/3 status ${status}`),
-      onData: (_p, chunk) => {
+      onData: (p, chunk) => {
         received += chunk.length;
-        body.write(chunk);
+        outputs.get(p)?.out.write(chunk);
       },
-      onComplete: (_p, ok, detail) => (outcome = { ok, detail }),
+      onComplete: (p, ok, detail) => {
+        completed++;
+        if (!ok) failures.push(`${p}: ${detail ?? 'failed'}`);
+        if (completed === paths.length) outcome = failures.length ? { ok: false, detail: failures.join('; ') } : { ok: true };
+      },
     },
     monotonicNow,
     wantEarly,
   );
-  app.request(target.path);
+  for (const p of paths) app.request(p);
   log(`connecting to ${remote.host}:${remote.port} over ${versionName(config.version!)}, ALPN ${protocol}${saved ? ', resuming' : ''}${wantEarly ? ' with 0-RTT' : ''}`);
 
   let newest: SessionTicket | undefined;
@@ -111,8 +139,10 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
   process.off('SIGINT', onSigint);
   await driver.close();
   qlog.close();
-  body.flush();
-  if (fd !== undefined) closeSync(fd);
+  for (const { out, fd } of outputs.values()) {
+    out.flush();
+    if (fd !== undefined) closeSync(fd);
+  }
   if (flags.resume && newest) {
     saveTicketFile(flags.resume, newest);
     log(`saved ticket to ${flags.resume}`);

@@ -5,7 +5,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { parseTarget, runCommand, usageError, type Target } from '../cli-util.js';
 import { getOverTcp, type GetFlags } from './get-tcp.js';
-import { getOverQuic } from './get-quic.js';
+import { downloadName, getOverQuic } from './get-quic.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 export type GetFetcher = (target: Target, flags: GetFlags) => Promise<number>;
 
@@ -19,12 +21,12 @@ function transportKey(target: Target, flags: GetFlags): string {
   return flags.tcp ? `${target.scheme}+tcp` : target.scheme;
 }
 
-export const getCommand: CommandModule<object, GetFlags & { url: string }> = {
-  command: 'get <url>',
-  describe: 'HTTP GET over QUIC (default) or TLS 1.3 over TCP (--tcp, HTTP/1.1)',
+export const getCommand: CommandModule<object, GetFlags & { urls: string[]; 'out-dir'?: string }> = {
+  command: 'get <urls..>',
+  describe: 'HTTP GET over QUIC (default) or TLS 1.3 over TCP (--tcp, HTTP/1.1); several URLs of one server: one QUIC connection, files in --out-dir',
   builder: (y: Argv) =>
     y
-      .positional('url', { type: 'string', demandOption: true, describe: 'https://host:port/path' })
+      .positional('urls', { type: 'string', array: true, demandOption: true, describe: 'https://host:port/path (several: same server, needs --out-dir)' })
       .option('tcp', { type: 'boolean', default: false, describe: 'TLS 1.3 over TCP with HTTP/1.1 instead of QUIC' })
       .option('ca', { type: 'string', describe: 'trust anchors (PEM); default: the system store' })
       .option('insecure', { type: 'boolean', default: false, describe: 'skip certificate verification (explicit opt-out)' })
@@ -36,6 +38,7 @@ export const getCommand: CommandModule<object, GetFlags & { url: string }> = {
       .option('key', { type: 'string', describe: 'private key of --cert (PEM)' })
       .option('keylog', { type: 'string', describe: 'append NSS key log lines to this file (also SSLKEYLOGFILE)' })
       .option('out', { type: 'string', describe: 'write the body to this file instead of stdout' })
+      .option('out-dir', { type: 'string', describe: 'write each body to this folder under its URL\'s file name (quic-interop-runner\'s /downloads)' })
       .option('resume', { type: 'string', describe: 'session ticket file: resume with it if present, save the newest ticket after the run' })
       .option('v', { alias: 'verbose', type: 'boolean', default: false, describe: 'print handshake details and records to stderr' })
       .option('quic-version', { type: 'number', choices: [1, 2], describe: 'QUIC: version of the first Initial (default 1; v2 is offered for compatible upgrade)' })
@@ -46,15 +49,28 @@ export const getCommand: CommandModule<object, GetFlags & { url: string }> = {
       .option('key-update', { type: 'number', describe: 'QUIC: initiate a 1-RTT key update every N packets sent' })
       .option('ack-frequency', { type: 'boolean', describe: 'QUIC: the ACK Frequency extension, draft-ietf-quic-ack-frequency-14 (default on; --no-ack-frequency: RFC 9000 ACKs only)' })
       .option('max-datagram-size', { type: 'number', describe: 'QUIC: largest UDP payload to send; PMTU discovery probes up to it (default 1472, 1200 = no probing)' })
-      .option('timeout', { type: 'number', describe: 'QUIC: give up after this many seconds (default 30)' }) as unknown as Argv<GetFlags & { url: string }>,
+      .option('timeout', { type: 'number', describe: 'QUIC: give up after this many seconds (default 30)' }) as unknown as Argv<GetFlags & { urls: string[]; 'out-dir'?: string }>,
   handler: (argv) =>
     runCommand(async () => {
-      const target = parseTarget(argv.url, ['https']);
+      const targets = argv.urls.map((u) => parseTarget(u, ['https']));
+      const target = targets[0]!;
+      for (const t of targets) if (t.host !== target.host || t.port !== target.port) throw usageError(`every URL must name the same server: ${t.host}:${t.port} differs from ${target.host}:${target.port}`);
+      if (targets.length > 1 && !argv['out-dir']) throw usageError('several URLs need --out-dir (one file per URL)');
+      if (argv['out-dir'] && argv.out) throw usageError('--out and --out-dir exclude each other');
       const key = transportKey(target, argv);
       const fetcher = GET_TRANSPORTS[key];
       if (!fetcher) {
         throw usageError(argv.tcp ? `--tcp does not support ${target.scheme}://` : 'HTTP/3 over QUIC is not available in this build yet; add --tcp for HTTP/1.1 over TLS 1.3/TCP');
       }
-      return fetcher(target, argv);
+      if (argv['out-dir']) mkdirSync(argv['out-dir'], { recursive: true });
+      // QUIC carries every path on one connection; HTTP/1.1 over TCP fetches them one connection after another.
+      if (key === 'https') return fetcher(target, { ...argv, morePaths: targets.slice(1).map((t) => t.path) } as GetFlags);
+      let code = 0;
+      for (const t of targets) {
+        const out = argv['out-dir'] ? join(argv['out-dir'], downloadName(t.path)) : argv.out;
+        code = await fetcher(t, { ...argv, ...(out ? { out } : {}) });
+        if (code !== 0) return code;
+      }
+      return code;
     }),
 };

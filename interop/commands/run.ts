@@ -9,7 +9,9 @@ import type { Scenario } from '../scenario/model.js';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { summarize } from '../result.js';
 import { VERSION } from '../version.js';
-import { PEERS } from '../peers/self.js';
+import { loadRegistry, type PeerRegistry } from '../peers/registry.js';
+import { planCells, parseShard, shardCells, type Cell } from '../runner/matrix.js';
+import { runLive } from '../runner/live.js';
 import { FAULT_NAMES, type FaultName } from '../peers/types.js';
 import { runJobs } from '../runner/pool.js';
 import { DEFAULT_SEED, type Job } from '../runner/job.js';
@@ -21,7 +23,13 @@ export interface RunFlags {
   seed?: number;
   out: string;
   jobs: number;
-  peer: string;
+  'live-jobs': number;
+  repeat: number;
+  shard?: string;
+  client?: string[];
+  server?: string[];
+  peer?: string;
+  'peers-file'?: string[];
   capture: boolean;
   'inject-fault'?: string[];
 }
@@ -54,38 +62,53 @@ export function scenarioErrorExit(e: unknown): number | undefined {
   return EXIT_USAGE;
 }
 
-/** One directory per run, named after the scenario (numbered when two files share a name). */
-function runDirs(scenarios: Scenario[], out: string): string[] {
-  const seen = new Map<string, number>();
-  return scenarios.map((s) => {
-    const n = (seen.get(s.name) ?? 0) + 1;
-    seen.set(s.name, n);
-    return join(out, n > 1 ? `${s.name}-${n}` : s.name);
-  });
-}
-
 export function failureLine(r: RunRecord): string {
   return `${r.scenario}: ${r.verdict}: ${r.reason} (replay: ${r.replay})`;
 }
 
+/** Comma-separated and repeated flags alike: --client a,b --client c → [a, b, c]. */
+function names(v: string[] | string | undefined): string[] {
+  return (Array.isArray(v) ? v : v === undefined ? [] : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
+}
+
 export const runCommandModule: CommandModule<object, RunFlags> = {
   command: 'run <scenarios..>',
-  describe: 'run scenario files or directories against a peer in both roles (virtual time) and write results',
+  describe: 'run scenarios for every client × server pair (self ↔ self in virtual time, real peers through the real-time relay)',
   builder: (y: Argv) =>
     y
       .positional('scenarios', { type: 'string', array: true, demandOption: true, describe: 'scenario YAML files or directories' })
+      .option('client', { type: 'string', array: true, describe: 'client implementation(s), comma-separated (default self); see `crosswire peers list`' })
+      .option('server', { type: 'string', array: true, describe: 'server implementation(s), comma-separated (default self)' })
+      .option('peer', { type: 'string', describe: 'one implementation in both roles (same as --client X --server X)' })
+      .option('peers-file', { type: 'string', array: true, describe: 'extra peer declarations (peer.yaml files or folders); ./peers/ is read too' })
       .option('seed', { type: 'number', describe: `random seed for every run (default: the scenario's seed, else ${DEFAULT_SEED})` })
-      .option('out', { type: 'string', default: 'results', describe: 'directory for result.json files, traces and summary.json' })
-      .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'scenarios run in parallel (worker threads); results do not depend on it' })
-      .option('peer', { type: 'string', default: 'self', describe: `implementation in both roles (${Object.keys(PEERS).join(', ')})` })
-      .option('capture', { type: 'boolean', default: false, describe: 'also write a pcapng capture and TLS key log per run' })
+      .option('out', { type: 'string', default: 'results', describe: 'directory for the run folders (<server>_<client>/<scenario>/) and summary.json' })
+      .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'virtual-time cells run in parallel (worker threads); results do not depend on it' })
+      .option('live-jobs', { type: 'number', default: 1, describe: 'real-time cells run in parallel (each is two processes and a relay; 1 keeps timing honest on 2 cores)' })
+      .option('repeat', { type: 'number', default: 1, describe: 'run each cell N times with seeds seed, seed+1, …; differing verdicts mark the cell flaky' })
+      .option('shard', { type: 'string', describe: 'run only shard i of n (e.g. 2/4): a deterministic partition balanced by expected duration' })
+      .option('capture', { type: 'boolean', default: false, describe: 'virtual time: also write a pcapng capture and TLS key log per run (real-time runs always do)' })
       .option('inject-fault', { type: 'string', array: true, hidden: true, describe: 'switch on an engine fault (harness self-tests)' }) as unknown as Argv<RunFlags>,
   handler: (argv) =>
     runCommand(async () => {
-      if (!PEERS[argv.peer]) throw usageError(`unknown peer '${argv.peer}' (known: ${Object.keys(PEERS).join(', ')})`);
       if (!(argv.jobs >= 1)) throw usageError('--jobs must be at least 1');
+      if (!(argv['live-jobs'] >= 1)) throw usageError('--live-jobs must be at least 1');
+      if (!(Number.isInteger(argv.repeat) && argv.repeat >= 1)) throw usageError('--repeat must be a positive integer');
       if (argv.seed !== undefined && !Number.isInteger(argv.seed)) throw usageError('--seed must be an integer');
       const faults = checkFaults(argv['inject-fault']);
+      let registry: PeerRegistry;
+      try {
+        registry = loadRegistry({ peersFiles: argv['peers-file'] });
+      } catch (e) {
+        const code = scenarioErrorExit(e);
+        if (code !== undefined) return code;
+        throw e;
+      }
+      const clients = argv.peer ? [argv.peer] : names(argv.client);
+      const servers = argv.peer ? [argv.peer] : names(argv.server);
+      if (!clients.length) clients.push('self');
+      if (!servers.length) servers.push('self');
+      for (const n of [...clients, ...servers]) if (!registry.get(n)) throw usageError(`unknown peer '${n}' (known: ${registry.names().join(', ')})`);
       let scenarios: Scenario[];
       try {
         const files = findScenarioFiles(argv.scenarios);
@@ -96,31 +119,84 @@ export const runCommandModule: CommandModule<object, RunFlags> = {
         if (code !== undefined) return code;
         throw e;
       }
-      const dirs = runDirs(scenarios, argv.out);
-      const jobs: Job[] = scenarios.map((s, i) => ({ file: s.file, seed: argv.seed, outDir: dirs[i], peer: argv.peer, capture: argv.capture, ...(faults.length ? { faults } : {}) }));
+      const isVirtual = (c: string, s: string) => !!registry.virtual(c) && registry.virtual(c) === registry.virtual(s);
+      let cells = planCells({ scenarios, clients, servers, out: argv.out, seed: argv.seed, defaultSeed: DEFAULT_SEED, repeat: argv.repeat, isVirtual });
+      if (argv.shard) {
+        let sh;
+        try {
+          sh = parseShard(argv.shard);
+        } catch (e) {
+          throw usageError((e as Error).message);
+        }
+        cells = shardCells(cells, sh.index, sh.count);
+      }
       const started = Date.now();
-      const progress = new Progress(jobs.length);
-      const outcomes = await runJobs(jobs, argv.jobs, (i, o) => progress.step(scenarios[i]!.name, o.ok ? o.result.verdict : 'error', o.ok ? o.result.wallMs : undefined));
-      const runs = outcomes.map((o, i): RunRecord => (o.ok ? o.result : errorRecord(scenarios[i]!, argv, o.error)));
+      const progress = new Progress(cells.length);
+      const label = (c: Cell) => `${c.scenario.name} ${c.client}→${c.server}${c.repeats > 1 ? ` #${c.repeat + 1}` : ''}`;
+      const results: (RunRecord | undefined)[] = new Array(cells.length);
+      const abort = new AbortController();
+      const onSigint = () => {
+        if (abort.signal.aborted) return;
+        process.stderr.write('\ncrosswire: interrupted: stopping the running cells (the results so far are kept)\n');
+        abort.abort();
+      };
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigint);
+
+      // Virtual cells on worker threads, real-time cells a few at a time, both at once.
+      const virtualIdx = cells.map((c, i) => (c.virtual ? i : -1)).filter((i) => i >= 0);
+      const liveIdx = cells.map((c, i) => (c.virtual ? -1 : i)).filter((i) => i >= 0);
+      const jobs: Job[] = virtualIdx.map((i) => {
+        const c = cells[i]!;
+        return { file: c.scenario.file, seed: c.seed, outDir: c.dir, peer: c.client, capture: argv.capture, ...(faults.length ? { faults } : {}) };
+      });
+      const virtualRun = runJobs(jobs, argv.jobs, (k, o) => {
+        const i = virtualIdx[k]!;
+        results[i] = o.ok ? o.result : errorRecord(cells[i]!, o.error);
+        progress.step(label(cells[i]!), results[i]!.verdict, results[i]!.wallMs);
+      }, abort.signal);
+      let nextLive = 0;
+      const liveWorker = async () => {
+        while (nextLive < liveIdx.length && !abort.signal.aborted) {
+          const i = liveIdx[nextLive++]!;
+          const c = cells[i]!;
+          try {
+            results[i] = await runLive(c.scenario, registry.get(c.client)!, registry.get(c.server)!, { seed: c.seed, outDir: c.dir, signal: abort.signal, replay: `crosswire replay ${join(c.dir, 'result.json')}` });
+          } catch (e) {
+            results[i] = errorRecord(c, `internal error: ${(e as Error).stack ?? (e as Error).message}`);
+          }
+          progress.step(label(c), results[i]!.verdict, results[i]!.wallMs);
+        }
+      };
+      await Promise.all([virtualRun, ...Array.from({ length: Math.min(argv['live-jobs'], liveIdx.length) }, liveWorker)]);
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+
+      const partial = abort.signal.aborted;
+      const done = results.map((r, i) => ({ r, c: cells[i]! })).filter((x): x is { r: RunRecord; c: Cell } => !!x.r);
       mkdirSync(argv.out, { recursive: true });
       const summary = summarize(
-        runs.map((result, i) => ({ result, path: join(dirs[i]!, 'result.json'), description: scenarios[i]!.description })),
+        done.map(({ r, c }) => ({ result: r, path: join(c.dir, 'result.json'), description: c.scenario.description })),
         { seed: argv.seed ?? DEFAULT_SEED, outDir: argv.out, startMs: started, endMs: Date.now(), version: VERSION },
       );
       writeFileSync(join(argv.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+      const runs = done.map((x) => x.r);
       process.stdout.write(summaryTable(runs));
       process.stdout.write(`results in ${argv.out}${argv.out.endsWith('/') ? '' : '/'} (summary.json)\n`);
+      if (partial) process.stderr.write(`crosswire: partial results: ${runs.length} of ${cells.length} cell(s) ran before the interruption\n`);
+      const tested = runs.filter((r) => r.verdict !== 'unsupported').length;
+      if (runs.length && !tested) process.stderr.write('crosswire: every cell was unsupported: nothing was tested\n');
       const bad = runs.filter((r) => r.verdict === 'failed' || r.verdict === 'error');
       for (const r of bad) process.stderr.write(`crosswire: ${failureLine(r)}\n`);
-      return bad.length ? EXIT_FAILURE : EXIT_OK;
+      return partial ? 130 : bad.length ? EXIT_FAILURE : EXIT_OK;
     }),
 };
 
-function errorRecord(s: Scenario, argv: RunFlags, error: string): RunRecord {
+function errorRecord(c: Cell, error: string): RunRecord {
+  const s = c.scenario;
   return {
-    scenario: s.name, file: s.file, protocol: s.protocol, client: { name: argv.peer, version: VERSION }, server: { name: argv.peer, version: VERSION }, seed: argv.seed ?? s.seed ?? DEFAULT_SEED,
+    scenario: s.name, file: s.file, protocol: s.protocol, client: { name: c.client, version: '' }, server: { name: c.server, version: '' }, seed: c.seed,
     verdict: 'error', reason: error, checks: [], traceHash: '', simulatedMs: 0, wallMs: 0, metrics: {}, artifacts: { qlog: [] },
-    replay: `crosswire run ${s.file}${argv.seed !== undefined ? ` --seed ${argv.seed}` : ''}`, version: VERSION,
+    replay: `crosswire run ${s.file} --client ${c.client} --server ${c.server} --seed ${c.seed}`, version: VERSION,
   };
 }
-

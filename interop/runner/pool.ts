@@ -4,11 +4,12 @@
 import { Worker } from 'node:worker_threads';
 import { executeJob, type Job, type JobOutcome } from './job.js';
 
-export async function runJobs(jobs: Job[], parallel: number, onDone: (index: number, outcome: JobOutcome) => void): Promise<JobOutcome[]> {
+export async function runJobs(jobs: Job[], parallel: number, onDone: (index: number, outcome: JobOutcome) => void, signal?: AbortSignal): Promise<JobOutcome[]> {
   const out: JobOutcome[] = new Array(jobs.length);
   const n = Math.max(1, Math.min(parallel, jobs.length));
   if (n <= 1) {
     for (let i = 0; i < jobs.length; i++) {
+      if (signal?.aborted) break;
       out[i] = executeJob(jobs[i]!);
       onDone(i, out[i]!);
       // Let stderr progress output drain between long synchronous runs.
@@ -24,7 +25,7 @@ export async function runJobs(jobs: Job[], parallel: number, onDone: (index: num
         const w = new Worker(workerUrl);
         let current = -1;
         const feed = () => {
-          if (next >= jobs.length) {
+          if (next >= jobs.length || signal?.aborted) {
             void w.terminate().then(() => resolve());
             return;
           }
@@ -41,6 +42,8 @@ export async function runJobs(jobs: Job[], parallel: number, onDone: (index: num
           onDone(current, out[current]!);
           reject(e);
         });
+        // Ctrl-C: the job in progress is abandoned (its worker ends now), finished ones are kept.
+        signal?.addEventListener('abort', () => void w.terminate().then(() => resolve()), { once: true });
         feed();
       }),
     ),
