@@ -1,0 +1,156 @@
+// Merge shard folders into one results folder: every run folder is hard-linked (copied across file systems) into
+// the output, keeping its path under the shard root (QIR's layout, <server>_<client>/<scenario>/[rep-<n>/]), and its
+// result.json is rewritten so paths that named the shard folder name the merged one. The same run in two shards is
+// kept once when the results agree and is an error when they differ.
+
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, resolve, sep } from 'node:path';
+import { buildModel, findResultFiles, loadModel, ReportInputError, cellKey, type Model, type Run } from './model.js';
+import { readPreviousSummary } from './summary.js';
+
+export interface MergeOptions {
+  out: string;
+  /** Copy files instead of hard-linking them. */
+  copy?: boolean;
+}
+
+export interface MergeOutcome {
+  model: Model;
+  runs: number;
+  /** Runs present in more than one shard with agreeing results (kept once). */
+  duplicates: number;
+  files: { linked: number; copied: number };
+  /** From the shards' summary.json files when present, else the result files' times. */
+  startMs?: number;
+  endMs?: number;
+  clients?: string[];
+  servers?: string[];
+}
+
+const REPORT_FILES = new Set(['report.html', 'junit.xml', 'summary.json']);
+
+/** What must agree for two copies of one run to count as the same run. */
+function identity(run: Run): string {
+  const r = run.result;
+  return JSON.stringify([r.scenario, r.client.name, r.server.name, r.seed, r.verdict, r.reason, r.traceHash, r.checks.map((c) => [c.name, c.ok]), r.measurement ?? null]);
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Rewrites every string in a result.json that names the shard folder (absolute or as given) to name `out`. */
+function rewritePaths(value: unknown, forms: [RegExp, string][]): unknown {
+  if (typeof value === 'string') return forms.reduce((s, [re, to]) => s.replace(re, (_m, pre: string) => pre + to), value);
+  if (Array.isArray(value)) return value.map((v) => rewritePaths(v, forms));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rewritePaths(v, forms)]));
+  return value;
+}
+
+export function mergeResults(sources: string[], opts: MergeOptions): MergeOutcome {
+  if (!sources.length) throw new ReportInputError('merge: name at least one results folder');
+  const out = resolve(opts.out);
+  for (const s of sources) {
+    let st;
+    try {
+      st = statSync(s);
+    } catch (e) {
+      throw new ReportInputError(`merge: cannot read ${s}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (!st.isDirectory()) throw new ReportInputError(`merge: ${s} is not a folder`);
+    const abs = resolve(s);
+    if (abs === out || out.startsWith(abs + sep)) throw new ReportInputError(`merge: --out ${opts.out} is inside the input folder ${s}`);
+  }
+  if (existsSync(out) && findResultFiles(out).length) throw new ReportInputError(`merge: --out ${opts.out} already holds results; name an empty or new folder`);
+
+  type Kept = { run: Run; source: string; target: string };
+  const kept = new Map<string, Kept>();
+  const byTarget = new Map<string, string>();
+  let duplicates = 0;
+  const conflicts: string[] = [];
+  const runDirs = new Set<string>();
+  const summaries = sources.map((s) => readPreviousSummary(join(s, 'summary.json')));
+  for (const source of sources) {
+    const model = loadModel(source);
+    if (!model.runs.length) throw new ReportInputError(`merge: no result.json files under ${source}`);
+    for (const run of model.runs) {
+      runDirs.add(run.dir);
+      const key = `${cellKey(run.result.scenario, run.result.client.name, run.result.server.name)}#${run.repeat}`;
+      const target = join(out, run.rel || basename(resolve(source)));
+      const prev = kept.get(key);
+      if (prev) {
+        if (identity(prev.run) === identity(run)) duplicates++;
+        else conflicts.push(`${key.replace(/#\d+$/, '')}${run.repeat ? ` (repetition ${run.repeat})` : ''} is in ${prev.source} (${prev.run.result.verdict}) and ${source} (${run.result.verdict}) with different results`);
+        continue;
+      }
+      const other = byTarget.get(target);
+      if (other !== undefined && other !== key) {
+        conflicts.push(`${relative(out, target) || '.'} holds ${other.replace(/#\d+$/, '')} in one shard and ${key.replace(/#\d+$/, '')} in ${source}`);
+        continue;
+      }
+      kept.set(key, { run, source, target });
+      byTarget.set(target, key);
+    }
+  }
+  if (conflicts.length) throw new ReportInputError(`merge: ${conflicts[0]}${conflicts.length > 1 ? ` (and ${conflicts.length - 1} more conflict(s))` : ''}`);
+
+  const files = { linked: 0, copied: 0 };
+  const place = (src: string, dst: string) => {
+    if (!opts.copy) {
+      try {
+        linkSync(src, dst);
+        files.linked++;
+        return;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw e;
+      }
+    }
+    copyFileSync(src, dst);
+    const st = statSync(src);
+    utimesSync(dst, st.atime, st.mtime);
+    files.copied++;
+  };
+  // Run folders inside run folders (rep-<n> under a cell that also has a result.json) are copied as runs of their own.
+  const copyTree = (src: string, dst: string, top: boolean, sourceRoot: string) => {
+    mkdirSync(dst, { recursive: true });
+    for (const e of readdirSync(src, { withFileTypes: true })) {
+      const s = join(src, e.name);
+      const d = join(dst, e.name);
+      if (e.isDirectory()) {
+        if (!runDirs.has(s)) copyTree(s, d, false, sourceRoot);
+      } else if (e.name === 'result.json' && top) {
+        continue; // written below, with its paths rewritten
+      } else if (e.isFile()) {
+        if (top && src === sourceRoot && REPORT_FILES.has(e.name)) continue;
+        if (!existsSync(d)) place(s, d);
+      }
+    }
+  };
+  for (const k of kept.values()) {
+    const sourceRoot = resolve(k.source);
+    copyTree(k.run.dir, k.target, true, sourceRoot);
+    const given = k.source.replace(/[\\/]+$/, '');
+    const forms: [RegExp, string][] = [[new RegExp(`(^|[\\s"'=])${escapeRe(sourceRoot)}(?=[\\\\/])`, 'g'), out]];
+    if (given !== sourceRoot) forms.push([new RegExp(`(^|[\\s"'=])${escapeRe(given)}(?=[\\\\/])`, 'g'), opts.out.replace(/[\\/]+$/, '')]);
+    const raw = JSON.parse(readFileSync(k.run.path, 'utf8')) as unknown;
+    const dst = join(k.target, 'result.json');
+    writeFileSync(dst, JSON.stringify(rewritePaths(raw, forms), null, 2) + '\n');
+    const st = statSync(k.run.path);
+    utimesSync(dst, st.atime, st.mtime);
+  }
+
+  const model = loadModel(out);
+  const outcome: MergeOutcome = { model, runs: model.runs.length, duplicates, files };
+  const starts = summaries.map((s) => s?.start_time).filter((t): t is number => typeof t === 'number');
+  const ends = summaries.map((s) => s?.end_time).filter((t): t is number => typeof t === 'number');
+  if (starts.length === sources.length && ends.length === sources.length) {
+    outcome.startMs = Math.min(...starts) * 1000;
+    outcome.endMs = Math.max(...ends) * 1000;
+  }
+  const first = summaries.find((s) => Array.isArray(s?.clients) && Array.isArray(s?.servers));
+  if (first) {
+    outcome.clients = [...new Set(summaries.flatMap((s) => (Array.isArray(s?.clients) ? s.clients : [])))];
+    outcome.servers = [...new Set(summaries.flatMap((s) => (Array.isArray(s?.servers) ? s.servers : [])))];
+    outcome.model = buildModel(model.root, model.runs, { clients: outcome.clients, servers: outcome.servers });
+  }
+  return outcome;
+}
