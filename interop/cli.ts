@@ -9,7 +9,6 @@ import { serveCommand } from './commands/serve.js';
 import { runCommandModule } from './commands/run.js';
 import { replayCommand } from './commands/replay.js';
 import { fuzzCommand } from './commands/fuzz.js';
-import { peersCommand } from './commands/peers.js';
 import { reportCommand } from './commands/report.js';
 import { mergeCommand } from './commands/merge.js';
 
@@ -25,10 +24,9 @@ await yargs(hideBin(process.argv))
   .command(runCommandModule)
   .command(replayCommand)
   .command(fuzzCommand)
-  .command(peersCommand)
   .command(reportCommand)
   .command(mergeCommand)
-  .demandCommand(1, 'name a command: get, connect, serve, run, replay, fuzz, peers, report, merge')
+  .demandCommand(1, 'name a command: get, connect, serve, run, replay, fuzz, report, merge')
   .fail((msg, err) => {
     // Usage errors: one line and exit 2 (DESIGN.md §5); errors thrown by handlers are reported by runCommand.
     if (err) throw err;
