@@ -34,7 +34,10 @@ export function analyzeCapture(protocol: Protocol, relay: Relay, _keylog: string
   let first: number | undefined;
   let last: number | undefined;
   let toClient = 0;
+  // DTLS 1.2: a server sends its ChangeCipherSpec only after the client's Finished verified (RFC 6347 §4.2.1 flights).
+  const dtlsDone = new Set<string>();
   for (const e of trace) {
+    if (protocol === 'dtls' && e.direction === 'to-client' && e.kinds.includes('change-cipher-spec')) dtlsDone.add(`${e.to.host}:${e.to.port}`);
     first ??= e.time;
     if (e.direction === 'to-client' && e.copy === 0 && e.arrivedAt !== undefined) {
       toClient += e.arrivedLength ?? e.length;
@@ -42,11 +45,11 @@ export function analyzeCapture(protocol: Protocol, relay: Relay, _keylog: string
     }
   }
   const span = first !== undefined && last !== undefined ? (last - first) / 1000 : 0;
-  const handshakes = protocol === 'dtls' ? Number(m['dtlsHandshakes'] ?? 0) : Number(m['handshakes'] ?? 0);
+  const handshakes = protocol === 'dtls' ? dtlsDone.size : Number(m['handshakes'] ?? 0);
   const dgrams = m['datagrams'] as Record<string, number> | undefined;
   return {
     handshakes,
-    handshakeBasis: protocol === 'dtls' ? 'DTLS handshakes seen' : 'distinct server SCIDs in Initial/Handshake packets',
+    handshakeBasis: protocol === 'dtls' ? 'client addresses the server sent ChangeCipherSpec to' : 'distinct server SCIDs in Initial/Handshake packets',
     retries: Number(m['retries'] ?? 0),
     helloVerifyRequests: Number(m['helloVerifyRequests'] ?? 0),
     connections: [],
