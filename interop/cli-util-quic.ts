@@ -1,9 +1,6 @@
 // Shared by the QUIC commands (get, connect, serve): QUIC configuration from flags, qlog files, close reasons.
 
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { cryptoProvider, type CryptoProvider } from '../engine/crypto/index.js';
-import type { Address } from '../engine/endpoint.js';
 import { openQlogFile, qlogDir, type QlogFile } from '../engine/io/qlog-file.js';
 import { systemClock, systemRandom } from '../engine/io/system.js';
 import type { QuicConfig, QuicTlsOptions } from '../engine/quic/config.js';
@@ -69,16 +66,6 @@ export function quicConfig(flags: QuicFlags, tls: TlsConfig, extra: Partial<Quic
     ...(flags['ack-frequency'] === false ? { ackFrequency: false } : {}),
     ...extra,
   };
-}
-
-export async function resolveAddress(host: string, port: number): Promise<Address> {
-  if (isIP(host)) return { host, port };
-  try {
-    const r = await lookup(host);
-    return { host: r.address, port };
-  } catch (e) {
-    throw usageError(`cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
 }
 
 /**

@@ -1,6 +1,8 @@
 // Shared CLI plumbing (DESIGN.md §5): exit codes, one-line error reporting, input files and URL targets.
 
 import { readFileSync } from 'node:fs';
+import { canonicalHost, type Address } from '../engine/endpoint.js';
+import { resolveHost } from '../engine/io/resolve.js';
 import { TlsError } from '../engine/tls/api.js';
 import { DecodeError } from '../engine/wire/reader.js';
 
@@ -103,6 +105,31 @@ export function parseTarget(url: string, schemes: readonly string[]): Target {
   const port = u.port !== '' ? Number(u.port) : DEFAULT_PORTS[scheme];
   if (port === undefined) throw usageError(`no port in ${url}`);
   return { scheme, host, port, path: (u.pathname || '/') + u.search, authority: u.host };
+}
+
+/** Where a client sends: the first address of the peer's name, and the rest to try in order when nothing listens there. */
+export interface PeerAddresses {
+  readonly remote: Address;
+  readonly fallbacks: Address[];
+  /** The error line when every address answered ICMP port unreachable (names list the addresses tried). */
+  readonly nothingListens: string;
+}
+
+/**
+ * Resolves a client's target once, to every address the name has (resolveHost: "localhost" means both loopbacks).
+ * UDP clients connect to `remote` and move on to each fallback on ICMP port unreachable (UdpOptions.fallbacks).
+ */
+export async function resolvePeer(host: string, port: number): Promise<PeerAddresses> {
+  let hosts: string[];
+  try {
+    hosts = await resolveHost(host);
+  } catch (e) {
+    throw usageError(`cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (!hosts.length) throw usageError(`cannot resolve ${host}: no addresses`);
+  const all = hosts.map((h) => ({ host: h, port }));
+  const tried = hosts.length > 1 || hosts[0] !== canonicalHost(host) ? ` from ${hosts.join(', ')}` : '';
+  return { remote: all[0]!, fallbacks: all.slice(1), nothingListens: `nothing listens on udp ${host}:${port} (ICMP port unreachable${tried})` };
 }
 
 /** Verbose logging to stderr, enabled by -v. */

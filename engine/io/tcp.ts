@@ -3,11 +3,12 @@
 // A TlsSocket is a Node Duplex of application bytes: pipe stdin into it, pipe it to stdout. Ending the writable side
 // sends close_notify and half-closes TCP; the readable side ends at the peer's close_notify.
 
-import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import { connect as netConnect, createServer, isIPv6, type LookupFunction, type Server, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { SessionTicket, TlsSession } from '../tls/api.js';
 import { TlsRecordConnection, type TlsRecordConnectionOptions } from '../tls/record-connection.js';
+import { resolveHost } from './resolve.js';
 
 export interface TlsSocketOptions {
   readonly crypto: CryptoProvider;
@@ -189,11 +190,32 @@ export interface ConnectTlsOptions extends TlsSocketOptions {
   readonly session: TlsSession;
 }
 
+/**
+ * Every address of a name (resolveHost: "localhost" is both loopbacks even when the hosts file lists one) for node:net,
+ * which with autoSelectFamily tries them in turn (RFC 8305 style) until one accepts.
+ */
+const lookupAll: LookupFunction = (hostname, options, callback) => {
+  resolveHost(hostname).then(
+    (hosts) => {
+      const all = hosts.map((address) => ({ address, family: isIPv6(address) ? 6 : 4 }));
+      if (options.all) callback(null, all);
+      else callback(null, all[0]!.address, all[0]!.family);
+    },
+    (e: NodeJS.ErrnoException) => callback(e, ''),
+  );
+};
+
+/** An error's text; node's attempts at several addresses fail with an AggregateError whose own message is empty. */
+function errorText(e: Error): string {
+  if (e instanceof AggregateError && e.errors.length) return e.errors.map((x: Error) => x.message).join('; ');
+  return e.message;
+}
+
 /** Opens TCP, runs the client handshake, resolves once it completes (rejects with TlsError or TransportError). */
 export function connectTls(opts: ConnectTlsOptions): Promise<TlsSocket> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host: opts.host, port: opts.port });
-    const failEarly = (e: Error) => reject(new TransportError(`cannot connect to ${opts.host}:${opts.port}: ${e.message}`));
+    const socket = netConnect({ host: opts.host, port: opts.port, lookup: lookupAll, autoSelectFamily: true });
+    const failEarly = (e: Error) => reject(new TransportError(`cannot connect to ${opts.host}:${opts.port}: ${errorText(e)}`));
     socket.once('error', failEarly);
     socket.once('connect', () => {
       socket.off('error', failEarly);

@@ -2,10 +2,11 @@
 // per RFC 6347 §4.1) over node:dgram: the one place those endpoints meet sockets and timers.
 
 import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Address, DatagramEndpoint, OutgoingDatagram } from '../endpoint.js';
 import type { ApiDriver } from '../quic/api.js';
+import { resolveHost } from './resolve.js';
 
 /** Monotonic milliseconds: packet timing never follows wall-clock jumps. */
 export const monotonicNow = (): number => performance.now();
@@ -28,6 +29,9 @@ const MAX_QUIET_TURNS = 16;
 /** At most this many datagrams go out per flush before received datagrams get a turn. */
 const MAX_SENDS_PER_FLUSH = 512;
 
+/** Datagrams kept, until the peer first answers, to resend to the next address after an ICMP port unreachable. */
+const MAX_FIRST_FLIGHT = 64;
+
 export interface UdpOptions {
   /**
    * Runs after every input (each datagram, each timer), before output is collected: drain the endpoint's events here.
@@ -40,14 +44,42 @@ export interface UdpOptions {
    * port unreachable for our datagrams, which node surfaces as ECONNREFUSED through onError.
    */
   readonly connect?: Address;
+  /**
+   * With `connect`: the peer's other addresses (the rest of what its name resolved to), in the order to try them.
+   * Until the first datagram arrives, an ECONNREFUSED (nothing listens there) moves the socket on to the next address
+   * — a new socket when the address family changes — and resends everything sent so far (the first flight) there.
+   * The endpoint never notices: it keeps seeing `connect` as the peer's address. onError hears ECONNREFUSED only once
+   * the last address refused too.
+   */
+  readonly fallbacks?: readonly Address[];
+  /** Called when the socket moves on from a refusing address to the next one (for verbose logs). */
+  readonly onFallback?: (refused: Address, next: Address) => void;
   /** Socket errors (ECONNREFUSED on a connected socket, send failures). Default: ignored, a lost datagram to the protocol. */
   readonly onError?: (e: NodeJS.ErrnoException) => void;
   /** Kernel send and receive buffer size; 0 keeps the OS defaults. */
   readonly socketBufferBytes?: number;
 }
 
-/** Binds a UDP socket of host's family (port 0: any free port); rejects with the OS error (EADDRINUSE, EADDRNOTAVAIL). */
-export function bindUdp(host: string, port: number): Promise<Socket> {
+/**
+ * Binds a UDP socket of host's family (port 0: any free port); rejects with the OS error (EADDRINUSE, EADDRNOTAVAIL).
+ * A host name binds its first address that works (resolveHost order: "localhost" is 127.0.0.1 or ::1, whichever the
+ * system lists first and can bind).
+ */
+export async function bindUdp(host: string, port: number): Promise<Socket> {
+  if (isIP(host)) return bindUdpAddress(host, port);
+  const addresses = await resolveHost(host);
+  let error: unknown;
+  for (const a of addresses) {
+    try {
+      return await bindUdpAddress(a, port);
+    } catch (e) {
+      error ??= e;
+    }
+  }
+  throw error;
+}
+
+function bindUdpAddress(host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
     socket.once('error', reject);
@@ -68,7 +100,8 @@ export const wildcardFor = (peerHost: string): string => (isIPv6(peerHost) ? '::
  * progress(), which resolves after the next batch of input.
  */
 export class UdpEndpointDriver {
-  readonly local: Address;
+  /** The bound address (changes when a fallback needs a socket of the other family). */
+  local: Address;
   private closed = false;
   private flushQueued = false;
   private inputPending = false;
@@ -82,25 +115,118 @@ export class UdpEndpointDriver {
   private waiters: (() => void)[] = [];
   private readonly connected: boolean;
   afterInput: () => void;
+  private sock: Socket;
+  /** Fallback addresses not tried yet, and whether the peer has answered (after which no fallback happens). */
+  private readonly fallbacks: Address[];
+  private answered = false;
+  /** The datagrams sent before the peer answered, while fallbacks remain (resent to the next address). */
+  private firstFlight: Buffer[] = [];
+  /** The address the socket is connected to now, when a fallback replaced `connect`. */
+  private fallbackPeer: Address | undefined;
+  /** Moving to the next address (binding, connecting): nothing is polled or sent meanwhile. */
+  private switching = false;
 
   private constructor(
     readonly endpoint: DatagramEndpoint,
-    readonly socket: Socket,
+    socket: Socket,
     private readonly opts: UdpOptions,
   ) {
+    this.sock = socket;
     const a = socket.address();
     this.local = { host: a.address, port: a.port };
     this.connected = !!opts.connect;
+    this.fallbacks = opts.connect ? [...(opts.fallbacks ?? [])] : [];
     this.afterInput = opts.afterInput ?? (() => {});
+    this.listen(socket);
+  }
+
+  get socket(): Socket {
+    return this.sock;
+  }
+
+  /** The address a connected socket talks to now: `connect`, or the fallback that replaced it. */
+  get peer(): Address | undefined {
+    return this.fallbackPeer ?? this.opts.connect;
+  }
+
+  private listen(socket: Socket): void {
     socket.on('message', (msg, rinfo) => {
-      if (this.closed) return;
-      this.endpoint.receiveDatagram(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), { host: rinfo.address, port: rinfo.port }, monotonicNow(), this.local);
+      if (this.closed || socket !== this.sock) return;
+      this.answered = true;
+      this.firstFlight = [];
+      // After a fallback the endpoint still believes it talks to `connect`; a connected socket hears only its peer.
+      const from = this.fallbackPeer ? this.opts.connect! : { host: rinfo.address, port: rinfo.port };
+      this.endpoint.receiveDatagram(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), from, monotonicNow(), this.local);
       this.afterInput();
       this.inputPending = true;
       this.quietTurns = 0;
       this.queueFlush();
     });
-    socket.on('error', (e: NodeJS.ErrnoException) => this.reportError(e));
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      if (socket === this.sock) this.reportError(e);
+    });
+  }
+
+  /** Nothing listens at the current address (ICMP port unreachable) and the peer never answered: try the next one. */
+  private async fallBack(): Promise<void> {
+    this.switching = true;
+    const refused = this.fallbackPeer ?? this.opts.connect!;
+    let lastError: NodeJS.ErrnoException | undefined;
+    while (this.fallbacks.length) {
+      const next = this.fallbacks.shift()!;
+      this.opts.onFallback?.(refused, next);
+      // A fresh socket each time (the family may change): the old one keeps working until the new one is connected.
+      let socket: Socket | undefined;
+      try {
+        const s = (socket = await bindUdpAddress(wildcardFor(next.host), 0));
+        await new Promise<void>((resolve, reject) => {
+          s.once('error', reject);
+          s.connect(next.port, next.host, () => {
+            s.off('error', reject);
+            resolve();
+          });
+        });
+      } catch (e) {
+        socket?.close();
+        lastError = e as NodeJS.ErrnoException;
+        continue;
+      }
+      if (this.closed) {
+        socket.close();
+        return;
+      }
+      const old = this.sock;
+      this.sock = socket;
+      this.batchesInFlight = 0;
+      this.listen(socket);
+      this.setBuffers(socket);
+      old.removeAllListeners('message');
+      old.removeAllListeners('error');
+      old.on('error', () => {});
+      old.close();
+      const a = socket.address();
+      this.local = { host: a.address, port: a.port };
+      this.fallbackPeer = next;
+      this.switching = false;
+      for (const b of this.firstFlight) socket.send(b);
+      this.queueFlush();
+      return;
+    }
+    this.switching = false;
+    const e: NodeJS.ErrnoException = lastError ?? Object.assign(new Error(`connect ECONNREFUSED ${refused.host}:${refused.port}`), { code: 'ECONNREFUSED' });
+    this.firstFlight = [];
+    this.reportError(e);
+  }
+
+  private setBuffers(socket: Socket): void {
+    const bytes = this.opts.socketBufferBytes ?? SOCKET_BUFFER_BYTES;
+    if (bytes <= 0) return;
+    try {
+      socket.setRecvBufferSize(bytes);
+      socket.setSendBufferSize(bytes);
+    } catch {
+      // Not fatal: the defaults work, only with more loss when the event loop stalls under load.
+    }
   }
 
   /** Binds host:port (port 0: any free port), connects if asked, and starts driving the endpoint. */
@@ -111,27 +237,23 @@ export class UdpEndpointDriver {
 
   /** Drives the endpoint over an already bound socket. */
   static async attach(endpoint: DatagramEndpoint, socket: Socket, opts: UdpOptions = {}): Promise<UdpEndpointDriver> {
-    const bytes = opts.socketBufferBytes ?? SOCKET_BUFFER_BYTES;
-    if (bytes > 0) {
-      try {
-        socket.setRecvBufferSize(bytes);
-        socket.setSendBufferSize(bytes);
-      } catch {
-        // Not fatal: the defaults work, only with more loss when the event loop stalls under load.
-      }
-    }
     if (opts.connect) {
       const to = opts.connect;
       await new Promise<void>((resolve) => socket.connect(to.port, to.host, resolve));
     }
     const d = new UdpEndpointDriver(endpoint, socket, opts);
+    d.setBuffers(socket);
     d.kick();
     return d;
   }
 
   /** An error counts as input: whatever onError did to the endpoint (a close) reaches afterInput and blocked callers. */
   private reportError(e: NodeJS.ErrnoException): void {
-    if (this.closed) return;
+    if (this.closed || this.switching) return;
+    if (e.code === 'ECONNREFUSED' && !this.answered && this.fallbacks.length) {
+      void this.fallBack();
+      return;
+    }
     this.opts.onError?.(e);
     this.inputPending = true;
     this.queueFlush();
@@ -152,7 +274,7 @@ export class UdpEndpointDriver {
   }
 
   private flush(): void {
-    if (this.closed) return;
+    if (this.closed || this.switching) return;
     const now = monotonicNow();
     const due = this.endpoint.nextTimeout();
     if (due !== undefined && due <= now) {
@@ -194,16 +316,21 @@ export class UdpEndpointDriver {
 
   private send(d: OutgoingDatagram, track: boolean): void {
     const buf = Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength);
-    const done = track ? this.sendDone : undefined;
+    const socket = this.sock;
     if (track) this.batchesInFlight++;
-    if (this.connected) this.socket.send(buf, done);
-    else this.socket.send(buf, d.to.port, d.to.host, done);
+    const done = track ? (err: Error | null) => this.sendDone(socket, err) : undefined;
+    if (this.connected) {
+      if (!this.answered && this.fallbacks.length && this.firstFlight.length < MAX_FIRST_FLIGHT) this.firstFlight.push(Buffer.from(buf));
+      socket.send(buf, done);
+    } else socket.send(buf, d.to.port, d.to.host, done);
   }
 
-  private readonly sendDone = (err: Error | null): void => {
+  /** One per batch (not per datagram); completions from a socket a fallback replaced no longer count. */
+  private sendDone(socket: Socket, err: Error | null): void {
+    if (socket !== this.sock) return;
     if (err) this.reportError(err as NodeJS.ErrnoException);
     if (--this.batchesInFlight === 0) this.drained?.();
-  };
+  }
 
   private armTimer(): void {
     const at = this.endpoint.nextTimeout() ?? Infinity;
@@ -262,11 +389,12 @@ export class UdpEndpointDriver {
   close(): Promise<void> {
     return new Promise((resolve) => {
       if (this.closed) return resolve();
-      this.sendReady(monotonicNow());
+      // Mid-fallback nothing goes out: the old socket is being replaced (and the fallback closes the new one).
+      if (!this.switching) this.sendReady(monotonicNow());
       this.closed = true;
       this.clearTimer();
       for (const w of this.waiters.splice(0)) w();
-      const shut = () => this.socket.close(() => resolve());
+      const shut = () => this.sock.close(() => resolve());
       if (this.batchesInFlight === 0) shut();
       else this.drained = shut;
     });

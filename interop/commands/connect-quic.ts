@@ -3,9 +3,9 @@
 
 import { connectQuic } from '../../engine/io/quic-udp.js';
 import { versionName } from '../../engine/quic/version.js';
-import { CliError, EXIT_FAILURE, EXIT_OK, verboseLogger, type Target } from '../cli-util.js';
+import { CliError, EXIT_FAILURE, EXIT_OK, resolvePeer, verboseLogger, type Target } from '../cli-util.js';
 import { clientConfig, listFlag } from '../cli-util-tls.js';
-import { deferredQlog, describeClose, quicConfig, resolveAddress, type QuicFlags } from '../cli-util-quic.js';
+import { deferredQlog, describeClose, quicConfig, type QuicFlags } from '../cli-util-quic.js';
 import type { ConnectFlags } from './connect-tls.js';
 
 export interface ConnectQuicFlags extends ConnectFlags, QuicFlags {}
@@ -14,7 +14,7 @@ export async function connectOverQuic(target: Target, flags: ConnectQuicFlags): 
   const log = verboseLogger(!!flags.v);
   const alpn = listFlag(flags.alpn);
   const tls = clientConfig(flags, target.host, undefined, alpn.length ? alpn : ['echo']);
-  const remote = await resolveAddress(target.host, target.port);
+  const { remote, fallbacks, nothingListens } = await resolvePeer(target.host, target.port);
   const qlog = deferredQlog(flags.qlog, 'client');
   let refused: string | undefined;
   const { api, runner } = await connectQuic({
@@ -22,12 +22,14 @@ export async function connectOverQuic(target: Target, flags: ConnectQuicFlags): 
     port: remote.port,
     config: quicConfig(flags, tls, { qlog: qlog.sink }),
     udp: {
-      // Connected, so an ICMP port unreachable comes back (as ECONNREFUSED) and a closed port fails at once, not at the
-      // idle timeout.
+      // Connected, so an ICMP port unreachable comes back (as ECONNREFUSED): the next address of the name is tried, and
+      // when none is left a closed port fails at once, not at the idle timeout.
       connect: remote,
+      fallbacks,
+      onFallback: (r, next) => log(`nothing listens on udp ${r.host}:${r.port}; trying ${next.host}`),
       onError: (e) => {
         if (e.code !== 'ECONNREFUSED' || refused) return;
-        refused = `nothing listens on udp ${remote.host}:${remote.port} (ICMP port unreachable)`;
+        refused = nothingListens;
         api.connection.close(0, 'ICMP port unreachable', false, api.now());
       },
     },
@@ -41,7 +43,8 @@ export async function connectOverQuic(target: Target, flags: ConnectQuicFlags): 
       throw fail(refused ?? (api.closeInfo ? describeClose(api.closeInfo) : 'handshake failed'));
     }
     const c = api.connection;
-    log(`connected to ${remote.host}:${remote.port}: ${versionName(c.version)}, ${c.tls.suite?.name ?? '?'}, ALPN ${c.tls.alpn ?? 'none'}`);
+    const peer = runner.peer ?? remote;
+    log(`connected to ${peer.host}:${peer.port}: ${versionName(c.version)}, ${c.tls.suite?.name ?? '?'}, ALPN ${c.tls.alpn ?? 'none'}`);
 
     // stdin → the default stream (opened by the first write), FIN at EOF
     let uploaded = false;

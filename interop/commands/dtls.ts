@@ -12,7 +12,7 @@ import { keyLogFile, keyLogPath } from '../../engine/io/keylog.js';
 import { systemClock, systemRandom } from '../../engine/io/system.js';
 import { loadTrustAnchors } from '../../engine/io/trust-store.js';
 import { alertName, TlsError } from '../../engine/tls/api.js';
-import { CliError, EXIT_FAILURE, usageError, type Target } from '../cli-util.js';
+import { CliError, EXIT_FAILURE, resolvePeer, usageError, type Target } from '../cli-util.js';
 import { listFlag, loadChainFile, loadKeyFile } from '../cli-util-tls.js';
 
 export interface DtlsClientFlags {
@@ -110,22 +110,35 @@ export async function connectDtls(target: Target, flags: DtlsClientFlags, io: Dt
     keyLog: keyLog(flags.keylog),
     pmtu: flags.pmtu,
   };
+  // Resolved once, to addresses: the client accepts replies only from its peer's address, so it must hold an address,
+  // not the name (which never matches a datagram's source and left the handshake waiting forever).
+  const { remote, fallbacks, nothingListens } = await resolvePeer(target.host, target.port);
   let socket;
   try {
-    socket = await bindUdp(wildcardFor(target.host), 0);
+    socket = await bindUdp(wildcardFor(remote.host), 0);
   } catch (e) {
     throw new CliError(`cannot open a UDP socket: ${(e as Error).message}`);
   }
-  const remote: Address = { host: target.host, port: target.port };
   const client = new DtlsClient(config, remote, monotonicNow());
 
   // Events are handled by the session below, which exists once the driver does; nothing arrives before that.
   let handle: (e: DtlsEvent) => void = () => {};
+  let refused: () => void = () => {};
   const driver = await UdpEndpointDriver.attach(client, socket, {
     afterInput: () => {
       for (let e = client.pollEvent(); e; e = client.pollEvent()) handle(e);
     },
+    // Connected: an ICMP port unreachable (ECONNREFUSED) moves on to the name's next address, and fails at once when
+    // none is left instead of retransmitting the ClientHello into nothing.
+    connect: remote,
+    fallbacks,
+    onFallback: (r, next) => log(`nothing listens on udp ${r.host}:${r.port}; trying ${next.host}`),
+    onError: (e) => {
+      if (e.code === 'ECONNREFUSED') refused();
+    },
   });
+  const peer = () => driver.peer ?? remote;
+  log(`connecting to ${addressKey(peer())}`);
   return await new Promise<number>((resolve) => {
     let finished = false;
     let stdinDone = false;
@@ -172,7 +185,7 @@ export async function connectDtls(target: Target, flags: DtlsClientFlags, io: Dt
           log(`HelloVerifyRequest: cookie of ${e.cookieLength} bytes`);
           break;
         case 'handshake-complete':
-          log(`handshake complete: DTLS 1.2 ${e.summary.suite} ${e.summary.group}${e.summary.alpn ? ` alpn=${e.summary.alpn}` : ''}`);
+          log(`handshake complete with ${addressKey(peer())}: DTLS 1.2 ${e.summary.suite} ${e.summary.group}${e.summary.alpn ? ` alpn=${e.summary.alpn}` : ''}`);
           sendLines(stdinDone);
           break;
         case 'data':
@@ -193,6 +206,11 @@ export async function connectDtls(target: Target, flags: DtlsClientFlags, io: Dt
       }
     };
     handle = onEvent;
+    refused = () => {
+      if (client.handshakeComplete) return;
+      io.stderr.write(`crosswire: ${nothingListens}\n`);
+      finish(EXIT_FAILURE);
+    };
     io.stdin.on('data', onData);
     io.stdin.on('end', onEnd);
   });

@@ -9,9 +9,9 @@ import { versionName } from '../../engine/quic/version.js';
 import { QuicClientApp, type AppProtocol } from '../../engine/apps/quic-app.js';
 import { monotonicNow, UdpEndpointDriver, wildcardFor } from '../../engine/io/udp.js';
 import { BufferedOutput } from '../../engine/io/buffered-output.js';
-import { CliError, EXIT_FAILURE, EXIT_OK, usageError, verboseLogger, type Target } from '../cli-util.js';
+import { CliError, EXIT_FAILURE, EXIT_OK, resolvePeer, usageError, verboseLogger, type Target } from '../cli-util.js';
 import { clientConfig, listFlag, loadTicketFile, saveTicketFile } from '../cli-util-tls.js';
-import { deferredQlog, describeClose, quicConfig, resolveAddress, type QuicFlags } from '../cli-util-quic.js';
+import { deferredQlog, describeClose, quicConfig, type QuicFlags } from '../cli-util-quic.js';
 import type { GetFlags } from './get-tcp.js';
 
 export interface GetQuicFlags extends GetFlags, QuicFlags {
@@ -43,7 +43,7 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
   const wantEarly = !!flags['0rtt'] && !!saved;
 
   const tls = { ...clientConfig(flags, target.host, saved, [protocol]), earlyData: wantEarly };
-  const remote = await resolveAddress(target.host, target.port);
+  const { remote, fallbacks, nothingListens } = await resolvePeer(target.host, target.port);
   const qlog = deferredQlog(flags.qlog, 'client');
   const config = quicConfig(flags, tls, { session: saved, qlog: qlog.sink });
 
@@ -126,8 +126,11 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
     // A connected socket is the only way node reports ICMP port unreachable (as ECONNREFUSED), so a closed port
     // fails at once instead of after --timeout.
     connect: remote,
+    // ... and one address of the name refusing moves on to the next (localhost: 127.0.0.1 and ::1).
+    fallbacks,
+    onFallback: (r, next) => log(`nothing listens on udp ${r.host}:${r.port}; trying ${next.host}`),
     onError: (e) =>
-      finish({ code: EXIT_FAILURE, line: e.code === 'ECONNREFUSED' ? `nothing listens on udp ${remote.host}:${remote.port} (ICMP port unreachable)` : `udp socket error: ${e.code ?? e.message}` }),
+      finish({ code: EXIT_FAILURE, line: e.code === 'ECONNREFUSED' ? nothingListens : `udp socket error: ${e.code ?? e.message}` }),
   });
   const timeoutSec = flags.timeout ?? 30;
   const guard = setTimeout(() => finish({ code: EXIT_FAILURE, line: `no complete response within ${timeoutSec}s` }), timeoutSec * 1000);
