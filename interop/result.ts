@@ -1,4 +1,4 @@
-// result.json for one run (DESIGN.md §6) and the multi-run summary in quic-interop-runner's shape.
+// result.json for one run (DESIGN.md §6); summaries and reports over many runs live in reports/.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -56,54 +56,4 @@ export interface RunResult {
 export function writeResult(path: string, result: RunResult): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, JSON.stringify(result, null, 2) + '\n');
-}
-
-/** Letter codes quic-interop-runner uses for test abbreviations in its result matrix. */
-export interface Summary {
-  start_time: number;
-  end_time: number;
-  log_dir: string;
-  servers: string[];
-  clients: string[];
-  urls: Record<string, string>;
-  tests: Record<string, { name: string; desc: string }>;
-  /** Per client×server pair (index = client * servers.length + server): one entry per test. */
-  results: { abbr: string; name: string; result: 'succeeded' | 'failed' | 'unsupported' | 'error' }[][];
-  measurements: unknown[][];
-  crosswire: { version: string; seed: number; runs: { file: string; result: string; verdict: Verdict; reason: string; traceHash: string }[] };
-}
-
-const QIR_RESULT: Record<Verdict, Summary['results'][number][number]['result']> = {
-  passed: 'succeeded',
-  failed: 'failed',
-  unsupported: 'unsupported',
-  error: 'error',
-};
-
-export function summarize(runs: { result: RunResult; path: string; description: string }[], opts: { seed: number; outDir: string; startMs: number; endMs: number; version: string }): Summary {
-  const servers = [...new Set(runs.map((r) => r.result.server.name))];
-  const clients = [...new Set(runs.map((r) => r.result.client.name))];
-  const tests: Summary['tests'] = {};
-  const results: Summary['results'] = clients.flatMap(() => servers.map(() => []));
-  for (const { result, description } of runs) {
-    tests[result.scenario] ??= { name: result.scenario, desc: description };
-    const idx = clients.indexOf(result.client.name) * servers.length + servers.indexOf(result.server.name);
-    results[idx]!.push({ abbr: result.scenario, name: result.scenario, result: QIR_RESULT[result.verdict] });
-  }
-  return {
-    start_time: Math.floor(opts.startMs / 1000),
-    end_time: Math.floor(opts.endMs / 1000),
-    log_dir: opts.outDir,
-    servers,
-    clients,
-    urls: {},
-    tests,
-    results,
-    measurements: clients.flatMap(() => servers.map(() => [])),
-    crosswire: {
-      version: opts.version,
-      seed: opts.seed,
-      runs: runs.map(({ result, path }) => ({ file: result.file, result: path, verdict: result.verdict, reason: result.reason, traceHash: result.traceHash })),
-    },
-  };
 }

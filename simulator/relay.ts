@@ -39,8 +39,8 @@ export interface Relay {
   checks(): Check[];
   metrics(): Record<string, unknown>;
   decisions(): FateDecision[];
-  /** Datagrams from a second client address (the relay serves one client and ignores others). */
-  ignored(): number;
+  /** Distinct client addresses seen (each process of a multi-connection client has its own socket). */
+  clients(): number;
   readonly capture?: CaptureRecorder;
   /** Closes the sockets and cancels pending deliveries; datagrams still in flight keep fate 'in-flight'. */
   stop(): Promise<void>;
@@ -72,8 +72,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const sched = new Scheduler({ maxEvents: Number.MAX_SAFE_INTEGER, maxTime: Infinity });
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  let client: Address | undefined;
-  let ignored = 0;
+  // Many clients: each new client socket (a QIR client making one connection per URL) gets its own upstream socket.
+  // A rebinding impairment gives a client a new external address; answers to it go back to the client that sent last.
+  const clients = new Map<string, Address>();
+  const natBack = new Map<string, Address>();
+  let lastClient: Address | undefined;
   const capture = opts.capture ? new CaptureRecorder() : undefined;
   const observers: WireObserver[] = [...standardObservers(opts.protocol, opts.keyPhaseKeys), ...(opts.observers ?? []), ...(capture ? [capture] : [])];
 
@@ -101,12 +104,17 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       sched.at(at, fn, arg);
       arm();
     },
-    deliver: (direction, data, from) => {
+    deliver: (direction, data, from, to) => {
       if (stopped) return;
       if (direction === 'to-server') {
+        const key = addressKey(from);
+        if (!natBack.has(key)) natBack.set(key, clients.get(key) ?? lastClient ?? from);
         const u = upstreamFor(from);
         void u.ready.then(() => !stopped && u.sock.send(data, opts.target.port, opts.target.host));
-      } else if (client) front.send(data, client.port, client.host);
+      } else {
+        const back = natBack.get(addressKey(to)) ?? lastClient;
+        if (back) front.send(data, back.port, back.host);
+      }
     },
   });
 
@@ -143,11 +151,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 
   front.on('message', (data, rinfo) => {
     const from = { host: rinfo.address, port: rinfo.port };
-    client ??= from;
-    if (addressKey(from) !== addressKey(client)) {
-      ignored++;
-      return;
-    }
+    const key = addressKey(from);
+    if (!clients.has(key)) clients.set(key, from);
+    lastClient = from;
     input('to-server', new Uint8Array(data), from, opts.target);
   });
   front.on('error', () => {});
@@ -166,7 +172,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       return m;
     },
     decisions: () => net.decisions,
-    ignored: () => ignored,
+    clients: () => clients.size,
     ...(capture ? { capture } : {}),
     async stop() {
       if (stopped) return;

@@ -6,8 +6,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { runCommand, usageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../cli-util.js';
 import { findScenarioFiles, loadScenario, ScenarioError } from '../scenario/load.js';
 import type { Scenario } from '../scenario/model.js';
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { summarize } from '../result.js';
+import { existsSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeReports, loadModel, expectedFromModel, ReportInputError } from '../../reports/index.js';
 import { VERSION } from '../version.js';
 import { loadRegistry, type PeerRegistry } from '../peers/registry.js';
 import { planCells, parseShard, shardCells, type Cell } from '../runner/matrix.js';
@@ -30,6 +30,10 @@ export interface RunFlags {
   server?: string[];
   peer?: string;
   'peers-file'?: string[];
+  expect?: string;
+  'write-expect'?: string;
+  baseline?: string;
+  force: boolean;
   capture: boolean;
   'inject-fault'?: string[];
 }
@@ -87,6 +91,10 @@ export const runCommandModule: CommandModule<object, RunFlags> = {
       .option('live-jobs', { type: 'number', default: 1, describe: 'real-time cells run in parallel (each is two processes and a relay; 1 keeps timing honest on 2 cores)' })
       .option('repeat', { type: 'number', default: 1, describe: 'run each cell N times with seeds seed, seed+1, …; differing verdicts mark the cell flaky' })
       .option('shard', { type: 'string', describe: 'run only shard i of n (e.g. 2/4): a deterministic partition balanced by expected duration' })
+      .option('expect', { type: 'string', describe: 'expected verdict per cell (JSON): exit 0 when every cell matches, 1 listing regressions' })
+      .option('write-expect', { type: 'string', describe: 'write the verdict of every cell of this run as an --expect file' })
+      .option('baseline', { type: 'string', describe: 'a previous results folder (or its summary.json): the report marks cells that changed' })
+      .option('force', { type: 'boolean', default: false, describe: 'clear --out when it holds an earlier run (otherwise that is refused: runs never mix)' })
       .option('capture', { type: 'boolean', default: false, describe: 'virtual time: also write a pcapng capture and TLS key log per run (real-time runs always do)' })
       .option('inject-fault', { type: 'string', array: true, hidden: true, describe: 'switch on an engine fault (harness self-tests)' }) as unknown as Argv<RunFlags>,
   handler: (argv) =>
@@ -119,6 +127,9 @@ export const runCommandModule: CommandModule<object, RunFlags> = {
         if (code !== undefined) return code;
         throw e;
       }
+      if (argv.expect && !existsSync(argv.expect)) throw usageError(`--expect ${argv.expect}: no such file`);
+      if (argv.baseline && !existsSync(argv.baseline)) throw usageError(`--baseline ${argv.baseline}: no such file or folder`);
+      clearOrRefuse(argv.out, argv.force);
       const isVirtual = (c: string, s: string) => !!registry.virtual(c) && registry.virtual(c) === registry.virtual(s);
       let cells = planCells({ scenarios, clients, servers, out: argv.out, seed: argv.seed, defaultSeed: DEFAULT_SEED, repeat: argv.repeat, isVirtual });
       if (argv.shard) {
@@ -175,20 +186,37 @@ export const runCommandModule: CommandModule<object, RunFlags> = {
       const partial = abort.signal.aborted;
       const done = results.map((r, i) => ({ r, c: cells[i]! })).filter((x): x is { r: RunRecord; c: Cell } => !!x.r);
       mkdirSync(argv.out, { recursive: true });
-      const summary = summarize(
-        done.map(({ r, c }) => ({ result: r, path: join(c.dir, 'result.json'), description: c.scenario.description })),
-        { seed: argv.seed ?? DEFAULT_SEED, outDir: argv.out, startMs: started, endMs: Date.now(), version: VERSION },
-      );
-      writeFileSync(join(argv.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+      let report;
+      try {
+        report = writeReports(argv.out, { partial, startMs: started, endMs: Date.now(), clients, servers, ...(argv.baseline ? { baseline: argv.baseline } : {}), ...(argv.expect ? { expect: argv.expect } : {}) });
+      } catch (e) {
+        if (e instanceof ReportInputError) throw usageError(e.message);
+        throw e;
+      }
       const runs = done.map((x) => x.r);
       process.stdout.write(summaryTable(runs));
-      process.stdout.write(`results in ${argv.out}${argv.out.endsWith('/') ? '' : '/'} (summary.json)\n`);
+      process.stdout.write(`results in ${argv.out}${argv.out.endsWith('/') ? '' : '/'}: report.html (${(report.sizeBytes / 1024).toFixed(0)} KiB), junit.xml, summary.json\n`);
+      if (argv['write-expect']) {
+        writeFileSync(argv['write-expect'], JSON.stringify(expectedFromModel(loadModel(argv.out)), null, 2) + '\n');
+        process.stdout.write(`expected results written to ${argv['write-expect']}\n`);
+      }
+      if (report.changes?.length) process.stdout.write(`${report.changes.length} cell(s) changed since ${argv.baseline}: ${report.changes.slice(0, 5).map((c) => `${c.key} ${c.kind}`).join(', ')}${report.changes.length > 5 ? ', …' : ''}\n`);
       if (partial) process.stderr.write(`crosswire: partial results: ${runs.length} of ${cells.length} cell(s) ran before the interruption\n`);
       const tested = runs.filter((r) => r.verdict !== 'unsupported').length;
       if (runs.length && !tested) process.stderr.write('crosswire: every cell was unsupported: nothing was tested\n');
       const bad = runs.filter((r) => r.verdict === 'failed' || r.verdict === 'error');
       for (const r of bad) process.stderr.write(`crosswire: ${failureLine(r)}\n`);
-      return partial ? 130 : bad.length ? EXIT_FAILURE : EXIT_OK;
+      if (partial) return 130;
+      if (report.expected) {
+        const x = report.expected;
+        for (const m of x.regressions) process.stderr.write(`crosswire: regression: ${m.key}: expected ${m.expected}, got ${m.actual}\n`);
+        for (const m of x.other) process.stderr.write(`crosswire: changed: ${m.key}: expected ${m.expected}, got ${m.actual}\n`);
+        for (const m of x.improvements) process.stdout.write(`improvement: ${m.key}: expected ${m.expected}, got ${m.actual} (update ${argv.expect})\n`);
+        const mismatches = x.regressions.length + x.other.length;
+        process.stdout.write(`expected results: ${mismatches ? `${mismatches} cell(s) differ` : 'every cell as expected'} (${argv.expect})\n`);
+        return mismatches ? EXIT_FAILURE : EXIT_OK;
+      }
+      return bad.length ? EXIT_FAILURE : EXIT_OK;
     }),
 };
 
@@ -199,4 +227,14 @@ function errorRecord(c: Cell, error: string): RunRecord {
     verdict: 'error', reason: error, checks: [], traceHash: '', simulatedMs: 0, wallMs: 0, metrics: {}, artifacts: { qlog: [] },
     replay: `crosswire run ${s.file} --client ${c.client} --server ${c.server} --seed ${c.seed}`, version: VERSION,
   };
+}
+
+/** An --out folder that already holds a run is refused (results would mix), or cleared with --force. */
+function clearOrRefuse(out: string, force: boolean): void {
+  if (!existsSync(out)) return;
+  const entries = readdirSync(out);
+  const earlier = entries.includes('summary.json') || entries.includes('report.html') || entries.some((e) => existsSync(join(out, e, 'result.json')) || /_/.test(e));
+  if (!earlier) return;
+  if (!force) throw usageError(`${out} holds an earlier run; pass --force to clear it, or choose another --out`);
+  rmSync(out, { recursive: true, force: true });
 }

@@ -4,6 +4,7 @@
 
 import type { Relay } from '../../simulator/relay.js';
 import type { Protocol } from '../scenario/model.js';
+import { analyzeQuicWire, datagramsFromCapture, type WireConnection } from './wire-analysis.js';
 
 export interface ConnectionFacts {
   version?: number;
@@ -28,7 +29,7 @@ export interface WireFacts {
   metrics: Record<string, number>;
 }
 
-export function analyzeCapture(protocol: Protocol, relay: Relay, _keylog: string): WireFacts {
+export function analyzeCapture(protocol: Protocol, relay: Relay, keylog: string): WireFacts {
   const m = relay.metrics() as Record<string, unknown>;
   const trace = relay.trace();
   let first: number | undefined;
@@ -47,15 +48,40 @@ export function analyzeCapture(protocol: Protocol, relay: Relay, _keylog: string
   const span = first !== undefined && last !== undefined ? (last - first) / 1000 : 0;
   const handshakes = protocol === 'dtls' ? dtlsDone.size : Number(m['handshakes'] ?? 0);
   const dgrams = m['datagrams'] as Record<string, number> | undefined;
-  return {
+  const base: WireFacts = {
     handshakes,
     handshakeBasis: protocol === 'dtls' ? 'client addresses the server sent ChangeCipherSpec to' : 'distinct server SCIDs in Initial/Handshake packets',
     retries: Number(m['retries'] ?? 0),
     helloVerifyRequests: Number(m['helloVerifyRequests'] ?? 0),
     connections: [],
-    keysMissing: 'the key-log decoder is not wired in yet',
     goodputBps: span > 0 ? (toClient * 8) / span : 0,
     ...(last !== undefined ? { lastClientDataMs: last } : {}),
     metrics: { datagramsToServer: dgrams?.['to-server'] ?? 0, datagramsToClient: dgrams?.['to-client'] ?? 0 },
   };
+  if (protocol !== 'quic' || !relay.capture) return base;
+  const report = analyzeQuicWire(datagramsFromCapture(relay.capture.datagrams), keylog);
+  // Connections the server answered, in the order the client opened them.
+  const conns = report.connections.filter((c) => c.packets['to-client'] && totalPackets(c) > 0);
+  const confirmedKnown = conns.length > 0 && conns.every((c) => c.handshakeConfirmed !== undefined);
+  base.handshakes = conns.filter((c) => (confirmedKnown ? c.handshakeConfirmed : c.handshakeCompleted)).length;
+  base.handshakeBasis = confirmedKnown ? 'connections whose HANDSHAKE_DONE was read with the logged keys' : 'connections whose client sent 1-RTT packets (no 1-RTT keys logged for every connection)';
+  base.connections = conns.map((c) => ({
+    version: c.version.final,
+    ...(c.cipherSuite !== undefined ? { cipherSuite: String(c.cipherSuite) } : {}),
+    ...(c.resumed !== undefined ? { resumed: c.resumed } : {}),
+    zeroRttPackets: c.zeroRttPackets,
+    ...(c.earlyDataAccepted !== undefined ? { earlyDataAccepted: c.earlyDataAccepted } : {}),
+  }));
+  const ku = report.summary.keyUpdates;
+  if (ku) base.keyUpdates = { client: ku.client, server: ku.server };
+  else base.keysMissing = 'no 1-RTT secrets in the endpoints\' key logs';
+  base.metrics['wireDecrypted'] = report.summary.decrypted;
+  base.metrics['wireUnreadable'] = report.summary.unreadable;
+  base.metrics['wireWithoutKeys'] = report.summary.withoutKeys;
+  return base;
+}
+
+function totalPackets(c: WireConnection): number {
+  const p = c.packets['to-client'] as unknown as Record<string, number>;
+  return Object.values(p).reduce((a, b) => a + (typeof b === 'number' ? b : 0), 0);
 }
