@@ -136,6 +136,8 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
   const guard = setTimeout(() => finish({ code: EXIT_FAILURE, line: `no complete response within ${timeoutSec}s` }), timeoutSec * 1000);
   const onSigint = () => finish({ code: EXIT_FAILURE, line: 'interrupted' });
   process.once('SIGINT', onSigint);
+  // 0-RTT: the requests must be queued before the first flight leaves, so they ride in it (RFC 9001 §4.6.1).
+  app.poll();
   driver.kick();
   const result = await done;
   clearTimeout(guard);
