@@ -30,19 +30,19 @@ test('run: the same --seed gives the same traceHash, replay reproduces it, anoth
   expect(a.stderr).not.toContain('internal error');
   const b = await runCli(['run', file, '--seed', '7', '--out', join(dir, 'b')], { timeoutMs: 300_000 });
   const c = await runCli(['run', file, '--seed', '8', '--out', join(dir, 'c')], { timeoutMs: 300_000 });
-  const ra = json(join(dir, 'a', 'lossy-handshakes', 'result.json'));
-  const rb = json(join(dir, 'b', 'lossy-handshakes', 'result.json'));
-  const rc = json(join(dir, 'c', 'lossy-handshakes', 'result.json'));
+  const ra = json(join(dir, 'a', 'self_self', 'lossy-handshakes', 'result.json'));
+  const rb = json(join(dir, 'b', 'self_self', 'lossy-handshakes', 'result.json'));
+  const rc = json(join(dir, 'c', 'self_self', 'lossy-handshakes', 'result.json'));
   expect(ra.traceHash).toMatch(/^[0-9a-f]{64}$/);
   expect(rb.traceHash).toBe(ra.traceHash);
   expect(rc.traceHash).not.toBe(ra.traceHash);
   expect(a.code).toBe(ra.verdict === 'passed' ? 0 : 1);
   expect(ra.seed).toBe(7);
   expect(ra.metrics.datagramsDropped).toBeGreaterThan(0);
-  expect(ra.replay).toBe(`crosswire replay ${join(dir, 'a', 'lossy-handshakes', 'result.json')}`);
+  expect(ra.replay).toBe(`crosswire replay ${join(dir, 'a', 'self_self', 'lossy-handshakes', 'result.json')}`);
   expect(existsSync(ra.artifacts.trace)).toBe(true);
 
-  const r = await runCli(['replay', join(dir, 'a', 'lossy-handshakes', 'result.json')], { timeoutMs: 300_000 });
+  const r = await runCli(['replay', join(dir, 'a', 'self_self', 'lossy-handshakes', 'result.json')], { timeoutMs: 300_000 });
   expect(r.stdout.toString()).toContain(`traceHash matches: ${ra.traceHash}`);
   expect(r.code).toBe(0);
 
@@ -73,8 +73,8 @@ test('run --capture: pcapng, key log and qlog artifacts, and the same trace as w
   const cap = await runCli(['run', 'scenarios/quic/retry.yaml', '--capture', '--out', join(dir, 'cap')], { timeoutMs: 110_000 });
   expect(plain.code).toBe(0);
   expect(cap.code).toBe(0);
-  const a = json(join(dir, 'plain', 'retry', 'result.json'));
-  const b = json(join(dir, 'cap', 'retry', 'result.json'));
+  const a = json(join(dir, 'plain', 'self_self', 'retry', 'result.json'));
+  const b = json(join(dir, 'cap', 'self_self', 'retry', 'result.json'));
   expect(b.traceHash).toBe(a.traceHash);
   expect(b.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok])).toEqual([
     ['completed', true], ['handshakes', true], ['files-identical', true], ['retry', true], ['amplification', true],
@@ -100,7 +100,7 @@ expect: { handshakes: 2, files: identical }
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/crosswire: impossible: failed: handshakes: 1 of 2 expected handshake\(s\) completed \(replay: crosswire replay .*result\.json\)/);
   expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
-  const res = json(join(dir, 'out', 'impossible', 'result.json'));
+  const res = json(join(dir, 'out', 'self_self', 'impossible', 'result.json'));
   expect(res.verdict).toBe('failed');
   expect(res.checks.find((c: { name: string }) => c.name === 'files-identical').ok).toBe(true);
   const summary = json(join(dir, 'out', 'summary.json'));
@@ -119,7 +119,7 @@ expect: { handshakes: 1 }
 `);
   const r = await runCli(['run', file, '--out', join(dir, 'out')]);
   expect(r.code).toBe(0);
-  const res = json(join(dir, 'out', 'future', 'result.json'));
+  const res = json(join(dir, 'out', 'self_self', 'future', 'result.json'));
   expect(res.verdict).toBe('unsupported');
   expect(res.reason).toContain('ecn');
   expect(r.stdout.toString()).toMatch(/future\s+unsupported/);

@@ -84,7 +84,7 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
       },
       onComplete: (p, ok, detail) => {
         completed++;
-        if (!ok) failures.push(`${p}: ${detail ?? 'failed'}`);
+        if (!ok) failures.push(paths.length > 1 ? `${p}: ${detail ?? 'failed'}` : (detail ?? 'failed'));
         if (completed === paths.length) outcome = failures.length ? { ok: false, detail: failures.join('; ') } : { ok: true };
       },
     },
