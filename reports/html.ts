@@ -4,12 +4,13 @@
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { stringify as stringifyYaml } from 'yaml';
 import type { Model, Run } from './model.js';
 import { cellReason, oneLine } from './model.js';
 import type { Change } from './history.js';
 import type { ExpectComparison, ExpectedResults } from './expect.js';
 import { artifactList, type ArtifactLink } from './artifacts.js';
-import { buildPayload, encodePayload, readRunData } from './payload.js';
+import { encodePayload, plotPayload, readRunData, tracePayload } from './payload.js';
 import { measurementDetails } from './summary.js';
 import type { PageCell, PageData, PageRun } from './page-data.js';
 import { reportApp } from './client/app.js';
@@ -26,14 +27,14 @@ export interface HtmlOptions {
   maxDatagrams?: number;
   /** Datagrams inlined per passed run (default 500): failures get the most room. */
   maxDatagramsPassed?: number;
-  /** Budget for all inlined run data, in bytes of base64 (default 6 MB). */
+  /** Budget for all inlined run data, in bytes of base64 (default 5 MB): 40% for plots, 60% for datagrams. */
   maxInlineBytes?: number;
   /** Datagrams per page of the sequence diagram (default 200). */
   pageSize?: number;
 }
 
 export interface HtmlStats {
-  /** Runs whose payload was cut to fit the budget, and runs without inlined data. */
+  /** Runs that lost their datagrams or plots to the budget, and runs without any inlined data. */
   reduced: number;
   omitted: number;
   payloadBytes: number;
@@ -51,6 +52,20 @@ function uplot(): { js: string; css: string } {
   return uplotAssets;
 }
 
+/** Network settings as compact YAML: one line per direction (or setting), impairments in flow style. */
+export function networkText(net: unknown): string {
+  try {
+    if (net && typeof net === 'object' && !Array.isArray(net)) {
+      return Object.entries(net as Record<string, unknown>)
+        .map(([k, v]) => `${k}: ${stringifyYaml(v, { collectionStyle: 'flow' }).trim()}`)
+        .join('\n');
+    }
+    return stringifyYaml(net, { collectionStyle: 'flow' }).trim();
+  } catch {
+    return JSON.stringify(net);
+  }
+}
+
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 /** JSON safe inside <script>: no "</script", no U+2028/2029 surprises. */
 const scriptJson = (x: unknown) => JSON.stringify(x).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
@@ -60,14 +75,14 @@ const scriptJs = (js: string) => js.replace(/<\/(script)/gi, '<\\/$1');
 export function renderHtml(model: Model, opts: HtmlOptions): { html: string; stats: HtmlStats } {
   const maxDg = opts.maxDatagrams ?? 2000;
   const maxDgPassed = opts.maxDatagramsPassed ?? 500;
-  const budget = opts.maxInlineBytes ?? 6_000_000;
+  const budget = opts.maxInlineBytes ?? 5_000_000;
   const generated = opts.generated ?? new Date();
 
   const texts: string[] = [];
   const textIdx = new Map<string, number>();
   const scenarios = model.scenarios.map((s) => {
     const out: PageData['scenarios'][number] = { n: s.name, p: s.protocol, d: s.description, file: s.file };
-    if (s.network !== undefined) out.net = s.network;
+    if (s.network !== undefined) out.net = networkText(s.network);
     if (s.yaml !== undefined) {
       let i = textIdx.get(s.yaml);
       if (i === undefined) {
@@ -113,7 +128,7 @@ export function renderHtml(model: Model, opts: HtmlOptions): { html: string; sta
         file: r.file,
         rel: run.rel,
       };
-      if (r.network !== undefined) pr.network = r.network;
+      if (r.network !== undefined) pr.network = networkText(r.network);
       const alpn = r.client.alpn ?? r.server.alpn;
       if (alpn) pr.alpn = alpn;
       if (typeof r.measurement === 'number') pr.m = r.measurement;
@@ -142,39 +157,57 @@ export function renderHtml(model: Model, opts: HtmlOptions): { html: string; sta
     return pc;
   });
 
-  // Inline run data, failures first, within the budget.
+  // Inline run data within the budget: failures first, plots and datagrams from separate pools so that every run
+  // keeps its plots as long as possible.
   const blobs: string[] = [];
   const stats: HtmlStats = { reduced: 0, omitted: 0, payloadBytes: 0 };
+  let plotPool = Math.floor(budget * 0.4);
+  let tracePool = budget - plotPool;
   const order = model.cells.flatMap((c) => c.runs).sort((a, b) => Number(a.result.verdict === 'passed') - Number(b.result.verdict === 'passed'));
   for (const run of order) {
     const pr = runs[runOf.get(run)!]!;
     const arts = artifactsOf.get(run)!;
     const tracePath = arts.find((a) => a.kind === 'trace' && a.exists)?.path;
-    const qlogs = arts
-      .filter((a) => a.kind === 'qlog' && a.exists)
-      .map((a) => ({ path: a.path, name: a.path.split(/[\\/]/).pop()! }));
+    const qlogs = arts.filter((a) => a.kind === 'qlog' && a.exists).map((a) => ({ path: a.path, name: a.path.split(/[\\/]/).pop()! }));
     if (!tracePath && !qlogs.length) {
       pr.pn = run.result.artifacts.trace ? 'the trace file was not found' : 'no trace recorded';
       continue;
     }
-    const data = readRunData(tracePath, qlogs);
-    const cap = run.result.verdict === 'passed' ? maxDgPassed : maxDg;
-    let enc = encodePayload(buildPayload(data, { maxDatagrams: cap }));
-    if (stats.payloadBytes + enc.length > budget) {
-      enc = encodePayload(buildPayload(data, { maxDatagrams: 0 }));
-      if (stats.payloadBytes + enc.length > budget) {
-        stats.omitted++;
-        pr.pn = 'not inlined: the report reached its size budget; open trace.txt and the qlog files';
-        continue;
+    if (plotPool <= 0 && tracePool <= 0) {
+      stats.omitted++;
+      pr.pn = 'not inlined: the report reached its size budget; open trace.txt and the qlog files';
+      continue;
+    }
+    const passed = run.result.verdict === 'passed';
+    const cap = passed ? maxDgPassed : maxDg;
+    const data = readRunData(tracePath, qlogs, { cap: tracePool > 0 ? cap : 0, maxPoints: passed ? 200 : 600 });
+    const plots = encodePayload(plotPayload(data));
+    if (plots.length <= plotPool) {
+      pr.p = blobs.length;
+      blobs.push(plots);
+      plotPool -= plots.length;
+      stats.payloadBytes += plots.length;
+    }
+    if (data.scan && data.scan.head.length) {
+      const trace = encodePayload(tracePayload(data.scan));
+      if (trace.length <= tracePool) {
+        pr.q = blobs.length;
+        blobs.push(trace);
+        tracePool -= trace.length;
+        stats.payloadBytes += trace.length;
+        if (data.scan.total > cap) pr.pn = passed ? `at most ${cap} datagrams per passed run` : `at most ${cap} datagrams per run`;
       }
+    }
+    if (pr.p === undefined && pr.q === undefined) {
+      stats.omitted++;
+      pr.pn = 'not inlined: the report reached its size budget; open trace.txt and the qlog files';
+    } else if (data.scan?.total && pr.q === undefined) {
       stats.reduced++;
       pr.pn = 'datagrams not inlined: the report reached its size budget';
-    } else if ((data.rows?.length ?? 0) > cap) {
-      pr.pn = run.result.verdict === 'passed' ? `at most ${cap} datagrams per passed run` : `at most ${cap} datagrams per run`;
+    } else if (pr.p === undefined) {
+      stats.reduced++;
+      pr.pn = 'plots not inlined: the report reached its size budget';
     }
-    pr.p = blobs.length;
-    blobs.push(enc);
-    stats.payloadBytes += enc.length;
   }
 
   const title = opts.title ?? 'crosswire interop report';

@@ -36,7 +36,8 @@ export interface PageRun {
   simMs: number;
   wallMs: number;
   metrics: Record<string, number | string | boolean>;
-  network?: unknown;
+  /** network settings the run recorded, as YAML */
+  network?: string;
   alpn?: string;
   /** client and server versions */
   cv: string;
@@ -44,9 +45,10 @@ export interface PageRun {
   links: PageLink[];
   /** measurement (kbps) */
   m?: number;
-  /** index of the inlined payload (sequence diagram + plots) in the blobs array */
+  /** indexes in the blobs array of the plot data and of the datagrams (sequence diagram) */
   p?: number;
-  /** why the payload is partial or absent */
+  q?: number;
+  /** why inlined data is partial or absent */
   pn?: string;
   file: string;
   /** run folder relative to the report */
@@ -81,7 +83,7 @@ export interface PageData {
   clients: string[];
   servers: string[];
   /** name, protocol, description, file, YAML (index into texts), network block of the YAML */
-  scenarios: { n: string; p: string; d: string; file: string; y?: number; net?: unknown }[];
+  scenarios: { n: string; p: string; d: string; file: string; y?: number; net?: string }[];
   /** scenario YAML texts */
   texts: string[];
   cells: PageCell[];

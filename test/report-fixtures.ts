@@ -2,7 +2,7 @@
 // layout (OUT/<server>_<client>/<scenario>/[rep-<n>/]result.json) with trace.txt and qlog files shaped like the
 // simulator's and the engine's (simulator/trace.ts canonicalLine, engine/quic/qlog.ts JSON-SEQ).
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReportResult } from '../reports/model.js';
 
@@ -38,7 +38,7 @@ export interface SyntheticRun {
   /** Checks with expected/observed fields (Autobahn style). */
   expectedObserved?: boolean;
   scenarioText?: string;
-  /** Use the repeat layout (rep-<n>/) even for repeat 0. */
+  /** Use the repeat layout (rep-<n>/) even without a repeat index. */
   repLayout?: boolean;
   traceHash?: string;
   wallMs?: number;
@@ -102,7 +102,7 @@ export function syntheticQlog(n: number, vantage: 'client' | 'server', seed = 1)
 /** Writes one run (result.json and its artifacts) under root; returns the result.json path. */
 export function writeSyntheticRun(root: string, r: SyntheticRun): string {
   const rep = r.repeat ?? 0;
-  const dir = join(root, `${r.server}_${r.client}`, r.scenario, ...(r.repLayout || rep > 0 ? [`rep-${rep}`] : []));
+  const dir = join(root, `${r.server}_${r.client}`, r.scenario, ...(r.repLayout || r.repeat !== undefined ? [`rep-${rep}`] : []));
   mkdirSync(dir, { recursive: true });
   const artifacts: ReportResult['artifacts'] = { qlog: [] };
   if (r.datagrams) {
@@ -174,4 +174,29 @@ export function smallMatrix(root: string): SyntheticRun[] {
   for (let rep = 0; rep < 3; rep++) runs.push({ scenario: 'handshakeloss', client: 'self', server: 'quiche', verdict: rep === 1 ? 'failed' : 'passed', repeat: rep, datagrams: 30 });
   for (const r of runs) writeSyntheticRun(root, r);
   return runs;
+}
+
+/** Copies a real run (its folder and artifacts) to another cell: other peer names, verdict, repetition. */
+export function cloneRun(
+  run: { dir: string; result: ReportResult },
+  root: string,
+  to: { client: string; server: string; verdict?: Verdict; reason?: string; repeat?: number },
+): string {
+  const r = run.result;
+  const dir = join(root, `${to.server}_${to.client}`, r.scenario, ...(to.repeat !== undefined ? [`rep-${to.repeat}`] : []));
+  mkdirSync(dir, { recursive: true });
+  cpSync(run.dir, dir, { recursive: true });
+  const text = readFileSync(join(run.dir, 'result.json'), 'utf8').split(run.dir).join(dir);
+  const out = JSON.parse(text) as ReportResult;
+  out.client = { name: to.client, version: to.client === 'self' ? out.client.version : '1.0' };
+  out.server = { name: to.server, version: to.server === 'self' ? out.server.version : '1.0' };
+  if (to.verdict) {
+    out.verdict = to.verdict;
+    out.reason = to.reason ?? (to.verdict === 'passed' ? '' : out.reason || `${to.verdict} (synthetic)`);
+    if (to.verdict === 'unsupported') out.checks = [];
+  }
+  if (to.repeat !== undefined) out.repeat = to.repeat;
+  out.traceHash = `${out.traceHash.slice(0, 40)}-${to.client}-${to.server}-${to.repeat ?? 0}`;
+  writeFileSync(join(dir, 'result.json'), JSON.stringify(out, null, 2) + '\n');
+  return dir;
 }

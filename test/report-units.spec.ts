@@ -21,7 +21,7 @@ import {
   type Summary,
 } from '../reports/index.js';
 import { artifactList } from '../reports/artifacts.js';
-import { parseTrace, goodputOf, qlogMetrics } from '../reports/payload.js';
+import { scanTrace, qlogMetrics } from '../reports/payload.js';
 import { syntheticQlog, syntheticTrace } from './report-fixtures.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'crosswire-report-'));
@@ -204,12 +204,19 @@ test('artifact links are relative to the report and follow a moved results folde
 });
 
 test('trace and qlog readers: fates, goodput bins, carried-forward metrics', () => {
-  const rows = parseTrace(syntheticTrace(60));
-  expect(rows).toHaveLength(60);
+  const text = syntheticTrace(600);
+  const full = scanTrace(text, 1e9);
+  const rows = full.head;
+  expect(rows).toHaveLength(600);
+  expect(full.total).toBe(600);
+  // the fast path (lines past the cap are not split) counts the same fates and goodput
+  const fast = scanTrace(text, 10);
+  expect(fast.head).toHaveLength(10);
+  expect([fast.total, fast.fates, fast.goodput]).toEqual([full.total, full.fates, full.goodput]);
   const fates = new Set(rows.map((r) => r.fate));
   for (const f of ['delivered', 'dropped-by-loss', 'corrupted', 'truncated', 'duplicated', 'reordered']) expect(fates).toContain(f);
   expect(rows.some((r) => r.effects === 'delayed')).toBe(true);
-  const g = goodputOf(rows)!;
+  const g = full.goodput!;
   expect(g.binMs).toBe(100);
   expect(g.kbps.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   const q = qlogMetrics(syntheticQlog(20, 'server'), 'server-1.sqlog')!;

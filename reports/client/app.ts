@@ -5,16 +5,18 @@
 
 import type uPlot from 'uplot';
 import type { PageCell, PageData, PageRun } from '../page-data.js';
-import type { Payload, QlogSeries } from '../payload.js';
+import type { PlotPayload, QlogSeries, TracePayload } from '../payload.js';
 
 export function reportApp(): void {
   type State = { view: string; proto: string; client: string; server: string; verdict: string; q: string; run: string; rep: string };
   type Row = { t: number; d: number; i: number; c: number; l: number; k: string; f: string; e: string; a: number; al: number };
 
+  const t0 = performance.now();
   const data = JSON.parse(document.getElementById('cw-data')!.textContent!) as PageData;
   const blobs = JSON.parse(document.getElementById('cw-blobs')!.textContent!) as string[];
   const UPlot = (window as unknown as { uPlot?: typeof uPlot }).uPlot;
-  const exposed = { plots: [] as uPlot[], ready: false };
+  // For tests and bench/report.ts: the plots drawn, whether a run's details are complete, and how long things took.
+  const exposed = { plots: [] as uPlot[], ready: false, parseMs: performance.now() - t0, renderMs: 0, detailsMs: 0 };
   (window as unknown as { __crosswire: typeof exposed }).__crosswire = exposed;
 
   const LETTER: Record<string, string> = { passed: 'P', failed: 'F', unsupported: 'U', error: 'E', flaky: '~' };
@@ -128,8 +130,9 @@ export function reportApp(): void {
   };
 
   // ---- matrix ----
+  const cellIndex = new Map(data.cells.map((c, i) => [c, i]));
   const cellButton = (c: PageCell): string => {
-    const idx = data.cells.indexOf(c);
+    const idx = cellIndex.get(c)!;
     const s = data.scenarios[c.s]!;
     const title = [
       `${s.n}: ${data.clients[c.c]} (client) → ${data.servers[c.v]} (server)`,
@@ -232,7 +235,14 @@ export function reportApp(): void {
     const rows = ch
       .map((c) => {
         const i = idx.get(c.key);
-        const name = i !== undefined ? `<button class="link" data-cell="${i}">${esc(c.key)}</button>` : esc(c.key);
+        const cell = i !== undefined ? data.cells[i] : undefined;
+        // key: <server>_<client>/<scenario>
+        const [pair = '', scenario = c.key] = c.key.split(/\/(.*)/s);
+        const cut = pair.indexOf('_');
+        const label = cell
+          ? `${esc(data.scenarios[cell.s]!.n)} <span class="muted">·</span> ${esc(data.clients[cell.c])} → ${esc(data.servers[cell.v])}`
+          : `${esc(scenario)} <span class="muted">·</span> ${esc(pair.slice(cut + 1))} → ${esc(pair.slice(0, cut))}`;
+        const name = i !== undefined ? `<button class="link" data-cell="${i}" title="${esc(c.key)}">${label}</button>` : `<span title="${esc(c.key)}">${label}</span>`;
         return `<tr class="ch-${c.kind}"><td><span class="badge ch-${c.kind}">${CHANGE_LABEL[c.kind]}</span></td><td>${name}</td><td>${c.from ? `<span class="v v-${c.from}">${c.from}</span>` : '—'} → ${c.to ? `<span class="v v-${c.to}">${c.to}</span>` : '—'}</td></tr>`;
       })
       .join('');
@@ -251,20 +261,25 @@ export function reportApp(): void {
   };
 
   // ---- details ----
-  const payloads = new Map<number, Promise<Payload>>();
-  const inflate = (i: number): Promise<Payload> => {
+  const payloads = new Map<number, Promise<unknown>>();
+  const inflate = <T>(i: number): Promise<T> => {
     let p = payloads.get(i);
     if (!p) {
       p = (async () => {
         const bin = Uint8Array.from(atob(blobs[i]!), (ch) => ch.charCodeAt(0));
         const stream = new Blob([bin]).stream().pipeThrough(new DecompressionStream('gzip'));
-        return JSON.parse(await new Response(stream).text()) as Payload;
+        return JSON.parse(await new Response(stream).text()) as unknown;
       })();
       payloads.set(i, p);
     }
-    return p;
+    return p as Promise<T>;
   };
-  const rowsOf = (p: Payload): Row[] => {
+  const fateLine = (total: number, fates: Record<string, number>) =>
+    `<p class="fates">${total.toLocaleString('en')} datagrams: ${Object.entries(fates)
+      .sort((a, b) => b[1] - a[1])
+      .map(([f, n]) => `<span class="fate f-${isDropped(f) ? 'dropped' : esc(f)}">${esc(f)} ${n}</span>`)
+      .join(' ')}</p>`;
+  const rowsOf = (p: TracePayload): Row[] => {
     const rows: Row[] = [];
     let t = 0;
     for (let n = 0; n < p.shown; n++) {
@@ -367,43 +382,46 @@ export function reportApp(): void {
     h += '</p></section>';
 
     const net = run.network !== undefined ? run.network : s.net;
-    h += `<section><h3>Network</h3>${net !== undefined ? `${run.network === undefined ? '<p class="muted">From the scenario; defaults for the rest (15 ms one way, 10 Mbit/s, queue 25).</p>' : ''}<pre class="net">${esc(JSON.stringify(net, null, 2))}</pre>` : '<p class="muted">Default link: 15 ms one way, 10 Mbit/s, queue 25; no impairments.</p>'}</section>`;
+    h += `<section><h3>Network</h3>${net !== undefined ? `${run.network === undefined ? '<p class="muted">From the scenario; defaults for the rest (15 ms one way, 10 Mbit/s, queue 25).</p>' : ''}<pre class="net">${esc(net)}</pre>` : '<p class="muted">Default link: 15 ms one way, 10 Mbit/s, queue 25; no impairments.</p>'}</section>`;
     const yaml = s.y !== undefined ? data.texts[s.y] : undefined;
     h += `<section><details${bad(run.verdict) ? ' open' : ''}><summary><h3>Scenario YAML</h3> <code>${esc(s.file)}</code></summary>${yaml !== undefined ? `<pre class="yaml">${esc(yaml)}</pre>` : '<p class="muted">The scenario file was not readable when the report was written.</p>'}</details></section>`;
 
-    h += `<section><h3>Sequence diagram</h3><div id="seq" class="seq">${run.p === undefined ? `<p class="muted">${esc(run.pn ?? 'No trace recorded.')}</p>` : '<p class="muted">loading…</p>'}</div></section>`;
-    h += `<section><h3>Plots</h3><div id="plots" class="plots">${run.p === undefined ? '<p class="muted">No data.</p>' : ''}</div></section>`;
+    h += `<section><h3>Sequence diagram</h3><div id="seq" class="seq">${run.q === undefined ? `<p class="muted">${esc(run.pn ?? 'No trace recorded.')}</p>` : '<p class="muted">loading…</p>'}</div></section>`;
+    h += `<section><h3>Plots</h3><div id="plots" class="plots">${run.p === undefined ? `<p class="muted">${esc(run.pn ?? 'No trace or qlog recorded.')}</p>` : ''}</div></section>`;
     h += '</div>';
     panel.innerHTML = h;
     panel.scrollTop = 0;
     for (const u of exposed.plots) u.destroy();
     exposed.plots = [];
-    if (run.p !== undefined) {
-      const want = openKey;
-      inflate(run.p).then(
-        (p) => {
-          if (openKey !== want) return;
-          drawSequence(p, run, client, server);
-          drawPlots(p);
-        },
-        (e: Error) => {
-          byId('seq').innerHTML = `<p class="muted">Cannot read the inlined data: ${esc(e.message)}</p>`;
-        },
-      );
-    }
+    exposed.ready = false;
+    const want = openKey;
+    const opened = performance.now();
+    const failed = (e: Error) => {
+      byId('seq').innerHTML = `<p class="muted">Cannot read the inlined data: ${esc(e.message)}</p>`;
+    };
+    const seq = run.q === undefined ? Promise.resolve() : inflate<TracePayload>(run.q).then((tp) => void (openKey === want && drawSequence(tp, run, client, server)), failed);
+    const plots =
+      run.p === undefined
+        ? Promise.resolve()
+        : inflate<PlotPayload>(run.p).then((pp) => {
+            if (openKey !== want) return;
+            if (run.q === undefined && pp.total) byId('seq').innerHTML = `${fateLine(pp.total, pp.fates)}<p class="note">${esc(run.pn ?? 'Datagrams not inlined.')}</p>`;
+            drawPlots(pp);
+          }, failed);
+    void Promise.all([seq, plots]).then(() => {
+      if (openKey !== want) return;
+      exposed.detailsMs = performance.now() - opened;
+      exposed.ready = true;
+    });
   };
 
   // ---- sequence diagram: client | network | server, one row per datagram, paged ----
-  const drawSequence = (p: Payload, run: PageRun, client: string, server: string) => {
+  const drawSequence = (p: TracePayload, run: PageRun, client: string, server: string) => {
     const all = rowsOf(p);
     const box = byId('seq');
     let onlyImpaired = false;
     let page = 0;
     const size = data.pageSize;
-    const fateSummary = Object.entries(p.fates)
-      .sort((a, b) => b[1] - a[1])
-      .map(([f, n]) => `<span class="fate f-${isDropped(f) ? 'dropped' : f}">${esc(f)} ${n}</span>`)
-      .join(' ');
     const note =
       p.shown < p.total
         ? `<p class="note">The first ${p.shown.toLocaleString('en')} of ${p.total.toLocaleString('en')} datagrams are inlined${run.pn ? ` (${esc(run.pn)})` : ''}; the whole trace is in ${run.links.find((l) => l.k === 'trace') ? `<a href="${esc(run.links.find((l) => l.k === 'trace')!.h)}">trace.txt</a>` : 'trace.txt'}.</p>`
@@ -447,7 +465,9 @@ export function reportApp(): void {
         const tip = `#${r.i}${r.c ? ` copy ${r.c}` : ''} ${toClient ? 'server → client' : 'client → server'}, ${kinds(r.k)}, ${r.l} bytes${r.al >= 0 ? ` (arrived with ${r.al})` : ''}\nsent ${sent} ms${arrived ? `, arrived ${arrived} ms (+${(r.a / 1000).toFixed(3)} ms)` : ''}\nfate: ${r.f}${eff.length ? `; effects: ${eff.join(', ')}` : ''}`;
         svg += `<g class="dg ${cls}" data-fate="${esc(r.f)}"><title>${esc(tip)}</title>`;
         svg += `<text x="8" y="${y + 4}" class="tm">${sent}</text>`;
-        const label = `${kinds(r.k)} ${r.l} B`;
+        const full = `${kinds(r.k)} ${r.l} B`;
+        // half the width between a lifeline and the network holds about 46 characters
+        const label = full.length > 46 ? `${full.slice(0, 45 - String(r.l).length - 3)}… ${r.l} B` : full;
         const lx = toClient ? (xS + xN) / 2 : (xC + xN) / 2;
         svg += `<text x="${lx}" y="${y - 3}" class="lb" text-anchor="middle">${esc(label)}</text>`;
         if (isDropped(r.f) || r.f === 'in-flight') {
@@ -473,7 +493,7 @@ export function reportApp(): void {
         `<span>page ${page + 1} of ${pages} · datagrams ${rows.length ? page * size + 1 : 0}–${page * size + slice.length} of ${rows.length}${onlyImpaired ? ' impaired' : ''}</span>` +
         `<button data-pg="next" ${page >= pages - 1 ? 'disabled' : ''}>next ›</button><button data-pg="last" ${page >= pages - 1 ? 'disabled' : ''}>»</button>` +
         `<label><input type="checkbox" data-imp ${onlyImpaired ? 'checked' : ''}> only datagrams the network altered</label></div>`;
-      box.innerHTML = `<p class="fates">${p.total.toLocaleString('en')} datagrams: ${fateSummary}</p>${note}${pager}<div class="seq-scroll">${svg}</div>${rows.length > size ? pager : ''}`;
+      box.innerHTML = `${fateLine(p.total, p.fates)}${note}${pager}<div class="seq-scroll">${svg}</div>${rows.length > size ? pager : ''}`;
       box.dataset.rows = String(slice.length);
     };
     box.onclick = (ev) => {
@@ -499,7 +519,7 @@ export function reportApp(): void {
   };
 
   // ---- plots (uPlot) ----
-  const drawPlots = (p: Payload) => {
+  const drawPlots = (p: PlotPayload) => {
     const box = byId('plots');
     box.innerHTML = '';
     if (!UPlot) {
@@ -558,14 +578,13 @@ export function reportApp(): void {
     } else {
       const n = document.createElement('p');
       n.className = 'muted';
-      n.textContent = 'No qlog with recovery metrics (run with --capture to write qlog files).';
+      n.textContent = 'No qlog with recovery metrics for this run (QUIC runs write qlog files with --capture).';
       box.appendChild(n);
     }
     if (p.goodput) {
       const g = p.goodput;
       plot(box, `Goodput to the client (per ${g.binMs} ms, from the trace)`, 'kbit/s', g.kbps.map((_, i) => i * g.binMs), [{ label: 'kbit/s', color: '#00838f', values: g.kbps }]);
     }
-    exposed.ready = true;
   };
 
   // ---- events ----
@@ -607,12 +626,14 @@ export function reportApp(): void {
   });
 
   const render = () => {
+    const start = performance.now();
     state = parseHash();
     syncControls();
     const visibleList = data.cells.filter((c, i) => matches(c, i, state));
     const visible = new Set(visibleList);
     renderCounts(visibleList);
     byId('matrix').innerHTML = state.view === 'pairs' ? renderPairs(visible) : renderGrid(visible);
+    exposed.renderMs = performance.now() - start;
     renderDetails();
   };
   window.addEventListener('hashchange', render);
