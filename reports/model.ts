@@ -279,7 +279,11 @@ export function buildModel(root: string, runs: Run[], opts: LoadOptions = {}): M
       flaky,
       passed: group.filter((r) => r.result.verdict === 'passed').length,
     };
-    const values = group.map((r) => r.result.measurement).filter((m): m is number => typeof m === 'number' && Number.isFinite(m));
+    // The measurement of the runs that passed (a failed run's number measures a failure).
+    const values = group
+      .filter((r) => r.result.verdict === 'passed')
+      .map((r) => r.result.measurement)
+      .filter((m): m is number => typeof m === 'number' && Number.isFinite(m));
     if (values.length) cell.measurement = { values, ...meanStdev(values) };
     cells.push(cell);
   }

@@ -101,14 +101,14 @@ function measurementResult(cell: Cell): QirResult {
   return 'succeeded';
 }
 
-const isMeasured = (cell: Cell) => cell.measurement !== undefined;
 
 export function buildSummary(model: Model, opts: SummaryOptions): Summary {
   const { clients, servers } = model;
   const tests: Summary['tests'] = {};
   for (const s of model.scenarios) tests[s.name] = { name: s.name, desc: s.description };
-  // A scenario is measured when any of its cells carries a measurement; QIR lists those under measurements only.
-  const measured = new Set(model.cells.filter(isMeasured).map((c) => c.scenario));
+  // A scenario is measured when any of its runs carries a measurement; QIR lists those under measurements only.
+  const measured = new Set(model.scenarios.filter((s) => s.measurement).map((s) => s.name));
+  const isMeasured = (cell: Cell) => measured.has(cell.scenario);
   const testScenarios = model.scenarios.filter((s) => !measured.has(s.name));
   const measuredScenarios = model.scenarios.filter((s) => measured.has(s.name));
 

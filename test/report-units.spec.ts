@@ -348,3 +348,31 @@ test('report.html is one self-contained file: no external references, uPlot and 
   const small = writeReports(dir, { html: { maxInlineBytes: 3000 } });
   expect(small.htmlStats.omitted + small.htmlStats.reduced).toBeGreaterThan(0);
 });
+
+test('measurements: mean (± stdev) of the repetitions that passed; a failed repetition fails the measurement', () => {
+  const dir = tmp();
+  const values = [9000, 9200, 100];
+  values.forEach((m, rep) => writeSyntheticRun(dir, { scenario: 'goodput', client: 'self', server: 'self', verdict: rep === 2 ? 'failed' : 'passed', repeat: rep, measurement: m }));
+  writeSyntheticRun(dir, { scenario: 'crosstraffic', client: 'self', server: 'self', verdict: 'error', repeat: 0 });
+  writeSyntheticRun(dir, { scenario: 'crosstraffic', client: 'self', server: 'self', verdict: 'passed', repeat: 1, measurement: 5000 });
+  const s = json<Summary>(writeReports(dir).summary);
+  expect(s.results).toEqual([[]]);
+  expect(s.measurements).toEqual([
+    [
+      { name: 'crosstraffic', abbr: 'crosstraffic', result: 'failed', details: '5000 (± 0) kbps' },
+      { name: 'goodput', abbr: 'goodput', result: 'failed', details: '9100 (± 141) kbps' },
+    ],
+  ]);
+});
+
+test('a partial run says so in all three files; expected results show in the report', () => {
+  const dir = tmp();
+  smallMatrix(dir);
+  const files = writeReports(dir, { partial: true, expect: { ...expectedFromModel(loadModel(dir)), 'self_self/transfer': 'failed' } });
+  expect(json<Summary>(files.summary).crosswire.partial).toBe(true);
+  expect(readFileSync(files.junit, 'utf8')).toContain('<testsuites name="crosswire (partial run)"');
+  const html = readFileSync(files.html, 'utf8');
+  expect(html).toContain('<b>Partial report:</b>');
+  expect(files.expected!.improvements).toEqual([{ key: 'self_self/transfer', expected: 'failed', actual: 'passed' }]);
+  expect(html).toMatch(/"expected":\{"source":"expected results","regressions":0,"improvements":1/);
+});

@@ -336,7 +336,7 @@ export function reportApp(): void {
       }
       h += `<p class="muted">Showing repetition ${run.rep}.</p></section>`;
     }
-    if (cell.m) h += `<p class="measure">Measurement: <b>${esc(cell.m)}</b> over ${runs.filter((r) => r.m !== undefined).length} run(s)${run.m !== undefined ? `; this run ${Math.round(run.m)} kbps` : ''}</p>`;
+    if (cell.m) h += `<p class="measure">Measurement: <b>${esc(cell.m)}</b> over the ${runs.filter((r) => r.m !== undefined && r.verdict === 'passed').length} run(s) that passed${run.m !== undefined ? `; this run ${Math.round(run.m)} kbps` : ''}</p>`;
 
     h += `<section><h3>Checks</h3>`;
     if (run.checks.length) {
