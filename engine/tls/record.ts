@@ -161,8 +161,29 @@ export class RecordReader {
   /**
    * The next complete record, or undefined when more bytes are needed. Only one record at a time, so the caller can
    * install a new read key between records. Throws TlsError on a malformed or unauthentic record.
+   * Records that deliver nothing (skipped rejected early data, empty application data) are passed over in a loop, not
+   * by recursion, and more than MAX_EMPTY_RECORDS of them in a row are unexpected_message, as in OpenSSL.
    */
   next(): InboundRecord | undefined {
+    for (;;) {
+      const rec = this.nextRecord();
+      if (rec === undefined) return undefined;
+      const empty = rec === SKIPPED || rec.content.length === 0;
+      if (!empty) {
+        this.emptyRun = 0;
+        return rec;
+      }
+      if (++this.emptyRun > MAX_EMPTY_RECORDS) {
+        throw new TlsError(Alert.unexpected_message, `more than ${MAX_EMPTY_RECORDS} consecutive empty or skipped records`);
+      }
+      if (rec !== SKIPPED) return rec;
+    }
+  }
+
+  /** Records in a row that carried nothing (see next()). */
+  private emptyRun = 0;
+
+  private nextRecord(): InboundRecord | typeof SKIPPED | undefined {
     const avail = this.buf.length - this.off;
     if (avail < HEADER_LENGTH) {
       if (avail > 0) checkType(this.buf[this.off]!);
@@ -186,9 +207,11 @@ export class RecordReader {
     }
     const wireLength = HEADER_LENGTH + length;
     if (!protectedRecord) {
-      if (type === ContentType.application_data && this.skipEarlyDataBudget >= length) {
+      // Only while a rejected-0-RTT budget is open (a zero budget used to let empty records through here, one
+      // recursion level each).
+      if (type === ContentType.application_data && this.skipEarlyDataBudget > 0 && this.skipEarlyDataBudget >= length) {
         this.skipEarlyDataBudget -= length;
-        return this.next();
+        return SKIPPED;
       }
       if (type === ContentType.application_data) throw new TlsError(Alert.unexpected_message, 'application data before any traffic key');
       if (length === 0) throw new TlsError(Alert.unexpected_message, `empty ${contentTypeName(type)} record`);
@@ -201,7 +224,7 @@ export class RecordReader {
       if (!inner) {
         if (this.skipEarlyDataBudget < length) throw new TlsError(Alert.bad_record_mac, 'rejected early data exceeds max_early_data_size');
         this.skipEarlyDataBudget -= length;
-        return this.next();
+        return SKIPPED;
       }
       this.skipEarlyDataBudget = 0;
       opened = stripPadding(inner);
@@ -215,6 +238,12 @@ export class RecordReader {
     return { type: inner, content: content.slice(), protected: true, epoch: protector.epoch, wireLength };
   }
 }
+
+/** A record consumed without anything to deliver (rejected early data). */
+const SKIPPED = Symbol('skipped');
+
+/** Empty or skipped records accepted in a row before unexpected_message (OpenSSL's MAX_EMPTY_RECORDS). */
+export const MAX_EMPTY_RECORDS = 32;
 
 function checkType(type: number): void {
   if (type < ContentType.change_cipher_spec || type > ContentType.application_data) {
