@@ -11,6 +11,8 @@ export interface ArtifactLink {
   kind: string;
   label: string;
   /** Relative to the report folder, forward slashes. */
+  rel: string;
+  /** `rel` as a URL path (segments percent-encoded: a folder named "run #2" must not start a fragment). */
   href: string;
   /** Absolute path found on disk (or the best guess when missing). */
   path: string;
@@ -47,9 +49,10 @@ export function artifactList(run: Run, outDir: string): ArtifactLink[] {
   const add = (kind: string, p: string) => {
     if (typeof p !== 'string' || !p) return;
     const f = resolveArtifact(run, p);
-    const href = relative(absOut, f.path).split(sep).join('/');
+    const rel = relative(absOut, f.path).split(sep).join('/');
+    const href = rel.split('/').map(encodeURIComponent).join('/');
     const base = p.split(/[\\/]/).pop() ?? p;
-    out.push({ kind, label: kind === 'qlog' ? `qlog ${base}` : `${LABELS[kind] ?? kind} (${base})`, href, path: f.path, exists: f.exists });
+    out.push({ kind, label: kind === 'qlog' ? `qlog ${base}` : `${LABELS[kind] ?? kind} (${base})`, rel, href, path: f.path, exists: f.exists });
   };
   const a = run.result.artifacts;
   for (const k of ['trace', 'pcap', 'keylog'] as const) if (a[k]) add(k, a[k]!);

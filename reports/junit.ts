@@ -72,7 +72,7 @@ export function buildJunit(model: Model, opts: JunitOptions): string {
           const lines = [`replay: ${r.replay}`];
           if (typeof r.measurement === 'number') lines.push(`measurement: ${Math.round(r.measurement)} kbps`);
           const arts = artifactList(run, opts.outDir);
-          if (arts.length) lines.push(`artifacts (relative to ${opts.outDir}):`, ...arts.map((a) => `  ${a.label}: ${a.href}`));
+          if (arts.length) lines.push(`artifacts (relative to ${opts.outDir}):`, ...arts.map((a) => `  ${a.label}: ${a.rel}`));
           tc.standardOutput(lines.join('\n') + '\n');
         }
       }

@@ -196,11 +196,16 @@ test('artifact links are relative to the report and follow a moved results folde
   renameSync(join(dir, 'old'), join(dir, 'moved'));
   const m = loadModel(join(dir, 'moved'));
   const links = artifactList(m.runs[0]!, join(dir, 'moved'));
-  expect(links.map((l) => [l.kind, l.href, l.exists])).toEqual([
+  expect(links.map((l) => [l.kind, l.rel, l.exists])).toEqual([
     ['trace', 'self_self/handshake/trace.txt', true],
     ['qlog', 'self_self/handshake/qlog/client-1.sqlog', true],
     ['qlog', 'self_self/handshake/qlog/server-1.sqlog', true],
   ]);
+  // hrefs are URL paths: a folder named like a fragment or a query stays a path
+  const odd = tmp();
+  writeSyntheticRun(join(odd, 'run #2?'), { scenario: 'handshake', client: 'self', server: 'self', verdict: 'passed', datagrams: 5 });
+  const l = artifactList(loadModel(odd).runs[0]!, odd)[0]!;
+  expect([l.rel, l.href, l.exists]).toEqual(['run #2?/self_self/handshake/trace.txt', 'run%20%232%3F/self_self/handshake/trace.txt', true]);
 });
 
 test('trace and qlog readers: fates, goodput bins, carried-forward metrics', () => {
