@@ -234,7 +234,7 @@ function normalize(raw: Raw, file: string, loc: Locator): Scenario {
     file,
     protocol: raw['protocol'],
     description: raw['description'] ?? '',
-    testcase: raw['testcase'] ?? raw['name'],
+    testcase: raw['testcase'] ?? defaultTestcase(raw),
     tags: raw['tags'] ?? [],
     requires: raw['requires'] ?? [],
     seed: raw['seed'],
@@ -275,3 +275,16 @@ export function findScenarioFiles(inputs: string[]): string[] {
   return out;
 }
 
+/** quic-interop-runner's test case names: the TESTCASE a real endpoint understands. */
+const QIR_TESTCASES = new Set(['handshake', 'transfer', 'retry', 'resumption', 'zerortt', 'http3', 'multiconnect', 'chacha20', 'keyupdate', 'v2', 'rebind-port', 'rebind-addr', 'connectionmigration', 'ecn', 'multiplexing', 'amplificationlimit', 'ipv6']);
+
+/** A scenario without `testcase:`: its name when that is a QIR test case, else what its client workload amounts to. */
+function defaultTestcase(raw: Raw): string {
+  if (QIR_TESTCASES.has(raw['name'])) return raw['name'];
+  const c: Raw = raw['client'] ?? {};
+  if (c['zerortt']) return 'zerortt';
+  if (c['resumption']) return 'resumption';
+  if (c['key-update']) return 'keyupdate';
+  if ((c['connections'] ?? 1) > 1) return 'multiconnect';
+  return 'transfer';
+}
