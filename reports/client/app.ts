@@ -229,8 +229,8 @@ export function reportApp(): void {
     const counts: Record<string, number> = {};
     for (const c of ch) counts[c.kind] = (counts[c.kind] ?? 0) + 1;
     const summary = Object.entries(counts)
-      .map(([k, n]) => `${n} ${CHANGE_LABEL[k]}`)
-      .join(', ');
+      .map(([k, n]) => `${CHANGE_LABEL[k]}: ${n}`)
+      .join(' · ');
     const idx = new Map(data.cells.map((c, i) => [c.k, i]));
     const rows = ch
       .map((c) => {
