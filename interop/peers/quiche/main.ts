@@ -57,6 +57,7 @@ const SERVER_CASES = new Set([...CLIENT_CASES, 'chacha20', 'keyupdate']);
 const TLS13_SUITES = new Set(['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']);
 
 class Unsupported extends Error {}
+class CertificateError extends Error {}
 
 function log(role: string, msg: string): void {
   process.stdout.write(`quiche ${role}: ${msg}\n`);
@@ -336,10 +337,11 @@ function runClientConnection(env: ClientEnv, plan: ConnectionPlan): Promise<Conn
       else resolvePromise(outcome);
     };
 
-    const fail = (msg: string) => {
+    /** Ends the connection (CONNECTION_CLOSE with `code`: INTERNAL_ERROR unless told) and the run with `msg`. */
+    const fail = (msg: string, code = 0x1) => {
       if (conn && !conn.isClosed()) {
         try {
-          conn.close(false, 0x1, Buffer.from(''));
+          conn.close(false, code, Buffer.from(''));
         } catch {
           // already closing
         }
@@ -424,7 +426,7 @@ function runClientConnection(env: ClientEnv, plan: ConnectionPlan): Promise<Conn
       const chain = conn.peerCertChain();
       if (!chain || chain.length === 0) throw new Error('server sent no certificate');
       const leaf = new X509Certificate(Buffer.from(chain[0]));
-      if (!leaf.checkIP(env.serverName)) throw new Error(`server certificate is not valid for ${env.serverName}`);
+      if (!leaf.checkIP(env.serverName)) throw new CertificateError(`server certificate is not valid for ${env.serverName}`);
     };
 
     const armTimer = () => {
@@ -444,7 +446,8 @@ function runClientConnection(env: ClientEnv, plan: ConnectionPlan): Promise<Conn
         if (conn.isEstablished() || conn.isInEarlyData()) openRequests();
         readStreams();
       } catch (e) {
-        fail((e as Error).message);
+        // A certificate this client rejects closes with the TLS alert bad_certificate (0x100 + 42), as quiche would.
+        fail((e as Error).message, e instanceof CertificateError ? 0x12a : 0x1);
         return;
       }
       const allDone = downloads.every((d) => d.done);
@@ -603,6 +606,40 @@ async function runClient(q: Quiche, env: NodeJS.ProcessEnv, testcase: string): P
 // ---------------------------------------------------------------------------------------------------------------
 // Server
 
+/** QUIC variable-length integer at `at`: [value, length], or undefined past the end. */
+function varint(b: Buffer, at: number): [number, number] | undefined {
+  if (at >= b.length) return undefined;
+  const len = 1 << (b[at]! >> 6);
+  if (at + len > b.length) return undefined;
+  let v = b[at]! & 0x3f;
+  for (let i = 1; i < len; i++) v = v * 256 + b[at + i]!;
+  return [v, len];
+}
+
+/** How many of the QUIC v1 long-header packets coalesced in a datagram are 0-RTT (RFC 9000 §17.2). */
+function countZeroRttPackets(d: Buffer): number {
+  let n = 0;
+  let at = 0;
+  while (at + 7 <= d.length && (d[at]! & 0x80) !== 0 && d.readUInt32BE(at + 1) === 1) {
+    const type = (d[at]! >> 4) & 0x03; // 0 Initial, 1 0-RTT, 2 Handshake, 3 Retry
+    if (type === 3) break;
+    let p = at + 5;
+    p += 1 + d[p]!; // DCID
+    if (p >= d.length) break;
+    p += 1 + d[p]!; // SCID
+    if (type === 0) {
+      const token = varint(d, p);
+      if (!token) break;
+      p += token[1] + token[0];
+    }
+    const length = varint(d, p);
+    if (!length) break;
+    if (type === 1) n++;
+    at = p + length[1] + length[0];
+  }
+  return n;
+}
+
 interface Response {
   data: Buffer;
   offset: number;
@@ -626,6 +663,7 @@ interface ServerConn {
   served: number;
   retried: boolean;
   stepQueued: boolean;
+  zeroRttPackets: number;
 }
 
 class Server {
@@ -706,11 +744,17 @@ class Server {
       log('server', `connection ${c.n}: packets now from ${addr} (was ${c.remote})`);
       c.remote = addr;
     }
+    const zeroRtt = countZeroRttPackets(msg);
     try {
       c.conn.recv(msg, { from, to: this.local });
     } catch (e) {
       const le = c.conn.localError();
       if (le) log('server', `connection ${c.n}: ${(e as Error).message}: ${errorText(le)}`);
+    }
+    if (zeroRtt > 0) {
+      c.zeroRttPackets += zeroRtt;
+      // Requests complete now came in this datagram's 0-RTT packets, if quiche took them as early data.
+      if (c.conn.isInEarlyData()) this.readRequests(c, true);
     }
     // Datagrams that arrive together are all handed to quiche before one step answers them.
     if (!c.stepQueued) {
@@ -808,6 +852,7 @@ class Server {
       served: 0,
       retried: odcid !== null,
       stepQueued: false,
+      zeroRttPackets: 0,
     };
     c.keylogFile = this.keylogs.fileFor(`server-${c.n}`);
     if (c.keylogFile) conn.setKeylog(c.keylogFile);
@@ -854,13 +899,13 @@ class Server {
     const why = c.conn.isTimedOut() ? 'idle timeout' : c.conn.peerError() ? `peer: ${errorText(c.conn.peerError())}` : `local: ${errorText(c.conn.localError())}`;
     log(
       'server',
-      `connection ${c.n} closed (${why}): resumed=${c.conn.isResumed()} requests=${c.served} early-data-requests=${c.earlyRequests} ` +
+      `connection ${c.n} closed (${why}): resumed=${c.conn.isResumed()} requests=${c.served} early-data-requests=${c.earlyRequests} 0rtt-packets=${c.zeroRttPackets} ` +
         `packets sent=${s.sent} recv=${s.recv} lost=${s.lost} bytes sent=${s.sentBytes}`,
     );
     this.keylogs.collect(c.keylogFile);
   }
 
-  private readRequests(c: ServerConn): void {
+  private readRequests(c: ServerConn, early = false): void {
     const { conn } = c;
     for (const id of conn.readable()) {
       const answered = c.answered.has(id);
@@ -891,7 +936,7 @@ class Server {
       }
       c.requests.delete(id);
       c.answered.add(id);
-      if (conn.isInEarlyData()) c.earlyRequests++;
+      if (early) c.earlyRequests++;
       this.respond(c, id, req.toString('latin1'));
     }
   }
