@@ -12,6 +12,7 @@ import {
   type Impairment,
   type LocatedStep,
   type Scenario,
+  type StreamImpairment,
   type ServerSettings,
   type Side,
 } from './model.js';
@@ -38,6 +39,8 @@ export const SCHEMA_PATH = findSchemaPath();
 const schema = new YamlSchema(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as Record<string, unknown>);
 
 const IMPAIRMENT_KINDS = ['loss', 'droplist', 'corrupt', 'truncate', 'duplicate', 'reorder', 'jitter', 'blackhole', 'rebind', 'rate-limit'] as const;
+/** Byte-stream impairments: TLS over TCP only. */
+const STREAM_KINDS = ['split', 'close', 'reset'] as const;
 
 /** Parses and validates one scenario file; throws ScenarioError with every problem found. */
 export function loadScenario(file: string): Scenario {
@@ -61,9 +64,29 @@ function normalize(raw: Raw, file: string, loc: Locator): Scenario {
   const problems: { file: string; line: number; col: number; message: string }[] = [];
   const fail = (path: (string | number)[], message: string) => problems.push({ file, ...loc.value(path), message });
 
+  const isTls = raw['protocol'] === 'tls';
+  const streamItems = (dir: 'to-server' | 'to-client'): [Raw, number][] =>
+    ((raw['network']?.[dir] as Raw[] | undefined) ?? []).map((item, i): [Raw, number] => [item, i]).filter(([item]) => STREAM_KINDS.some((k) => k in item));
+  const streamImpairments = (dir: 'to-server' | 'to-client'): StreamImpairment[] =>
+    streamItems(dir).map(([item, i]) => {
+      const kinds = [...STREAM_KINDS, ...IMPAIRMENT_KINDS].filter((k) => k in item);
+      if (kinds.length !== 1) fail(['network', dir, i], `one impairment per list item, found ${kinds.join(' and ')}`);
+      if (!isTls) fail(['network', dir, i], `${kinds[0]} impairs a byte stream: protocol tls only (${raw['protocol']} carries datagrams)`);
+      if (item['only']) fail(['network', dir, i, 'only'], '`only` filters datagrams by packet kind; stream impairments take `connection`');
+      const v = item[kinds[0]!] as Raw;
+      const connection = v['connection'] !== undefined ? { connection: v['connection'] as number } : {};
+      if ('split' in item) {
+        if (v['at'] === undefined && v['every'] === undefined && v['max'] === undefined) fail(['network', dir, i, 'split'], 'split needs `at`, `every` or `max`');
+        return { kind: 'split', ...(v['at'] ? { at: v['at'] } : {}), ...(v['every'] !== undefined ? { every: v['every'] } : {}), ...(v['max'] !== undefined ? { max: v['max'] } : {}), ...connection };
+      }
+      return { kind: 'close' in item ? 'close' : 'reset', after: v['after'], ...connection } as StreamImpairment;
+    });
+
   const impairments = (dir: 'to-server' | 'to-client'): Impairment[] =>
-    ((raw['network']?.[dir] as Raw[] | undefined) ?? []).map((item, i) => {
+    ((raw['network']?.[dir] as Raw[] | undefined) ?? []).flatMap((item, i): Impairment | Impairment[] => {
+      if (STREAM_KINDS.some((k) => k in item)) return [];
       const kinds = IMPAIRMENT_KINDS.filter((k) => k in item);
+      if (isTls && kinds.length) fail(['network', dir, i], `${kinds[0]} impairs datagrams; TLS runs over TCP: use split, close or reset`);
       if (kinds.length !== 1) {
         fail(['network', dir, i], kinds.length ? `one impairment per list item, found ${kinds.join(' and ')}` : `an impairment needs one of: ${IMPAIRMENT_KINDS.join(', ')}`);
         return { kind: 'droplist', indices: [] } as Impairment;
@@ -134,6 +157,7 @@ function normalize(raw: Raw, file: string, loc: Locator): Scenario {
     resumption: c['resumption'] ?? false,
     zerortt: c['zerortt'] ?? false,
     spoofedClientHellos: c['spoofed-clienthellos'] ?? 0,
+    ...(c['client-certificate'] ? { clientCertificate: c['client-certificate'] } : {}),
   };
   const server: ServerSettings = {
     ...endpoint(s),
@@ -142,6 +166,7 @@ function normalize(raw: Raw, file: string, loc: Locator): Scenario {
     certificate: s['certificate'] ?? 'ec',
     zerortt: s['zerortt'] ?? true,
     tickets: s['tickets'] ?? true,
+    ...(s['client-auth'] ? { clientAuth: s['client-auth'] } : {}),
   };
   if (client.zerortt && client.connections < 2) fail(['client', 'connections'], '0-RTT needs at least 2 connections (the first one gets the ticket)');
 
@@ -223,11 +248,15 @@ function normalize(raw: Raw, file: string, loc: Locator): Scenario {
     closeInfo: e['close-info'],
     maxServerStates: e['max-server-states'],
     cipherSuite: e['cipher-suite'],
+    hrr: e['hrr'],
+    alert: e['alert'] === undefined ? undefined : typeof e['alert'] === 'string' ? (e['alert'] === 'none' ? 'none' : { name: e['alert'] }) : { name: e['alert']['name'], ...(e['alert']['from'] ? { from: e['alert']['from'] } : {}) },
+    clientAuth: e['client-auth'],
     verdict: e['verdict'] ?? 'passed',
   };
 
   const toServer = impairments('to-server');
   const toClient = impairments('to-client');
+  const stream = { toServer: streamImpairments('to-server'), toClient: streamImpairments('to-client') };
   if (problems.length) throw new ScenarioError(problems.sort((a, b) => a.line - b.line || a.col - b.col));
   return {
     name: raw['name'],
@@ -248,6 +277,7 @@ function normalize(raw: Raw, file: string, loc: Locator): Scenario {
       },
       toServer,
       toClient,
+      stream,
     },
     client,
     server,

@@ -18,6 +18,12 @@ export type ImpairmentSpec =
 /** An impairment and the packet kinds it applies to (undefined: all). */
 export type Impairment = ImpairmentSpec & { only?: string[] };
 
+/** TLS over TCP: byte-stream impairments (simulator/stream-impairments.ts); `connection` limits one to that connection. */
+export type StreamImpairment =
+  | { kind: 'split'; at?: number[]; every?: number; max?: number; connection?: number }
+  | { kind: 'close'; after: number; connection?: number }
+  | { kind: 'reset'; after: number; connection?: number };
+
 export interface LinkSpec {
   delayMs: number;
   bandwidthBps: number;
@@ -29,6 +35,8 @@ export interface NetworkSpec {
   link: LinkSpec;
   toServer: Impairment[];
   toClient: Impairment[];
+  /** protocol tls: the byte-stream impairments per direction (the datagram lists stay empty). */
+  stream: { toServer: StreamImpairment[]; toClient: StreamImpairment[] };
 }
 
 export type AlpnName = 'h3' | 'hq-interop' | 'echo' | 'http/1.1';
@@ -59,6 +67,8 @@ export interface ClientSettings extends EndpointSettings {
   resumption: boolean;
   zerortt: boolean;
   spoofedClientHellos: number;
+  /** TLS: the client certificate presented when the server asks for one. */
+  clientCertificate?: 'ec' | 'p384' | 'rsa' | 'ed25519';
 }
 
 export interface ServerSettings extends EndpointSettings {
@@ -67,6 +77,8 @@ export interface ServerSettings extends EndpointSettings {
   certificate: 'ec' | 'p384' | 'rsa' | 'ed25519';
   zerortt: boolean;
   tickets: boolean;
+  /** TLS: ask for (optional) or require a client certificate. */
+  clientAuth?: 'none' | 'optional' | 'required';
 }
 
 export type Step =
@@ -107,6 +119,12 @@ export interface Expectations {
   closeInfo?: { code?: number; reason?: string; transport?: boolean };
   maxServerStates?: number;
   cipherSuite?: string;
+  /** TLS: a HelloRetryRequest on the wire (or none). */
+  hrr?: boolean;
+  /** TLS: a fatal alert of this name on the wire (optionally from this side), or 'none'. */
+  alert?: { name: string; from?: Side } | 'none';
+  /** TLS: the client authenticated with a certificate. */
+  clientAuth?: boolean;
   verdict: 'passed' | 'failed';
 }
 
