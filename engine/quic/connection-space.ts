@@ -46,15 +46,29 @@ export class PacketSpace {
 
   constructor(readonly id: SpaceId) {}
 
-  /** Whether `pn` was already received (duplicates are dropped after decryption, RFC 9000 §12.3). */
+  /**
+   * Packet numbers below this may have been received: their ranges were dropped from `received` to bound the ACK
+   * frame (MAX_ACK_RANGES), so nothing below it can be told apart from a replay any more.
+   */
+  private duplicateFloor = 0;
+
+  /**
+   * Whether `pn` may have been received already: such packets are dropped after decryption (RFC 9000 §12.3, "unless it
+   * is certain that it has not processed another packet with the same packet number"). Below the floor of forgotten
+   * ranges that certainty is gone, so those count as duplicates too (late arrivals the peer has long declared lost).
+   */
   isDuplicate(pn: number): boolean {
-    return this.received.containsRange(pn, pn + 1);
+    return pn < this.duplicateFloor || this.received.containsRange(pn, pn + 1);
   }
 
   onPacketReceived(pn: number, ackEliciting: boolean, now: number, maxAckDelay: number): void {
     const outOfOrder = pn < this.largestReceived || (this.largestReceived >= 0 && pn > this.largestReceived + 1);
     this.received.add(pn, pn + 1);
-    while (this.received.size > MAX_ACK_RANGES) this.received.remove(this.received.startAt(0), this.received.endAt(0));
+    while (this.received.size > MAX_ACK_RANGES) {
+      const end = this.received.endAt(0);
+      this.received.remove(this.received.startAt(0), end);
+      if (end > this.duplicateFloor) this.duplicateFloor = end;
+    }
     if (pn > this.largestReceived) {
       this.largestReceived = pn;
       this.largestReceivedTime = now;
