@@ -17,8 +17,10 @@ import { GeneratedFiles } from './content.js';
 import { networkConfig, overridesFromList, type FateList } from './network.js';
 import { simulationPki } from './pki.js';
 import { evaluate } from './expectations.js';
+import { annotate } from './annotate.js';
 import { ScriptedSide, StepScript } from './script.js';
 import { internalErrorOutcome } from './internal-errors.js';
+import { runTlsScenario } from './virtual-tls.js';
 
 export { requestPaths };
 
@@ -28,6 +30,8 @@ export interface RunOptions {
   server?: Peer;
   /** Directory for result.json and artifacts; nothing is written when absent. */
   outDir?: string;
+  /** Repetition index (run --repeat), recorded in result.json. */
+  repeat?: number;
   /** Forced datagram fates (from a shrink or a replay). */
   fates?: FateList;
   capture?: boolean;
@@ -71,9 +75,13 @@ export function runScenario(scenario: Scenario, opts: RunOptions): RunRecord {
   const keep = (r: RunRecord) => !!resultPath && (opts.keep?.(r) ?? true);
   const finish = (r: RunRecord): RunRecord => {
     r.wallMs = Math.round(performance.now() - started);
+    annotate(r, scenario, opts.repeat);
     if (resultPath && keep(r)) writeResult(resultPath, r);
     return r;
   };
+
+  // TLS 1.3 over TCP: byte streams through the stream pipe, not datagrams through simulate().
+  if (scenario.protocol === 'tls') return finish(runTlsScenario(scenario, opts, base, keep));
 
   const unsupported = unsupportedReason(scenario, client, server);
   if (unsupported) return finish({ ...base, verdict: 'unsupported', reason: unsupported });
