@@ -9,6 +9,9 @@ export interface Check {
   name: string;
   ok: boolean;
   detail: string;
+  /** What the scenario expected and what was observed, when the check states them (shown side by side in reports). */
+  expected?: string;
+  observed?: string;
 }
 
 /** One side of a run as result.json records it (DESIGN.md §6). */
@@ -47,6 +50,16 @@ export interface RunResult {
   };
   /** True when real processes ran through the real-time relay (simulatedMs is then wall time). */
   realTime?: boolean;
+  /** Repetition index (run --repeat). */
+  repeat?: number;
+  /** Measurement scenarios (goodput): goodput in kbps, averaged over repetitions by reports. */
+  measurement?: number;
+  description?: string;
+  /** The scenario file as run, and its SHA-256, so replay can say when the file changed since. */
+  scenarioText?: string;
+  scenarioSha256?: string;
+  /** The network as run (link and impairments, after defaults). */
+  network?: unknown;
   /** Fate overrides applied (from a shrink), so replay reproduces them. */
   fates?: { direction: 'to-server' | 'to-client'; index: number; fate: 'drop' | 'deliver' }[];
   replay: string;

@@ -9,13 +9,30 @@ import { executeJob } from '../runner/job.js';
 import type { RunRecord } from '../runner/run.js';
 import { checkFaults, scenarioErrorExit } from './run.js';
 import { loadRegistry } from '../peers/registry.js';
-import { loadScenario } from '../scenario/load.js';
+import { loadScenario, parseScenario } from '../scenario/load.js';
+import { readFileSync } from 'node:fs';
 import { runLive } from '../runner/live.js';
 
 interface ReplayFlags {
   result: string;
   out?: string;
   'peers-file'?: string[];
+}
+
+/**
+ * The scenario as the result recorded it: the file when it still has the recorded text (or no text was recorded),
+ * else the recorded text, saying why — a replay reproduces what ran, wherever it is started from.
+ */
+function recordedScenario(rec: RunRecord): { text?: string; note?: string } {
+  if (rec.scenarioText === undefined) return {};
+  let current: string | undefined;
+  try {
+    current = readFileSync(rec.file, 'utf8');
+  } catch {
+    return { text: rec.scenarioText, note: `${rec.file} is not readable from here: replaying the scenario text recorded in the result` };
+  }
+  if (current === rec.scenarioText) return {};
+  return { text: rec.scenarioText, note: `${rec.file} changed since the run (sha256 ${rec.scenarioSha256?.slice(0, 12)}… recorded): replaying the recorded text` };
 }
 
 /**
@@ -27,8 +44,10 @@ async function replayLive(rec: RunRecord, argv: ReplayFlags): Promise<number> {
   const [client, server] = [reg.get(rec.client.name), reg.get(rec.server.name)];
   if (!client || !server) throw usageError(`${argv.result}: unknown peer '${!client ? rec.client.name : rec.server.name}' (known: ${reg.names().join(', ')})`);
   let scenario;
+  const recorded = recordedScenario(rec);
+  if (recorded.note) process.stderr.write(`crosswire: ${recorded.note}\n`);
   try {
-    scenario = loadScenario(rec.file);
+    scenario = recorded.text !== undefined ? parseScenario(recorded.text, rec.file) : loadScenario(rec.file);
   } catch (e) {
     const code = scenarioErrorExit(e);
     if (code !== undefined) return code;
@@ -70,7 +89,9 @@ export const replayCommand: CommandModule<object, ReplayFlags> = {
       if (rec.client.name !== rec.server.name) throw usageError(`${argv.result}: mixed peer pairs (${rec.client.name} × ${rec.server.name}) cannot be replayed yet`);
       if (!PEERS[rec.client.name]) throw usageError(`${argv.result}: unknown peer '${rec.client.name}'`);
       const outDir = argv.out ?? join(dirname(argv.result), 'replay');
-      const o = executeJob({ file: rec.file, seed: rec.seed, peer: rec.client.name, outDir, fates: rec.fates, faults: checkFaults(rec.faults) });
+      const recorded = recordedScenario(rec);
+      if (recorded.note) process.stderr.write(`crosswire: ${recorded.note}\n`);
+      const o = executeJob({ file: rec.file, ...(recorded.text !== undefined ? { text: recorded.text } : {}), seed: rec.seed, peer: rec.client.name, outDir, fates: rec.fates, faults: checkFaults(rec.faults) });
       if (!o.ok) throw usageError(o.error);
       const r = o.result;
       const same = r.traceHash === rec.traceHash;

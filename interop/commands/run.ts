@@ -12,6 +12,7 @@ import { VERSION } from '../version.js';
 import { loadRegistry, type PeerRegistry } from '../peers/registry.js';
 import { planCells, parseShard, shardCells, type Cell } from '../runner/matrix.js';
 import { runLive } from '../runner/live.js';
+import { dockerFailures, dockerPreflight, type Runtime } from '../runner/docker-runtime.js';
 import { FAULT_NAMES, type FaultName } from '../peers/types.js';
 import { runJobs } from '../runner/pool.js';
 import { DEFAULT_SEED, type Job } from '../runner/job.js';
@@ -25,6 +26,7 @@ export interface RunFlags {
   jobs: number;
   'live-jobs': number;
   repeat: number;
+  'measure-runs': number;
   shard?: string;
   client?: string[];
   server?: string[];
@@ -36,6 +38,7 @@ export interface RunFlags {
   force: boolean;
   capture: boolean;
   'inject-fault'?: string[];
+  runtime: Runtime;
 }
 
 /** Loads every scenario up front: invalid files are reported together as file:line:col and nothing runs. */
@@ -90,11 +93,13 @@ export const runCommandModule: CommandModule<object, RunFlags> = {
       .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'virtual-time cells run in parallel (worker threads); results do not depend on it' })
       .option('live-jobs', { type: 'number', default: 1, describe: 'real-time cells run in parallel (each is two processes and a relay; 1 keeps timing honest on 2 cores)' })
       .option('repeat', { type: 'number', default: 1, describe: 'run each cell N times with seeds seed, seed+1, …; differing verdicts mark the cell flaky' })
+      .option('measure-runs', { type: 'number', default: 5, describe: 'measurement scenarios (goodput) run this many times per pair: mean ± stdev kbps' })
       .option('shard', { type: 'string', describe: 'run only shard i of n (e.g. 2/4): a deterministic partition balanced by expected duration' })
       .option('expect', { type: 'string', describe: 'expected verdict per cell (JSON): exit 0 when every cell matches, 1 listing regressions' })
       .option('write-expect', { type: 'string', describe: 'write the verdict of every cell of this run as an --expect file' })
       .option('baseline', { type: 'string', describe: 'a previous results folder (or its summary.json): the report marks cells that changed' })
       .option('force', { type: 'boolean', default: false, describe: 'clear --out when it holds an earlier run (otherwise that is refused: runs never mix)' })
+      .option('runtime', { type: 'string', choices: ['native', 'docker'], default: 'native', describe: 'real-time cells: endpoints as local processes, or as containers from their images (qir:IMAGE peers always run in Docker)' })
       .option('capture', { type: 'boolean', default: false, describe: 'virtual time: also write a pcapng capture and TLS key log per run (real-time runs always do)' })
       .option('inject-fault', { type: 'string', array: true, hidden: true, describe: 'switch on an engine fault (harness self-tests)' }) as unknown as Argv<RunFlags>,
   handler: (argv) =>
@@ -102,6 +107,7 @@ export const runCommandModule: CommandModule<object, RunFlags> = {
       if (!(argv.jobs >= 1)) throw usageError('--jobs must be at least 1');
       if (!(argv['live-jobs'] >= 1)) throw usageError('--live-jobs must be at least 1');
       if (!(Number.isInteger(argv.repeat) && argv.repeat >= 1)) throw usageError('--repeat must be a positive integer');
+      if (!(Number.isInteger(argv['measure-runs']) && argv['measure-runs'] >= 1)) throw usageError('--measure-runs must be a positive integer');
       if (argv.seed !== undefined && !Number.isInteger(argv.seed)) throw usageError('--seed must be an integer');
       const faults = checkFaults(argv['inject-fault']);
       let registry: PeerRegistry;
@@ -131,7 +137,7 @@ export const runCommandModule: CommandModule<object, RunFlags> = {
       if (argv.baseline && !existsSync(argv.baseline)) throw usageError(`--baseline ${argv.baseline}: no such file or folder`);
       clearOrRefuse(argv.out, argv.force);
       const isVirtual = (c: string, s: string) => !!registry.virtual(c) && registry.virtual(c) === registry.virtual(s);
-      let cells = planCells({ scenarios, clients, servers, out: argv.out, seed: argv.seed, defaultSeed: DEFAULT_SEED, repeat: argv.repeat, isVirtual });
+      let cells = planCells({ scenarios, clients, servers, out: argv.out, seed: argv.seed, defaultSeed: DEFAULT_SEED, repeat: argv.repeat, measureRuns: argv['measure-runs'], isVirtual });
       if (argv.shard) {
         let sh;
         try {
@@ -141,6 +147,8 @@ export const runCommandModule: CommandModule<object, RunFlags> = {
         }
         cells = shardCells(cells, sh.index, sh.count);
       }
+      // Docker engine and images first: a missing engine or a failed image build ends the run here (one line, exit 2).
+      await dockerPreflight([...new Set(cells.filter((c) => !c.virtual).flatMap((c) => [c.client, c.server]))].map((n) => registry.get(n)!), argv.runtime, (l) => process.stderr.write(`crosswire: ${l}\n`));
       const started = Date.now();
       const progress = new Progress(cells.length);
       const label = (c: Cell) => `${c.scenario.name} ${c.client}→${c.server}${c.repeats > 1 ? ` #${c.repeat + 1}` : ''}`;
@@ -159,7 +167,7 @@ export const runCommandModule: CommandModule<object, RunFlags> = {
       const liveIdx = cells.map((c, i) => (c.virtual ? -1 : i)).filter((i) => i >= 0);
       const jobs: Job[] = virtualIdx.map((i) => {
         const c = cells[i]!;
-        return { file: c.scenario.file, seed: c.seed, outDir: c.dir, peer: c.client, capture: argv.capture, ...(faults.length ? { faults } : {}) };
+        return { file: c.scenario.file, seed: c.seed, outDir: c.dir, peer: c.client, capture: argv.capture, ...(c.repeats > 1 ? { repeat: c.repeat } : {}), ...(faults.length ? { faults } : {}) };
       });
       const virtualRun = runJobs(jobs, argv.jobs, (k, o) => {
         const i = virtualIdx[k]!;
@@ -172,7 +180,7 @@ export const runCommandModule: CommandModule<object, RunFlags> = {
           const i = liveIdx[nextLive++]!;
           const c = cells[i]!;
           try {
-            results[i] = await runLive(c.scenario, registry.get(c.client)!, registry.get(c.server)!, { seed: c.seed, outDir: c.dir, signal: abort.signal, replay: `crosswire replay ${join(c.dir, 'result.json')}` });
+            results[i] = await runLive(c.scenario, registry.get(c.client)!, registry.get(c.server)!, { seed: c.seed, outDir: c.dir, signal: abort.signal, ...(c.repeats > 1 ? { repeat: c.repeat } : {}), replay: `crosswire replay ${join(c.dir, 'result.json')}`, runtime: argv.runtime });
           } catch (e) {
             results[i] = errorRecord(c, `internal error: ${(e as Error).stack ?? (e as Error).message}`);
           }
@@ -207,6 +215,7 @@ export const runCommandModule: CommandModule<object, RunFlags> = {
       const bad = runs.filter((r) => r.verdict === 'failed' || r.verdict === 'error');
       for (const r of bad) process.stderr.write(`crosswire: ${failureLine(r)}\n`);
       if (partial) return 130;
+      if (dockerFailures().length) return EXIT_USAGE; // the environment failed (engine, image, port, container), not a peer
       if (report.expected) {
         const x = report.expected;
         for (const m of x.regressions) process.stderr.write(`crosswire: regression: ${m.key}: expected ${m.expected}, got ${m.actual}\n`);

@@ -1,7 +1,7 @@
 // One unit of work for `run`, `fuzz` and `replay`: a scenario file, a seed and how to run it; executed in-process or in
 // a worker thread, always with the same inputs, so results never depend on how many jobs run side by side.
 
-import { loadScenario } from '../scenario/load.js';
+import { loadScenario, parseScenario } from '../scenario/load.js';
 import { PEERS } from '../peers/self.js';
 import type { FaultName } from '../peers/types.js';
 import type { FateList } from './network.js';
@@ -9,12 +9,15 @@ import { runScenario, type RunRecord } from './run.js';
 
 export interface Job {
   file: string;
+  /** The scenario's YAML as recorded (replay of a result whose file changed or moved); else the file is read. */
+  text?: string;
   /** Undefined: the scenario's own `seed`, else 1. */
   seed?: number;
   outDir?: string;
   /** Write result.json only when the run did not pass (fuzz sweeps keep failures only). */
   failuresOnly?: boolean;
   peer: string;
+  repeat?: number;
   capture?: boolean;
   fates?: FateList;
   faults?: FaultName[];
@@ -27,7 +30,7 @@ export const DEFAULT_SEED = 1;
 export function executeJob(job: Job): JobOutcome {
   let scenario;
   try {
-    scenario = loadScenario(job.file);
+    scenario = job.text !== undefined ? parseScenario(job.text, job.file) : loadScenario(job.file);
   } catch (e) {
     return { ok: false, error: (e as Error).message };
   }
@@ -35,6 +38,6 @@ export function executeJob(job: Job): JobOutcome {
   if (!peer) return { ok: false, error: `unknown peer '${job.peer}' (known: ${Object.keys(PEERS).join(', ')})` };
   const seed = job.seed ?? scenario.seed ?? DEFAULT_SEED;
   const keep = job.failuresOnly ? (r: RunRecord) => r.verdict === 'failed' || r.verdict === 'error' : undefined;
-  const result = runScenario(scenario, { seed, client: peer, server: peer, outDir: job.outDir, keep, fates: job.fates, faults: job.faults, capture: job.capture });
+  const result = runScenario(scenario, { seed, client: peer, server: peer, outDir: job.outDir, repeat: job.repeat, keep, fates: job.fates, faults: job.faults, capture: job.capture });
   return { ok: true, result, description: scenario.description };
 }

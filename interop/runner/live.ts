@@ -22,7 +22,9 @@ import { describeExit, EndpointProcess, type ExitStatus } from './processes.js';
 import { waitReady } from './readiness.js';
 import { allocatePort } from './ports.js';
 import { liveChecks } from './live-checks.js';
+import { DockerCell, type Runtime } from './docker-runtime.js';
 import type { RunRecord } from './run.js';
+import { annotate } from './annotate.js';
 
 export interface LiveOptions {
   seed: number;
@@ -33,8 +35,12 @@ export interface LiveOptions {
   replay?: string;
   /** How long a server may take to become ready. */
   readyTimeoutMs?: number;
+  /** Repetition index (run --repeat), recorded in result.json. */
+  repeat?: number;
   /** Seen by the runner's Ctrl-C handling: abort the cell now. */
   signal?: AbortSignal;
+  /** 'docker': every endpoint runs as a container from its image (interop/runner/docker-runtime.ts); qir: peers always do. */
+  runtime?: Runtime;
 }
 
 const DEFAULT_ALPNS: Record<Scenario['protocol'], AlpnName[]> = { quic: ['hq-interop', 'h3'], tls: ['http/1.1'], dtls: ['echo'] };
@@ -146,7 +152,8 @@ function expand(arg: string, decl: PeerDeclaration, env: Record<string, string>)
   return [expandStatic(arg, decl).replace(/\{([a-z]+)\}/g, (m, k: string) => map[k] ?? m)];
 }
 
-function launch(decl: PeerDeclaration, side: Side, env: Record<string, string>, lay: Layout): { proc: EndpointProcess; argv: string[] } {
+function launch(decl: PeerDeclaration, side: Side, env: Record<string, string>, lay: Layout, docker?: DockerCell): { proc: EndpointProcess; argv: string[] } {
+  if (docker?.runs(decl)) return docker.launch(decl, side, env, { www: lay.www, downloads: lay.downloads, certs: lay.certs.dir, logs: lay.logs[side], qlog: lay.qlog[side], messages: lay.messages });
   const role = decl.roles[side]!;
   const argv = role.command.flatMap((a) => expand(a, decl, env));
   const extra: Record<string, string> = {};
@@ -186,13 +193,19 @@ export async function runLive(s: Scenario, client: PeerDeclaration, server: Peer
   mkdirSync(opts.outDir, { recursive: true });
   const finish = (r: RunRecord): RunRecord => {
     r.wallMs = Math.round(performance.now() - started);
+    annotate(r, s, opts.repeat);
     writeResult(resultPath, r);
     return r;
   };
 
   const unsupported = liveUnsupported(s, client, server);
   if (unsupported) return finish({ ...base, verdict: 'unsupported', reason: unsupported });
+  const docker = await DockerCell.open(client, server, opts.runtime);
+  if (docker?.error) return finish({ ...base, verdict: 'error', reason: docker.error });
+  base.client.version = docker?.version(client) ?? base.client.version;
+  base.server.version = docker?.version(server) ?? base.server.version;
   for (const d of [client, server]) {
+    if (docker?.runs(d)) continue;
     const inst = isInstalled(d);
     if (!inst.ok) return finish({ ...base, verdict: 'error', reason: `${d.name} is not installed (missing ${inst.missing[0]}); run: crosswire peers install ${d.name}` });
   }
@@ -214,10 +227,10 @@ export async function runLive(s: Scenario, client: PeerDeclaration, server: Peer
   const messages = s.protocol === 'dtls' ? liveMessages(s) : [];
   if (s.protocol === 'dtls') writeFileSync(lay.messages, messages.map((m) => m + '\n').join(''));
 
-  const serverPort = await allocatePort();
+  const serverPort = docker?.serverPort(server) ?? (await allocatePort());
   const commands: string[] = [];
   const serverEnv = contract('server', s, alpn, lay, '127.0.0.1', serverPort, []);
-  const srv = launch(server, 'server', serverEnv, lay);
+  const srv = launch(server, 'server', serverEnv, lay, docker);
   commands.push(`server: ${srv.argv.join(' ')}`);
   let relay: Relay | undefined;
   let cli: { proc: EndpointProcess; argv: string[] } | undefined;
@@ -289,7 +302,7 @@ export async function runLive(s: Scenario, client: PeerDeclaration, server: Peer
   t0 = performance.now();
   const urls = requests.map((r) => `https://localhost:${relay!.port}${r.path}`);
   const clientEnv = contract('client', s, alpn, lay, '127.0.0.1', relay.port, urls);
-  cli = launch(client, 'client', clientEnv, lay);
+  cli = launch(client, 'client', clientEnv, lay, docker);
   commands.push(`client: ${cli.argv.join(' ')}`);
   commands.push(`relay: 127.0.0.1:${relay.port} → 127.0.0.1:${serverPort}`);
   const limitMs = s.expect.withinMs !== undefined ? s.expect.withinMs + 30_000 : Math.min(s.timeoutMs, 180_000);

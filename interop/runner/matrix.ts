@@ -3,6 +3,7 @@
 
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/model.js';
+import { isMeasurement } from './annotate.js';
 
 export interface Cell {
   scenario: Scenario;
@@ -31,6 +32,9 @@ function scenarioNames(scenarios: Scenario[]): string[] {
   });
 }
 
+/** A peer name as one folder name: qir:crosswire/ngtcp2 → qir-crosswire-ngtcp2. */
+const folderName = (peer: string): string => peer.replace(/[/:\\]/g, '-');
+
 export function planCells(o: {
   scenarios: Scenario[];
   clients: string[];
@@ -39,6 +43,8 @@ export function planCells(o: {
   seed?: number;
   defaultSeed: number;
   repeat: number;
+  /** Measurement scenarios (goodput) run at least this many times per pair (QIR: mean ± stdev). */
+  measureRuns?: number;
   isVirtual: (client: string, server: string) => boolean;
 }): Cell[] {
   const names = scenarioNames(o.scenarios);
@@ -48,7 +54,7 @@ export function planCells(o: {
       for (const server of o.servers) {
         const base = o.seed ?? s.seed ?? o.defaultSeed;
         for (let r = 0; r < o.repeat; r++) {
-          const dir = join(o.out, `${server}_${client}`, names[i]!, ...(o.repeat > 1 ? [`rep-${r + 1}`] : []));
+          const dir = join(o.out, `${folderName(server)}_${folderName(client)}`, names[i]!, ...(o.repeat > 1 ? [`rep-${r + 1}`] : []));
           cells.push({ scenario: s, client, server, repeat: r, repeats: o.repeat, seed: base + r, virtual: o.isVirtual(client, server), dir, key: `${s.file}|${client}|${server}|${r}` });
         }
       }
