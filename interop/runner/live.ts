@@ -24,6 +24,7 @@ import { allocatePort } from './ports.js';
 import { liveChecks } from './live-checks.js';
 import { DockerCell, type Runtime } from './docker-runtime.js';
 import type { RunRecord } from './run.js';
+import { runLiveTls } from './live-tls.js';
 import { annotate } from './annotate.js';
 
 export interface LiveOptions {
@@ -209,7 +210,7 @@ export async function runLive(s: Scenario, client: PeerDeclaration, server: Peer
     const inst = isInstalled(d);
     if (!inst.ok) return finish({ ...base, verdict: 'error', reason: `${d.name} is not installed (missing ${inst.missing[0]}); run: crosswire peers install ${d.name}` });
   }
-  if (s.protocol === 'tls') return finish({ ...base, verdict: 'error', reason: 'TLS over TCP between real endpoints needs the TCP relay, which this build does not have yet' });
+  if (s.protocol === 'tls') return finish(await runLiveTls(s, client, server, opts, base));
 
   const alpn = chooseAlpn(s, client.roles.client!, server.roles.server!)!;
   base.client.alpn = alpn;
