@@ -3,8 +3,18 @@
 // and 62-bit error codes (§16, §19.4, §19.5, §19.19). Everything runs in virtual time.
 
 import { test, expect } from '@playwright/test';
+import { nodeCrypto } from '../engine/crypto/node.js';
+import type { Address } from '../engine/endpoint.js';
+import { parsePacket } from '../engine/quic/packet.js';
 import { QlogBuffer } from '../engine/quic/qlog.js';
-import { connectedPair, forge1Rtt, SERVER_ADDR } from './quic-conn-harness.js';
+import type { QuicServer } from '../engine/quic/server.js';
+import { connectedPair, drainEvents, forge1Rtt, newClient, newServer, SERVER_ADDR, Wire } from './quic-conn-harness.js';
+
+/** A fresh client wired to an existing server endpoint. */
+function pairWith(server: QuicServer) {
+  const client = newClient();
+  return { client, wire: new Wire(client, server) };
+}
 
 const PING = Uint8Array.of(0x01);
 
@@ -29,4 +39,53 @@ test('replay: a 1-RTT packet replayed after 40 newer ones (41 ACK ranges, more t
   expect(dups).toHaveLength(1);
   // The connection carries on.
   expect(client.phase).toBe('established');
+});
+
+// ---- server state before an Initial authenticates (RFC 9000 §5.2.2, §8.1)
+
+/** What the server endpoint holds: connections, routes, the accept queue and queued datagrams. */
+function serverState(server: QuicServer) {
+  const s = server as unknown as { routes: Map<string, unknown>; acceptQueue: unknown[]; outbox: unknown[] };
+  return { connections: server.connections.size, routes: s.routes.size, acceptQueue: s.acceptQueue.length, outbox: s.outbox.length };
+}
+
+test('5,000 Initials that do not decrypt leave the server with no connection state, no timers and no answers', () => {
+  const server = newServer({}, { crypto: nodeCrypto });
+  const genuine = newClient().pollDatagrams(0)[0]!.data;
+  expect(genuine.length).toBeGreaterThanOrEqual(1200);
+  const h = parsePacket(genuine, 0, 8);
+  const dcidAt = 6; // first byte, version, DCID length
+  expect(genuine[5]).toBe(h.dcid.length);
+  let answers = 0;
+  for (let i = 0; i < 5000; i++) {
+    const d = genuine.slice();
+    // A fresh DCID per datagram: 5,000 would-be connections, each Initial sealed under keys it was not made with.
+    new DataView(d.buffer).setUint32(dcidAt, i);
+    const from: Address = { host: `198.51.100.${i % 250}`, port: 1024 + i };
+    server.receiveDatagram(d, from, i);
+    answers += server.pollDatagrams(i).length;
+  }
+  expect(serverState(server)).toEqual({ connections: 0, routes: 0, acceptQueue: 0, outbox: 0 });
+  expect(answers).toBe(0);
+  expect(server.nextTimeout()).toBeUndefined();
+  // A genuine client still gets in.
+  const { client, wire } = pairWith(server);
+  expect(wire.run(() => client.handshakeConfirmed)).toBe(true);
+  expect(server.connections.size).toBe(1);
+});
+
+test('valid Initials from 300 spoofed sources: at most maxHandshakes connections, the rest get a stateless Retry', () => {
+  const server = newServer({ maxHandshakes: 50 });
+  let retries = 0;
+  for (let i = 0; i < 300; i++) {
+    const d = newClient().pollDatagrams(0)[0]!.data;
+    server.receiveDatagram(d, { host: `203.0.113.${i % 250}`, port: 2000 + i }, i);
+    for (const out of server.pollDatagrams(i)) if (parsePacket(out.data, 0, 8).kind === 'retry') retries++;
+  }
+  expect(server.connections.size).toBe(50);
+  expect(retries).toBe(250);
+  // A client that follows the Retry proves its address and is admitted despite the bound.
+  const { client, wire } = pairWith(server);
+  expect(wire.run(() => client.handshakeConfirmed)).toBe(true);
+  expect(drainEvents(client).some((e) => e.type === 'retry')).toBe(true);
 });

@@ -1,10 +1,13 @@
 // The server endpoint (RFC 9000 §5.2 demultiplexing, §6 Version Negotiation, §8.1 address validation with Retry and NEW_TOKEN, §10.3 stateless reset, §14.1 minimum Initial size).
+// No state exists for a client until one of its Initials decrypts (§5.2.2 lets servers drop what they cannot process),
+// and connections still in their handshake are bounded: past the bound, unvalidated clients get a stateless Retry.
 
 import type { Address, DatagramEndpoint, OutgoingDatagram } from '../endpoint.js';
 import { hex } from '../wire/bytes.js';
 import { parsePacket, versionNegotiationFor, MIN_INITIAL_DATAGRAM, type ProtectedHeader } from './packet.js';
 import { buildRetry } from './retry.js';
 import { isSupportedVersion } from './version.js';
+import { initialKeys, unprotectPacket } from './protection.js';
 import { QuicConnection } from './connection.js';
 import { TokenSealer } from './token.js';
 import { resolveVersions, type QuicConfig } from './config.js';
@@ -25,6 +28,11 @@ export interface ServerOptions {
   readonly qlogFor?: (odcidHex: string) => QlogSink | undefined;
   /** Endpoint-level events (dropped datagrams, Retry and VN sent) for logs and tests. */
   readonly onEvent?: (e: ServerEvent) => void;
+  /**
+   * Connections allowed in their handshake at once (default 1024). Past it, a client without a valid token gets a
+   * stateless Retry (RFC 9000 §8.1.2) instead of connection state, so spoofed Initials cannot pile up state.
+   */
+  readonly maxHandshakes?: number;
 }
 
 export type ServerEvent =
@@ -40,6 +48,7 @@ interface Route {
 
 /** Smallest stateless reset we send: shorter ones cannot be told apart from short-header packets (RFC 9000 §10.3). */
 const MIN_STATELESS_RESET = 21;
+const DEFAULT_MAX_HANDSHAKES = 1024;
 
 export class QuicServer implements DatagramEndpoint {
   private readonly routes = new Map<string, Route>();
@@ -130,6 +139,9 @@ export class QuicServer implements DatagramEndpoint {
       this.opts.onEvent?.({ type: 'version-negotiation', to: from, offered: h.version ?? 0 });
       return;
     }
+    // The Initial must decrypt before anything is kept for it: Initial keys are public, but garbage (and corruption) ends
+    // here, costing one key derivation and no memory.
+    if (!this.initialDecrypts(h)) return this.drop(data.length, from, 'Initial does not decrypt');
     let originalDcid = h.dcid;
     let retrySourceCid: Uint8Array | undefined;
     let validated = false;
@@ -145,7 +157,8 @@ export class QuicServer implements DatagramEndpoint {
         return this.drop(data.length, from, `invalid Retry token: ${check.reason}`);
       }
     }
-    if (this.opts.retry && !validated) {
+    const busy = !validated && this.handshakesInProgress() >= (this.opts.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES);
+    if ((this.opts.retry || busy) && !validated) {
       const scid = this.opts.config.random(this.cidLength);
       const token = this.sealer.issueRetryToken(from, h.dcid, scid, now);
       this.outbox.push({ data: buildRetry(this.opts.config.crypto, { version: h.version!, dcid: h.scid, scid, token, originalDcid: h.dcid }), to: from, from: local });
@@ -177,6 +190,19 @@ export class QuicServer implements DatagramEndpoint {
     this.acceptQueue.push(conn);
     this.opts.onEvent?.({ type: 'accepted', connection: conn });
     conn.receiveDatagram(data, from, now, local);
+  }
+
+  /** Whether a client's first Initial authenticates under the Initial keys of its DCID (RFC 9001 §5.2). */
+  private initialDecrypts(h: ProtectedHeader): boolean {
+    const keys = initialKeys(this.opts.config.crypto, h.version!, h.dcid);
+    return unprotectPacket(keys.client, h.packet, h.pnOffset, -1) !== null;
+  }
+
+  /** Connections whose handshake has not completed (and are not closing): the state an unvalidated client can cost. */
+  private handshakesInProgress(): number {
+    let n = 0;
+    for (const c of this.connections) if (c.phase === 'handshake') n++;
+    return n;
   }
 
   /** A short header (fixed bit set, as parsePacket requires) whose DCID is the last routed one. */
