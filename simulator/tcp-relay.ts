@@ -159,9 +159,9 @@ export async function startTcpRelay(opts: TcpRelayOptions): Promise<TcpRelay> {
   function schedule(c: Conn, d: Direction, data: Uint8Array, now: number, kinds: string[], what: Pending['what'], effects: string[] = [], split = false): void {
     const leg = c.legs[d];
     const e = entry(c, d, data, now, kinds, 'in-flight', effects);
-    let at = links[d].admit(data.length, now);
-    if (split) at = Math.max(at, leg.lastAt + gap);
-    leg.lastAt = Math.max(leg.lastAt, at);
+    // Never ahead of what this direction already scheduled (the split gap may have pushed that later): TCP keeps order.
+    const at = Math.max(links[d].admit(data.length, now), split ? leg.lastAt + gap : leg.lastAt);
+    leg.lastAt = at;
     sched.at(at, deliverFn, { conn: c, direction: d, data, entry: e, what });
   }
 

@@ -156,7 +156,10 @@ export class TlsHttpClient implements StreamApp {
     const c = this.conns.get(sock.id)!;
     c.peerEnded = true;
     if (!c.settled) {
-      if (!c.tls.handshakeDone) this.fail(c, 'handshake failed: the server closed the TCP connection during the TLS handshake', now);
+      // As `get --tcp` over node:net: a FIN ends our writing too (no alert, no close_notify after it), except when
+      // the server's close_notify came first.
+      const quiet = !c.tls.readClosed;
+      if (!c.tls.handshakeDone) this.fail(c, 'handshake failed: the server closed the TCP connection during the TLS handshake', now, !quiet);
       else {
         try {
           // No close_notify: a close-delimited body cannot be trusted (RFC 8446 §6.1); a Content-Length one can.
@@ -164,9 +167,10 @@ export class TlsHttpClient implements StreamApp {
           c.parser.end();
           this.finish(c, now);
         } catch (e) {
-          this.fail(c, `HTTP: ${describe(e)}`, now);
+          this.fail(c, `HTTP: ${describe(e)}`, now, !quiet);
         }
       }
+      if (c.sock && !c.sock.writeEnded) c.sock.end();
     }
     this.after(c, now);
   }

@@ -119,7 +119,7 @@ export function tlsVerdict(s: Scenario, checks: Check[]): { verdict: 'passed' | 
 }
 
 /** Metrics for result.json from the wire. */
-export function tlsMetrics(wire: TlsWireFacts): Record<string, number> {
+export function tlsMetrics(wire: TlsWireFacts): Record<string, number | string> {
   const sum = (f: (c: TlsWireFacts['connections'][number]) => number) => wire.connections.reduce((a, c) => a + f(c), 0);
   return {
     handshakes: wire.handshakes,
@@ -132,5 +132,8 @@ export function tlsMetrics(wire: TlsWireFacts): Record<string, number> {
     keyUpdatesServer: sum((c) => c.keyUpdates.server),
     appBytesToClient: sum((c) => c.appDataBytes.server),
     undecryptableRecords: sum((c) => c.undecryptable.client + c.undecryptable.server),
+    // Every alert on the wire, in order: what each side said when the stream was cut or the handshake refused.
+    alerts: wire.connections.flatMap((c) => c.alerts.map((a) => `c${c.id} ${a.from} ${a.level} ${a.name}${a.encrypted ? '' : ' (clear)'}`)).join(', ') || 'none',
+    endings: wire.connections.map((c) => `c${c.id} to-server ${c.transport.toServer ?? 'open'}${c.partialRecord.toServer ? ` (${c.partialRecord.toServer} bytes of a record)` : ''}, to-client ${c.transport.toClient ?? 'open'}${c.partialRecord.toClient ? ` (${c.partialRecord.toClient} bytes of a record)` : ''}`).join('; '),
   };
 }
