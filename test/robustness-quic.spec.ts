@@ -8,7 +8,8 @@ import type { Address } from '../engine/endpoint.js';
 import { parsePacket } from '../engine/quic/packet.js';
 import { QlogBuffer } from '../engine/quic/qlog.js';
 import type { QuicServer } from '../engine/quic/server.js';
-import { connectedPair, drainEvents, forge1Rtt, newClient, newServer, SERVER_ADDR, Wire } from './quic-conn-harness.js';
+import { TransportErrorCode } from '../engine/quic/errors.js';
+import { connectedPair, drainEvents, forge1Rtt, newClient, newServer, pair, SERVER_ADDR, Wire } from './quic-conn-harness.js';
 
 /** A fresh client wired to an existing server endpoint. */
 function pairWith(server: QuicServer) {
@@ -89,3 +90,24 @@ test('valid Initials from 300 spoofed sources: at most maxHandshakes connections
   expect(wire.run(() => client.handshakeConfirmed)).toBe(true);
   expect(drainEvents(client).some((e) => e.type === 'retry')).toBe(true);
 });
+
+// ---- Retry tokens presented from another address (RFC 9000 §8.1.3)
+
+for (const [what, moved] of [
+  ['port', { host: '10.0.0.1', port: 50001 }],
+  ['address', { host: '10.0.0.77', port: 50000 }],
+] as const) {
+  test(`a Retry token presented from another ${what} draws CONNECTION_CLOSE with INVALID_TOKEN, and the server keeps no state`, () => {
+    const serverEvents: string[] = [];
+    const { client, server, wire } = pair({ endpoint: { retry: true, onEvent: (e) => serverEvents.push(e.type) } });
+    // The Retry is on its way; the client's next Initial (carrying the token) leaves from elsewhere.
+    expect(wire.run(() => serverEvents.includes('retry'))).toBe(true);
+    wire.clientAddress = moved;
+    expect(wire.run(() => client.phase === 'closed' || client.phase === 'draining', 5_000)).toBe(true);
+    expect(client.closeInfo).toMatchObject({ errorCode: TransportErrorCode.INVALID_TOKEN, initiator: 'remote', kind: 'transport' });
+    expect(serverEvents).toContain('invalid-token');
+    expect(server.connections.size).toBe(0);
+    expect(client.handshakeComplete).toBe(false);
+    expect(drainEvents(client).map((e) => e.type)).toContain('retry');
+  });
+}

@@ -4,10 +4,13 @@
 
 import type { Address, DatagramEndpoint, OutgoingDatagram } from '../endpoint.js';
 import { hex } from '../wire/bytes.js';
-import { parsePacket, versionNegotiationFor, MIN_INITIAL_DATAGRAM, type ProtectedHeader } from './packet.js';
+import { Writer } from '../wire/writer.js';
+import { encodeLongHeader, parsePacket, versionNegotiationFor, MIN_INITIAL_DATAGRAM, type ProtectedHeader } from './packet.js';
+import { encodeFrame } from './frames.js';
+import { TransportErrorCode } from './errors.js';
 import { buildRetry } from './retry.js';
 import { isSupportedVersion } from './version.js';
-import { initialKeys, unprotectPacket } from './protection.js';
+import { AEAD_TAG_LENGTH, initialKeys, protectPacket, unprotectPacket } from './protection.js';
 import { QuicConnection } from './connection.js';
 import { TokenSealer } from './token.js';
 import { resolveVersions, type QuicConfig } from './config.js';
@@ -39,6 +42,8 @@ export type ServerEvent =
   | { type: 'dropped'; reason: string; length: number; from: Address }
   | { type: 'version-negotiation'; to: Address; offered: number }
   | { type: 'retry'; to: Address }
+  /** A client Initial carried a Retry token that does not validate (e.g. issued to another address or port). */
+  | { type: 'invalid-token'; to: Address; reason: string }
   | { type: 'stateless-reset'; to: Address }
   | { type: 'accepted'; connection: QuicConnection };
 
@@ -154,6 +159,10 @@ export class QuicServer implements DatagramEndpoint {
       } else if (check.ok) {
         validated = true;
       } else if (check.kind === 'retry') {
+        // RFC 9000 §8.1.3: the client will not accept another Retry, so close at once with INVALID_TOKEN rather than let
+        // it time out; no state was created, so there is no closing period either.
+        this.outbox.push({ data: this.invalidTokenClose(h), to: from, from: local });
+        this.opts.onEvent?.({ type: 'invalid-token', to: from, reason: check.reason });
         return this.drop(data.length, from, `invalid Retry token: ${check.reason}`);
       }
     }
@@ -196,6 +205,19 @@ export class QuicServer implements DatagramEndpoint {
   private initialDecrypts(h: ProtectedHeader): boolean {
     const keys = initialKeys(this.opts.config.crypto, h.version!, h.dcid);
     return unprotectPacket(keys.client, h.packet, h.pnOffset, -1) !== null;
+  }
+
+  /**
+   * A stateless Initial packet carrying CONNECTION_CLOSE with INVALID_TOKEN (RFC 9000 §8.1.3, §10.2.3), sealed with the
+   * server Initial keys of the client's DCID and addressed to the client's SCID. Not ack-eliciting, so not padded.
+   */
+  private invalidTokenClose(h: ProtectedHeader): Uint8Array {
+    const keys = initialKeys(this.opts.config.crypto, h.version!, h.dcid);
+    const payload = new Writer(64);
+    encodeFrame(payload, { type: 'connection_close', application: false, errorCode: TransportErrorCode.INVALID_TOKEN, frameType: 0, reason: 'invalid Retry token' });
+    const body = payload.finish();
+    const { header, pnOffset } = encodeLongHeader({ type: 'initial', version: h.version!, dcid: h.scid, scid: this.opts.config.random(this.cidLength), token: new Uint8Array(0) }, 0, 1, body.length + AEAD_TAG_LENGTH);
+    return protectPacket(keys.server, header, pnOffset, 0, body);
   }
 
   /** Connections whose handshake has not completed (and are not closing): the state an unvalidated client can cost. */
