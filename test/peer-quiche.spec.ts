@@ -75,20 +75,26 @@ interface Outcome {
 }
 
 /** Starts the quiche server (ephemeral port), runs the quiche client on `names`, stops the server (SIGTERM). */
-async function run(testcase: string, names: string[], clientExtra: Record<string, string> = {}, urlHost = 'localhost'): Promise<Outcome> {
+async function run(
+  testcase: string,
+  names: string[],
+  clientExtra: Record<string, string> = {},
+  urlHost = 'localhost',
+  host = '127.0.0.1',
+): Promise<Outcome> {
   const dir = mkdtempSync(join(work, `${testcase}-`));
   const downloads = join(dir, 'downloads');
   const keys = { client: join(dir, 'client.keys'), server: join(dir, 'server.keys') };
   const server = spawnPeer(ENDPOINT, [], {
-    env: contractEnv('server', { TESTCASE: testcase, HOST: '127.0.0.1', PORT: '0', WWW: www, LOGS: dir, SSLKEYLOGFILE: keys.server }),
+    env: contractEnv('server', { TESTCASE: testcase, HOST: host, PORT: '0', WWW: www, LOGS: dir, SSLKEYLOGFILE: keys.server }),
   });
   try {
-    await server.waitFor(/listening on 127\.0\.0\.1:\d+/, 20_000);
-    const port = /listening on 127\.0\.0\.1:(\d+)/.exec(server.stdout())![1];
+    await server.waitFor(/listening on \S+:\d+ /, 20_000);
+    const port = /listening on \S+:(\d+) /.exec(server.stdout())![1];
     const client = spawnPeer(ENDPOINT, [], {
       env: contractEnv('client', {
         TESTCASE: testcase,
-        HOST: '127.0.0.1',
+        HOST: host,
         PORT: port,
         REQUESTS: names.map((n) => `https://${urlHost}:${port}/${n}`).join(' '),
         DOWNLOADS: downloads,
@@ -178,6 +184,14 @@ test('multiconnect: one connection per URL, one after the other', async () => {
   expect(count(o.clientOut, /connection \d: 1 file\(s\)/g)).toBe(5);
   expect(count(o.serverOut, /quiche server: connection \d+ from/g)).toBe(5);
   expect(count(o.serverKeys, /^CLIENT_TRAFFIC_SECRET_0 /gm)).toBe(5);
+});
+
+test('IPv6: server on ::1, client to ::1 (URL host localhost)', async () => {
+  const o = await run('transfer', ['small1', 'small2'], {}, 'localhost', '::1');
+  expect(o.code, o.clientErr).toBe(0);
+  expectFiles(o, ['small1', 'small2']);
+  expect(o.serverOut).toMatch(/listening on ::1:\d+ /);
+  expect(o.serverOut).toMatch(/connection 1 from ::1:\d+/);
 });
 
 test('a file the server does not have fails the client with one line', async () => {

@@ -686,7 +686,14 @@ class Server {
   listen(host: string, port: number): Promise<void> {
     const raw = dgram.createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
     this.sock = new Socket(raw);
-    raw.on('message', (msg, rinfo) => this.onDatagram(msg, { host: rinfo.address, port: rinfo.port }));
+    raw.on('message', (msg, rinfo) => {
+      try {
+        this.onDatagram(msg, { host: rinfo.address, port: rinfo.port });
+      } catch (e) {
+        // A datagram quiche refuses (odd connection ID lengths, …) costs that datagram, never the server.
+        log('server', `datagram from ${rinfo.address}:${rinfo.port} dropped: ${(e as Error).message}`);
+      }
+    });
     return new Promise((res, rej) => {
       raw.once('error', rej);
       raw.bind(port, host, () => {
