@@ -34,7 +34,8 @@ export const connectCommand: CommandModule<object, ConnectFlags & { url: string 
       .option('v', { alias: 'verbose', type: 'boolean', default: false, describe: 'print handshake details and records to stderr' })
       .option('quic-version', { type: 'number', choices: [1, 2], describe: 'QUIC: version of the first Initial (default 1)' })
       .option('qlog', { type: 'string', describe: 'QUIC: write qlog files to this directory (also QLOGDIR)' })
-      .option('crypto', { type: 'string', choices: ['node', 'noble'], describe: 'QUIC: crypto backend for packet protection (default node)' }) as unknown as Argv<ConnectFlags & { url: string }>,
+      .option('crypto', { type: 'string', choices: ['node', 'noble'], describe: 'QUIC: crypto backend for packet protection (default node)' })
+      .option('await-echo', { type: 'boolean', default: false, describe: 'DTLS: after stdin ends, wait until every line came back, re-sending missing lines every second, then close' }) as unknown as Argv<ConnectFlags & { url: string }>,
   handler: (argv) =>
     runCommand(async () => {
       const target = parseTarget(argv.url, Object.keys(CONNECT_PROTOCOLS));

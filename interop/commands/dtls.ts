@@ -26,6 +26,11 @@ export interface DtlsClientFlags {
   v?: boolean;
   /** Largest datagram to send (default 1200). */
   pmtu?: number;
+  /**
+   * Echo workloads: after stdin ends, wait until every line has come back before closing, re-sending lines not yet
+   * echoed every second (DTLS does not retransmit application data, so a lost or reordered record is otherwise gone).
+   */
+  'await-echo'?: boolean;
 }
 
 export interface DtlsServerFlags {
@@ -143,7 +148,24 @@ export async function connectDtls(target: Target, flags: DtlsClientFlags, io: Dt
     let finished = false;
     let stdinDone = false;
     let pending: Uint8Array = new Uint8Array(0);
+    // --await-echo: the lines sent, what came back, and a re-send timer for the ones still missing.
+    const awaitEcho = !!flags['await-echo'];
+    const sentLines: Uint8Array[] = [];
+    let echoed = '';
+    let resend: NodeJS.Timeout | undefined;
+    const td = new TextDecoder();
+    const missing = () => sentLines.filter((l) => !echoed.includes(td.decode(l)));
+    const closeNow = () => {
+      if (resend) clearInterval(resend);
+      resend = undefined;
+      log('stdin closed: sent close_notify, waiting for the peer to close');
+      client.close();
+      driver.kick();
+      // UDP may lose the peer's close_notify: do not wait for it forever.
+      setTimeout(() => finish(0), CLOSE_WAIT_MS).unref();
+    };
     const finish = (code: number) => {
+      if (resend) clearInterval(resend);
       if (finished) return;
       finished = true;
       io.stdin.off('data', onData);
@@ -155,16 +177,31 @@ export async function connectDtls(target: Target, flags: DtlsClientFlags, io: Dt
       if (!client.handshakeComplete || client.closed) return;
       let nl: number;
       while ((nl = pending.indexOf(0x0a)) >= 0) {
-        client.send(pending.subarray(0, nl + 1));
+        const line = pending.subarray(0, nl + 1);
+        client.send(line);
+        if (awaitEcho) sentLines.push(line.slice());
         pending = pending.subarray(nl + 1);
       }
       if (eof) {
-        if (pending.length) client.send(pending);
+        if (pending.length) {
+          client.send(pending);
+          if (awaitEcho) sentLines.push(pending.slice());
+        }
         pending = new Uint8Array(0);
-        log('stdin closed: sent close_notify, waiting for the peer to close');
-        client.close();
-        // UDP may lose the peer's close_notify: do not wait for it forever.
-        setTimeout(() => finish(0), CLOSE_WAIT_MS).unref();
+        if (!awaitEcho || missing().length === 0) closeNow();
+        else if (!resend) {
+          let tries = 0;
+          resend = setInterval(() => {
+            if (client.closed) return;
+            if (++tries > 30) {
+              io.stderr.write(`crosswire: ${missing().length} of ${sentLines.length} line(s) never came back after 30 re-sends\n`);
+              finish(EXIT_FAILURE);
+              return;
+            }
+            for (const l of missing()) client.send(l);
+            driver.kick();
+          }, 1000);
+        }
       }
       driver.kick();
     };
@@ -190,6 +227,10 @@ export async function connectDtls(target: Target, flags: DtlsClientFlags, io: Dt
           break;
         case 'data':
           io.stdout.write(e.data);
+          if (awaitEcho) {
+            echoed += td.decode(e.data);
+            if (stdinDone && resend && missing().length === 0) closeNow();
+          }
           break;
         case 'alert':
           if (!e.sent) log(`received ${e.level} alert ${alertName(e.description)}`);

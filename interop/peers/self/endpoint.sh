@@ -33,7 +33,7 @@ read -r -a urls <<<"${REQUESTS:-}"
 mkdir -p "$DOWNLOADS"
 if [ "$proto" = dtls ]; then
   host=$HOST; [[ $host == *:* ]] && host="[$host]"
-  exec "${cw[@]}" connect "dtls://$host:$PORT" --ca "$CA" --servername localhost "${keylog[@]}" "${cipher[@]}" <"$MESSAGES" >"$DOWNLOADS/echo"
+  exec "${cw[@]}" connect "dtls://$host:$PORT" --await-echo --ca "$CA" --servername localhost "${keylog[@]}" "${cipher[@]}" <"$MESSAGES" >"$DOWNLOADS/echo"
 fi
 [ ${#urls[@]} -gt 0 ] || { echo "crosswire client: no REQUESTS" >&2; exit 1; }
 common=(--ca "$CA" --out-dir "$DOWNLOADS" "${keylog[@]}" "${cipher[@]}")
