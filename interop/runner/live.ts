@@ -314,7 +314,9 @@ export async function runLive(s: Scenario, client: PeerDeclaration, server: Peer
     const t = setTimeout(() => res('timeout'), limitMs);
     cli!.proc.exited.then(() => clearTimeout(t));
   });
-  const abort = new Promise<'abort'>((res) => opts.signal?.addEventListener('abort', () => res('abort'), { once: true }));
+  // Removed when the cell ends: a long matrix shares one signal across hundreds of cells.
+  let onAbort: (() => void) | undefined;
+  const abort = new Promise<'abort'>((res) => opts.signal?.addEventListener('abort', (onAbort = () => res('abort')), { once: true }));
   let stopping = false;
   const serverExit = srv.proc.exited.then((st) => (stopping ? 'client' : ((serverDied = st), 'server' as const)));
   let first = await Promise.race([cli.proc.exited.then(() => 'client' as const), timer, abort, serverExit]);
@@ -327,6 +329,7 @@ export async function runLive(s: Scenario, client: PeerDeclaration, server: Peer
   // Let the last datagrams (CONNECTION_CLOSE, final ACKs) cross the relay before it closes.
   if (first === 'client') await new Promise((r) => setTimeout(r, 300));
   const clientStatus = cli.proc.status;
+  if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
   mark('clientMs', t0);
   t0 = performance.now();
   stopping = true;
