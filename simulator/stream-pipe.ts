@@ -214,8 +214,9 @@ export class StreamPipe {
     switch (d.what) {
       case 'syn':
         if (direction === 'to-server') {
-          this.server.opened(conn.serverSock, now);
+          // The SYN-ACK leaves first: whatever the server writes at once follows it and reaches a connected client.
           this.emit(conn, 'to-client', new Uint8Array(0), now, 'syn', 'syn-ack');
+          this.server.opened(conn.serverSock, now);
         } else this.client.opened(conn.clientSock, now);
         return;
       case 'data':

@@ -8,7 +8,6 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Address } from '../engine/endpoint.js';
-import { Scheduler } from './scheduler.js';
 import { DirectionShaper, RecordKinds, StreamLink, streamLinkOf, type StreamNetworkConfig } from './stream-impairments.js';
 import { TlsConnectionObserver } from './tls-observer.js';
 import { hashBytes, Trace, type TraceEntry } from './trace.js';
@@ -54,7 +53,12 @@ interface Leg {
   readonly kinds: RecordKinds;
   /** The receiver of this direction. */
   readonly to: Side;
-  /** When the last segment of this direction is written (for the split gap). */
+  /** Segments, FIN or RST waiting for their time, in order: one timer per direction keeps TCP's order. */
+  readonly queue: Pending[];
+  timer: NodeJS.Timeout | undefined;
+  /** When the last split segment was written (ms since start): the next one waits `gap` after it. */
+  lastSplitWrite: number;
+  /** The latest departure scheduled so far (arrivals never overtake). */
   lastAt: number;
   /** A truncation or the sender's FIN ended this direction. */
   finished: boolean;
@@ -76,6 +80,8 @@ interface Pending {
   data: Uint8Array;
   entry: TraceEntry;
   what: 'data' | 'fin' | 'rst';
+  at: number;
+  split: boolean;
 }
 
 export async function startTcpRelay(opts: TcpRelayOptions): Promise<TcpRelay> {
@@ -88,22 +94,33 @@ export async function startTcpRelay(opts: TcpRelayOptions): Promise<TcpRelay> {
   const conns: Conn[] = [];
   const started = performance.now();
   const clock = () => performance.now() - started;
-  const sched = new Scheduler({ maxEvents: Number.MAX_SAFE_INTEGER, maxTime: Infinity });
-  let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  function arm(): void {
-    if (stopped) return;
-    const next = sched.nextTime();
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    if (next === undefined) return;
-    timer = setTimeout(tick, Math.max(0, Math.ceil(next - clock())));
-  }
-  function tick(): void {
-    timer = undefined;
-    sched.runDue(clock());
-    arm();
+  /**
+   * Writes what is due in one direction, oldest first. A split segment goes out at least `gap` after the previous
+   * one, measured when it is really written, and never in the same turn of the event loop: timers fire late under
+   * load, and segments written together would reach the receiver as one read.
+   */
+  function pump(leg: Leg): void {
+    leg.timer = undefined;
+    while (!stopped && leg.queue.length) {
+      const p = leg.queue[0]!;
+      const now = clock();
+      const due = p.split ? Math.max(p.at, leg.lastSplitWrite + gap) : p.at;
+      if (due > now) {
+        leg.timer = setTimeout(() => pump(leg), Math.max(0, Math.ceil(due - now)));
+        return;
+      }
+      leg.queue.shift();
+      deliver(p, now);
+      if (p.split || leg.queue[0]?.split) {
+        if (p.split) leg.lastSplitWrite = now;
+        if (leg.queue[0]?.split) {
+          leg.timer = setTimeout(() => pump(leg), gap);
+          return;
+        }
+      }
+    }
   }
 
   const addresses = (c: Conn, d: Direction) => (d === 'to-server' ? { from: c.clientAddress, to: opts.target } : { from: opts.target, to: c.clientAddress });
@@ -154,21 +171,18 @@ export async function startTcpRelay(opts: TcpRelayOptions): Promise<TcpRelay> {
     leg.to.sock.write(p.data);
     c.observer.deliver(d, p.data, now);
   }
-  const deliverFn = (t: number, p: Pending) => deliver(p, t);
-
   function schedule(c: Conn, d: Direction, data: Uint8Array, now: number, kinds: string[], what: Pending['what'], effects: string[] = [], split = false): void {
     const leg = c.legs[d];
     const e = entry(c, d, data, now, kinds, 'in-flight', effects);
-    // Never ahead of what this direction already scheduled (the split gap may have pushed that later): TCP keeps order.
-    const at = Math.max(links[d].admit(data.length, now), split ? leg.lastAt + gap : leg.lastAt);
+    const at = Math.max(links[d].admit(data.length, now), leg.lastAt);
     leg.lastAt = at;
-    sched.at(at, deliverFn, { conn: c, direction: d, data, entry: e, what });
+    leg.queue.push({ conn: c, direction: d, data, entry: e, what, at, split });
+    if (!leg.timer) pump(leg);
   }
 
   function input(c: Conn, d: Direction, chunk: Uint8Array): void {
     if (stopped) return;
     const now = clock();
-    sched.advance(now);
     const leg = c.legs[d];
     if (c.reset || leg.finished) {
       entry(c, d, chunk, now, leg.kinds.kinds(chunk), c.reset ? 'dropped-by-reset' : `dropped-by-${leg.shaper.cutDone?.kind ?? 'fin'}`);
@@ -185,8 +199,6 @@ export async function startTcpRelay(opts: TcpRelayOptions): Promise<TcpRelay> {
       if (shaped.cut.kind === 'close') schedule(c, d, new Uint8Array(0), now, ['fin'], 'fin', ['close']);
       else schedule(c, d, new Uint8Array(0), now, ['rst'], 'rst', ['reset']);
     }
-    sched.runDue(now);
-    arm();
   }
 
   function senderEnded(c: Conn, d: Direction): void {
@@ -194,11 +206,7 @@ export async function startTcpRelay(opts: TcpRelayOptions): Promise<TcpRelay> {
     const leg = c.legs[d];
     if (leg.finished || c.reset) return;
     leg.finished = true;
-    const now = clock();
-    sched.advance(now);
-    schedule(c, d, new Uint8Array(0), now, ['fin'], 'fin');
-    sched.runDue(now);
-    arm();
+    schedule(c, d, new Uint8Array(0), clock(), ['fin'], 'fin');
   }
 
   function senderReset(c: Conn, d: Direction): void {
@@ -217,7 +225,7 @@ export async function startTcpRelay(opts: TcpRelayOptions): Promise<TcpRelay> {
     const client: Side = { sock: clientSock, ended: false };
     const upstream: Side = { sock: upSock, ended: false };
     const clientAddress: Address = { host: clientSock.remoteAddress ?? '127.0.0.1', port: clientSock.remotePort ?? 0 };
-    const leg = (d: Direction, to: Side): Leg => ({ shaper: new DirectionShaper(cfg[d] ?? [], d, id, opts.seed), kinds: new RecordKinds(), to, lastAt: -Infinity, finished: false });
+    const leg = (d: Direction, to: Side): Leg => ({ shaper: new DirectionShaper(cfg[d] ?? [], d, id, opts.seed), kinds: new RecordKinds(), to, queue: [], timer: undefined, lastSplitWrite: -Infinity, lastAt: -Infinity, finished: false });
     const c: Conn = { id, client, upstream, clientAddress, legs: { 'to-server': leg('to-server', upstream), 'to-client': leg('to-client', client) }, observer: new TlsConnectionObserver(id), reset: false };
     conns.push(c);
     const now = clock();
@@ -264,7 +272,7 @@ export async function startTcpRelay(opts: TcpRelayOptions): Promise<TcpRelay> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      if (timer) clearTimeout(timer);
+      for (const c of conns) for (const l of Object.values(c.legs)) if (l.timer) clearTimeout(l.timer);
       for (const c of conns) for (const s of [c.client, c.upstream]) s.sock.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },
