@@ -16,6 +16,7 @@ import { runLive } from '../runner/live.js';
 import type { Protocol, Side } from '../scenario/model.js';
 import { scenarioErrorExit } from './run.js';
 import { dirname } from 'node:path';
+import { buildPeerImages } from './peers-build.js';
 
 interface PeersFlags {
   action: string;
@@ -156,7 +157,7 @@ export const peersCommand: CommandModule<object, PeersFlags> = {
   describe: 'real peers: list what they declare, install them (Debian 12), check each with a handshake against crosswire',
   builder: (y: Argv) =>
     y
-      .positional('action', { type: 'string', choices: ['list', 'install', 'check'], describe: 'list | install | check' })
+      .positional('action', { type: 'string', choices: ['list', 'install', 'check', 'build'], describe: 'list | install | check | build (container images, interop/docker/)' })
       .positional('names', { type: 'string', array: true, describe: 'peer names (default: all)' })
       .option('json', { type: 'boolean', default: false, describe: 'list: print JSON' })
       .option('keep', { type: 'boolean', default: false, describe: 'check: keep the run folders' })
@@ -176,6 +177,7 @@ export const peersCommand: CommandModule<object, PeersFlags> = {
       }
       if (argv.action === 'list') return list(reg, argv);
       if (argv.action === 'install') return install(reg, argv);
+      if (argv.action === 'build') return buildPeerImages(argv.names);
       return check(reg, argv);
     }),
 };

@@ -8,6 +8,7 @@ import { BUILTIN_PEERS_DIR, loadPeerFile, peerFilesIn, type PeerDeclaration } fr
 import { ScenarioError } from '../scenario/yaml-schema.js';
 import { selfPeer } from './self.js';
 import type { Peer } from './types.js';
+import { isQirName, qirDeclaration, QIR_PREFIX } from '../runner/docker-runtime.js';
 
 /** Built-in peers, one folder each under interop/peers/. */
 export const BUILTIN_PEERS = ['self', 'ngtcp2', 'quiche', 'openssl', 'openssl-3.0'] as const;
@@ -22,8 +23,9 @@ export class PeerRegistry {
     for (const d of decls) this.byName.set(d.name, d);
   }
 
+  /** A declared peer, or for `qir:IMAGE` one synthesized for that quic-interop-runner image (runs in Docker). */
   get(name: string): PeerDeclaration | undefined {
-    return this.byName.get(name);
+    return this.byName.get(name) ?? (isQirName(name) ? qirDeclaration(name.slice(QIR_PREFIX.length)) : undefined);
   }
 
   virtual(name: string): Peer | undefined {

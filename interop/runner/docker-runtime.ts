@@ -173,7 +173,8 @@ export interface BuildResult {
   sizeBytes?: number;
 }
 
-export const buildLogPath = (peer: string): string => join(cacheDir(), 'docker', `build-${dockerFolderOf(peer)}.log`);
+/** One build log per image (…/docker/build-crosswire-ngtcp2.log), overwritten by the next build of that image. */
+export const buildLogPath = (peer: string): string => join(cacheDir(), 'docker', `build-${imageOf({ name: peer }).replace(/[^a-zA-Z0-9_.-]/g, '-')}.log`);
 
 /** `docker build` of interop/docker/<peer>/Dockerfile (context: the package root), output to a log file. */
 export async function buildImage(peer: string, o: { onLine?: (line: string) => void } = {}): Promise<BuildResult> {
