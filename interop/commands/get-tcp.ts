@@ -22,6 +22,8 @@ export interface GetFlags extends TlsClientFlags {
   out?: string;
   resume?: string;
   v?: boolean;
+  /** TLS over TCP: send KeyUpdate(update_requested) before the request (RFC 8446 §4.6.3); any value > 0. */
+  'key-update'?: number;
 }
 
 /** Opens the TLS connection; a failure is reported as a handshake failure with the alert in it. */
@@ -58,6 +60,8 @@ export async function getOverTcp(target: Target, flags: GetFlags): Promise<numbe
 
   const parser = new ResponseParser('GET');
   try {
+    // The request then travels under our next-generation keys, and the response under the server's.
+    if (flags['key-update']) tls.keyUpdate(true);
     tls.write(encodeRequest({
       host: target.authority,
       target: target.path,

@@ -46,7 +46,7 @@ export const getCommand: CommandModule<object, GetFlags & { urls: string[]; 'out
       .option('qlog', { type: 'string', describe: 'QUIC: write qlog 0.3 JSON-SEQ files to this directory (also QLOGDIR)' })
       .option('crypto', { type: 'string', choices: ['node', 'noble'], describe: 'QUIC: crypto backend for packet protection (default node)' })
       .option('cc', { type: 'string', choices: ['newreno', 'cubic'], describe: 'QUIC: congestion controller (default cubic)' })
-      .option('key-update', { type: 'number', describe: 'QUIC: initiate a 1-RTT key update every N packets sent' })
+      .option('key-update', { type: 'number', describe: 'QUIC: initiate a 1-RTT key update every N packets sent; --tcp: send KeyUpdate(update_requested) before the request' })
       .option('ack-frequency', { type: 'boolean', describe: 'QUIC: the ACK Frequency extension, draft-ietf-quic-ack-frequency-14 (default on; --no-ack-frequency: RFC 9000 ACKs only)' })
       .option('max-datagram-size', { type: 'number', describe: 'QUIC: largest UDP payload to send; PMTU discovery probes up to it (default 1472, 1200 = no probing)' })
       .option('timeout', { type: 'number', describe: 'QUIC: give up after this many seconds (default 30)' }) as unknown as Argv<GetFlags & { urls: string[]; 'out-dir'?: string }>,

@@ -21,6 +21,7 @@ import { streamNetworkConfig } from './virtual-tls.js';
 import { analyzeTls } from './tls-wire-analysis.js';
 import { tlsChecks, tlsMetrics, tlsVerdict, type TlsFileOutcome } from './tls-checks.js';
 import type { RunRecord } from './run.js';
+import type { DockerCell } from './docker-runtime.js';
 
 interface Layout {
   www: string;
@@ -49,7 +50,8 @@ function prepare(outDir: string): Layout {
 
 /**
  * The endpoint contract for one role with PROTOCOL=tls, plus what the TLS catalog's test cases need beyond QIR's:
- * GROUPS (the side's key exchange groups, preference order; hrr), CLIENT_AUTH (server: optional|required) and
+ * TLS_GROUPS (the side's key exchange groups, preference order: a server limited to one the client sends no share for
+ * answers with a HelloRetryRequest; not GROUPS, which bash reserves), CLIENT_AUTH (server: optional|required) and
  * CLIENT_CERT / CLIENT_KEY (client: its certificate; the run's leaf carries the clientAuth usage).
  */
 function contract(side: Side, s: Scenario, alpn: string, lay: Layout, port: number, urls: string[]): Record<string, string> {
@@ -73,7 +75,7 @@ function contract(side: Side, s: Scenario, alpn: string, lay: Layout, port: numb
     SSLKEYLOGFILE: lay.keylog[side],
     QLOGDIR: lay.logs[side],
     ...(s.client.cipherSuites?.length ? { CIPHER: s.client.cipherSuites[0]! } : {}),
-    ...(mine.groups?.length ? { GROUPS: mine.groups.join(',') } : {}),
+    ...(mine.groups?.length ? { TLS_GROUPS: mine.groups.join(',') } : {}),
     ...(side === 'server' && s.server.clientAuth && s.server.clientAuth !== 'none' ? { CLIENT_AUTH: s.server.clientAuth } : {}),
     ...(side === 'client' && s.client.clientCertificate ? { CLIENT_CERT: lay.certs.cert, CLIENT_KEY: lay.certs.key } : {}),
   };
@@ -89,7 +91,8 @@ function expand(arg: string, decl: PeerDeclaration, env: Record<string, string>)
   return [expandStatic(arg, decl).replace(/\{([a-z]+)\}/g, (m, k: string) => map[k] ?? m)];
 }
 
-function launch(decl: PeerDeclaration, side: Side, env: Record<string, string>, lay: Layout): { proc: EndpointProcess; argv: string[] } {
+function launch(decl: PeerDeclaration, side: Side, env: Record<string, string>, lay: Layout, docker?: DockerCell): { proc: EndpointProcess; argv: string[] } {
+  if (docker?.runs(decl)) return docker.launch(decl, side, env, { www: lay.www, downloads: lay.downloads, certs: lay.certs.dir, logs: lay.logs[side], qlog: join(lay.logs[side], 'qlog') });
   const role = decl.roles[side]!;
   const argv = role.command.flatMap((a) => expand(a, decl, env));
   const extra: Record<string, string> = {};
@@ -110,9 +113,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * One TLS cell between real endpoints. `base` is the record runLive prepared (names, versions, seed, replay); the
  * caller has already checked declarations and installation. Writes artifacts; the caller writes result.json.
  */
-export async function runLiveTls(s: Scenario, client: PeerDeclaration, server: PeerDeclaration, opts: LiveOptions, base: RunRecord): Promise<RunRecord> {
+export async function runLiveTls(s: Scenario, client: PeerDeclaration, server: PeerDeclaration, opts: LiveOptions, base: RunRecord, docker?: DockerCell): Promise<RunRecord> {
   const started = performance.now();
-  if ((opts as { runtime?: string }).runtime === 'docker') return { ...base, verdict: 'error', reason: 'TLS over TCP cells run native endpoints only: the TCP relay does not drive containers yet' };
   const alpn = chooseAlpn(s, client.roles.client!, server.roles.server!)!;
   base = { ...base, client: { ...base.client, alpn }, server: { ...base.server, alpn } };
   let lay: Layout;
@@ -125,10 +127,10 @@ export async function runLiveTls(s: Scenario, client: PeerDeclaration, server: P
   const files = new GeneratedFiles(requests.map((r) => [r.path, r.size] as [string, number]));
   for (const r of requests) writeFileSync(join(lay.www, r.path.slice(1)), files.read(r.path, 0, r.size));
 
-  const serverPort = await allocatePort();
+  const serverPort = docker?.serverPort(server) ?? (await allocatePort());
   const commands: string[] = [];
   const serverEnv = contract('server', s, alpn, lay, serverPort, []);
-  const srv = launch(server, 'server', serverEnv, lay);
+  const srv = launch(server, 'server', serverEnv, lay, docker);
   commands.push(`server: ${srv.argv.join(' ')}`);
   let relay: TcpRelay | undefined;
   let cli: { proc: EndpointProcess; argv: string[] } | undefined;
@@ -180,7 +182,7 @@ export async function runLiveTls(s: Scenario, client: PeerDeclaration, server: P
   t0 = performance.now();
   const urls = requests.map((r) => `https://localhost:${relay!.port}${r.path}`);
   const clientEnv = contract('client', s, alpn, lay, relay.port, urls);
-  cli = launch(client, 'client', clientEnv, lay);
+  cli = launch(client, 'client', clientEnv, lay, docker);
   commands.push(`client: ${cli.argv.join(' ')}`);
   commands.push(`relay: tcp 127.0.0.1:${relay.port} → 127.0.0.1:${serverPort}`);
   const limitMs = s.expect.withinMs !== undefined ? s.expect.withinMs + 30_000 : Math.min(s.timeoutMs, 180_000);

@@ -15,10 +15,20 @@ if [ "$ROLE" = server ]; then
   case "$proto:$TESTCASE" in
     quic:handshake|quic:transfer|quic:multiplexing|quic:http3|quic:multiconnect|quic:resumption|quic:zerortt|quic:chacha20|\
     quic:keyupdate|quic:v2|quic:rebind-port|quic:rebind-addr|quic:connectionmigration|quic:retry|quic:amplificationlimit|quic:longrtt|\
-    tls:handshake|tls:transfer|tls:resumption|dtls:*) ;;
+    tls:handshake|tls:transfer|tls:resumption|tls:keyupdate|dtls:*) ;;
     *) echo "crosswire server: unsupported test case $proto/$TESTCASE" >&2; exit 127 ;;
   esac
   extra=()
+  # TLS: TLS_GROUPS limits the key exchange groups (a HelloRetryRequest when the client sent no share for them);
+  # CLIENT_AUTH=required asks for a client certificate issued by CA (serve has no "optional").
+  if [ "$proto" = tls ]; then
+    [ -n "${TLS_GROUPS:-}" ] && extra+=(--group "$TLS_GROUPS")
+    case "${CLIENT_AUTH:-none}" in
+      none) ;;
+      required) extra+=(--client-ca "$CA") ;;
+      *) echo "crosswire server: CLIENT_AUTH=$CLIENT_AUTH is not supported (required only)" >&2; exit 127 ;;
+    esac
+  fi
   [ "$TESTCASE" = retry ] && extra+=(--retry)
   [ "$TESTCASE" = v2 ] && extra+=(--quic-version 2)
   host=$HOST; [[ $host == *:* ]] && host="[$host]"
@@ -39,6 +49,8 @@ fi
 common=(--ca "$CA" --out-dir "$DOWNLOADS" "${keylog[@]}" "${cipher[@]}")
 if [ "$proto" = tls ]; then
   common+=(--tcp)
+  [ -n "${TLS_GROUPS:-}" ] && common+=(--group "$TLS_GROUPS")
+  [ -n "${CLIENT_CERT:-}" ] && common+=(--cert "$CLIENT_CERT" --key "${CLIENT_KEY:?CLIENT_KEY goes with CLIENT_CERT}")
 else
   common+=("${qlog[@]}" --timeout 120)
   [ -n "$alpn" ] && common+=("--alpn=$alpn")
@@ -52,6 +64,8 @@ case "$proto:$TESTCASE" in
     exec "${cw[@]}" get "${urls[@]}" "${common[@]}" ;;
   quic:keyupdate)
     exec "${cw[@]}" get "${urls[@]}" "${common[@]}" --key-update 100 ;;
+  tls:keyupdate)
+    exec "${cw[@]}" get "${urls[@]}" "${common[@]}" --key-update 1 ;;
   quic:multiconnect)
     for u in "${urls[@]}"; do get 1 "$u" || exit $?; done ;;
   quic:resumption|quic:zerortt|tls:resumption)
