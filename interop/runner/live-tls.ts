@@ -192,13 +192,16 @@ export async function runLiveTls(s: Scenario, client: PeerDeclaration, server: P
     const t = setTimeout(() => res('timeout'), limitMs);
     cli!.proc.exited.then(() => clearTimeout(t));
   });
-  const abort = new Promise<'abort'>((res) => opts.signal?.addEventListener('abort', () => res('abort'), { once: true }));
+  // Removed when the cell ends: a long matrix shares one signal across hundreds of cells.
+  let onAbort: (() => void) | undefined;
+  const abort = new Promise<'abort'>((res) => opts.signal?.addEventListener('abort', (onAbort = () => res('abort')), { once: true }));
   const serverExit = srv.proc.exited.then((st) => (stopping ? 'client' : ((serverDied = st), 'server' as const)));
   let first = await Promise.race([cli.proc.exited.then(() => 'client' as const), timer, abort, serverExit]);
   if (first === 'server') first = await Promise.race([cli.proc.exited.then(() => 'client' as const), sleep(5000).then(() => 'timeout' as const)]);
   // The last records (close_notify, an alert) and FINs cross the relay's delay before it closes.
   if (first === 'client') await sleep(300 + 2 * streamNetworkDelay(s));
   const clientStatus = cli.proc.status;
+  if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
   phases['clientMs'] = Math.round(performance.now() - t0);
   stopping = true;
   await cleanup();
