@@ -50,7 +50,8 @@ function retryRun(echo: (token: Uint8Array) => Uint8Array) {
   const token = new Uint8Array([0xde, 0xad, 0xbe, 0xef, 1, 2, 3]);
   const client = new ScriptedEndpoint([{ at: 0, data: quicLong('initial', { payload: 1170 }) }], DEFAULT_SERVER_ADDRESS, (d) => {
     const p = classify(d).packets[0]!;
-    return p.kind === 'retry' ? [quicLong('initial', { token: echo(p.token!), payload: 1100 })] : undefined;
+    // RFC 9000 §17.2.5.2: after a Retry the client's Initials go to the Retry's Source Connection ID.
+    return p.kind === 'retry' ? [quicLong('initial', { token: echo(p.token!), dcid: p.scid!, payload: 1100 })] : undefined;
   });
   const server = new ScriptedEndpoint([], DEFAULT_CLIENT_ADDRESS, (d) => {
     const p = classify(d).packets[0]!;

@@ -97,7 +97,7 @@ export function liveChecks(input: LiveCheckInput): { checks: Check[]; metrics: R
   if (ex.retry !== undefined) {
     const w = wireCheck('quic-retry-token-echoed');
     const retries = facts.retries;
-    add('retry', (retries > 0) === ex.retry && (w?.ok ?? true), `${retries} Retry on the wire (expected ${ex.retry ? 'one' : 'none'}); ${w?.detail ?? 'n/a'}`);
+    add('retry', (retries > 0) === ex.retry && (w?.ok ?? true), `${retries} Retry on the wire (expected ${ex.retry ? 'at least one' : 'none'}); ${w?.detail ?? 'n/a'}`);
   }
 
   if (ex.amplification === 'respected') {

@@ -1,5 +1,5 @@
-// QUIC Retry (RFC 9000 §8.1.2, §17.2.5): each Retry the server sends must be answered by a client Initial that
-// carries exactly the Retry's token (the check looks at the client's next Initial after the Retry reached it).
+// QUIC Retry (RFC 9000 §8.1.2, §17.2.5): a client that acts on a Retry sends its next Initials to the Retry's Source
+// Connection ID carrying exactly the Retry's token (the check judges the first such Initial per Retry).
 
 import { hex } from '../../engine/wire/bytes.js';
 import type { PacketInfo } from '../classify.js';
@@ -9,7 +9,13 @@ import type { WireEvent, WireObserver } from './observer.js';
 export class RetryObserver implements WireObserver {
   readonly name = 'retry';
   private retries = 0;
-  private awaiting: string | undefined;
+  /**
+   * Per Retry that reached the client: its Source Connection ID (the DCID the client must switch to) → its token. A
+   * client acts on one Retry only (§17.2.5.2) and may still retransmit its first Initial, with the original DCID and no
+   * token, until the Retry arrives; so only Initials sent to a Retry's SCID are judged, against that Retry's token.
+   */
+  private readonly issued = new Map<string, string>();
+  private readonly judged = new Set<string>();
   private readonly failures: string[] = [];
   private echoed = 0;
   private sawQuic = false;
@@ -17,7 +23,7 @@ export class RetryObserver implements WireObserver {
   onDeliver(ev: WireEvent): void {
     if (ev.direction !== 'to-client') return;
     const retry = first(ev, 'retry');
-    if (retry) this.awaiting = hex(retry.token ?? new Uint8Array(0));
+    if (retry?.scid) this.issued.set(hex(retry.scid), hex(retry.token ?? new Uint8Array(0)));
   }
 
   onSend(ev: WireEvent): void {
@@ -26,13 +32,15 @@ export class RetryObserver implements WireObserver {
       if (first(ev, 'retry')) this.retries++;
       return;
     }
-    if (this.awaiting === undefined) return;
     const initial = first(ev, 'initial');
-    if (!initial) return;
+    if (!initial?.dcid) return;
+    const dcid = hex(initial.dcid);
+    const want = this.issued.get(dcid);
+    if (want === undefined || this.judged.has(dcid)) return;
+    this.judged.add(dcid);
     const token = hex(initial.token ?? new Uint8Array(0));
-    if (token === this.awaiting) this.echoed++;
-    else this.failures.push(`client Initial at ${ev.time.toFixed(3)} ms carried token '${token.slice(0, 32)}' instead of the Retry's '${this.awaiting.slice(0, 32)}'`);
-    this.awaiting = undefined;
+    if (token === want) this.echoed++;
+    else this.failures.push(`client Initial at ${ev.time.toFixed(3)} ms to the Retry's connection ID carried token '${token.slice(0, 32)}' instead of the Retry's '${want.slice(0, 32)}'`);
   }
 
   checks(): Check[] {
