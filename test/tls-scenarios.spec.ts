@@ -3,9 +3,9 @@
 // openssl-3.0 both ways through the TCP relay for handshake, transfer and resumption.
 import { test, expect } from '@playwright/test';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DirectionShaper, RecordKinds, StreamLink } from '../simulator/stream-impairments.js';
 import { StreamPipe, type StreamApp, type StreamSocket } from '../simulator/stream-pipe.js';
 import { startTcpRelay } from '../simulator/tcp-relay.js';
@@ -325,5 +325,29 @@ test.describe('scenarios/tls with OpenSSL 3.0 through the TCP relay', () => {
         expect(readFileSync(res.artifacts.trace, 'utf8')).toMatch(/ client-hello(\+ccs)? delivered /);
       }
     }
+  });
+});
+
+test.describe('the TLS contract variables through the TCP relay (TLS_GROUPS, CLIENT_AUTH, CLIENT_CERT, key update)', () => {
+  test('HelloRetryRequest, key update, client authentication and certificate_required between real processes', async () => {
+    test.setTimeout(180_000);
+    const dir = mkdtempSync(join(tmpdir(), 'crosswire-tls-peers-'));
+    // cw-rt: self's own endpoint script as a user peer, so self ↔ self runs as processes through the relay; o30-tls:
+    // Debian's OpenSSL 3.0 through the openssl-3.0 endpoint, declared as a client that takes part in HRR, key update
+    // and a refused client certificate (it presents none).
+    const features = '[handshake, transfer, tls, tls-keyupdate, tls-hrr, tls-client-auth]';
+    writeFileSync(join(dir, 'cw-rt.yaml'), `name: cw-rt\nversion: "1"\nroles:\n  server: { protocols: [tls], alpns: [http/1.1], features: ${features}, command: [${resolve('interop/peers/self/endpoint.sh')}], ready: { log: 'listening on' } }\n  client: { protocols: [tls], alpns: [http/1.1], features: ${features}, command: [${resolve('interop/peers/self/endpoint.sh')}] }\n`);
+    writeFileSync(join(dir, 'o30-tls.yaml'), `name: o30-tls\nversion: "3.0"\ninstalled: [/usr/bin/openssl]\nunsupported-exit: [127]\nroles:\n  client: { protocols: [tls], alpns: [http/1.1], features: ${features}, command: [${resolve('interop/peers/openssl-3.0/endpoint.sh')}] }\n`);
+    const out = join(dir, 'r');
+    const names = ['hrr', 'keyupdate', 'client-auth', 'certificate-required'];
+    await runCli(['run', ...names.map((n) => `scenarios/tls/${n}.yaml`), '--client', 'cw-rt,o30-tls', '--server', 'cw-rt', '--peers-file', dir, '--out', out], { timeoutMs: 170_000 });
+    const res = (client: string, n: string) => JSON.parse(readFileSync(join(out, `cw-rt_${client}`, `tls-${n}`, 'result.json'), 'utf8'));
+    const detail = (r: { checks: { name: string; detail: string }[] }, name: string) => r.checks.find((c) => c.name === name)?.detail;
+    for (const n of names) expect(res('cw-rt', n).verdict, `${n} cw-rt → cw-rt: ${res('cw-rt', n).reason}`).toBe('passed');
+    expect(detail(res('cw-rt', 'hrr'), 'hrr')).toBe('connection 1: HelloRetryRequest for secp256r1, 2 ClientHello(s), ServerHello with secp256r1');
+    expect(detail(res('cw-rt', 'client-auth'), 'client-auth')).toBe('connection 1: CertificateRequest, client Certificate sent + CertificateVerify');
+    for (const n of ['hrr', 'keyupdate', 'certificate-required']) expect(res('o30-tls', n).verdict, `${n} openssl-3.0 → cw-rt: ${res('o30-tls', n).reason}`).toBe('passed');
+    expect(detail(res('o30-tls', 'keyupdate'), 'key-updates')).toMatch(/^KeyUpdate messages on the wire: client [1-9]\d* \(expected ≥ 1\), server [1-9]/);
+    expect(detail(res('o30-tls', 'certificate-required'), 'alert')).toBe('certificate_required from the server on the wire (expected certificate_required from the server)');
   });
 });
