@@ -4,12 +4,15 @@
 
 import { test, expect } from '@playwright/test';
 import { nodeCrypto } from '../engine/crypto/node.js';
-import type { Address } from '../engine/endpoint.js';
+import seedrandom from 'seedrandom';
+import { canonicalHost, type Address } from '../engine/endpoint.js';
+import { encodeFrames } from '../engine/quic/frames.js';
+import { concat } from '../engine/wire/bytes.js';
 import { parsePacket } from '../engine/quic/packet.js';
 import { QlogBuffer } from '../engine/quic/qlog.js';
 import type { QuicServer } from '../engine/quic/server.js';
 import { TransportErrorCode } from '../engine/quic/errors.js';
-import { connectedPair, drainEvents, forge1Rtt, newClient, newServer, pair, SERVER_ADDR, Wire } from './quic-conn-harness.js';
+import { connectedPair, drainEvents, forge1Rtt, newClient, newServer, pair, CLIENT_ADDR, SERVER_ADDR, Wire } from './quic-conn-harness.js';
 
 /** A fresh client wired to an existing server endpoint. */
 function pairWith(server: QuicServer) {
@@ -111,3 +114,66 @@ for (const [what, moved] of [
     expect(drainEvents(client).map((e) => e.type)).toContain('retry');
   });
 }
+
+// ---- amplification on unvalidated paths (RFC 9000 §8.2.1, §9.3)
+
+test('spoofed sources: 600 datagrams from 6 forged addresses (migrations, PATH_CHALLENGE bursts, probes, replays) get each address at most 3x what it sent', () => {
+  const { client, wire, serverConn } = connectedPair();
+  const s = serverConn();
+  // The server has plenty to send to whoever it believes the client is.
+  const id = s.openStream('uni')!;
+  s.writeStream(id, new Uint8Array(4 << 20), true);
+  const genuine: Uint8Array[] = [];
+  wire.toServer = (_i, d) => {
+    genuine.push(d.data);
+    return 'deliver';
+  };
+  wire.run(() => genuine.length >= 20, 2_000);
+  // From here on the attacker speaks with the client's keys from forged sources; nothing reaches the real client.
+  const victims: Address[] = [
+    { host: '10.0.0.1', port: 50001 }, // the client's host, another port (a NAT rebinding lookalike)
+    { host: '10.0.0.1', port: 50002 },
+    { host: '192.0.2.10', port: 443 },
+    { host: '192.0.2.11', port: 50000 },
+    { host: '2001:db8::1', port: 9 },
+    { host: '2001:DB8:0:0::1', port: 9 }, // the same address spelt differently: one budget
+  ];
+  const key = (a: Address) => `${canonicalHost(a.host)}|${a.port}`;
+  const received = new Map<string, number>();
+  const sent = new Map<string, number>();
+  wire.toServer = () => 'drop';
+  wire.toClient = (_i, d) => {
+    sent.set(key(d.to), (sent.get(key(d.to)) ?? 0) + d.data.length);
+    return 'drop';
+  };
+  const rand = seedrandom('amplification');
+  const challenge = (n: number) => encodeFrames(Array.from({ length: n }, (_, i) => ({ type: 'path_challenge' as const, data: new Uint8Array(8).fill(i + 1) })));
+  const forged: Uint8Array[] = [];
+  for (let step = 0; step < 600; step++) {
+    // Now and then the real client's own address, so the path keeps moving away from the victims and back.
+    const v = rand() < 0.1 ? CLIENT_ADDR : victims[Math.floor(rand() * victims.length)]!;
+    const r = rand();
+    let d: Uint8Array;
+    if (r < 0.3) d = forge1Rtt(client, concat(PING, challenge(1 + Math.floor(rand() * 30)))); // newest: the path moves there
+    else if (r < 0.6) d = forge1Rtt(client, challenge(1 + Math.floor(rand() * 30))); // probing only
+    else if (r < 0.8 && forged.length) d = forged[Math.floor(rand() * forged.length)]!; // an older packet again
+    else d = genuine[Math.floor(rand() * genuine.length)]!; // a copy of something the client really sent
+    forged.push(d);
+    s.receiveDatagram(d, v, wire.now, SERVER_ADDR);
+    received.set(key(v), (received.get(key(v)) ?? 0) + d.length);
+    wire.run(() => false, 1 + Math.floor(rand() * 40));
+  }
+  // Retransmission timers keep firing toward the last address: still within its budget.
+  wire.run(() => false, 10_000);
+  expect(s.closeInfo).toBeUndefined();
+  let worst = 0;
+  for (const [k, bytes] of sent) {
+    if (k === key(CLIENT_ADDR)) continue; // validated once, and the genuine client's own
+    const ratio = bytes / (received.get(k) ?? 0);
+    worst = Math.max(worst, ratio);
+    expect(ratio, `${k}: sent ${bytes} bytes for ${received.get(k)} received`).toBeLessThanOrEqual(3);
+  }
+  // Five distinct victims (two spellings of one address), each answered, some right up to the limit.
+  expect(sent.size).toBeGreaterThanOrEqual(5);
+  expect(worst).toBeGreaterThan(2.5);
+});

@@ -12,7 +12,7 @@
  */
 
 import type { Address, DatagramEndpoint, OutgoingDatagram } from '../endpoint.js';
-import { sameAddress } from '../endpoint.js';
+import { addressKey, canonicalHost, sameAddress } from '../endpoint.js';
 import { TlsError, type Epoch, type TlsSession, type TrafficSecret } from '../tls/api.js';
 import { DecodeError } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
@@ -69,6 +69,10 @@ const QUICK_ACK_PACKETS = 100;
 const IMMEDIATE_ACK: Frame = { type: 'immediate_ack' };
 const MAX_DATAGRAMS_PER_POLL = 64;
 const MAX_BUFFERED_UNDECRYPTABLE = 16;
+/** Addresses other than the current path whose amplification accounting is kept (oldest forgotten first). */
+const MAX_OFF_PATH_ADDRESSES = 16;
+/** PATH_RESPONSEs waiting to be sent; more challenges than this between two polls are not all answered (RFC 9000 §8.2.2). */
+const MAX_PENDING_PATH_RESPONSES = 8;
 /** Each probe timeout sends two packets so a single loss does not cost another PTO (RFC 9002 §6.2.4). */
 const PROBE_PACKETS = 2;
 
@@ -96,6 +100,16 @@ interface Path {
   challengesSent?: number;
   /** The peer moved to another host (not just another port): RTT and congestion state restart once validated (RFC 9000 §9.4). */
   newHost?: boolean;
+}
+
+/**
+ * Bytes exchanged with an address that is not the current path, for its anti-amplification limit (RFC 9000 §8.2.1,
+ * §9.3): until validated, an endpoint sends an address at most three times what it received from there. Kept across
+ * path switches, so alternating between addresses never resets what an address has already been sent.
+ */
+interface AddressBudget {
+  received: number;
+  sent: number;
 }
 
 interface BufferedPacket {
@@ -197,6 +211,8 @@ export class QuicConnection implements DatagramEndpoint {
   private closeFrameDue = false;
   closeInfo: CloseInfo | undefined;
   private readonly pathResponses: { data: Uint8Array; to: Address }[] = [];
+  /** Amplification accounting of unvalidated addresses other than the current path, by canonical address. */
+  private readonly offPath = new Map<string, AddressBudget>();
   private pendingPing = false;
   private readonly undecryptable: BufferedPacket[] = [];
   private readonly tokenSealer: TokenSealer | undefined;
@@ -379,7 +395,8 @@ export class QuicConnection implements DatagramEndpoint {
 
   private onDatagram(data: Uint8Array, from: Address, now: number, local?: Address): void {
     if (this.phase === 'closed' || this.phase === 'draining') return;
-    if (sameAddress(from, this.path.remote)) this.path.bytesReceived += data.length;
+    const onPath = sameAddress(from, this.path.remote);
+    if (onPath) this.path.bytesReceived += data.length;
     if (this.phase === 'closing') {
       // RFC 9000 §10.2.1: answer further packets with the CONNECTION_CLOSE again, no more often than packets arrive.
       this.closeFrameDue = true;
@@ -398,7 +415,24 @@ export class QuicConnection implements DatagramEndpoint {
       if (ok) anyProcessed = true;
     }
     if (error) this.dropped(data.length, 'header_parse_error', error, now);
+    // An authenticated datagram from elsewhere (a probe, a reordered packet, a spoofed copy) earns that address its 3x
+    // (RFC 9000 §8.2.1); unless it moved the path there, which counted it already (checkPathChange).
+    if (!onPath && anyProcessed && !sameAddress(from, this.path.remote)) this.offPathBudget(from).received += data.length;
     if (!anyProcessed && this.cids.isStatelessReset(data)) this.onStatelessReset(now);
+  }
+
+  /** The accounting of an address other than the current path (created empty; the oldest is forgotten past the bound). */
+  private offPathBudget(a: Address): AddressBudget {
+    const key = offPathKey(a);
+    let b = this.offPath.get(key);
+    if (!b) {
+      // Forgetting an address loses what it received and what it was sent alike: each kept entry stays within 3x, and
+      // so does the sum over an address's entries, old and new.
+      if (this.offPath.size >= MAX_OFF_PATH_ADDRESSES) this.offPath.delete(this.offPath.keys().next().value!);
+      b = { received: 0, sent: 0 };
+      this.offPath.set(key, b);
+    }
+    return b;
   }
 
   /** Returns whether the packet authenticated and was processed. */
@@ -594,8 +628,18 @@ export class QuicConnection implements DatagramEndpoint {
     const portOnly = from.host === this.path.remote.host;
     // A new host compared with the last validated path: a port change on a host still being validated is one too.
     const newHost = !portOnly || (!this.path.validated && !!this.path.newHost);
-    // The datagram that revealed the new path already counts toward its amplification budget (3x until validated).
-    this.path = { remote: from, local: this.path.local, validated: false, bytesReceived: datagramLength, bytesSent: 0, challenge: this.config.random(8), challengePending: true, newHost };
+    // The old path, if never validated, keeps its accounting for when the peer (or a spoofer) returns to it; the new one
+    // takes up what that address has received and been sent before. The datagram that revealed it counts too.
+    const old = this.path;
+    if (!old.validated) {
+      const b = this.offPathBudget(old.remote);
+      b.received += old.bytesReceived;
+      b.sent += old.bytesSent;
+    }
+    const key = offPathKey(from);
+    const before = this.offPath.get(key) ?? { received: 0, sent: 0 };
+    this.offPath.delete(key);
+    this.path = { remote: from, local: this.path.local, validated: false, bytesReceived: before.received + datagramLength, bytesSent: before.sent, challenge: this.config.random(8), challengePending: true, newHost };
     this.qlog('connectivity:connection_state_updated', { new: 'path_migrating' });
     // A new host is a new path whose MTU is unknown (RFC 9000 §14.2); a port-only rebinding keeps it, as it keeps congestion state.
     const mtu = portOnly ? undefined : this.pmtu.onPathChanged();
@@ -907,6 +951,8 @@ export class QuicConnection implements DatagramEndpoint {
 
   /** @internal */
   onPathChallenge(f: { data: Uint8Array }, ctx: FrameContext): void {
+    // A packet full of challenges gets a bounded number of answers: each one costs a datagram off the current path.
+    if (this.pathResponses.length >= MAX_PENDING_PATH_RESPONSES) return;
     this.pathResponses.push({ data: f.data, to: ctx.from });
   }
 
@@ -1292,7 +1338,8 @@ export class QuicConnection implements DatagramEndpoint {
       if (this.keyUpdateRequested) this.initiateKeyUpdate();
       const k = this.config.keyUpdateAfterPackets;
       if (k && this.packetsInSendPhase >= k && this.handshakeConfirmed) this.initiateKeyUpdate();
-      // Path responses go back to where the challenge came from (RFC 9000 §8.2.2).
+      // Path responses go back to where the challenge came from (RFC 9000 §8.2.2), within that address's 3x: one that
+      // does not fit is not sent (the peer challenges again).
       while (this.pathResponses.length && this.phase !== 'closed' && this.phase !== 'draining') {
         const r = this.pathResponses[0]!;
         if (sameAddress(r.to, this.path.remote)) break;
@@ -1319,8 +1366,12 @@ export class QuicConnection implements DatagramEndpoint {
     if (this.phase === 'closing' && !this.closeFrameDue) return undefined;
     const size = this.ptoProbesAtBase && this.probesPending.application > 0 ? BASE_PLPMTU : this.pmtu.current;
     let budget = Math.min(size, this.amplificationBudget());
-    // Off-path responses go at the size every path carries: nothing is known about that path's MTU.
-    if (to) budget = BASE_PLPMTU;
+    // Off-path responses go at most at the size every path carries (nothing is known about that path's MTU), and never
+    // beyond three times what that address sent us (RFC 9000 §8.2.1, §9.3).
+    if (to) {
+      const b = this.offPath.get(offPathKey(to));
+      budget = b ? Math.min(BASE_PLPMTU, 3 * b.received - b.sent) : 0;
+    }
     if (budget <= 0) return undefined;
     const ccRoom = this.ccEnabled ? this.recovery.sendableBytes() : Number.MAX_SAFE_INTEGER;
     const paced = this.pacingTime(now) > now;
@@ -1362,6 +1413,7 @@ export class QuicConnection implements DatagramEndpoint {
     const data = w.view();
     const dest = to ?? this.path.remote;
     if (sameAddress(dest, this.path.remote)) this.path.bytesSent += data.length;
+    else this.offPathBudget(dest).sent += data.length;
     // The client discards Initial keys once it sends its first Handshake packet (RFC 9001 §4.9.1).
     if (this.role === 'client' && !this.sentHandshakePacket && plans.some((p) => p.kind === 'handshake')) {
       this.sentHandshakePacket = true;
@@ -1770,6 +1822,11 @@ function addPadding(frames: Frame[], length: number): void {
 function withPayload(keys: PacketKeys, hdr: UnprotectedHeader, packet: Uint8Array): { pn: number; payload: Uint8Array; reservedBits: number } | undefined {
   const payload = openPayload(keys, hdr, packet);
   return payload ? { pn: hdr.pn, payload, reservedBits: hdr.reservedBits } : undefined;
+}
+
+/** Addresses as the amplification accounting keys them: IPv6 spellings of one address are one address. */
+function offPathKey(a: Address): string {
+  return addressKey({ host: canonicalHost(a.host), port: a.port });
 }
 
 function earliest(a: number | undefined, b: number | undefined): number | undefined {
