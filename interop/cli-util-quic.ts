@@ -98,7 +98,7 @@ export function describeClose(info: CloseInfo): string {
   const who = info.initiator === 'remote' ? 'peer closed the connection' : 'closed the connection';
   let what: string;
   if (info.kind === 'application') what = `application error 0x${info.errorCode.toString(16)}`;
-  else if (info.errorCode >= 0x100 && info.errorCode < 0x200) what = `TLS alert ${alertName(info.errorCode - 0x100)} (CRYPTO_ERROR 0x${info.errorCode.toString(16)})`;
+  else if (typeof info.errorCode === 'number' && info.errorCode >= 0x100 && info.errorCode < 0x200) what = `TLS alert ${alertName(info.errorCode - 0x100)} (CRYPTO_ERROR 0x${info.errorCode.toString(16)})`;
   else what = transportErrorName(info.errorCode);
   return `${who}: ${what}${info.reason ? `: ${info.reason}` : ''}`;
 }

@@ -6,10 +6,11 @@ import { test, expect } from '@playwright/test';
 import { nodeCrypto } from '../engine/crypto/node.js';
 import seedrandom from 'seedrandom';
 import { canonicalHost, type Address } from '../engine/endpoint.js';
-import { encodeFrames } from '../engine/quic/frames.js';
+import { decodeFrames, encodeFrames } from '../engine/quic/frames.js';
 import { concat } from '../engine/wire/bytes.js';
 import { parsePacket } from '../engine/quic/packet.js';
-import { QlogBuffer } from '../engine/quic/qlog.js';
+import { QlogBuffer, serializeQlog } from '../engine/quic/qlog.js';
+import { describeClose } from '../interop/cli-util-quic.js';
 import type { QuicServer } from '../engine/quic/server.js';
 import { TransportErrorCode } from '../engine/quic/errors.js';
 import { connectedPair, drainEvents, forge1Rtt, newClient, newServer, pair, CLIENT_ADDR, SERVER_ADDR, Wire } from './quic-conn-harness.js';
@@ -176,4 +177,76 @@ test('spoofed sources: 600 datagrams from 6 forged addresses (migrations, PATH_C
   // Five distinct victims (two spellings of one address), each answered, some right up to the limit.
   expect(sent.size).toBeGreaterThanOrEqual(5);
   expect(worst).toBeGreaterThan(2.5);
+});
+
+// ---- 62-bit error codes (RFC 9000 §16, §19.4, §19.5, §19.19)
+
+const MAX_CODE = (1n << 62n) - 1n;
+
+test('frame codec: error codes of CONNECTION_CLOSE, RESET_STREAM and STOP_SENDING are exact up to 2^62 - 1', () => {
+  for (const code of [MAX_CODE, 1n << 53n, (1n << 53n) + 1n]) {
+    const frames = [
+      { type: 'connection_close' as const, application: true, errorCode: code, frameType: 0, reason: 'x' },
+      { type: 'connection_close' as const, application: false, errorCode: code, frameType: 0x08, reason: '' },
+      { type: 'reset_stream' as const, streamId: 4, errorCode: code, finalSize: 10 },
+      { type: 'stop_sending' as const, streamId: 4, errorCode: code },
+    ];
+    const decoded = decodeFrames(encodeFrames(frames));
+    for (const f of decoded) expect((f as { errorCode: unknown }).errorCode).toBe(code);
+  }
+  // Codes that fit a double exactly stay numbers, so `code === 42` keeps working.
+  const [small] = decodeFrames(encodeFrames([{ type: 'stop_sending', streamId: 0, errorCode: Number.MAX_SAFE_INTEGER }]));
+  expect((small as { errorCode: unknown }).errorCode).toBe(Number.MAX_SAFE_INTEGER);
+});
+
+test('2^62 - 1 end to end: RESET_STREAM, STOP_SENDING and CONNECTION_CLOSE codes reach the peer, close info and qlog JSON exactly', () => {
+  const clientQlog = new QlogBuffer();
+  const serverQlog = new QlogBuffer();
+  const { client, wire, serverConn } = connectedPair({ clientQlog, server: { qlog: serverQlog.sink } });
+  const s = serverConn();
+  const a = client.openStream('bidi')!;
+  client.writeStream(a, new Uint8Array(100));
+  expect(client.resetStream(a, MAX_CODE)).toBe(true);
+  const b = client.openStream('bidi')!;
+  client.writeStream(b, new Uint8Array(100));
+  const serverEvents: ReturnType<typeof drainEvents> = [];
+  const clientEvents: ReturnType<typeof drainEvents> = [];
+  const collect = () => {
+    serverEvents.push(...drainEvents(s));
+    clientEvents.push(...drainEvents(client));
+  };
+  wire.run(() => (collect(), serverEvents.some((e) => e.type === 'stream-reset') && serverEvents.some((e) => e.type === 'stream-readable' && e.streamId === b)));
+  expect(serverEvents.find((e) => e.type === 'stream-reset')).toEqual({ type: 'stream-reset', streamId: a, errorCode: MAX_CODE });
+  expect(s.stopSending(b, MAX_CODE, wire.now)).toBe(true);
+  wire.run(() => (collect(), clientEvents.some((e) => e.type === 'stream-stop-sending')));
+  expect(clientEvents.find((e) => e.type === 'stream-stop-sending')).toEqual({ type: 'stream-stop-sending', streamId: b, errorCode: MAX_CODE });
+  // The client answers STOP_SENDING with RESET_STREAM carrying the same code (RFC 9000 §3.5).
+  wire.run(() => (collect(), serverEvents.filter((e) => e.type === 'stream-reset').length === 2));
+  expect(serverEvents.filter((e) => e.type === 'stream-reset')[1]).toEqual({ type: 'stream-reset', streamId: b, errorCode: MAX_CODE });
+
+  client.close(MAX_CODE, 'bye', true, wire.now);
+  wire.run(() => s.closeInfo !== undefined);
+  expect(s.closeInfo).toMatchObject({ errorCode: MAX_CODE, kind: 'application', initiator: 'remote', reason: 'bye' });
+  expect(client.closeInfo).toMatchObject({ errorCode: MAX_CODE, initiator: 'local' });
+  expect(describeClose(s.closeInfo!)).toBe('peer closed the connection: application error 0x3fffffffffffffff: bye');
+
+  // qlog: JSON cannot hold the value as a number, so it is written as its decimal string.
+  const text = serializeQlog({ vantagePoint: 'server', referenceTime: 0 }, serverQlog.events);
+  expect(text).toContain('"application_code":"4611686018427387903"');
+  const resetFrames = text.split('\x1e').filter((r) => r.includes('"frame_type":"reset_stream"'));
+  expect(resetFrames.length).toBeGreaterThan(0);
+  for (const r of resetFrames) expect(r).toContain('"error_code":"4611686018427387903"');
+  const clientText = serializeQlog({ vantagePoint: 'client', referenceTime: 0 }, clientQlog.events);
+  expect(clientText).toContain('"frame_type":"stop_sending","stream_id":' + b + ',"error_code":"4611686018427387903"');
+  for (const record of text.split('\x1e').slice(1)) JSON.parse(record);
+});
+
+test('error codes an application passes must be exact: numbers above 2^53 - 1 and values beyond 2^62 - 1 are refused', () => {
+  const { client } = connectedPair();
+  const id = client.openStream('bidi')!;
+  expect(() => client.resetStream(id, 2 ** 62)).toThrow(RangeError);
+  expect(() => client.resetStream(id, 1n << 62n)).toThrow(RangeError);
+  expect(() => client.stopSending(id, -1, 0)).toThrow(RangeError);
+  expect(() => client.close(2 ** 53, '', true, 0)).toThrow(RangeError);
+  expect(client.resetStream(id, 2n ** 53n)).toBe(true);
 });

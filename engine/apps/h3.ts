@@ -229,7 +229,7 @@ export class H3Client {
     // reserved and unknown frame types are ignored (RFC 9114 §9)
   }
 
-  onReset(id: number, code: number): void {
+  onReset(id: number, code: number | bigint): void {
     const req = this.inFlight.get(id);
     if (!req) return;
     this.inFlight.delete(id);

@@ -56,7 +56,7 @@ export class HqClient {
     }
   }
 
-  onReset(id: number, code: number): void {
+  onReset(id: number, code: number | bigint): void {
     const path = this.inFlight.get(id);
     if (path === undefined) return;
     this.inFlight.delete(id);

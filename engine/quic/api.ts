@@ -2,6 +2,7 @@
 
 import type { Address, DatagramEndpoint, OutgoingDatagram } from '../endpoint.js';
 import type { QuicConnection } from './connection.js';
+import { checkErrorCode, type ErrorCode } from './errors.js';
 import type { CloseInfo, ConnectionEvent } from './connection-events.js';
 import type { StreamDirection } from './stream-id.js';
 import { isLocallyInitiated, streamDirection } from './stream-id.js';
@@ -20,7 +21,7 @@ export type DefaultStreamMode = 'auto-bidi' | 'auto-uni' | 'none';
 export interface ShutdownOptions {
   /** Skip waiting for streams to drain: send CONNECTION_CLOSE at once (SSL_SHUTDOWN_FLAG_RAPID). */
   readonly rapid?: boolean;
-  readonly appErrorCode?: number;
+  readonly appErrorCode?: ErrorCode;
   readonly reason?: string;
 }
 
@@ -40,7 +41,7 @@ export interface ApiOptions {
   readonly defaultStreamMode?: DefaultStreamMode;
   readonly incomingStreamPolicy?: IncomingStreamPolicy;
   /** Application error code used when rejecting incoming streams. */
-  readonly incomingRejectCode?: number;
+  readonly incomingRejectCode?: ErrorCode;
   /** The clock for calls that need `now` (reads update flow-control windows; shutdown starts timers). */
   readonly clock: () => number;
   readonly driver?: ApiDriver;
@@ -59,9 +60,9 @@ export class QuicApiError extends Error {
 /** A stream object (an OpenSSL QUIC stream SSL). */
 export class QuicStream {
   /** RESET_STREAM code the peer sent (SSL_get_stream_read_error_code). */
-  peerResetCode: number | undefined;
+  peerResetCode: ErrorCode | undefined;
   /** STOP_SENDING code the peer sent (SSL_get_stream_write_error_code). */
-  peerStopSendingCode: number | undefined;
+  peerStopSendingCode: ErrorCode | undefined;
   private localReset = false;
   private localStop = false;
   private concluded = false;
@@ -134,26 +135,26 @@ export class QuicStream {
   }
 
   /** RESET_STREAM with an application error code (SSL_stream_reset). */
-  reset(appErrorCode: number): boolean {
+  reset(appErrorCode: ErrorCode): boolean {
     if (this.writeState === 'none' || this.localReset) return false;
     this.localReset = this.conn.resetStream(this.id, appErrorCode);
     return this.localReset;
   }
 
   /** STOP_SENDING: we will not read any more. */
-  stopSending(appErrorCode: number): boolean {
+  stopSending(appErrorCode: ErrorCode): boolean {
     if (this.readState !== 'ok') return false;
     this.localStop = this.conn.stopSending(this.id, appErrorCode, this.api.now());
     return this.localStop;
   }
 
   /** @internal */
-  onPeerReset(code: number): void {
+  onPeerReset(code: ErrorCode): void {
     this.peerResetCode ??= code;
   }
 
   /** @internal */
-  onPeerStopSending(code: number): void {
+  onPeerStopSending(code: ErrorCode): void {
     this.peerStopSendingCode ??= code;
   }
 
@@ -209,7 +210,7 @@ export class QuicApi implements DatagramEndpoint {
   private defaultStream: QuicStream | undefined;
   private defaultMode: DefaultStreamMode;
   private policy: IncomingStreamPolicy;
-  private rejectCode: number;
+  private rejectCode: ErrorCode;
   private shutdownRequested: ShutdownOptions | undefined;
   handshakeComplete = false;
 
@@ -219,7 +220,7 @@ export class QuicApi implements DatagramEndpoint {
   ) {
     this.defaultMode = opts.defaultStreamMode ?? 'auto-bidi';
     this.policy = opts.incomingStreamPolicy ?? 'auto';
-    this.rejectCode = opts.incomingRejectCode ?? 0;
+    this.rejectCode = checkErrorCode(opts.incomingRejectCode ?? 0);
   }
 
   now(): number {
@@ -307,9 +308,9 @@ export class QuicApi implements DatagramEndpoint {
     this.defaultMode = mode;
   }
 
-  setIncomingStreamPolicy(policy: IncomingStreamPolicy, appErrorCode = 0): void {
+  setIncomingStreamPolicy(policy: IncomingStreamPolicy, appErrorCode: ErrorCode = 0): void {
     this.policy = policy;
-    this.rejectCode = appErrorCode;
+    this.rejectCode = checkErrorCode(appErrorCode);
   }
 
   get acceptQueueLength(): number {
@@ -439,6 +440,7 @@ export class QuicApi implements DatagramEndpoint {
    * CONNECTION_CLOSE. Returns 'complete' once the connection is terminated, else 'in-progress'.
    */
   shutdown(opts: ShutdownOptions = {}): 'complete' | 'in-progress' {
+    if (opts.appErrorCode !== undefined) checkErrorCode(opts.appErrorCode);
     this.shutdownRequested ??= opts;
     this.pump();
     return this.isTerminated ? 'complete' : 'in-progress';

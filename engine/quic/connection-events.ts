@@ -1,10 +1,12 @@
 // What a connection reports to its application (RFC 9000 §10 close reasons, §3 stream state changes), polled with pollEvent().
 
 import type { SessionTicket } from '../tls/api.js';
+import type { ErrorCode } from './errors.js';
 
 /** How a connection ended (the OpenSSL-style API's close info). */
 export interface CloseInfo {
-  readonly errorCode: number;
+  /** Exact for all 62 bits: a bigint above 2^53 - 1 (errors.ts ErrorCode). */
+  readonly errorCode: ErrorCode;
   /** Transport closes: the frame type that caused the error (0 when none). */
   readonly frameType: number;
   readonly reason: string;
@@ -22,8 +24,8 @@ export type ConnectionEvent =
   | { type: 'stream-opened'; streamId: number } // the peer opened a stream
   | { type: 'stream-readable'; streamId: number }
   | { type: 'stream-writable'; streamId: number }
-  | { type: 'stream-reset'; streamId: number; errorCode: number } // RESET_STREAM arrived
-  | { type: 'stream-stop-sending'; streamId: number; errorCode: number } // STOP_SENDING arrived
+  | { type: 'stream-reset'; streamId: number; errorCode: ErrorCode } // RESET_STREAM arrived
+  | { type: 'stream-stop-sending'; streamId: number; errorCode: ErrorCode } // STOP_SENDING arrived
   | { type: 'stream-finished'; streamId: number } // all our data on it was acknowledged
   | { type: 'streams-available'; bidi: boolean } // MAX_STREAMS raised our credit
   | { type: 'early-data'; accepted: boolean }

@@ -1,6 +1,6 @@
 // The connection's streams (RFC 9000 §2–§4, §19.4–§19.14): creation and limits, connection-level flow control, stream frames in and out.
 
-import { QuicError, TransportErrorCode } from './errors.js';
+import { QuicError, TransportErrorCode, type ErrorCode } from './errors.js';
 import type { Frame, StreamFrame } from './frames.js';
 import { maxStreamDataFitting, streamFrameHeaderSize } from './frames.js';
 import { ReceiveWindow, SendCredit, StreamCountWindow } from './flow-control.js';
@@ -170,7 +170,7 @@ export class StreamManager {
     }
   }
 
-  onResetStream(f: { streamId: number; errorCode: number; finalSize: number }, now: number, rtt: number): void {
+  onResetStream(f: { streamId: number; errorCode: ErrorCode; finalSize: number }, now: number, rtt: number): void {
     const s = this.lookup(f.streamId, T.reset_stream, 'recv');
     if (!s?.recv) return;
     const wasReset = s.recv.resetCode !== undefined;
@@ -182,7 +182,7 @@ export class StreamManager {
     this.maybeRelease(s);
   }
 
-  onStopSending(f: { streamId: number; errorCode: number }): void {
+  onStopSending(f: { streamId: number; errorCode: ErrorCode }): void {
     const s = this.lookup(f.streamId, T.stop_sending, 'send');
     if (!s?.send) return;
     const first = s.send.stopSendingCode === undefined;
@@ -234,7 +234,7 @@ export class StreamManager {
     this.connRecv.onConsumed(this.connConsumedTotal, now, rtt);
   }
 
-  stopSending(id: number, code: number, now: number, rtt: number): boolean {
+  stopSending(id: number, code: ErrorCode, now: number, rtt: number): boolean {
     const s = this.streams.get(id);
     if (!s?.recv) return false;
     const ok = s.recv.stopSending(code);

@@ -18,7 +18,7 @@ import { DecodeError } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
 import { Slab } from '../wire/slab.js';
 import { equal, hex } from '../wire/bytes.js';
-import { QuicError, TransportErrorCode, cryptoErrorCode, transportErrorName } from './errors.js';
+import { QuicError, TransportErrorCode, checkErrorCode, cryptoErrorCode, transportErrorName, type ErrorCode } from './errors.js';
 import { decodeFrames, encodeFrame, frameSize, maxCryptoDataFitting, type AckFrame, type AckFrequencyFrame, type Frame } from './frames.js';
 import { AckFrequencyReceiver, AckFrequencySender, localMinAckDelayUs } from './ack-frequency.js';
 import { isAckEliciting, isProbingOnly, type FrameTypeName } from './frame-table.js';
@@ -1130,11 +1130,11 @@ export class QuicConnection implements DatagramEndpoint {
   // Closing (RFC 9000 §10)
 
   /** Closes the connection: CONNECTION_CLOSE now, then the closing period (3 × PTO). */
-  close(errorCode: number, reason = '', application = true, now: number): void {
-    this.closeLocally(errorCode, reason, application, 0, now);
+  close(errorCode: ErrorCode, reason = '', application = true, now: number): void {
+    this.closeLocally(checkErrorCode(errorCode), reason, application, 0, now);
   }
 
-  private closeLocally(code: number, reason: string, application: boolean, frameType: number, now: number): void {
+  private closeLocally(code: ErrorCode, reason: string, application: boolean, frameType: number, now: number): void {
     if (this.phase === 'closing' || this.phase === 'draining' || this.phase === 'closed') return;
     this.closeInfo = { errorCode: code, frameType, reason, initiator: 'local', kind: application ? 'application' : 'transport', cause: 'close' };
     this.qlog('connectivity:connection_closed', application ? { owner: 'local', application_code: code, reason, trigger: 'application' } : { owner: 'local', connection_code: code, reason, trigger: code === 0 ? 'clean' : 'error' });
@@ -1726,13 +1726,16 @@ export class QuicConnection implements DatagramEndpoint {
     return this.streams.read(id, max, now, this.rtt.smoothed);
   }
 
-  resetStream(id: number, code: number): boolean {
+  /** RESET_STREAM with `code` (0..2^62-1; a bigint above 2^53 - 1, RangeError otherwise). */
+  resetStream(id: number, code: ErrorCode): boolean {
+    const c = checkErrorCode(code);
     const s = this.streams.get(id)?.send;
-    return !!s && s.reset(code);
+    return !!s && s.reset(c);
   }
 
-  stopSending(id: number, code: number, now: number): boolean {
-    return this.streams.stopSending(id, code, now, this.rtt.smoothed);
+  /** STOP_SENDING with `code` (0..2^62-1, as for resetStream). */
+  stopSending(id: number, code: ErrorCode, now: number): boolean {
+    return this.streams.stopSending(id, checkErrorCode(code), now, this.rtt.smoothed);
   }
 
   /** Sends a PING in the next 1-RTT packet (keeps the path warm, or elicits an ACK). */

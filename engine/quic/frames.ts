@@ -15,7 +15,7 @@
 import { DecodeError, Reader } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
 import { varintLength } from '../wire/varint.js';
-import { QuicError, frameEncodingError, protocolViolation } from './errors.js';
+import { QuicError, errorCode, frameEncodingError, protocolViolation, type ErrorCode } from './errors.js';
 import { assertFrameAllowed, frameNameOfCode, type PacketSpaceKind } from './frame-table.js';
 
 export const MAX_VARINT = 2 ** 62 - 1;
@@ -74,8 +74,8 @@ export type Frame =
   | { readonly type: 'padding'; readonly length: number }
   | { readonly type: 'ping' }
   | AckFrame
-  | { readonly type: 'reset_stream'; readonly streamId: number; readonly errorCode: number; readonly finalSize: number }
-  | { readonly type: 'stop_sending'; readonly streamId: number; readonly errorCode: number }
+  | { readonly type: 'reset_stream'; readonly streamId: number; readonly errorCode: ErrorCode; readonly finalSize: number }
+  | { readonly type: 'stop_sending'; readonly streamId: number; readonly errorCode: ErrorCode }
   | CryptoFrame
   | { readonly type: 'new_token'; readonly token: Uint8Array }
   | StreamFrame
@@ -93,7 +93,7 @@ export type Frame =
       readonly type: 'connection_close';
       /** true: 0x1d (application close, no frame type); false: 0x1c. */
       readonly application: boolean;
-      readonly errorCode: number;
+      readonly errorCode: ErrorCode;
       /** 0x1c only: the frame type that triggered the error (0 when unknown). */
       readonly frameType: number;
       readonly reason: string;
@@ -304,6 +304,12 @@ function vn(r: Reader): number {
   return Number(r.varintBig());
 }
 
+/** An error code: all 62 bits exact (a bigint only when above 2^53 - 1). */
+function codeVarint(r: Reader): ErrorCode {
+  if (r.pos < r.end && r.buf[r.pos]! >> 6 !== 3) return r.varint();
+  return errorCode(r.varintBig());
+}
+
 /** Limits are checked on the exact bigint: 2^60 + 1 rounds to 2^60 as a double and would slip through. */
 function vnAtMost(r: Reader, max: bigint, what: string, code: number): number {
   const v = r.varintBig();
@@ -355,9 +361,9 @@ function decodeBody(r: Reader, code: number): Frame {
       return ecn ? { type: 'ack', ranges, ackDelay, ecn } : { type: 'ack', ranges, ackDelay };
     }
     case 0x04:
-      return { type: 'reset_stream', streamId: vn(r), errorCode: vn(r), finalSize: vn(r) };
+      return { type: 'reset_stream', streamId: vn(r), errorCode: codeVarint(r), finalSize: vn(r) };
     case 0x05:
-      return { type: 'stop_sending', streamId: vn(r), errorCode: vn(r) };
+      return { type: 'stop_sending', streamId: vn(r), errorCode: codeVarint(r) };
     case 0x06: {
       const offset = offsetVarint(r);
       const data = r.vecVarint();
@@ -404,7 +410,7 @@ function decodeBody(r: Reader, code: number): Frame {
       return { type: 'path_response', data: r.bytes(8) };
     case 0x1c:
     case 0x1d: {
-      const errorCode = vn(r);
+      const errorCode = codeVarint(r);
       const frameType = code === 0x1c ? vn(r) : 0;
       const reason = utf8Decoder.decode(r.vecVarint());
       return { type: 'connection_close', application: code === 0x1d, errorCode, frameType, reason };

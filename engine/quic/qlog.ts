@@ -40,7 +40,7 @@ export type QlogEventData = {
   'connectivity:connection_state_updated': { old?: string; new: string };
   /** The maximum datagram size in use changed, or its search finished (`done`). */
   'connectivity:mtu_updated': { old?: number; new: number; done?: boolean };
-  'connectivity:connection_closed': { owner: 'local' | 'remote'; connection_code?: number | string; application_code?: number | string; internal_code?: number; reason?: string; trigger?: 'idle_timeout' | 'clean' | 'error' | 'stateless_reset' | 'version_mismatch' | 'application' };
+  'connectivity:connection_closed': { owner: 'local' | 'remote'; connection_code?: number | string | bigint; application_code?: number | string | bigint; internal_code?: number; reason?: string; trigger?: 'idle_timeout' | 'clean' | 'error' | 'stateless_reset' | 'version_mismatch' | 'application' };
 };
 
 export type QlogEventName = keyof QlogEventData;

@@ -1,6 +1,6 @@
 // The receiving half of a stream (RFC 9000 §2.2, §3.2, §4.5): out-of-order reassembly, final-size checks, flow-control credit.
 
-import { QuicError, TransportErrorCode } from './errors.js';
+import { QuicError, TransportErrorCode, type ErrorCode } from './errors.js';
 import { ReceiveWindow } from './flow-control.js';
 
 /** RFC 9000 §3.2 receiving-part states. */
@@ -18,9 +18,9 @@ export class RecvStream {
   private segments: Segment[] = [];
   private readOffset = 0;
   private finalSizeValue: number | undefined;
-  resetCode: number | undefined;
+  resetCode: ErrorCode | undefined;
   /** STOP_SENDING we asked for: no more data is delivered to the application. */
-  stopSendingCode: number | undefined;
+  stopSendingCode: ErrorCode | undefined;
   private stopSendingPending = false;
 
   constructor(
@@ -165,7 +165,7 @@ export class RecvStream {
    * RESET_STREAM arrived. Returns the connection-level credit it implies beyond what was received.
    * Throws FLOW_CONTROL_ERROR / FINAL_SIZE_ERROR on inconsistent final sizes.
    */
-  onReset(code: number, finalSize: number, frameType?: number): number {
+  onReset(code: ErrorCode, finalSize: number, frameType?: number): number {
     this.checkFinalSize(finalSize, true, frameType);
     const before = this.window.highestReceived;
     if (!this.window.onReceived(finalSize)) {
@@ -185,7 +185,7 @@ export class RecvStream {
   }
 
   /** Asks the peer to stop (STOP_SENDING). Buffered data is dropped. */
-  stopSending(code: number): boolean {
+  stopSending(code: ErrorCode): boolean {
     if (this.stopSendingCode !== undefined || this.state === 'data-read' || this.state === 'reset-read' || this.state === 'reset-recvd') return false;
     this.stopSendingCode = code;
     this.segments = [];
@@ -194,7 +194,7 @@ export class RecvStream {
     return true;
   }
 
-  takeStopSending(): number | undefined {
+  takeStopSending(): ErrorCode | undefined {
     if (!this.stopSendingPending) return undefined;
     this.stopSendingPending = false;
     return this.stopSendingCode;

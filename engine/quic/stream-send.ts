@@ -1,5 +1,6 @@
 // The sending half of a stream (RFC 9000 §2.2, §3.1, §19.4, §19.8): bytes stay buffered until acknowledged; lost ranges are resent.
 
+import type { ErrorCode } from './errors.js';
 import { RangeSet } from './stream-ranges.js';
 import { SendCredit } from './flow-control.js';
 
@@ -30,10 +31,10 @@ export class SendStream {
   private readonly acked = new RangeSet();
   private finPending = false;
   private finAcked = false;
-  resetCode: number | undefined;
+  resetCode: ErrorCode | undefined;
   private resetPending = false;
   /** Error code of a STOP_SENDING the peer sent, if any. */
-  stopSendingCode: number | undefined;
+  stopSendingCode: ErrorCode | undefined;
 
   constructor(
     readonly id: number,
@@ -87,7 +88,7 @@ export class SendStream {
   }
 
   /** Abandons the stream (RESET_STREAM). Returns false when it already ended. */
-  reset(code: number): boolean {
+  reset(code: ErrorCode): boolean {
     if (this.resetCode !== undefined || this.state === 'data-recvd') return false;
     this.resetCode = code;
     this.resetPending = true;
@@ -207,7 +208,7 @@ export class SendStream {
   }
 
   /** RESET_STREAM to (re)send, once. */
-  takeReset(): { code: number; finalSize: number } | undefined {
+  takeReset(): { code: ErrorCode; finalSize: number } | undefined {
     if (!this.resetPending || this.resetCode === undefined) return undefined;
     this.resetPending = false;
     return { code: this.resetCode, finalSize: this.highestSent };
@@ -222,7 +223,7 @@ export class SendStream {
   }
 
   /** The peer sent STOP_SENDING: answer with RESET_STREAM carrying its code (RFC 9000 §3.5). */
-  onStopSending(code: number): void {
+  onStopSending(code: ErrorCode): void {
     this.stopSendingCode ??= code;
     if (this.state !== 'data-recvd') this.reset(code);
   }

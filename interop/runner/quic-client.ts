@@ -51,7 +51,7 @@ interface App {
   request(path: string): void;
   pump(): void;
   onReadable(id: number): void;
-  onReset(id: number, code: number): void;
+  onReset(id: number, code: number | bigint): void;
   readonly idle: boolean;
   completed: number;
   failed: number;

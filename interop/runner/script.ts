@@ -26,7 +26,7 @@ interface RecvState {
   buffered: number;
   consumed: number;
   fin: boolean;
-  reset?: number;
+  reset?: number | bigint;
 }
 
 class SideState {
@@ -39,7 +39,7 @@ class SideState {
   readonly written = new Map<number, number>();
   readonly finSent = new Set<number>();
   readonly finished = new Set<number>();
-  readonly stopSending = new Map<number, number>();
+  readonly stopSending = new Map<number, number | bigint>();
   readonly localReset = new Set<number>();
   readonly known = new Set<number>();
   handshake = false;

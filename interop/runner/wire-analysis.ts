@@ -85,7 +85,8 @@ export interface WireClose {
   readonly space: 'initial' | 'handshake' | '1rtt';
   /** true: 0x1d (application), false: 0x1c (transport). */
   readonly application: boolean;
-  readonly errorCode: number;
+  /** All 62 bits exact: a bigint above 2^53 - 1. */
+  readonly errorCode: number | bigint;
   /** 0x1c only. */
   readonly frameType?: number;
   readonly reason: string;
