@@ -204,6 +204,8 @@ tls_server() {
   local args=(s_server -tls1_3 -accept "$(hostport "$HOST" "$PORT")" -cert "$CERT" -key "$KEY"
     -WWW -http_server_binmode "${CIPHER_ARGS[@]}" "${KEYLOG_ARGS[@]}")
   [[ -n "$ALPN" ]] && args+=(-alpn "$ALPN")
+  # TLS_GROUPS (comma-separated, preference order): a group the client sent no key share for draws a HelloRetryRequest.
+  [[ -n "${TLS_GROUPS:-}" ]] && args+=(-groups "${TLS_GROUPS//,/:}")
   log "exec $OPENSSL ${args[*]} (in $WWW)"
   announce_when_listening tcp
   if [[ $CERT_COUNT -gt 1 ]]; then
