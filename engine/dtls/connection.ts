@@ -128,6 +128,12 @@ export class DtlsConnection {
   private retransmissions = 0;
   /** message_seq of the first message of the peer's latest flight: seeing it again means the peer lost our answer. */
   private peerFlightStart: number | undefined;
+  /**
+   * Answers to the peer's retransmissions of its flight (RFC 6347 §4.2.4): at most one per window and a few per flight,
+   * so a replayed (or duplicated) flight cannot draw our flight back without limit.
+   */
+  private flightReplies = 0;
+  private lastReplyAt = -Infinity;
 
   private closeNotifySent = false;
   private readonly pendingAppData: Uint8Array[] = [];
@@ -174,6 +180,11 @@ export class DtlsConnection {
 
   get handshake(): HandshakeSummary | undefined {
     return this.summary;
+  }
+
+  /** Server: whether `random` is the client_random of the ClientHello this association answered (a replay, not a restart). */
+  answeredClientHello(random: Uint8Array): boolean {
+    return this.role === 'server' && equal(random, this.clientRandom);
   }
 
   pollEvent(): DtlsEvent | undefined {
@@ -333,6 +344,8 @@ export class DtlsConnection {
   private startFlight(items: FlightItem[], now: number, final = false): void {
     this.flight = items;
     this.retransmissions = 0;
+    this.flightReplies = 0;
+    this.lastReplyAt = -Infinity;
     this.retransmitInterval = this.config.initialRetransmitMs ?? 1000;
     // The final flight is not timed: it is resent only when the peer's retransmission shows it was lost (§4.2.4).
     this.retransmitAt = final ? undefined : now + this.retransmitInterval;
@@ -376,6 +389,21 @@ export class DtlsConnection {
     flush();
   }
 
+  /**
+   * The peer retransmitted its last flight, so ours was lost: send it again (RFC 6347 §4.2.4) — but only once per
+   * window (the initial retransmission interval; a peer's own timer never retransmits faster) and at most
+   * maxRetransmissions times per flight, the budget the timer has too. Retransmissions arriving faster than that are
+   * duplicates or replays; answering each would turn them into an amplifier.
+   */
+  private replyToRetransmission(now: number): void {
+    const window = this.config.initialRetransmitMs ?? 1000;
+    if (now - this.lastReplyAt < window) return this.drop('retransmission within the reply window');
+    if (this.flightReplies >= (this.config.maxRetransmissions ?? 10)) return this.drop('retransmission reply budget spent');
+    this.flightReplies++;
+    this.lastReplyAt = now;
+    this.transmitFlight();
+  }
+
   private handshakeItem(msgType: number, body: Uint8Array, epoch = 0): FlightItem {
     const messageSeq = this.nextSendSeq++;
     this.transcript.push(transcriptForm(msgType, messageSeq, body));
@@ -389,7 +417,7 @@ export class DtlsConnection {
   // ---------------------------------------------------------------- handshake dispatch
 
   private receiveHandshakeRecord(plaintext: Uint8Array, epoch: number, now: number): void {
-    if (epoch < this.readEpoch) return this.receiveStaleHandshake(plaintext);
+    if (epoch < this.readEpoch) return this.receiveStaleHandshake(plaintext, now);
     for (const f of parseHandshakeFragments(plaintext)) {
       if (f.msgType === HandshakeType.hello_request) {
         // HelloRequest sits outside message_seq accounting (OpenSSL sends it with seq 0) and the transcript
@@ -399,7 +427,7 @@ export class DtlsConnection {
       }
       const outcome = this.reassembler.add(f, epoch);
       if (outcome === 'old') {
-        if (f.messageSeq === this.peerFlightStart && f.fragmentOffset === 0 && this.flight.length) this.transmitFlight();
+        if (f.messageSeq === this.peerFlightStart && f.fragmentOffset === 0 && this.flight.length) this.replyToRetransmission(now);
         continue;
       }
       if (outcome === 'ignored') {
@@ -417,7 +445,7 @@ export class DtlsConnection {
    * Cleartext handshake after our read epoch moved on is unauthenticated: it may only tell us the peer is
    * retransmitting (so we resend our flight); anything else, malformed or new, is dropped rather than trusted.
    */
-  private receiveStaleHandshake(plaintext: Uint8Array): void {
+  private receiveStaleHandshake(plaintext: Uint8Array, now: number): void {
     let fragments;
     try {
       fragments = parseHandshakeFragments(plaintext);
@@ -426,7 +454,7 @@ export class DtlsConnection {
     }
     for (const f of fragments) {
       if (f.messageSeq < this.reassembler.nextSeq && f.messageSeq === this.peerFlightStart && f.fragmentOffset === 0 && this.flight.length) {
-        this.transmitFlight();
+        this.replyToRetransmission(now);
       } else {
         this.drop('stale handshake');
       }

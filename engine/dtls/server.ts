@@ -53,8 +53,10 @@ export class DtlsServer implements DatagramEndpoint {
     const key = addressKey(from);
     const peer = this.peers.get(key);
     // RFC 6347 §4.2.8: a fresh cleartext ClientHello to an established association means the client restarted on
-    // the same port; it goes through the cookie check and, if it passes, replaces the old association.
-    if (peer && !peer.connection.closed && !(peer.connection.handshakeComplete && startsWithClientHello(data))) {
+    // the same port; it goes through the cookie check and, if it passes, replaces the old association. The very
+    // ClientHello the association answered (same client_random) is a replay or a late duplicate, not a restart: it
+    // stays with the association, which ignores it.
+    if (peer && !peer.connection.closed && !(peer.connection.handshakeComplete && startsWithClientHello(data) && !peer.connection.answeredClientHello(helloRandom(data)))) {
       peer.connection.receiveDatagram(data, now);
       this.collect(peer);
       return;
@@ -152,6 +154,12 @@ export class DtlsServer implements DatagramEndpoint {
       this.collect(p);
     }
   }
+}
+
+/** The client_random of a ClientHello at the start of the datagram (see startsWithClientHello); empty when too short. */
+function helloRandom(data: Uint8Array): Uint8Array {
+  const at = RECORD_HEADER_LENGTH + HANDSHAKE_HEADER_LENGTH + 2; // record header, handshake header, client_version
+  return data.length >= at + 32 ? data.subarray(at, at + 32) : new Uint8Array(0);
 }
 
 /** A cleartext epoch-0 handshake record carrying a ClientHello (type 1) first. */

@@ -1,0 +1,113 @@
+// Hostile input against the DTLS 1.2 engine (issue 14): replayed flights (RFC 6347 §4.2.4), inconsistent fragments
+// (§4.2.3), unauthenticated records and the replay window (§4.1.2.6), and a reordered last flight (§4.2.4, §4.1).
+// Everything runs in virtual time.
+
+import { test, expect } from '@playwright/test';
+import { DtlsClient, DtlsServer } from '../engine/dtls/index.js';
+import { CLIENT_ADDR, Link, SERVER_ADDR, clientConfig, serverConfig } from './dtls-harness.js';
+
+const RECORD_HEADER = 13;
+
+/** The records of a datagram: [offset, type, epoch, length]. */
+function records(d: Uint8Array): { at: number; type: number; epoch: number; length: number }[] {
+  const out = [];
+  for (let at = 0; at + RECORD_HEADER <= d.length; ) {
+    const length = (d[at + 11]! << 8) | d[at + 12]!;
+    out.push({ at, type: d[at]!, epoch: (d[at + 3]! << 8) | d[at + 4]!, length });
+    at += RECORD_HEADER + length;
+  }
+  return out;
+}
+
+/** A copy of `d` whose epoch-0 records carry fresh sequence numbers (epoch 0 is unauthenticated: anyone can do this). */
+function withFreshSequence(d: Uint8Array, seq: number): Uint8Array {
+  const out = d.slice();
+  for (const r of records(out)) {
+    if (r.epoch !== 0) continue;
+    const v = new DataView(out.buffer, out.byteOffset + r.at + 5, 6);
+    v.setUint16(0, Math.floor(seq / 2 ** 32));
+    v.setUint32(2, seq >>> 0);
+    seq++;
+  }
+  return out;
+}
+
+function bytes(ds: { data: Uint8Array }[]): number {
+  return ds.reduce((n, d) => n + d.data.length, 0);
+}
+
+/** Drives a server alone: delivers `data` at `now` after running its timers, returns what it sent meanwhile. */
+function feed(server: DtlsServer, data: Uint8Array | undefined, now: number): number {
+  let sent = 0;
+  for (let t = server.nextTimeout(); t !== undefined && t <= now; t = server.nextTimeout()) {
+    server.handleTimeout(t);
+    sent += bytes(server.pollDatagrams(t));
+  }
+  if (data) server.receiveDatagram(data, CLIENT_ADDR, now);
+  return sent + bytes(server.pollDatagrams(now));
+}
+
+// ---- item 7: a replayed flight draws a bounded number of answers
+
+test('mid-handshake: the cookie ClientHello replayed 10,000 times (every 10 ms, fresh record numbers) draws at most 20 more server flights (10 by the timer, 10 answers)', () => {
+  const server = new DtlsServer(serverConfig('ec'));
+  const client = new DtlsClient(clientConfig(), SERVER_ADDR, 0);
+  server.receiveDatagram(client.pollDatagrams(0)[0]!.data, CLIENT_ADDR, 0);
+  client.receiveDatagram(server.pollDatagrams(0)[0]!.data, SERVER_ADDR, 0);
+  const hello = client.pollDatagrams(0)[0]!.data;
+  const flight = feed(server, hello, 0);
+  expect(flight).toBeGreaterThan(500);
+  let drawn = 0;
+  for (let i = 1; i <= 10_000; i++) drawn += feed(server, withFreshSequence(hello, 100 + i), i * 10);
+  drawn += feed(server, undefined, 400_000);
+  // The timer's own 10 retransmissions plus at most 10 answers to the peer's: bounded, whatever the attacker sends.
+  expect(drawn).toBeLessThanOrEqual(20 * flight);
+  expect(server.peerStateCount).toBe(0); // the handshake timed out in the end
+});
+
+test('after the handshake: the client\'s final flight replayed 10,000 times draws at most 10 retransmissions of the server\'s', () => {
+  const clientDatagrams: Uint8Array[] = [];
+  const link = new Link(new DtlsClient(clientConfig(), SERVER_ADDR, 0), new DtlsServer(serverConfig('ec')), (s) => {
+    if (s.direction === 'to-server') clientDatagrams.push(s.data);
+    return [10];
+  });
+  link.run(() => link.bothConnected());
+  const server = link.server;
+  // The datagram with the ClientKeyExchange (epoch 0) and the client's Finished (epoch 1).
+  const final = clientDatagrams.find((d) => records(d).some((r) => r.epoch === 1))!;
+  expect(final).toBeDefined();
+  const finalFlight = bytes(server.pollDatagrams(link.now));
+  expect(finalFlight).toBe(0);
+  let drawn = 0;
+  let replies = 0;
+  for (let i = 1; i <= 10_000; i++) {
+    const n = feed(server, withFreshSequence(final, 1000 + i * 4), link.now + i * 10);
+    drawn += n;
+    if (n) replies++;
+  }
+  expect(replies).toBeGreaterThan(0); // a genuinely lost last flight is still answered
+  expect(replies).toBeLessThanOrEqual(10);
+  expect(drawn).toBeLessThanOrEqual(10 * 200);
+  expect(server.peerStateCount).toBe(1);
+});
+
+test('after the handshake: the ClientHello the association answered, replayed 10,000 times, neither restarts it nor draws anything', () => {
+  const clientDatagrams: Uint8Array[] = [];
+  const link = new Link(new DtlsClient(clientConfig(), SERVER_ADDR, 0), new DtlsServer(serverConfig('ec')), (s) => {
+    if (s.direction === 'to-server') clientDatagrams.push(s.data);
+    return [10];
+  });
+  link.run(() => link.bothConnected());
+  const server = link.server;
+  const association = server.connection(CLIENT_ADDR);
+  const cookieHello = clientDatagrams[1]!; // the second ClientHello, with the cookie
+  let drawn = 0;
+  for (let i = 1; i <= 10_000; i++) drawn += feed(server, withFreshSequence(cookieHello, 5000 + i), link.now + i);
+  expect(drawn).toBe(0);
+  expect(server.connection(CLIENT_ADDR)).toBe(association);
+  expect(server.peerStateCount).toBe(1);
+  // The association still works.
+  link.clientSend(new TextEncoder().encode('still here\n'));
+  link.run(() => link.serverEvents.some((e) => e.event.type === 'data'));
+  expect(link.serverEvents.some((e) => e.event.type === 'data')).toBe(true);
+});
