@@ -4,7 +4,9 @@
 
 import { test, expect } from '@playwright/test';
 import { DtlsClient, DtlsServer } from '../engine/dtls/index.js';
-import { CLIENT_ADDR, Link, SERVER_ADDR, clientConfig, serverConfig } from './dtls-harness.js';
+import { HandshakeReassembler } from '../engine/dtls/reassembly.js';
+import { ContentType, DTLS_1_2, encodeRecord } from '../engine/dtls/record.js';
+import { CLIENT_ADDR, Link, SERVER_ADDR, clientConfig, makeLink, serverConfig } from './dtls-harness.js';
 
 const RECORD_HEADER = 13;
 
@@ -110,4 +112,54 @@ test('after the handshake: the ClientHello the association answered, replayed 10
   link.clientSend(new TextEncoder().encode('still here\n'));
   link.run(() => link.serverEvents.some((e) => e.event.type === 'data'));
   expect(link.serverEvents.some((e) => e.event.type === 'data')).toBe(true);
+});
+
+// ---- item 8: an inconsistent fragment is discarded and never wedges reassembly
+
+/** An epoch-0 handshake record holding one fragment: anyone on the path can send this. */
+function spoofedFragment(f: { msgType: number; length: number; messageSeq: number; offset: number; body: Uint8Array }, recordSeq: number): Uint8Array {
+  const frag = new Uint8Array(12 + f.body.length);
+  const v = new DataView(frag.buffer);
+  v.setUint8(0, f.msgType);
+  v.setUint16(1, f.length >> 8);
+  v.setUint8(3, f.length & 0xff);
+  v.setUint16(4, f.messageSeq);
+  v.setUint16(6, f.offset >> 8);
+  v.setUint8(8, f.offset & 0xff);
+  v.setUint16(9, f.body.length >> 8);
+  v.setUint8(11, f.body.length & 0xff);
+  frag.set(f.body, 12);
+  return encodeRecord(ContentType.handshake, DTLS_1_2, 0, recordSeq, frag);
+}
+
+test('a forged ServerHello fragment with another length, buffered first, does not wedge the handshake: it is dropped when the real one conflicts', () => {
+  const link = makeLink();
+  // Before the server's flight: a fragment claiming ServerHello (message_seq 1, after the cookie round) is 500 bytes.
+  link.client.receiveDatagram(spoofedFragment({ msgType: 2, length: 500, messageSeq: 1, offset: 0, body: new Uint8Array(40).fill(7) }, 1), SERVER_ADDR, 0);
+  link.run(() => link.bothConnected() || link.client.closed, 120_000);
+  expect(link.bothConnected()).toBe(true);
+  expect(link.client.connection.drops['inconsistent handshake fragment']).toBeGreaterThanOrEqual(1);
+});
+
+test('reassembler: fragments disagreeing in type, length or overlapping bytes are dropped with what was buffered; the message then completes from consistent ones', () => {
+  const body = Uint8Array.from({ length: 30 }, (_, i) => i + 1);
+  const frag = (offset: number, end: number, over: Partial<{ msgType: number; length: number; bytes: Uint8Array }> = {}) => ({
+    msgType: over.msgType ?? 11,
+    length: over.length ?? body.length,
+    messageSeq: 0,
+    fragmentOffset: offset,
+    body: over.bytes ?? body.subarray(offset, end),
+  });
+  const r = new HandshakeReassembler();
+  expect(r.add(frag(0, 10), 0)).toBe('accepted');
+  expect(r.add(frag(5, 15, { bytes: new Uint8Array(10).fill(0xee) }), 0)).toBe('conflict');
+  expect(r.add(frag(10, 20), 0)).toBe('accepted'); // a fresh start: [10, 20) alone
+  expect(r.add(frag(10, 20, { length: 31 }), 0)).toBe('conflict');
+  expect(r.add(frag(0, 10, { msgType: 12 }), 0)).toBe('accepted'); // the buffer was empty again: a new view
+  expect(r.add(frag(0, 10), 0)).toBe('conflict');
+  // The peer's retransmission rebuilds it.
+  for (const [a, b] of [[0, 12], [12, 24], [20, 30]] as const) expect(r.add(frag(a, b), 0)).toBe('accepted');
+  const m = r.next()!;
+  expect(m.msgType).toBe(11);
+  expect([...m.body]).toEqual([...body]);
 });

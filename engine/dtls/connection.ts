@@ -434,6 +434,10 @@ export class DtlsConnection {
         this.drop('handshake fragment');
         continue;
       }
+      if (outcome === 'conflict') {
+        this.drop('inconsistent handshake fragment');
+        continue;
+      }
       for (let m = this.reassembler.next(); m; m = this.reassembler.next()) {
         this.handleMessage(m, now);
         if (this.state === 'closed') return;

@@ -24,23 +24,32 @@ interface Partial {
   ranges: [number, number][];
 }
 
-export type FragmentOutcome = 'accepted' | 'old' | 'ignored';
+/**
+ * 'old': the fragment belongs to an already-delivered message (the peer is retransmitting). 'ignored': too far ahead or
+ * too large. 'conflict': it disagrees with what was buffered for its message (type, length or overlapping bytes); the
+ * fragment and the buffered pieces are both dropped, since either may be the forgery, and the peer's next
+ * retransmission rebuilds the message.
+ */
+export type FragmentOutcome = 'accepted' | 'old' | 'ignored' | 'conflict';
 
 export class HandshakeReassembler {
   /** The message_seq of the next message to deliver. */
   nextSeq = 0;
   private readonly partial = new Map<number, Partial>();
 
-  /** 'old' means the fragment belongs to an already-delivered message: the peer is retransmitting. */
   add(f: HandshakeFragment, epoch: number): FragmentOutcome {
     if (f.messageSeq < this.nextSeq) return 'old';
     if (f.messageSeq > this.nextSeq + MAX_MESSAGES_AHEAD || f.length > MAX_HANDSHAKE_MESSAGE) return 'ignored';
     let p = this.partial.get(f.messageSeq);
+    if (p && (p.msgType !== f.msgType || p.body.length !== f.length || p.epoch !== epoch || !agrees(p, f))) {
+      // Keeping the first view would wedge the message forever when the first view was the bad one (RFC 6347 §4.2.3
+      // leaves the choice to us): start over instead.
+      this.partial.delete(f.messageSeq);
+      return 'conflict';
+    }
     if (!p) {
       p = { msgType: f.msgType, epoch, body: new Uint8Array(f.length), ranges: [] };
       this.partial.set(f.messageSeq, p);
-    } else if (p.msgType !== f.msgType || p.body.length !== f.length) {
-      return 'ignored'; // inconsistent with earlier fragments of the same message: keep the first view
     }
     if (f.body.length === 0 && f.length !== 0) return 'accepted';
     p.body.set(f.body, f.fragmentOffset);
@@ -57,6 +66,18 @@ export class HandshakeReassembler {
     this.partial.delete(this.nextSeq);
     return { msgType: p.msgType, messageSeq: this.nextSeq++, body: p.body, epoch: p.epoch };
   }
+}
+
+/** Whether the fragment's bytes equal what is already buffered wherever the two overlap. */
+function agrees(p: Partial, f: HandshakeFragment): boolean {
+  const start = f.fragmentOffset;
+  const end = start + f.body.length;
+  for (const [a, b] of p.ranges) {
+    const lo = Math.max(a, start);
+    const hi = Math.min(b, end);
+    for (let i = lo; i < hi; i++) if (p.body[i] !== f.body[i - start]) return false;
+  }
+  return true;
 }
 
 function insertRange(ranges: [number, number][], start: number, end: number): void {
