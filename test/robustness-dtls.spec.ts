@@ -163,3 +163,58 @@ test('reassembler: fragments disagreeing in type, length or overlapping bytes ar
   expect(m.msgType).toBe(11);
   expect([...m.body]).toEqual([...body]);
 });
+
+// ---- item 9: only authenticated records move the replay window; unexpected unauthenticated messages are dropped
+
+/** A handshake run where `inject` feeds forged datagrams to the client before the server's first answer arrives. */
+function handshakeWithForgery(inject: (client: DtlsClient) => void) {
+  const link = makeLink();
+  inject(link.client);
+  link.run(() => link.bothConnected() || link.client.closed, 120_000);
+  return link;
+}
+
+test('a forged epoch-0 record with sequence number 2^40 does not make the genuine records look replayed', () => {
+  // A HelloRequest (ignored during a handshake) in a record far ahead of anything genuine.
+  const link = handshakeWithForgery((c) => c.receiveDatagram(spoofedFragment({ msgType: 0, length: 0, messageSeq: 0, offset: 0, body: new Uint8Array(0) }, 2 ** 40), SERVER_ADDR, 0));
+  expect(link.client.connection.drops['replay'] ?? 0).toBe(0);
+  expect(link.bothConnected()).toBe(true);
+  expect(link.clientEvents.some((e) => e.type === 'alert')).toBe(false);
+});
+
+for (const [what, forged] of [
+  ['an unknown handshake type (99)', { msgType: 99, length: 4, messageSeq: 1, offset: 0, body: new Uint8Array(4) }],
+  ['a Finished in cleartext', { msgType: 20, length: 12, messageSeq: 1, offset: 0, body: new Uint8Array(12) }],
+  ['a ServerHelloDone where the ServerHello belongs', { msgType: 14, length: 0, messageSeq: 1, offset: 0, body: new Uint8Array(0) }],
+] as const) {
+  test(`${what}, forged at the next message_seq, is dropped without ending the handshake or taking the genuine message's place`, () => {
+    const link = handshakeWithForgery((c) => c.receiveDatagram(spoofedFragment(forged, 5), SERVER_ADDR, 0));
+    // Seq 0 is the HelloVerifyRequest; the forgery waits at seq 1 and is judged once it comes up.
+    expect(link.bothConnected()).toBe(true);
+    expect(link.client.connection.drops['unexpected unauthenticated handshake message']).toBe(1);
+    expect(link.clientEvents.filter((e) => e.type === 'alert')).toEqual([]);
+  });
+}
+
+test('a forged epoch-0 handshake record whose fragment header does not parse is dropped, not a decode_error', () => {
+  const bad = encodeRecord(ContentType.handshake, DTLS_1_2, 0, 3, new Uint8Array([2, 0, 0, 10, 0, 1, 0, 0, 20, 0, 0, 5, 1, 2, 3, 4, 5]));
+  const link = handshakeWithForgery((c) => c.receiveDatagram(bad, SERVER_ADDR, 0));
+  expect(link.bothConnected()).toBe(true);
+  expect(link.client.connection.drops['malformed handshake record']).toBe(1);
+});
+
+test('authenticated records still use the window: an epoch-1 application record replayed is dropped, once delivered', () => {
+  const toServer: Uint8Array[] = [];
+  const link = new Link(new DtlsClient(clientConfig(), SERVER_ADDR, 0), new DtlsServer(serverConfig('ec')), (s) => {
+    if (s.direction === 'to-server') toServer.push(s.data);
+    return [10];
+  });
+  link.run(() => link.bothConnected());
+  link.clientSend(new TextEncoder().encode('once\n'));
+  link.run(() => link.serverEvents.some((e) => e.event.type === 'data'));
+  const record = toServer.at(-1)!;
+  for (let i = 0; i < 5; i++) link.server.receiveDatagram(record, CLIENT_ADDR, link.now + i);
+  link.flush();
+  expect(link.serverEvents.filter((e) => e.event.type === 'data')).toHaveLength(1);
+  expect(link.server.connection(CLIENT_ADDR)!.drops['replay']).toBe(5);
+});

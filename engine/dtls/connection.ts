@@ -98,7 +98,8 @@ export class DtlsConnection {
   private readProtection: RecordProtection | undefined;
   private pendingReadProtection: RecordProtection | undefined;
   private earlyCcs = false;
-  private readonly replay = [new ReplayWindow(), new ReplayWindow()];
+  /** Index 1: epoch 1 (the only authenticated epoch); epoch 0 has none (see receiveRecord). */
+  private readonly replay = [undefined, new ReplayWindow()];
   private earlyRecords: DtlsRecord[] = [];
 
   // Handshake.
@@ -133,7 +134,8 @@ export class DtlsConnection {
    * so a replayed (or duplicated) flight cannot draw our flight back without limit.
    */
   private flightReplies = 0;
-  private lastReplyAt = -Infinity;
+  /** When our flight last went out, for whatever reason (first send, timer, answer). */
+  private flightSentAt = -Infinity;
 
   private closeNotifySent = false;
   private readonly pendingAppData: Uint8Array[] = [];
@@ -208,6 +210,7 @@ export class DtlsConnection {
     this.retransmissions++;
     this.retransmitInterval = Math.min(this.retransmitInterval * 2, this.config.maxRetransmitMs ?? 60_000);
     this.retransmitAt = now + this.retransmitInterval;
+    this.flightSentAt = now;
     this.transmitFlight();
   }
 
@@ -270,14 +273,17 @@ export class DtlsConnection {
     // Epoch 0 stays readable after the switch, but only for retransmitted handshake messages (they trigger our resend).
     const stale = rec.epoch === 0 && this.readEpoch === 1;
     if (rec.epoch !== this.readEpoch && !stale) return this.drop('epoch');
-    const window = this.replay[rec.epoch]!;
-    if (!window.check(rec.seq)) return this.drop('replay');
+    // RFC 6347 §4.1.2.6: the window moves only for records that authenticated. Epoch 0 has nothing to authenticate
+    // with, so it has no window at all: a forged record with a high sequence number would otherwise make every genuine
+    // one look replayed. Its duplicates are caught by message_seq instead (reassembly.ts).
+    const window = rec.epoch === 1 ? this.replay[1] : undefined;
+    if (window && !window.check(rec.seq)) return this.drop('replay');
     let plaintext: Uint8Array | null = rec.fragment;
     if (rec.epoch === 1) {
       plaintext = this.readProtection!.open(rec);
       if (plaintext === null) return this.drop('authentication');
     }
-    window.accept(rec.seq);
+    window?.accept(rec.seq);
     if (plaintext.length > 16384) return this.fail(new TlsError(Alert.record_overflow, 'record plaintext exceeds 2^14 bytes'));
     if (stale && rec.type !== ContentType.handshake) return this.drop('cleartext after epoch change');
     this.guard(() => this.dispatchRecord(rec.type, rec.epoch, plaintext!, now));
@@ -345,7 +351,7 @@ export class DtlsConnection {
     this.flight = items;
     this.retransmissions = 0;
     this.flightReplies = 0;
-    this.lastReplyAt = -Infinity;
+    this.flightSentAt = now;
     this.retransmitInterval = this.config.initialRetransmitMs ?? 1000;
     // The final flight is not timed: it is resent only when the peer's retransmission shows it was lost (§4.2.4).
     this.retransmitAt = final ? undefined : now + this.retransmitInterval;
@@ -390,17 +396,17 @@ export class DtlsConnection {
   }
 
   /**
-   * The peer retransmitted its last flight, so ours was lost: send it again (RFC 6347 §4.2.4) — but only once per
-   * window (the initial retransmission interval; a peer's own timer never retransmits faster) and at most
-   * maxRetransmissions times per flight, the budget the timer has too. Retransmissions arriving faster than that are
-   * duplicates or replays; answering each would turn them into an amplifier.
+   * The peer retransmitted its last flight, so ours was lost: send it again (RFC 6347 §4.2.4) — but not within half
+   * the initial retransmission interval of our last send of it (a peer's own timer never retransmits faster, so
+   * anything sooner is a duplicate, a replay, or crossed ours in flight) and at most maxRetransmissions times per
+   * flight, the budget the timer has too. Answering every copy would turn replays into an amplifier.
    */
   private replyToRetransmission(now: number): void {
-    const window = this.config.initialRetransmitMs ?? 1000;
-    if (now - this.lastReplyAt < window) return this.drop('retransmission within the reply window');
+    const gap = (this.config.initialRetransmitMs ?? 1000) / 2;
+    if (now - this.flightSentAt < gap) return this.drop('retransmission within the reply window');
     if (this.flightReplies >= (this.config.maxRetransmissions ?? 10)) return this.drop('retransmission reply budget spent');
     this.flightReplies++;
-    this.lastReplyAt = now;
+    this.flightSentAt = now;
     this.transmitFlight();
   }
 
@@ -418,7 +424,15 @@ export class DtlsConnection {
 
   private receiveHandshakeRecord(plaintext: Uint8Array, epoch: number, now: number): void {
     if (epoch < this.readEpoch) return this.receiveStaleHandshake(plaintext, now);
-    for (const f of parseHandshakeFragments(plaintext)) {
+    let fragments;
+    try {
+      fragments = parseHandshakeFragments(plaintext);
+    } catch (e) {
+      // Unauthenticated framing that does not parse could come from anyone: drop the record (RFC 6347 §4.1.2.7).
+      if (epoch === 0 && e instanceof DecodeError) return this.drop('malformed handshake record');
+      throw e;
+    }
+    for (const f of fragments) {
       if (f.msgType === HandshakeType.hello_request) {
         // HelloRequest sits outside message_seq accounting (OpenSSL sends it with seq 0) and the transcript
         // (RFC 5246 §7.4.1.1): ignored during a handshake, refused after one (RFC 5746 §4.2 leaves that to us).
@@ -438,7 +452,16 @@ export class DtlsConnection {
         this.drop('inconsistent handshake fragment');
         continue;
       }
-      for (let m = this.reassembler.next(); m; m = this.reassembler.next()) {
+      for (let m = this.reassembler.peek(); m; m = this.reassembler.peek()) {
+        if (m.epoch === 0 && !this.expects(m)) {
+          // Nothing vouches for an epoch-0 message: one this state cannot take (an unknown type, a Finished before the
+          // ChangeCipherSpec, the wrong step) is more likely forged than the peer's, so it is dropped rather than
+          // fatal, and its message_seq stays free for the genuine message.
+          this.reassembler.discard();
+          this.drop('unexpected unauthenticated handshake message');
+          continue;
+        }
+        this.reassembler.accept();
         this.handleMessage(m, now);
         if (this.state === 'closed') return;
       }
@@ -507,6 +530,28 @@ export class DtlsConnection {
       case 'server-wait-finished':
         expect(HandshakeType.finished, 'Finished');
         return this.handleFinished(m, now);
+    }
+  }
+
+  /** Whether the current state takes this message type (handleMessage's switch, as a predicate). */
+  private expects(m: HandshakeMessage): boolean {
+    const t = m.msgType;
+    switch (this.state) {
+      case 'client-wait-server-hello':
+        return t === HandshakeType.server_hello || t === HandshakeType.hello_verify_request;
+      case 'client-wait-certificate':
+        return t === HandshakeType.certificate;
+      case 'client-wait-key-exchange':
+        return t === HandshakeType.server_key_exchange;
+      case 'client-wait-hello-done':
+        return t === HandshakeType.certificate_request || t === HandshakeType.server_hello_done;
+      case 'server-wait-client-key-exchange':
+        return t === HandshakeType.client_key_exchange;
+      case 'client-wait-finished':
+      case 'server-wait-finished':
+        return t === HandshakeType.finished && m.epoch === 1;
+      default:
+        return false;
     }
   }
 

@@ -57,14 +57,29 @@ export class HandshakeReassembler {
     return 'accepted';
   }
 
-  /** The next complete in-order message, if any. */
+  /** The next complete in-order message, if any, consumed (message_seq moves on). */
   next(): HandshakeMessage | undefined {
+    const m = this.peek();
+    if (m) this.accept();
+    return m;
+  }
+
+  /** The next complete in-order message, if any, left in place: accept() consumes it, discard() forgets it. */
+  peek(): HandshakeMessage | undefined {
     const p = this.partial.get(this.nextSeq);
     if (!p) return undefined;
     const complete = p.body.length === 0 || (p.ranges.length === 1 && p.ranges[0]![0] === 0 && p.ranges[0]![1] === p.body.length);
     if (!complete) return undefined;
+    return { msgType: p.msgType, messageSeq: this.nextSeq, body: p.body, epoch: p.epoch };
+  }
+
+  accept(): void {
+    this.partial.delete(this.nextSeq++);
+  }
+
+  /** Drops the message peek() showed without using up its message_seq: the genuine message may still come. */
+  discard(): void {
     this.partial.delete(this.nextSeq);
-    return { msgType: p.msgType, messageSeq: this.nextSeq++, body: p.body, epoch: p.epoch };
   }
 }
 
