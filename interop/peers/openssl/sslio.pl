@@ -19,7 +19,7 @@
 #       own, which s_client (with -no_ign_eof, command letters on) turns into a TLS 1.3 KeyUpdate (update_requested).
 #
 #   sslio.pl echo-client --messages FILE --out FILE [--timeout S] [--handshake-timeout S] [--resend S] -- CMD...
-#       Runs CMD (an `openssl s_client -brief -no_ign_eof -nocommands ...`), sends each line of the messages file
+#       Runs CMD (an `openssl s_client -brief -no_ign_eof -nocommands -timeout ...`), sends each line of the messages file
 #       (newline included) as its own record, matches the records that come back against them, re-sends the
 #       unanswered ones after --resend seconds without progress (DTLS does not retransmit application data), and
 #       when all came back writes them, in file order, to the out file (= the messages file, byte for byte) and
@@ -118,7 +118,8 @@ sub udp_port_connected {
     return 0;
 }
 
-# Bytes a process passed to write(2) and the like (its stdout, stderr; not its UDP sends): /proc/PID/io wchar.
+# Bytes a process passed to write(2) and the like (stdout, stderr, datagrams written to a connected socket; not
+# sendto/sendmsg): /proc/PID/io wchar.
 sub wchar {
     my $pid = shift;
     open(my $fh, '<', "/proc/$pid/io") or return undef;
