@@ -218,3 +218,38 @@ test('authenticated records still use the window: an epoch-1 application record 
   expect(link.serverEvents.filter((e) => e.event.type === 'data')).toHaveLength(1);
   expect(link.server.connection(CLIENT_ADDR)!.drops['replay']).toBe(5);
 });
+
+// ---- item 10: a reordered last flight is processed in order
+
+function split(d: Uint8Array): Uint8Array[] {
+  return records(d).map((r) => d.subarray(r.at, r.at + RECORD_HEADER + r.length));
+}
+
+for (const order of [
+  ['Finished', 'ChangeCipherSpec', 'ClientKeyExchange'],
+  ['ChangeCipherSpec', 'Finished', 'ClientKeyExchange'],
+  ['ChangeCipherSpec', 'ClientKeyExchange', 'Finished'],
+  ['Finished', 'ClientKeyExchange', 'ChangeCipherSpec'],
+] as const) {
+  test(`the client's last flight arriving as ${order.join(', ')} completes the handshake`, () => {
+    let held: Uint8Array | undefined;
+    const link = new Link(new DtlsClient(clientConfig(), SERVER_ADDR, 0), new DtlsServer(serverConfig('ec')), (s) => {
+      if (s.direction === 'to-server' && !held && records(s.data).some((r) => r.epoch === 1)) {
+        held = s.data;
+        return [];
+      }
+      return [10];
+    });
+    link.run(() => held !== undefined);
+    const [cke, ccs, fin] = split(held!);
+    expect(records(cke!)[0]!.type).toBe(ContentType.handshake);
+    expect(records(ccs!)[0]!.type).toBe(ContentType.change_cipher_spec);
+    const byName = { ClientKeyExchange: cke!, ChangeCipherSpec: ccs!, Finished: fin! };
+    for (const name of order) link.server.receiveDatagram(byName[name], CLIENT_ADDR, link.now);
+    link.flush();
+    expect(link.serverEvents.filter((e) => e.event.type === 'alert')).toEqual([]);
+    expect(link.serverEvents.some((e) => e.event.type === 'handshake-complete')).toBe(true);
+    link.run(() => link.bothConnected(), 5_000);
+    expect(link.bothConnected()).toBe(true);
+  });
+}

@@ -286,7 +286,13 @@ export class DtlsConnection {
     window?.accept(rec.seq);
     if (plaintext.length > 16384) return this.fail(new TlsError(Alert.record_overflow, 'record plaintext exceeds 2^14 bytes'));
     if (stale && rec.type !== ContentType.handshake) return this.drop('cleartext after epoch change');
-    this.guard(() => this.dispatchRecord(rec.type, rec.epoch, plaintext!, now));
+    this.guard(() => {
+      this.dispatchRecord(rec.type, rec.epoch, plaintext!, now);
+      // A ChangeCipherSpec that came before the keys (the peer's flight reordered) takes effect once the message that
+      // gave them is fully handled, never from inside its handler: epoch-1 records buffered meanwhile (its Finished)
+      // must meet the state that message leads to (RFC 6347 §4.1: records of the next epoch wait for their epoch).
+      if (this.earlyCcs && this.pendingReadProtection && this.state !== 'closed') this.activateReadEpoch(now);
+    });
   }
 
   private dispatchRecord(type: number, epoch: number, plaintext: Uint8Array, now: number): void {
@@ -327,9 +333,9 @@ export class DtlsConnection {
     for (const r of early) if (this.state !== 'closed') this.receiveRecord(r, now);
   }
 
-  private installReadKeys(protection: RecordProtection, now: number): void {
+  /** The peer's next-epoch keys; they take effect at its ChangeCipherSpec (or, if that came first, after this record). */
+  private installReadKeys(protection: RecordProtection): void {
     this.pendingReadProtection = protection;
-    if (this.earlyCcs) this.activateReadEpoch(now);
   }
 
   private protectRecord(type: number, plaintext: Uint8Array, epoch = this.writeEpoch): Uint8Array {
@@ -683,7 +689,7 @@ export class DtlsConnection {
     const items: FlightItem[] = [];
     if (this.certificateRequested) items.push(this.handshakeItem(HandshakeType.certificate, encodeCertificate([])));
     items.push(this.handshakeItem(HandshakeType.client_key_exchange, encodeClientKeyExchange(this.ecdh!.publicKey)));
-    this.deriveKeys(preMaster, now);
+    this.deriveKeys(preMaster);
     items.push({ kind: 'ccs', epoch: 0 });
     const finished = verifyData(this.config.crypto, this.suite!.prfHash, this.masterSecret, 'client', this.transcriptHash());
     items.push(this.handshakeItem(HandshakeType.finished, finished, 1));
@@ -778,7 +784,7 @@ export class DtlsConnection {
     const point = parseClientKeyExchange(m.body);
     const preMaster = this.deriveEcdh(point);
     this.addPeerMessage(m);
-    this.deriveKeys(preMaster, now);
+    this.deriveKeys(preMaster);
     this.state = 'server-wait-finished';
   }
 
@@ -797,7 +803,7 @@ export class DtlsConnection {
   }
 
   /** After ClientKeyExchange: RFC 7627 master secret from the session hash, then the key block for epoch 1. */
-  private deriveKeys(preMaster: Uint8Array, now: number): void {
+  private deriveKeys(preMaster: Uint8Array): void {
     const crypto = this.config.crypto;
     const hash: HashName = this.suite!.prfHash;
     this.masterSecret = extendedMasterSecret(crypto, hash, preMaster, this.transcriptHash());
@@ -807,7 +813,7 @@ export class DtlsConnection {
     const client = new RecordProtection(crypto, s, kb.clientWriteKey, kb.clientWriteIv);
     const server = new RecordProtection(crypto, s, kb.serverWriteKey, kb.serverWriteIv);
     this.pendingWriteProtection = this.role === 'client' ? client : server;
-    this.installReadKeys(this.role === 'client' ? server : client, now);
+    this.installReadKeys(this.role === 'client' ? server : client);
   }
 
   private switchWriteEpoch(): void {
