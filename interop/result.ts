@@ -50,6 +50,8 @@ export interface RunResult {
   };
   /** True when real processes ran through the real-time relay (simulatedMs is then wall time). */
   realTime?: boolean;
+  /** 'docker' when the endpoints ran as containers (run --runtime docker), so replay runs them the same way. */
+  runtime?: 'docker';
   /** Repetition index (run --repeat). */
   repeat?: number;
   /** Measurement scenarios (goodput): goodput in kbps, averaged over repetitions by reports. */

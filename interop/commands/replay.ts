@@ -54,7 +54,7 @@ async function replayLive(rec: RunRecord, argv: ReplayFlags): Promise<number> {
     throw e;
   }
   const outDir = argv.out ?? join(dirname(argv.result), 'replay');
-  const r = await runLive(scenario, client, server, { seed: rec.seed, outDir, ...(rec.fates ? { fates: rec.fates } : {}), replay: `crosswire replay ${argv.result}` });
+  const r = await runLive(scenario, client, server, { seed: rec.seed, outDir, ...(rec.fates ? { fates: rec.fates } : {}), replay: `crosswire replay ${argv.result}`, ...(rec.runtime ? { runtime: rec.runtime } : {}) });
   const same = r.verdict === rec.verdict;
   process.stdout.write(
     `${rec.scenario} ${rec.client.name} → ${rec.server.name} seed ${rec.seed} (real time): ${r.verdict}${r.reason ? ` (${r.reason})` : ''}\n` +

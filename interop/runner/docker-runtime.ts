@@ -10,7 +10,7 @@
 
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CliError, EXIT_USAGE } from '../cli-util.js';
@@ -136,13 +136,15 @@ export interface ImageInfo {
   id: string;
   sizeBytes: number;
   labels: Record<string, string>;
+  /** When the image was built (ms since the epoch). */
+  createdMs: number;
 }
 
 export async function inspectImage(image: string): Promise<ImageInfo | undefined> {
   const r = await docker(['image', 'inspect', '--format', '{{json .}}', image]);
   if (r.code !== 0) return undefined;
-  const j = JSON.parse(r.stdout) as { Id: string; Size: number; Config?: { Labels?: Record<string, string> | null } };
-  return { image, id: j.Id, sizeBytes: j.Size, labels: j.Config?.Labels ?? {} };
+  const j = JSON.parse(r.stdout) as { Id: string; Size: number; Created: string; Config?: { Labels?: Record<string, string> | null } };
+  return { image, id: j.Id, sizeBytes: j.Size, labels: j.Config?.Labels ?? {}, createdMs: Date.parse(j.Created) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -246,6 +248,11 @@ export function prepareImage(decl: PeerDeclaration, o: { onLine?: (line: string)
         });
       }
       if (!info) throw new DockerError(`image ${image} is not available after building or pulling it`);
+      // Images that carry this checkout's compiled code (crosswire, quiche) go stale when the code changes.
+      const built = join(PACKAGE_ROOT, 'dist', 'interop', 'cli.js');
+      if (info.labels['org.crosswire.from-checkout'] && existsSync(built) && statSync(built).mtimeMs > info.createdMs) {
+        o.onLine?.(`${image} is older than this checkout's build (dist/): it runs the code it was built from; crosswire peers build ${decl.name} rebuilds it`);
+      }
       const takesPort = !!info.labels[CONTRACT_LABEL];
       return { ...info, takesPort, version: await imageVersion(decl, info, takesPort) };
     })();
@@ -374,16 +381,24 @@ export interface ContainerPaths {
   messages?: string;
 }
 
-/** The contract's variables as the container sees them: crosswire's values with the run folder at QIR's paths. */
+/** Variables whose value is a file or folder of the run: inside the container they name QIR's fixed paths instead. */
+const PATH_VARS = new Set(['CERTS', 'CERT', 'KEY', 'CA', 'WWW', 'DOWNLOADS', 'LOGS', 'SSLKEYLOGFILE', 'QLOGDIR', 'MESSAGES', 'CLIENT_CERT', 'CLIENT_KEY']);
+
+/**
+ * The contract's variables as the container sees them: every variable crosswire sets (ROLE, TESTCASE, REQUESTS,
+ * PROTOCOL, ALPN, QUIC_VERSION, CIPHER, TLS_GROUPS, CLIENT_AUTH, …) with the run folder at QIR's fixed paths; plain
+ * QIR images get no HOST/PORT/SERVER (they listen on 443).
+ */
 function containerEnv(env: Record<string, string>, takesPort: boolean): Record<string, string> {
-  const keep = ['ROLE', 'TESTCASE', 'REQUESTS', 'PROTOCOL', 'ALPN', 'QUIC_VERSION', 'CIPHER', ...(takesPort ? ['HOST', 'PORT', 'SERVER'] : [])];
   const out: Record<string, string> = {};
-  for (const k of keep) if (env[k] !== undefined) out[k] = env[k]!;
+  for (const [k, v] of Object.entries(env)) if (!PATH_VARS.has(k) && (takesPort || !['HOST', 'PORT', 'SERVER'].includes(k))) out[k] = v;
   Object.assign(out, {
     CERTS: '/certs', CERT: '/certs/cert.pem', KEY: '/certs/priv.key', CA: '/certs/ca.pem', WWW: '/www', DOWNLOADS: '/downloads',
     LOGS: '/logs', SSLKEYLOGFILE: '/logs/keys.log', QLOGDIR: '/logs/qlog/',
   });
   if (env['MESSAGES']) out['MESSAGES'] = '/messages.txt';
+  // TLS client authentication: the run's certificate and key, as the native contract passes them.
+  if (env['CLIENT_CERT']) Object.assign(out, { CLIENT_CERT: '/certs/cert.pem', CLIENT_KEY: '/certs/priv.key' });
   return out;
 }
 

@@ -187,9 +187,10 @@ export async function runLive(s: Scenario, client: PeerDeclaration, server: Peer
     metrics: {},
     artifacts: { qlog: [] },
     ...(opts.fates?.length ? { fates: opts.fates } : {}),
-    replay: opts.replay ?? `crosswire run ${s.file} --client ${client.name} --server ${server.name} --seed ${opts.seed}`,
+    replay: opts.replay ?? `crosswire run ${s.file} --client ${client.name} --server ${server.name} --seed ${opts.seed}${opts.runtime === 'docker' ? ' --runtime docker' : ''}`,
     version: VERSION,
     realTime: true,
+    ...(opts.runtime === 'docker' ? { runtime: 'docker' as const } : {}),
   };
   mkdirSync(opts.outDir, { recursive: true });
   const finish = (r: RunRecord): RunRecord => {
@@ -210,7 +211,7 @@ export async function runLive(s: Scenario, client: PeerDeclaration, server: Peer
     const inst = isInstalled(d);
     if (!inst.ok) return finish({ ...base, verdict: 'error', reason: `${d.name} is not installed (missing ${inst.missing[0]}); run: crosswire peers install ${d.name}` });
   }
-  if (s.protocol === 'tls') return finish(await runLiveTls(s, client, server, opts, base));
+  if (s.protocol === 'tls') return finish(await runLiveTls(s, client, server, opts, base, docker));
 
   const alpn = chooseAlpn(s, client.roles.client!, server.roles.server!)!;
   base.client.alpn = alpn;
