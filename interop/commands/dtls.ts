@@ -14,6 +14,7 @@ import { loadTrustAnchors } from '../../engine/io/trust-store.js';
 import { alertName, TlsError } from '../../engine/tls/api.js';
 import { CliError, EXIT_FAILURE, resolvePeer, usageError, type Target } from '../cli-util.js';
 import { listFlag, loadChainFile, loadKeyFile } from '../cli-util-tls.js';
+import { hostPort, timeoutError, timeoutMs } from '../cli-timeout.js';
 
 export interface DtlsClientFlags {
   ca?: string;
@@ -31,6 +32,8 @@ export interface DtlsClientFlags {
    * echoed every second (DTLS does not retransmit application data, so a lost or reordered record is otherwise gone).
    */
   'await-echo'?: boolean;
+  /** Seconds the handshake may take (default 30; 0: no limit). */
+  timeout?: number;
 }
 
 export interface DtlsServerFlags {
@@ -94,6 +97,7 @@ function describeAlert(e: TlsError): string {
 /** `crosswire connect dtls://host:port`: resolves with the exit code. */
 export async function connectDtls(target: Target, flags: DtlsClientFlags, io: DtlsIo = processIo()): Promise<number> {
   const log = (line: string) => (flags.v ? io.stderr.write(`crosswire: ${line}\n`) : undefined);
+  const limitMs = timeoutMs(flags.timeout);
   let ca: Uint8Array[] = [];
   if (!flags.insecure) {
     try {
@@ -164,8 +168,19 @@ export async function connectDtls(target: Target, flags: DtlsClientFlags, io: Dt
       // UDP may lose the peer's close_notify: do not wait for it forever.
       setTimeout(() => finish(0), CLOSE_WAIT_MS).unref();
     };
+    // The handshake has --timeout to complete; the session after it has no limit.
+    const handshakeTimer =
+      limitMs > 0
+        ? setTimeout(() => {
+            if (client.handshakeComplete) return;
+            const a = peer();
+            io.stderr.write(`crosswire: ${timeoutError('no DTLS handshake with', `udp ${hostPort(a.host, a.port)}${a.host !== target.host ? ` (${target.host})` : ''}`, limitMs).message}\n`);
+            finish(EXIT_FAILURE);
+          }, limitMs)
+        : undefined;
     const finish = (code: number) => {
       if (resend) clearInterval(resend);
+      clearTimeout(handshakeTimer);
       if (finished) return;
       finished = true;
       io.stdin.off('data', onData);
@@ -222,7 +237,8 @@ export async function connectDtls(target: Target, flags: DtlsClientFlags, io: Dt
           log(`HelloVerifyRequest: cookie of ${e.cookieLength} bytes`);
           break;
         case 'handshake-complete':
-          log(`handshake complete with ${addressKey(peer())}: DTLS 1.2 ${e.summary.suite} ${e.summary.group}${e.summary.alpn ? ` alpn=${e.summary.alpn}` : ''}`);
+          clearTimeout(handshakeTimer);
+          log(`handshake complete: DTLS 1.2 ${e.summary.suite} ${e.summary.group}${e.summary.alpn ? ` alpn=${e.summary.alpn}` : ''} with ${addressKey(peer())}`);
           sendLines(stdinDone);
           break;
         case 'data':
