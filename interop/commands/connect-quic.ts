@@ -7,11 +7,13 @@ import { CliError, EXIT_FAILURE, EXIT_OK, resolvePeer, verboseLogger, type Targe
 import { clientConfig, listFlag } from '../cli-util-tls.js';
 import { deferredQlog, describeClose, quicConfig, type QuicFlags } from '../cli-util-quic.js';
 import type { ConnectFlags } from './connect-tls.js';
+import { hostPort, timeoutError, timeoutMs, withTimeout } from '../cli-timeout.js';
 
 export interface ConnectQuicFlags extends ConnectFlags, QuicFlags {}
 
 export async function connectOverQuic(target: Target, flags: ConnectQuicFlags): Promise<number> {
   const log = verboseLogger(!!flags.v);
+  const limitMs = timeoutMs(flags.timeout);
   const alpn = listFlag(flags.alpn);
   const tls = clientConfig(flags, target.host, undefined, alpn.length ? alpn : ['echo']);
   const { remote, fallbacks, nothingListens } = await resolvePeer(target.host, target.port);
@@ -37,10 +39,19 @@ export async function connectOverQuic(target: Target, flags: ConnectQuicFlags): 
   qlog.bind(api.connection.originalDcid);
   const fail = (line: string) => new CliError(line, EXIT_FAILURE);
   try {
+    const tried = () => {
+      const a = runner.peer ?? remote;
+      return `udp ${hostPort(a.host, a.port)}${a.host !== target.host ? ` (${target.host})` : ''}`;
+    };
+    let timedOut: CliError | undefined;
     try {
-      await api.handshakeAsync();
+      await withTimeout(api.handshakeAsync(), limitMs, () => {
+        timedOut = timeoutError('no QUIC handshake with', tried(), limitMs);
+        api.connection.close(0, 'handshake timeout', false, api.now());
+        return timedOut;
+      });
     } catch {
-      throw fail(refused ?? (api.closeInfo ? describeClose(api.closeInfo) : 'handshake failed'));
+      throw timedOut ?? fail(refused ?? (api.closeInfo ? describeClose(api.closeInfo) : 'handshake failed'));
     }
     const c = api.connection;
     const peer = runner.peer ?? remote;

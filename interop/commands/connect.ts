@@ -32,6 +32,7 @@ export const connectCommand: CommandModule<object, ConnectFlags & { url: string 
       .option('key', { type: 'string', describe: 'private key of --cert (PEM)' })
       .option('keylog', { type: 'string', describe: 'append NSS key log lines to this file (also SSLKEYLOGFILE)' })
       .option('v', { alias: 'verbose', type: 'boolean', default: false, describe: 'print handshake details and records to stderr' })
+      .option('timeout', { type: 'number', describe: 'give up when the handshake has not completed after this many seconds (default 30; 0: no limit); the message names the address tried' })
       .option('quic-version', { type: 'number', choices: [1, 2], describe: 'QUIC: version of the first Initial (default 1)' })
       .option('qlog', { type: 'string', describe: 'QUIC: write qlog files to this directory (also QLOGDIR)' })
       .option('crypto', { type: 'string', choices: ['node', 'noble'], describe: 'QUIC: crypto backend for packet protection (default node)' })

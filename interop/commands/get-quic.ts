@@ -12,6 +12,7 @@ import { BufferedOutput } from '../../engine/io/buffered-output.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, resolvePeer, usageError, verboseLogger, type Target } from '../cli-util.js';
 import { clientConfig, listFlag, loadTicketFile, saveTicketFile } from '../cli-util-tls.js';
 import { deferredQlog, describeClose, quicConfig, type QuicFlags } from '../cli-util-quic.js';
+import { hostPort, timeoutError, timeoutMs } from '../cli-timeout.js';
 import type { GetFlags } from './get-tcp.js';
 
 export interface GetQuicFlags extends GetFlags, QuicFlags {
@@ -42,6 +43,7 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
   if (flags['0rtt'] && !saved) log('--0rtt without a saved ticket: this connection cannot send 0-RTT (it will save one for the next run)');
   const wantEarly = !!flags['0rtt'] && !!saved;
 
+  const limitMs = timeoutMs(flags.timeout);
   const tls = { ...clientConfig(flags, target.host, saved, [protocol]), earlyData: wantEarly };
   const { remote, fallbacks, nothingListens } = await resolvePeer(target.host, target.port);
   const qlog = deferredQlog(flags.qlog, 'client');
@@ -132,8 +134,11 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
     onError: (e) =>
       finish({ code: EXIT_FAILURE, line: e.code === 'ECONNREFUSED' ? nothingListens : `udp socket error: ${e.code ?? e.message}` }),
   });
-  const timeoutSec = flags.timeout ?? 30;
-  const guard = setTimeout(() => finish({ code: EXIT_FAILURE, line: `no complete response within ${timeoutSec}s` }), timeoutSec * 1000);
+  const tried = () => {
+    const a = driver.peer ?? remote;
+    return `udp ${hostPort(a.host, a.port)}${a.host !== target.host ? ` (${target.host})` : ''}`;
+  };
+  const guard = limitMs > 0 ? setTimeout(() => finish({ code: EXIT_FAILURE, line: timeoutError('no complete response from', tried(), limitMs).message }), limitMs) : undefined;
   const onSigint = () => finish({ code: EXIT_FAILURE, line: 'interrupted' });
   process.once('SIGINT', onSigint);
   // 0-RTT: the requests must be queued before the first flight leaves, so they ride in it (RFC 9001 §4.6.1).

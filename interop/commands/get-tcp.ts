@@ -16,6 +16,7 @@ import {
   type TlsClientFlags,
 } from '../cli-util-tls.js';
 import { VERSION } from '../cli-util.js';
+import { hostPort, timeoutError, timeoutMs, withTimeout } from '../cli-timeout.js';
 
 export interface GetFlags extends TlsClientFlags {
   tcp?: boolean;
@@ -24,6 +25,8 @@ export interface GetFlags extends TlsClientFlags {
   v?: boolean;
   /** TLS over TCP: send KeyUpdate(update_requested) before the request (RFC 8446 §4.6.3); any value > 0. */
   'key-update'?: number;
+  /** Seconds until the whole response must have arrived (default 30; 0: no limit). */
+  timeout?: number;
 }
 
 /** Opens the TLS connection; a failure is reported as a handshake failure with the alert in it. */
@@ -41,7 +44,22 @@ export async function openTlsClient(target: Target, flags: TlsClientFlags & { v?
   }
 }
 
+/** The address a TCP client tried, as messages print it: the connected peer once known, else the URL's host. */
+function tcpTried(target: Target, tls: TlsSocket | undefined): string {
+  const ip = tls?.socket.remoteAddress;
+  return `tcp ${hostPort(ip ?? target.host, target.port)}${ip && ip !== target.host ? ` (${target.host})` : ''}`;
+}
+
 export async function getOverTcp(target: Target, flags: GetFlags): Promise<number> {
+  const ms = timeoutMs(flags.timeout);
+  let socket: TlsSocket | undefined;
+  return withTimeout(getOverTcpUntimed(target, flags, (s) => (socket = s)), ms, () => {
+    socket?.destroy();
+    return timeoutError('no complete response from', tcpTried(target, socket), ms);
+  });
+}
+
+async function getOverTcpUntimed(target: Target, flags: GetFlags, onSocket: (s: TlsSocket) => void): Promise<number> {
   const log = verboseLogger(!!flags.v);
   const saved = flags.resume ? loadTicketFile(flags.resume) : undefined;
   if (flags.resume) log(saved ? `loaded ticket from ${flags.resume}` : `no usable ticket in ${flags.resume}`);
@@ -55,6 +73,7 @@ export async function getOverTcp(target: Target, flags: GetFlags): Promise<numbe
     out = file;
   }
   const tls = await openTlsClient(target, flags, saved, ['http/1.1']);
+  onSocket(tls);
   let newest: SessionTicket | undefined;
   tls.on('ticket', (t: SessionTicket) => (newest = t));
 

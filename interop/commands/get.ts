@@ -49,7 +49,7 @@ export const getCommand: CommandModule<object, GetFlags & { urls: string[]; 'out
       .option('key-update', { type: 'number', describe: 'QUIC: initiate a 1-RTT key update every N packets sent; --tcp: send KeyUpdate(update_requested) before the request' })
       .option('ack-frequency', { type: 'boolean', describe: 'QUIC: the ACK Frequency extension, draft-ietf-quic-ack-frequency-14 (default on; --no-ack-frequency: RFC 9000 ACKs only)' })
       .option('max-datagram-size', { type: 'number', describe: 'QUIC: largest UDP payload to send; PMTU discovery probes up to it (default 1472, 1200 = no probing)' })
-      .option('timeout', { type: 'number', describe: 'QUIC: give up after this many seconds (default 30)' }) as unknown as Argv<GetFlags & { urls: string[]; 'out-dir'?: string }>,
+      .option('timeout', { type: 'number', describe: 'give up when the response has not fully arrived after this many seconds, QUIC and --tcp (default 30; 0: no limit); the message names the address tried' }) as unknown as Argv<GetFlags & { urls: string[]; 'out-dir'?: string }>,
   handler: (argv) =>
     runCommand(async () => {
       const targets = argv.urls.map((u) => parseTarget(u, ['https']));
