@@ -1,5 +1,6 @@
-// What every result.json carries besides the run itself, for reports and replay: the scenario text and its hash,
-// description, network, repetition, and the measurement of measurement scenarios (QIR's goodput in kbps).
+// What every result.json carries besides the run itself, for reports and replay: the scenario text (the report shows
+// its network block as written) and its hash,
+// description, repetition, and the measurement of measurement scenarios (QIR's goodput in kbps).
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -20,7 +21,6 @@ export function annotate<T extends RunResult>(r: T, s: Scenario, repeat?: number
     // the file went away while running: the result stands without its text
   }
   if (s.description) r.description = s.description;
-  r.network = s.network;
   if (repeat !== undefined) r.repeat = repeat;
   const g = r.metrics['goodputBps'];
   if (isMeasurement(s) && r.verdict === 'passed' && typeof g === 'number') r.measurement = Math.round(g / 1000);
