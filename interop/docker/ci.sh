@@ -102,8 +102,9 @@ run_cells() { # $1 = docker|native
   local mode=$1 cell client server files dir status=0
   for cell in "${CELLS[@]}"; do
     IFS='|' read -r client server files <<<"$cell"
-    if [[ $mode == native ]]; then server=${server#qir:crosswire/}; fi
+    # The folder is named before qir:crosswire/X becomes X natively: self-ngtcp2 already holds the handshake cells.
     dir="$OUT/$mode/${client//[:\/]/-}-${server//[:\/]/-}"
+    if [[ $mode == native ]]; then server=${server#qir:crosswire/}; fi
     local args=(run $files --client "$client" --server "$server" --out "$dir")
     [[ $mode == docker ]] && args+=(--runtime docker)
     echo "docker-ci: crosswire ${args[*]}"
@@ -118,7 +119,7 @@ run_cells native; NATIVE_STATUS=$?
 phase "the same subset natively"
 
 # 5. Verdicts: containerised vs native -------------------------------------------------------------------------------
-node --input-type=module - "$OUT" <<'EOF'
+node --input-type=module - "$OUT" <<'EOF' | tee "$OUT/compare.txt"
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 const out = process.argv[2];
@@ -149,7 +150,7 @@ for (const [k, d] of docker) {
 console.log(`cells: ${docker.size}; sum of cell wall times: containerised ${(dWall / 1000).toFixed(1)} s, native ${(nWall / 1000).toFixed(1)} s`);
 process.exit(bad ? 1 : 0);
 EOF
-COMPARE_STATUS=$?
+COMPARE_STATUS=${PIPESTATUS[0]}
 phase "compare verdicts"
 
 AFTER_STATUS=0
@@ -162,6 +163,8 @@ fi
 stop_engine
 echo "::: docker-ci: total $(( $(date +%s) - T0 )) s"
 if [[ $DOCKER_STATUS -ne 0 || $COMPARE_STATUS -ne 0 || $AFTER_STATUS -ne 0 ]]; then
+  # Repeated here: the test command's output would otherwise bury the table that says which cell failed.
+  cat "$OUT/compare.txt" >&2
   echo "docker-ci: FAILED (containerised runs: $DOCKER_STATUS, verdict comparison: $COMPARE_STATUS, command: $AFTER_STATUS; native runs: $NATIVE_STATUS)" >&2
   exit 1
 fi
