@@ -10,7 +10,8 @@
 
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CliError, EXIT_USAGE } from '../cli-util.js';
@@ -178,6 +179,47 @@ export interface BuildResult {
 /** One build log per image (…/docker/build-crosswire-ngtcp2.log), overwritten by the next build of that image. */
 export const buildLogPath = (peer: string): string => join(cacheDir(), 'docker', `build-${imageOf({ name: peer }).replace(/[^a-zA-Z0-9_.-]/g, '-')}.log`);
 
+/** Folders whose content the from-checkout images compile (see interop/docker/crosswire/Dockerfile). */
+const CHECKOUT_SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'bin', 'engine', 'simulator', 'interop', 'reports', 'scenarios'];
+
+/**
+ * A digest of the checkout's sources by content. Docker reuses every cached layer when nothing changed, so an
+ * image's creation time says nothing about whether it runs this checkout's code; comparing this digest with the
+ * one recorded at its build does (a few MB of sources: milliseconds).
+ */
+export function checkoutDigest(): string {
+  const h = createHash('sha256');
+  const walk = (rel: string): void => {
+    const abs = join(PACKAGE_ROOT, rel);
+    if (!existsSync(abs)) return;
+    const entries = readdirSync(abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const e of entries) {
+      const r = join(rel, e.name);
+      if (e.isDirectory()) walk(r);
+      else if (e.isFile()) h.update(r).update('\0').update(readFileSync(join(PACKAGE_ROOT, r))).update('\0');
+    }
+  };
+  for (const s of CHECKOUT_SOURCES) {
+    const abs = join(PACKAGE_ROOT, s);
+    if (!existsSync(abs)) continue;
+    if (statSync(abs).isDirectory()) walk(s);
+    else h.update(s).update('\0').update(readFileSync(abs)).update('\0');
+  }
+  return h.digest('hex');
+}
+
+const stampPath = (peer: string): string => buildLogPath(peer).replace(/\.log$/, '.stamp.json');
+
+/** Whether a from-checkout image was built from this checkout's sources (unknown stamp or other image id → no). */
+function builtFromThisCheckout(peer: string, info: ImageInfo): boolean {
+  try {
+    const stamp = JSON.parse(readFileSync(stampPath(peer), 'utf8')) as { id?: string; sources?: string };
+    return stamp.id === info.id && stamp.sources === checkoutDigest();
+  } catch {
+    return false;
+  }
+}
+
 /** `docker build` of interop/docker/<peer>/Dockerfile (context: the package root), output to a log file. */
 export async function buildImage(peer: string, o: { onLine?: (line: string) => void } = {}): Promise<BuildResult> {
   await dockerEngine();
@@ -200,6 +242,7 @@ export async function buildImage(peer: string, o: { onLine?: (line: string) => v
   closeSync(fd);
   const seconds = (Date.now() - started) / 1000;
   const info = code === 0 ? await inspectImage(image) : undefined;
+  if (info) writeFileSync(stampPath(peer), JSON.stringify({ id: info.id, sources: checkoutDigest() }) + '\n');
   return { peer, image, ok: !!info, log, seconds, ...(info ? { sizeBytes: info.sizeBytes } : {}) };
 }
 
@@ -249,9 +292,8 @@ export function prepareImage(decl: PeerDeclaration, o: { onLine?: (line: string)
       }
       if (!info) throw new DockerError(`image ${image} is not available after building or pulling it`);
       // Images that carry this checkout's compiled code (crosswire, quiche) go stale when the code changes.
-      const built = join(PACKAGE_ROOT, 'dist', 'interop', 'cli.js');
-      if (info.labels['org.crosswire.from-checkout'] && existsSync(built) && statSync(built).mtimeMs > info.createdMs) {
-        o.onLine?.(`${image} is older than this checkout's build (dist/): it runs the code it was built from; crosswire peers build ${decl.name} rebuilds it`);
+      if (info.labels['org.crosswire.from-checkout'] && !builtFromThisCheckout(decl.name, info)) {
+        o.onLine?.(`${image} was not built from this checkout's sources (or by another tool): it runs the code it was built from; crosswire peers build ${decl.name} rebuilds it`);
       }
       const takesPort = !!info.labels[CONTRACT_LABEL];
       return { ...info, takesPort, version: await imageVersion(decl, info, takesPort) };
