@@ -61,6 +61,25 @@ function bindableHost(host: string): string {
   return /^127\.\d+\.\d+\.\d+$/.test(host) ? host : '127.0.0.1';
 }
 
+const LATENESS_BUCKETS = 10_000; // 0.1 ms each: up to 1 s
+
+/** Timer lateness percentiles (ms) from the relay's histogram; p99 ≥ 1000 means "a second or more". */
+export function latenessSummary(h: Uint32Array): { timers: number; p50Ms: number; p99Ms: number; maxMs: number } {
+  let total = 0;
+  for (const c of h) total += c;
+  const at = (q: number): number => {
+    let seen = 0;
+    for (let i = 0; i < h.length; i++) {
+      seen += h[i]!;
+      if (seen >= q * total && seen > 0) return i / 10;
+    }
+    return 0;
+  };
+  let max = 0;
+  for (let i = h.length - 1; i >= 0; i--) if (h[i]) { max = i / 10; break; }
+  return { timers: total, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: max };
+}
+
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const listenAddr = opts.listen ?? { host: '127.0.0.1', port: 0 };
   const front = createSocket('udp4');
@@ -132,9 +151,16 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     }
     timer = setTimeout(tick, Math.max(1, Math.ceil(wait)));
   }
+  // How late timers fire against the events' due times, in 0.1 ms buckets: in real time the relay is only as exact
+  // as the event loop lets it be, and a goodput figure from a loaded machine must say so.
+  const lateness = new Uint32Array(LATENESS_BUCKETS + 1);
   function tick(): void {
     timer = undefined;
-    sched.runDue(clock());
+    const now = clock();
+    const due = sched.nextTime();
+    if (due !== undefined && now > due) lateness[Math.min(LATENESS_BUCKETS, Math.floor((now - due) * 10))]!++;
+    else lateness[0]!++;
+    sched.runDue(now);
     arm();
   }
   function input(direction: 'to-server' | 'to-client', data: Uint8Array, from: Address, to: Address): void {
@@ -169,6 +195,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     metrics: () => {
       const m: Record<string, unknown> = { datagrams: { 'to-server': net.sentCount('to-server'), 'to-client': net.sentCount('to-client') }, fates: net.trace.fates() };
       for (const o of observers) Object.assign(m, o.metrics?.() ?? {});
+      m['relayLateness'] = latenessSummary(lateness);
       return m;
     },
     decisions: () => net.decisions,

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startRelay } from '../simulator/relay.js';
+import { latenessSummary, startRelay } from '../simulator/relay.js';
 import { simulate, DEFAULT_CLIENT_ADDRESS, DEFAULT_SERVER_ADDRESS } from '../simulator/run.js';
 import { ScriptedEndpoint } from '../simulator/testing/fake-endpoints.js';
 import { quicShort } from '../simulator/testing/packets.js';
@@ -151,4 +151,17 @@ test('relay: a real ngtcp2 handshake and download through 10% loss each way', as
   expect(checks.find((c) => c.name === 'quic-amplification-limit')!.ok).toBe(true);
   expect(relay.metrics().handshakes).toBe(1);
   expect(relay.metrics().versions).toEqual([1]);
+});
+
+test('timer lateness summary: percentiles from the 0.1 ms histogram, and the relay reports it', async () => {
+  const h = new Uint32Array(10_001);
+  h[0] = 90; // on time
+  h[7] = 9; // 0.7 ms late
+  h[120] = 1; // 12 ms late
+  expect(latenessSummary(h)).toEqual({ timers: 100, p50Ms: 0, p99Ms: 0.7, maxMs: 12 });
+  expect(latenessSummary(new Uint32Array(10_001))).toEqual({ timers: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 });
+  const relay = await startRelay({ target: { host: '127.0.0.1', port: 9 }, protocol: 'quic', seed: 1 });
+  const m = relay.metrics() as { relayLateness?: { timers: number } };
+  await relay.stop();
+  expect(m.relayLateness?.timers).toBe(0);
 });

@@ -147,7 +147,9 @@ export function liveChecks(input: LiveCheckInput): { checks: Check[]; metrics: R
 
   if (ex.goodputBps !== undefined) {
     const g = facts.goodputBps;
-    add('goodput', g >= ex.goodputBps, `${(g / 1e6).toFixed(2)} Mbit/s of wall time through the relay (expected ≥ ${(ex.goodputBps / 1e6).toFixed(2)})`);
+    const late = facts.relayLateness;
+    const timing = late ? `; relay timers late p50 ${late.p50Ms.toFixed(1)} ms, p99 ${late.p99Ms.toFixed(1)} ms, max ${late.maxMs.toFixed(1)} ms` : '';
+    add('goodput', g >= ex.goodputBps, `${(g / 1e6).toFixed(2)} Mbit/s of wall time through the relay (expected ≥ ${(ex.goodputBps / 1e6).toFixed(2)})${timing}`);
   }
 
   if (ex.closeInfo) add('close-info', false, 'close info is read through the OpenSSL-style API: self ↔ self only');
@@ -155,6 +157,7 @@ export function liveChecks(input: LiveCheckInput): { checks: Check[]; metrics: R
   const metrics: Record<string, number | string | boolean> = {
     handshakes: facts.handshakes,
     goodputBps: Math.round(facts.goodputBps),
+    ...(facts.relayLateness ? { relayLateP50Ms: facts.relayLateness.p50Ms, relayLateP99Ms: facts.relayLateness.p99Ms, relayLateMaxMs: facts.relayLateness.maxMs } : {}),
     bytesDownloaded: bytes,
     ...facts.metrics,
   };

@@ -24,6 +24,8 @@ export interface WireFacts {
   keyUpdates?: { client: number; server: number };
   keysMissing?: string;
   goodputBps: number;
+  /** The relay's timer lateness (simulator/relay.ts): how exactly real time followed the network model. */
+  relayLateness?: { timers: number; p50Ms: number; p99Ms: number; maxMs: number };
   /** When the last datagram carrying data towards the client was delivered (ms since the relay started). */
   lastClientDataMs?: number;
   metrics: Record<string, number>;
@@ -55,6 +57,7 @@ export function analyzeCapture(protocol: Protocol, relay: Relay, keylog: string)
     helloVerifyRequests: Number(m['helloVerifyRequests'] ?? 0),
     connections: [],
     goodputBps: span > 0 ? (toClient * 8) / span : 0,
+    ...(m['relayLateness'] ? { relayLateness: m['relayLateness'] as WireFacts['relayLateness'] } : {}),
     ...(last !== undefined ? { lastClientDataMs: last } : {}),
     metrics: { datagramsToServer: dgrams?.['to-server'] ?? 0, datagramsToClient: dgrams?.['to-client'] ?? 0 },
   };
