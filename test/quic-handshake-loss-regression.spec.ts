@@ -4,6 +4,8 @@
 import { test, expect } from '@playwright/test';
 import { parseScenario, loadScenario } from '../interop/scenario/load.js';
 import { runScenario } from '../interop/runner/run.js';
+import { QlogBuffer } from '../engine/quic/qlog.js';
+import { pair } from './quic-conn-harness.js';
 import { Recovery, RttEstimator, createCongestionController, type SentPacket } from '../engine/quic/recovery/index.js';
 
 // The shrunk case the scenario runner found: connection 5 lost its ServerHello (to-client datagram #37) while #38, an
@@ -104,4 +106,18 @@ expect: { handshakes: 50, files: identical, within: 300s }
 `;
   const r = runScenario(parseScenario(yaml, 'handshakeloss-seed4.yaml'), { seed: 4 });
   expect(r.verdict, r.reason).toBe('passed');
+});
+
+// Against ngtcp2 through 30% loss (handshakeloss, crosswire client): the client's Initial and the first probe of each
+// PTO were lost while the second probe, a bare PING, arrived. ngtcp2 drops a new connection's Initial that carries no
+// ClientHello, so nothing ever came back and the client idled out. Both probes of a PTO now carry the CRYPTO data.
+test('both Initial probes of a PTO carry the ClientHello, so losing the first probe still delivers it', () => {
+  const qlog = new QlogBuffer();
+  const { client, wire, serverConn } = pair({ clientQlog: qlog });
+  wire.toServer = (i) => (i === 0 || i === 1 ? 'drop' : 'deliver');
+  expect(wire.run(() => client.handshakeConfirmed && !!serverConn()?.handshakeConfirmed), wire.log.join(' | ')).toBe(true);
+  const initials = qlog.ofType('transport:packet_sent').filter((e) => e.data.header.packet_type === 'initial');
+  const probes = initials.filter((e) => e.data.header.packet_number === 1 || e.data.header.packet_number === 2);
+  expect(probes).toHaveLength(2);
+  for (const p of probes) expect(p.data.frames?.some((f) => f.frame_type === 'crypto'), JSON.stringify(p.data.frames)).toBe(true);
 });

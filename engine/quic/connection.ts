@@ -1510,7 +1510,13 @@ export class QuicConnection implements DatagramEndpoint {
       }
       const eliciting = isAckEliciting(frames as { type: FrameTypeName }[]);
       if (probe && !eliciting) add({ type: 'ping' });
-      if (probe) this.probesPending[id]--;
+      if (probe) {
+        this.probesPending[id]--;
+        // Both probes of a PTO carry the CRYPTO data (RFC 9002 §6.2.4 allows the same data twice): with only the first
+        // carrying it and the second a bare PING, losing the first leaves the peer with nothing to answer — a client
+        // Initial's ClientHello then never arrives however many PTOs pass, as seen through 30% loss against ngtcp2.
+        if (this.probesPending[id] > 0 && id !== 'application') this.requeueUnackedCrypto(id);
+      }
       if (this.pendingPing && kind === '1rtt' && !eliciting) {
         add({ type: 'ping' });
         this.pendingPing = false;
