@@ -49,6 +49,7 @@ export const getCommand: CommandModule<object, GetFlags & { urls: string[]; 'out
       .option('key-update', { type: 'number', describe: 'QUIC: initiate a 1-RTT key update every N packets sent; --tcp: send KeyUpdate(update_requested) before the request' })
       .option('ack-frequency', { type: 'boolean', describe: 'QUIC: the ACK Frequency extension, draft-ietf-quic-ack-frequency-14 (default on; --no-ack-frequency: RFC 9000 ACKs only)' })
       .option('max-datagram-size', { type: 'number', describe: 'QUIC: largest UDP payload to send; PMTU discovery probes up to it (default 1472, 1200 = no probing)' })
+      .option('connection-per-url', { type: 'boolean', default: false, describe: 'QUIC: fetch each URL over its own connection, one after another, in this one process (quic-interop-runner\'s multiconnect; --tcp always does)' })
       .option('timeout', { type: 'number', describe: 'give up when the response has not fully arrived after this many seconds, QUIC and --tcp (default 30; 0: no limit); the message names the address tried' }) as unknown as Argv<GetFlags & { urls: string[]; 'out-dir'?: string }>,
   handler: (argv) =>
     runCommand(async () => {
@@ -63,8 +64,9 @@ export const getCommand: CommandModule<object, GetFlags & { urls: string[]; 'out
         throw usageError(argv.tcp ? `--tcp does not support ${target.scheme}://` : 'HTTP/3 over QUIC is not available in this build yet; add --tcp for HTTP/1.1 over TLS 1.3/TCP');
       }
       if (argv['out-dir']) mkdirSync(argv['out-dir'], { recursive: true });
-      // QUIC carries every path on one connection; HTTP/1.1 over TCP fetches them one connection after another.
-      if (key === 'https') return fetcher(target, { ...argv, morePaths: targets.slice(1).map((t) => t.path) } as GetFlags);
+      // QUIC carries every path on one connection; HTTP/1.1 over TCP (and QUIC with --connection-per-url) fetches them
+      // one connection after another — in one process, where a script starting `get` per URL pays a Node start each.
+      if (key === 'https' && !argv['connection-per-url']) return fetcher(target, { ...argv, morePaths: targets.slice(1).map((t) => t.path) } as GetFlags);
       let code = 0;
       for (const t of targets) {
         const out = argv['out-dir'] ? join(argv['out-dir'], downloadName(t.path)) : argv.out;

@@ -67,7 +67,7 @@ case "$proto:$TESTCASE" in
   tls:keyupdate)
     exec "${cw[@]}" get "${urls[@]}" "${common[@]}" --key-update 1 ;;
   quic:multiconnect)
-    for u in "${urls[@]}"; do get 1 "$u" || exit $?; done ;;
+    exec "${cw[@]}" get "${urls[@]}" "${common[@]}" --connection-per-url ;;
   quic:resumption|quic:zerortt|tls:resumption)
     state=$(mktemp -d); trap 'rm -rf "$state"' EXIT
     get 1 "${urls[0]}" --resume "$state/ticket" || exit $?
