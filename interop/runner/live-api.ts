@@ -436,7 +436,7 @@ export async function runLiveApi(s: Scenario, client: PeerDeclaration, server: P
     `client: ${argv.join(' ')}`,
     `server: self in-process: the scenario's server steps on our engine (OpenSSL-style API), UDP 127.0.0.1:${driver.local.port}`,
     `relay: 127.0.0.1:${relay.port} → 127.0.0.1:${driver.local.port}`,
-    `stdin: ${ext.stdinBytes} bytes on the default stream (stdin.bin); frames: ${[...ext.stdinLog, ...(stdinEndedByScript ? [] : ['EOF: after the last step'])].join('; ')}`,
+    `stdin: ${ext.stdinBytes} bytes on the default stream (stdin.bin); frames: ${[...ext.stdinLog, ...(stdinEndedByScript ? [] : ['EOF: when the script ended'])].join('; ')}`,
     `stdout: ${stdout.length} bytes (logs/client/stdout.log)`,
   ];
   const r: RunRecord = { ...base, artifacts: { qlog: [] } };
@@ -468,7 +468,7 @@ export async function runLiveApi(s: Scenario, client: PeerDeclaration, server: P
   else if (outcome === 'gone') add('steps', false, `${who} ${describeExit(proc.status!)}${proc.lastErrorLine() ? ` (${proc.lastErrorLine()})` : ''} while the script waited at step ${script.position + 1} of ${script.total}: ${script.waitingFor()}`);
   else add('steps', false, script.failure ?? `stopped at step ${script.position + 1} of ${script.total}: ${script.waitingFor()}`);
   if (!exitedAlone) add('completed', false, `${who} did not exit within 10 s of its stdin ending`);
-  else if (status!.code === 0) add('completed', true, `${who} exited with code 0 ${secs(status!.afterMs)} after it started (stdin ended ${stdinEndedByScript ? 'at its shutdown step' : 'after the last step'})`);
+  else if (status!.code === 0) add('completed', true, `${who} exited with code 0 ${secs(status!.afterMs)} after it started (stdin ended ${stdinEndedByScript ? 'at its shutdown step' : 'when the script ended'})`);
   else add('completed', false, `${who} ${describeExit(status!)}${proc.lastErrorLine() ? `: ${proc.lastErrorLine()}` : ''}`);
   let closes: WireClose[] | undefined;
   if (relay.capture) {
