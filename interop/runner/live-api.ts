@@ -315,8 +315,7 @@ export async function runLiveApi(s: Scenario, client: PeerDeclaration, server: P
   if (typeof ps === 'string' || ps.side !== 'client') return { ...base, verdict: 'unsupported', reason: typeof ps === 'string' ? ps : 'stream-io forms run as clients only' };
   if (opts.runtime === 'docker') return { ...base, verdict: 'unsupported', reason: 'API scenarios run stream-io forms natively only (not with --runtime docker)' };
   const peer = ps.peer;
-  const role = peer.roles.client!;
-  const form = role.streamIo as CommandForm;
+  const form = peer.roles.client!.streamIo as CommandForm;
   const alpn = s.client.alpn ?? 'hq-interop';
   base.client.alpn = alpn;
   base.server.alpn = alpn;
@@ -415,7 +414,13 @@ export async function runLiveApi(s: Scenario, client: PeerDeclaration, server: P
   // The script's end is the form's: stdin EOF makes it close the connection and exit.
   const stdinEndedByScript = ext.ended;
   ext.endStdin();
-  const status: ExitStatus | undefined = await Promise.race([proc.exited, new Promise<undefined>((r) => setTimeout(r, 10_000))]);
+  // Interrupted: no waiting for a graceful close (proc.stop() below ends the group).
+  let grace: NodeJS.Timeout | undefined;
+  const graceOver = new Promise<undefined>((r) => {
+    grace = setTimeout(() => r(undefined), 10_000);
+  });
+  const status: ExitStatus | undefined = outcome === 'abort' ? undefined : await Promise.race([proc.exited, graceOver]);
+  clearTimeout(grace);
   const exitedAlone = !!status;
   // Let the last datagrams (CONNECTION_CLOSE, final ACKs) cross the relay before it closes.
   await new Promise((r) => setTimeout(r, 300));
