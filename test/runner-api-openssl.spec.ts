@@ -88,6 +88,25 @@ test('the API catalog with openssl: s_client -quic × self passes where it has a
   expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('s_client -quic');
 });
 
+test('bytes s_client would read as its own commands reach the server unchanged', async () => {
+  test.setTimeout(120_000);
+  await requireOpenssl();
+  const dir = tmp();
+  // s_client's advanced command mode treats "{...}" as commands ("{fin}" concludes, "{quit}" closes): sslio.pl must
+  // escape them so they travel as data, and only the scenario's conclude step sends the FIN.
+  const data = '{fin}{quit}{{ } {keyup:req}{';
+  const text = readFileSync(resolve('scenarios/api/default-stream.yaml'), 'utf8').replace('name: default-stream', 'name: default-stream-braces').replaceAll('"hello over the default stream"', JSON.stringify(data));
+  expect(text.split(JSON.stringify(data)).length).toBe(3);
+  const file = join(dir, 'default-stream-braces.yaml');
+  writeFileSync(file, text);
+  const out = join(dir, 'r');
+  const r = await runCli(['run', file, '--client', 'openssl', '--server', 'self', '--out', out], { timeoutMs: 110_000 });
+  const res = result(out, 'self', 'openssl', 'default-stream-braces');
+  expect(res.verdict, res.reason).toBe('passed');
+  expect(readFileSync(res.artifacts.stdin, 'utf8')).toBe(data);
+  expect(r.code).toBe(0);
+});
+
 test('a wrong expectation on the s_client side fails: its stdout is really checked', async () => {
   test.setTimeout(120_000);
   await requireOpenssl();
