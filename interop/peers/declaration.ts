@@ -133,6 +133,12 @@ export function parsePeerFile(text: string, file: string, builtin = false): Peer
   };
 }
 
+/** A role's features, with those its stream-io form adds (what `peers list` shows). */
+export function roleFeatures(role: RoleDeclaration): string[] {
+  const extra = role.streamIo && 'features' in role.streamIo ? role.streamIo.features : [];
+  return [...role.features, ...extra.filter((f) => !role.features.includes(f))];
+}
+
 function streamIoOf(f: Record<string, any>, roleCommand: string[]): StreamIoForm {
   if (typeof f['unavailable'] === 'string') return { unavailable: f['unavailable'] };
   return {

@@ -16,7 +16,7 @@ import { loadCertificateChain, loadPrivateKey, pemDecode } from '../../engine/tl
 import { QlogBuffer, serializeQlog } from '../../engine/quic/qlog.js';
 import type { Check } from '../result.js';
 import type { LocatedStep, Scenario, Side } from '../scenario/model.js';
-import { expandStatic, type PeerDeclaration, type StreamIoForm } from '../peers/declaration.js';
+import { expandStatic, roleFeatures, type PeerDeclaration, type StreamIoForm } from '../peers/declaration.js';
 import { selfPeer, SELF_FEATURES } from '../peers/self.js';
 import type { PeerContext } from '../peers/types.js';
 import { GeneratedFiles } from './content.js';
@@ -116,7 +116,7 @@ export function apiUnsupported(s: Scenario, client: PeerDeclaration, server: Pee
   if (side === 'server') return `${peer.name} (server) declares a stream-io form, but crosswire runs stream-io forms as clients only (our engine as a real-time scripted client is not built yet)`;
   const selfMissing = s.requires.filter((f) => !(SELF_FEATURES as readonly string[]).includes(f));
   if (selfMissing.length) return `self lacks feature${selfMissing.length > 1 ? 's' : ''} ${selfMissing.join(', ')}`;
-  const missing = s.requires.filter((f) => !role.features.includes(f) && !form.features.includes(f));
+  const missing = s.requires.filter((f) => !roleFeatures(role).includes(f));
   if (missing.length) return `${peer.name} (${side}, ${form.label}) lacks feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
   const alpn = s.client.alpn ?? 'hq-interop';
   if (!role.alpns.includes(alpn)) return `no common ALPN (${peer.name} ${side}: ${role.alpns.join(', ') || 'none'}; scenario: ${alpn})`;
