@@ -203,11 +203,6 @@ export class StepScript {
     return id !== undefined && me.finished.has(id);
   }
 
-  /** The stream id our side knows a name by (for reports). */
-  streamId(side: Side, name: string): number | undefined {
-    return this.sides[side].names.get(name);
-  }
-
   onEvent(side: Side, e: ConnectionEvent, now: number): void {
     const s = this.sides[side];
     switch (e.type) {
