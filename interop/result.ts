@@ -12,6 +12,11 @@ export interface Check {
   /** What the scenario expected and what was observed, when the check states them (shown side by side in reports). */
   expected?: string;
   observed?: string;
+  /**
+   * false: the expectation cannot be observed with this peer (e.g. a stream state s_client does not report); such a
+   * check is ok and says so in its detail, and a passed run's reason lists it, so nothing passes silently.
+   */
+  observable?: false;
 }
 
 /** One side of a run as result.json records it (DESIGN.md §6). */
@@ -47,6 +52,8 @@ export interface RunResult {
     serverLog?: string;
     clientStdout?: string;
     serverStdout?: string;
+    /** API cells with a stream-io form: the bytes written on the default stream through its stdin. */
+    stdin?: string;
   };
   /** True when real processes ran through the real-time relay (simulatedMs is then wall time). */
   realTime?: boolean;

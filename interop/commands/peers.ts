@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { runCommand, usageError, EXIT_FAILURE, EXIT_OK } from '../cli-util.js';
-import { cacheDir, isInstalled, peerVersion, type PeerDeclaration } from '../peers/declaration.js';
+import { cacheDir, isInstalled, peerVersion, roleFeatures, type PeerDeclaration } from '../peers/declaration.js';
 import { loadRegistry, type PeerRegistry } from '../peers/registry.js';
 import { loadScenario } from '../scenario/load.js';
 import { SCHEMA_PATH } from '../scenario/load.js';
@@ -51,7 +51,7 @@ function describe(d: PeerDeclaration) {
     roles,
     protocols: union((r) => r.protocols),
     alpns: union((r) => r.alpns),
-    features: Object.fromEntries(roles.map((r) => [r, d.roles[r]!.features])),
+    features: Object.fromEntries(roles.map((r) => [r, roleFeatures(d.roles[r]!)])),
     description: d.description,
     file: d.file,
     builtin: d.builtin,

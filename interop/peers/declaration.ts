@@ -12,6 +12,21 @@ import type { Protocol, Side } from '../scenario/model.js';
 
 export type ReadySpec = { kind: 'udp' } | { kind: 'tcp' } | { kind: 'log'; pattern: RegExp } | { kind: 'delay'; ms: number } | { kind: 'none' };
 
+/**
+ * How a role runs step-scripted API scenarios (interop/peers/README.md, stream-io): a process driving the default stream
+ * (stdin frames D = write, F = conclude; stdin EOF = close; stdout = what it read), or why the role has none.
+ */
+export type StreamIoForm =
+  | {
+      command: string[];
+      env: Record<string, string>;
+      label: string;
+      features: string[];
+      /** The close stdin EOF makes; undefined: not declared, so no shutdown step can run. */
+      shutdown?: { rapid: boolean; code: number; reason: string };
+    }
+  | { unavailable: string };
+
 export interface RoleDeclaration {
   protocols: Protocol[];
   alpns: string[];
@@ -21,6 +36,7 @@ export interface RoleDeclaration {
   env: Record<string, string>;
   cwd?: string;
   ready: ReadySpec;
+  streamIo?: StreamIoForm;
 }
 
 export interface PeerDeclaration {
@@ -91,6 +107,7 @@ export function parsePeerFile(text: string, file: string, builtin = false): Peer
       env: r.env ?? {},
       ...(r.cwd ? { cwd: r.cwd } : {}),
       ready,
+      ...(r['stream-io'] ? { streamIo: streamIoOf(r['stream-io'], r.command) } : {}),
     };
   }
   if (data['version'] && typeof data['version'] === 'object' && data['version'].match) {
@@ -113,6 +130,24 @@ export function parsePeerFile(text: string, file: string, builtin = false): Peer
     dir,
     file,
     builtin,
+  };
+}
+
+/** A role's features, with those its stream-io form adds (what `peers list` shows). */
+export function roleFeatures(role: RoleDeclaration): string[] {
+  const extra = role.streamIo && 'features' in role.streamIo ? role.streamIo.features : [];
+  return [...role.features, ...extra.filter((f) => !role.features.includes(f))];
+}
+
+function streamIoOf(f: Record<string, any>, roleCommand: string[]): StreamIoForm {
+  if (typeof f['unavailable'] === 'string') return { unavailable: f['unavailable'] };
+  return {
+    command: f['command'],
+    env: f['env'] ?? {},
+    // Without a label, the program's file name stands for the form in reasons.
+    label: f['label'] ?? String(f['command'][0] ?? roleCommand[0]).split('/').pop()!,
+    features: f['features'] ?? [],
+    ...(f['shutdown'] ? { shutdown: { rapid: f['shutdown'].rapid, code: f['shutdown'].code, reason: f['shutdown'].reason } } : {}),
   };
 }
 

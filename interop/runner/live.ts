@@ -26,6 +26,7 @@ import { DockerCell, type Runtime } from './docker-runtime.js';
 import type { RunRecord } from './run.js';
 import { runLiveTls } from './live-tls.js';
 import { annotate } from './annotate.js';
+import { apiUnsupported, runLiveApi } from './live-api.js';
 
 export interface LiveOptions {
   seed: number;
@@ -54,6 +55,8 @@ export function chooseAlpn(s: Scenario, client: RoleDeclaration, server: RoleDec
 
 /** Why this pair cannot run the scenario (verdict unsupported), or undefined. */
 export function liveUnsupported(s: Scenario, client: PeerDeclaration, server: PeerDeclaration): string | undefined {
+  // Step-scripted API scenarios: our engine on one side, the peer's stream-io form on the other (live-api.ts).
+  if (s.steps.length) return apiUnsupported(s, client, server);
   for (const [decl, side] of [
     [client, 'client'],
     [server, 'server'],
@@ -66,7 +69,6 @@ export function liveUnsupported(s: Scenario, client: PeerDeclaration, server: Pe
     const v = s.client.quicVersion;
     if (s.protocol === 'quic' && v === 2 && !role.versions.includes(2)) return `${decl.name} (${side}) does not speak QUIC v2`;
   }
-  if (s.steps.length) return 'step-scripted API scenarios drive the OpenSSL-style API in-process: they run self ↔ self only';
   if (!chooseAlpn(s, client.roles.client!, server.roles.server!)) return `no common ALPN (client: ${client.roles.client!.alpns.join(', ') || 'none'}; server: ${server.roles.server!.alpns.join(', ') || 'none'}; scenario: ${(s.client.alpns ?? DEFAULT_ALPNS[s.protocol]).join(', ')})`;
   return undefined;
 }
@@ -202,6 +204,13 @@ export async function runLive(s: Scenario, client: PeerDeclaration, server: Peer
 
   const unsupported = liveUnsupported(s, client, server);
   if (unsupported) return finish({ ...base, verdict: 'unsupported', reason: unsupported });
+  if (s.steps.length) {
+    for (const d of [client, server]) {
+      const inst = isInstalled(d);
+      if (!inst.ok) return finish({ ...base, verdict: 'error', reason: `${d.name} is not installed (missing ${inst.missing[0]}); run: crosswire peers install ${d.name}` });
+    }
+    return finish(await runLiveApi(s, client, server, opts, base));
+  }
   const docker = await DockerCell.open(client, server, opts.runtime);
   if (docker?.error) return finish({ ...base, verdict: 'error', reason: docker.error });
   base.client.version = docker?.version(client) ?? base.client.version;

@@ -48,7 +48,7 @@ export class EndpointProcess {
   constructor(
     readonly label: string,
     argv: string[],
-    opts: { env: Record<string, string>; cwd?: string; stdout: string; stderr: string },
+    opts: { env: Record<string, string>; cwd?: string; stdout: string; stderr: string; stdin?: 'pipe' },
   ) {
     hookExit();
     this.outFd = openSync(opts.stdout, 'a');
@@ -57,8 +57,11 @@ export class EndpointProcess {
       env: { ...process.env, ...opts.env },
       cwd: opts.cwd,
       detached: true, // its own process group: the whole tree ends with one kill(-pgid)
-      stdio: ['ignore', this.outFd, this.errFd],
+      // stdin 'pipe': the runner writes it (stream-io forms); stdout still goes to its file, which the runner watches.
+      stdio: [opts.stdin ?? 'ignore', this.outFd, this.errFd],
     });
+    // A form that exits before reading all of its stdin must not crash the runner with EPIPE.
+    this.child.stdin?.on('error', () => {});
     live.add(this);
     this.exited = new Promise((resolve) => {
       const done = (code: number | null, signal: NodeJS.Signals | null) => {

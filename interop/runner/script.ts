@@ -15,7 +15,7 @@ const te = new TextEncoder();
 const td = new TextDecoder();
 
 /** Bytes of a `size:` write or read: a fixed pattern by stream offset, so both sides agree without sharing buffers. */
-function pattern(offset: number, length: number): Uint8Array {
+export function pattern(offset: number, length: number): Uint8Array {
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) out[i] = ((offset + i) * 131 + 7) & 0xff;
   return out;
@@ -143,7 +143,17 @@ class SideState {
   }
 }
 
-type StepResult = 'done' | 'blocked' | { fail: string };
+export type StepResult = 'done' | 'blocked' | { fail: string };
+
+/**
+ * A side played by a process outside crosswire (a peer's stream-io form, interop/runner/live-api.ts) instead of one of
+ * our connections: the script hands it that side's steps, in order, on our side's turns.
+ */
+export interface ExternalSide {
+  readonly side: Side;
+  /** Performs or checks one step of its side; 'blocked' until it can, with what it waits for. */
+  exec(st: LocatedStep, now: number): StepResult | { blocked: string };
+}
 
 export class StepScript {
   private readonly steps: LocatedStep[];
@@ -153,7 +163,10 @@ export class StepScript {
   private blockedSince: number | undefined;
   private blockedOn = '';
 
-  constructor(readonly scenario: Scenario) {
+  constructor(
+    readonly scenario: Scenario,
+    private readonly external?: ExternalSide,
+  ) {
     this.steps = scenario.steps;
     const mk = (side: Side) => {
       const s = side === 'client' ? scenario.client : scenario.server;
@@ -181,6 +194,13 @@ export class StepScript {
 
   private where(st: LocatedStep): string {
     return `${this.scenario.file}:${st.line}:${st.col}`;
+  }
+
+  /** Has our side's send part of this named stream finished (every byte and the FIN acknowledged by the peer)? */
+  sendFinished(side: Side, name: string): boolean {
+    const me = this.sides[side];
+    const id = me.names.get(name);
+    return id !== undefined && me.finished.has(id);
   }
 
   onEvent(side: Side, e: ConnectionEvent, now: number): void {
@@ -221,10 +241,14 @@ export class StepScript {
     me.maybeShutdown(now);
     while (!this.finished) {
       const st = this.steps[this.position]!;
-      if ('side' in st && st.side !== side) return;
+      const ext = this.external && 'side' in st && st.side === this.external.side ? this.external : undefined;
+      if (!ext && 'side' in st && st.side !== side) return;
       let r: StepResult;
       try {
-        r = this.exec(st, me, now);
+        if (ext) {
+          const x = ext.exec(st, now);
+          r = typeof x === 'object' && 'blocked' in x ? this.block(x.blocked) : x;
+        } else r = this.exec(st, me, now);
       } catch (e) {
         r = { fail: `internal error: ${(e as Error).message}` };
       }
@@ -260,8 +284,9 @@ export class StepScript {
     const elapsed = this.blockedSince === undefined ? 0 : now - this.blockedSince;
     if (st.op === 'wait' || st.op === 'advance') {
       if (st.op === 'advance' || st.until === undefined) return elapsed >= st.ms ? 'done' : this.block(`${st.ms} ms to pass`);
-      const { client, server } = this.sides;
-      const ok = st.until === 'handshake' ? client.handshake && server.handshake : st.until === 'closed' ? !!client.closeInfo && !!server.closeInfo : !client.pending.size && !server.pending.size;
+      // With an external side only ours can be asked: its handshake, close and sends stand for the connection's.
+      const sides = Object.values(this.sides).filter((x) => x.side !== this.external?.side);
+      const ok = st.until === 'handshake' ? sides.every((x) => x.handshake) : st.until === 'closed' ? sides.every((x) => !!x.closeInfo) : sides.every((x) => !x.pending.size);
       if (ok) return 'done';
       if (elapsed > st.ms) return { fail: `${st.until} did not happen within ${st.ms} ms` };
       return this.block(st.until);

@@ -26,6 +26,16 @@
 #       closes stdin so s_client sends close_notify. Exits 1 when they are not all back --timeout seconds (default
 #       30) after the handshake, or without a handshake after --handshake-timeout (default 120), writing what did
 #       come back.
+#
+#   sslio.pl quic-stream -- CMD...
+#       crosswire's stream-io contract (interop/peers/README.md) on top of CMD, an `openssl s_client -quic -quiet
+#       -no_ign_eof -adv ...`: stdin carries frames TYPE (1 byte) LENGTH (4 bytes, big-endian) PAYLOAD, 'D' = bytes
+#       to write on the default stream, 'F' = conclude it (FIN); stdin EOF = close the connection. CMD's stdout (what it
+#       read on the stream) and stderr pass through; the exit status is CMD's.
+#       s_client has FIN only as the advanced-mode command "{fin}" (SSL_stream_conclude); its stdin EOF is SSL_shutdown.
+#       Advanced mode looks for "{" with strchr() in each read() of stdin, so "{" goes as "{{", an escape or "{fin}"
+#       never straddles two reads (each SOCK_SEQPACKET packet is one read), and no packet holds both a NUL byte and a
+#       "{" (strchr would stop at the NUL and pass a later "{{" on unescaped).
 use strict;
 use warnings;
 no warnings "exec"; # exec is followed by an error report, not by die
@@ -330,6 +340,57 @@ if ($mode eq 'echo-client') {
     fail "handshake not done after ${hs_timeout}s" unless defined $hs_at || !$left;
     fail "timeout ${timeout}s after the handshake: $left message(s) did not come back" if $left;
     exit 0;
+}
+
+if ($mode eq 'quic-stream') {
+    my ($o, $cmd) = parse_args({}, @ARGV);
+    my ($in_r, $in_w) = packet_pipe();
+    open(my $out, '>&', \*STDOUT) or fail "dup stdout: $!";
+    my $pid = spawn($in_r, $out, $cmd);
+    close $out;
+    close $in_r;
+    binmode STDIN;
+    my $readn = sub {
+        my $want = shift;
+        my $buf = '';
+        while (length($buf) < $want) {
+            my $n = sysread(STDIN, $buf, $want - length($buf), length($buf));
+            fail "reading stdin: $!" unless defined $n;
+            return undef if $n == 0;
+        }
+        return $buf;
+    };
+    # One packet per read() of s_client: at most 1024 bytes before escaping (s_client reads up to 16 KB at a time; a
+    # larger packet would be cut short).
+    my $put = sub { return defined syswrite($in_w, shift); };
+    my $send = sub { my $raw = shift; return $put->($raw =~ s/\{/{{/gr); };
+    # A failed write means s_client is gone: stop feeding it and report its exit status.
+    FRAME: while (my $head = $readn->(5)) {
+        my ($type, $len) = unpack('a1 N', $head);
+        my $payload = $len ? $readn->($len) : '';
+        fail "stdin ended inside a frame" unless defined $payload;
+        if ($type eq 'F') {
+            last FRAME unless $put->('{fin}');
+            next;
+        }
+        fail "unknown frame type '$type'" unless $type eq 'D';
+        my ($start, $brace, $nul) = (0, 0, 0);
+        for my $i (0 .. length($payload) - 1) {
+            my $c = substr($payload, $i, 1);
+            my ($b, $z) = ($c eq '{', $c eq "\0");
+            if ($i - $start >= 1024 || ($b && $nul) || ($z && $brace)) {
+                last FRAME unless $send->(substr($payload, $start, $i - $start));
+                ($start, $brace, $nul) = ($i, 0, 0);
+            }
+            $brace ||= $b;
+            $nul ||= $z;
+        }
+        last FRAME if $start < length($payload) && !$send->(substr($payload, $start));
+    }
+    # stdin EOF (or s_client gone): s_client's stdin ends too, so it shuts the connection down and exits.
+    close $in_w;
+    my $st = wait_child($pid, 60);
+    exit($st < 0 ? 1 : ($st & 127) ? 128 + ($st & 127) : $st >> 8);
 }
 
 fail "unknown mode '$mode'";
