@@ -1268,6 +1268,12 @@ export class QuicConnection implements DatagramEndpoint {
         this.probesPending.initial = Math.max(this.probesPending.initial, 1);
         this.requeueUnackedCrypto('initial');
       }
+      // A client still waiting for HANDSHAKE_DONE probes in 1-RTT too, with an ACK of what it got: a server that has
+      // dropped its Handshake keys ignores our Handshake probes, and if it probes with bare PINGs (OpenSSL does) it only
+      // learns that its HANDSHAKE_DONE was lost from our ACKs — which the same loss may have taken.
+      if (target === 'handshake' && this.role === 'client' && !this.handshakeConfirmed && this.spaces.application.sendKeys) {
+        this.probesPending.application = Math.max(this.probesPending.application, 1);
+      }
     }
     this.lossTimerAt = this.computeLossTimer(now);
   }
@@ -1489,6 +1495,8 @@ export class QuicConnection implements DatagramEndpoint {
       // A peer that asked for an ACK frequency (ack-frequency.ts) gets what it asked for instead.
       const quickAck = space.ackElicitingReceived <= QUICK_ACK_PACKETS && !space.ackPolicy;
       if (ackPending && (space.ackDue(now) || (quickAck && !ccBlocked))) add(this.ackFrame(space, now));
+      // A 1-RTT probe repeats our ACK even when nothing new arrived: the last one may have been lost (see onLossTimer).
+      else if (probe && kind === '1rtt' && !space.received.isEmpty()) add(this.ackFrame(space, now));
       // PTO probes ask a peer that supports it to acknowledge at once rather than after its (requested) ACK delay (draft §7).
       const immediateAck = probe && kind === '1rtt' && this.ackFrequencyOut !== undefined && avail > 1;
       if (immediateAck) avail -= 1;
