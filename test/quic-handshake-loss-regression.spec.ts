@@ -121,3 +121,18 @@ test('both Initial probes of a PTO carry the ClientHello, so losing the first pr
   expect(probes).toHaveLength(2);
   for (const p of probes) expect(p.data.frames?.some((f) => f.frame_type === 'crypto'), JSON.stringify(p.data.frames)).toBe(true);
 });
+
+test('a client still waiting for HANDSHAKE_DONE probes in 1-RTT as well when its Handshake PTO fires', () => {
+  const qlog = new QlogBuffer();
+  const { client, wire } = pair({ clientQlog: qlog });
+  // The ClientHello arrives; every later client datagram (the Finished and all probes) is lost.
+  wire.toServer = (i) => (i === 0 ? 'deliver' : 'drop');
+  wire.run(() => false, 3_000);
+  expect(client.handshakeConfirmed).toBe(false);
+  const sent = qlog.ofType('transport:packet_sent');
+  const handshakeProbes = sent.filter((e) => e.data.header.packet_type === 'handshake').length;
+  // Probes: 1-RTT packets with our ACK and something that elicits one (PING, or IMMEDIATE_ACK where negotiated).
+  const oneRtt = sent.filter((e) => e.data.header.packet_type === '1RTT' && e.data.frames?.some((f) => f.frame_type === 'ack') && e.data.frames?.some((f) => f.frame_type === 'ping' || f.frame_type === 'immediate_ack'));
+  expect(handshakeProbes).toBeGreaterThan(1);
+  expect(oneRtt.length, wire.log.join(' | ')).toBeGreaterThan(0);
+});
