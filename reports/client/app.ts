@@ -274,8 +274,10 @@ export function reportApp(): void {
     }
     return p as Promise<T>;
   };
-  const fateLine = (total: number, fates: Record<string, number>) =>
-    `<p class="fates">${total.toLocaleString('en')} datagrams: ${Object.entries(fates)
+  const mbText = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+  /** tp = [bytes read, size] when only the head of trace.txt was read: counts are then lower bounds. */
+  const fateLine = (total: number, fates: Record<string, number>, tp?: [number, number]) =>
+    `<p class="fates">${tp ? 'at least ' : ''}${total.toLocaleString('en')} datagrams${tp ? ` (the first ${mbText(tp[0])} of ${mbText(tp[1])} of trace.txt were read)` : ''}: ${Object.entries(fates)
       .sort((a, b) => b[1] - a[1])
       .map(([f, n]) => `<span class="fate f-${isDropped(f) ? 'dropped' : esc(f)}">${esc(f)} ${n}</span>`)
       .join(' ')}</p>`;
@@ -405,7 +407,7 @@ export function reportApp(): void {
         ? Promise.resolve()
         : inflate<PlotPayload>(run.p).then((pp) => {
             if (openKey !== want) return;
-            if (run.q === undefined && pp.total) byId('seq').innerHTML = `${fateLine(pp.total, pp.fates)}<p class="note">${esc(run.pn ?? 'Datagrams not inlined.')}</p>`;
+            if (run.q === undefined && pp.total) byId('seq').innerHTML = `${fateLine(pp.total, pp.fates, pp.tp)}<p class="note">${esc(run.pn ?? 'Datagrams not inlined.')}</p>`;
             drawPlots(pp);
           }, failed);
     void Promise.all([seq, plots]).then(() => {
@@ -424,7 +426,7 @@ export function reportApp(): void {
     const size = data.pageSize;
     const note =
       p.shown < p.total
-        ? `<p class="note">The first ${p.shown.toLocaleString('en')} of ${p.total.toLocaleString('en')} datagrams are inlined${run.pn ? ` (${esc(run.pn)})` : ''}; the whole trace is in ${run.links.find((l) => l.k === 'trace') ? `<a href="${esc(run.links.find((l) => l.k === 'trace')!.h)}">trace.txt</a>` : 'trace.txt'}.</p>`
+        ? `<p class="note">The first ${p.shown.toLocaleString('en')} of ${p.tp ? 'at least ' : ''}${p.total.toLocaleString('en')} datagrams are inlined${run.pn ? ` (${esc(run.pn)})` : ''}; the whole trace is in ${run.links.find((l) => l.k === 'trace') ? `<a href="${esc(run.links.find((l) => l.k === 'trace')!.h)}">trace.txt</a>` : 'trace.txt'}.</p>`
         : '';
     const impaired = (r: Row) => r.f !== 'delivered' || r.e !== '';
     const draw = () => {
@@ -493,7 +495,7 @@ export function reportApp(): void {
         `<span>page ${page + 1} of ${pages} · datagrams ${rows.length ? page * size + 1 : 0}–${page * size + slice.length} of ${rows.length}${onlyImpaired ? ' impaired' : ''}</span>` +
         `<button data-pg="next" ${page >= pages - 1 ? 'disabled' : ''}>next ›</button><button data-pg="last" ${page >= pages - 1 ? 'disabled' : ''}>»</button>` +
         `<label><input type="checkbox" data-imp ${onlyImpaired ? 'checked' : ''}> only datagrams the network altered</label></div>`;
-      box.innerHTML = `${fateLine(p.total, p.fates)}${note}${pager}<div class="seq-scroll">${svg}</div>${rows.length > size ? pager : ''}`;
+      box.innerHTML = `${fateLine(p.total, p.fates, p.tp)}${note}${pager}<div class="seq-scroll">${svg}</div>${rows.length > size ? pager : ''}`;
       box.dataset.rows = String(slice.length);
     };
     box.onclick = (ev) => {
@@ -564,6 +566,13 @@ export function reportApp(): void {
             { label: 'min', color: '#6a1b9a', values: s.min },
           ]),
         ];
+        // A large qlog is sampled (or read from its head): say which part the curves come from.
+        if (s.note) {
+          const n = document.createElement('p');
+          n.className = 'note';
+          n.textContent = `Plotted ${s.note}.`;
+          holder.appendChild(n);
+        }
       };
       const first = Math.max(0, q.findIndex((s) => s.vantage === 'server'));
       if (q.length > 1) {
@@ -581,9 +590,15 @@ export function reportApp(): void {
       n.textContent = 'No qlog with recovery metrics for this run (QUIC runs write qlog files with --capture).';
       box.appendChild(n);
     }
+    for (const why of p.qn ?? []) {
+      const n = document.createElement('p');
+      n.className = 'note';
+      n.textContent = why;
+      box.appendChild(n);
+    }
     if (p.goodput) {
       const g = p.goodput;
-      plot(box, `Goodput to the client (per ${g.binMs} ms, from the trace)`, 'kbit/s', g.kbps.map((_, i) => i * g.binMs), [{ label: 'kbit/s', color: '#00838f', values: g.kbps }]);
+      plot(box, `Goodput to the client (per ${g.binMs} ms, from ${p.tp ? `the first ${mbText(p.tp[0])} of ` : ''}the trace)`, 'kbit/s', g.kbps.map((_, i) => i * g.binMs), [{ label: 'kbit/s', color: '#00838f', values: g.kbps }]);
     }
   };
 
