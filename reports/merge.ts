@@ -3,9 +3,9 @@
 // result.json is rewritten so paths that named the shard folder name the merged one. The same run in two shards is
 // kept once when the results agree and is an error when they differ.
 
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
-import { buildModel, findResultFiles, loadModel, ReportInputError, cellKey, type Model, type Run } from './model.js';
+import { buildModel, findResultFiles, loadModel, makeRun, normalizeResult, ReportInputError, cellKey, type Model, type Run } from './model.js';
 import { readPreviousSummary } from './summary.js';
 
 export interface MergeOptions {
@@ -93,6 +93,9 @@ export function mergeResults(sources: string[], opts: MergeOptions): MergeOutcom
   if (conflicts.length) throw new ReportInputError(`merge: ${conflicts[0]}${conflicts.length > 1 ? ` (and ${conflicts.length - 1} more conflict(s))` : ''}`);
 
   const files = { linked: 0, copied: 0 };
+  // Artifacts are never read here: a hard link costs one system call whatever the file's size (a 2 GB QUIC matrix has
+  // 55,000 files). Across file systems the kernel copies (reflink where the file system can share blocks). A file
+  // already at the destination (a non-empty --out) is left alone: EEXIST instead of a stat per file.
   const place = (src: string, dst: string) => {
     if (!opts.copy) {
       try {
@@ -101,10 +104,16 @@ export function mergeResults(sources: string[], opts: MergeOptions): MergeOutcom
         return;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') return;
         if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw e;
       }
     }
-    copyFileSync(src, dst);
+    try {
+      copyFileSync(src, dst, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return;
+      throw e;
+    }
     const st = statSync(src);
     utimesSync(dst, st.atime, st.mtime);
     files.copied++;
@@ -121,24 +130,27 @@ export function mergeResults(sources: string[], opts: MergeOptions): MergeOutcom
         continue; // written below, with its paths rewritten
       } else if (e.isFile()) {
         if (top && src === sourceRoot && REPORT_FILES.has(e.name)) continue;
-        if (!existsSync(d)) place(s, d);
+        place(s, d);
       }
     }
   };
+  const mergedRuns: Run[] = [];
   for (const k of kept.values()) {
     const sourceRoot = resolve(k.source);
     copyTree(k.run.dir, k.target, true, sourceRoot);
     const given = k.source.replace(/[\\/]+$/, '');
     const forms: [RegExp, string][] = [[new RegExp(`(^|[\\s"'=])${escapeRe(sourceRoot)}(?=[\\\\/])`, 'g'), out]];
     if (given !== sourceRoot) forms.push([new RegExp(`(^|[\\s"'=])${escapeRe(given)}(?=[\\\\/])`, 'g'), opts.out.replace(/[\\/]+$/, '')]);
-    const raw = JSON.parse(readFileSync(k.run.path, 'utf8')) as unknown;
+    const raw = rewritePaths(JSON.parse(readFileSync(k.run.path, 'utf8')) as unknown, forms);
     const dst = join(k.target, 'result.json');
-    writeFileSync(dst, JSON.stringify(rewritePaths(raw, forms), null, 2) + '\n');
+    writeFileSync(dst, JSON.stringify(raw, null, 2) + '\n');
     const st = statSync(k.run.path);
     utimesSync(dst, st.atime, st.mtime);
+    // The merged model comes from what was just written, not from walking the output's 10,000s of files again.
+    mergedRuns.push(makeRun(out, dst, normalizeResult(raw, dst), st.mtimeMs));
   }
 
-  const model = loadModel(out);
+  const model = buildModel(out, mergedRuns);
   const outcome: MergeOutcome = { model, runs: model.runs.length, duplicates, files };
   const starts = summaries.map((s) => s?.start_time).filter((t): t is number => typeof t === 'number');
   const ends = summaries.map((s) => s?.end_time).filter((t): t is number => typeof t === 'number');

@@ -209,20 +209,22 @@ export function loadModel(root: string, opts: LoadOptions = {}): Model {
     if (e instanceof ReportInputError) throw e;
     throw new ReportInputError(`cannot read ${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const runs: Run[] = findResultFiles(absRoot).map((path) => {
-    const result = readResult(path);
-    const dir = dirname(path);
-    const rep = /(?:^|\/)rep-(\d+)$/.exec(toPosix(dir));
-    return {
-      result,
-      path,
-      dir,
-      rel: toPosix(relative(absRoot, dir)),
-      repeat: typeof result.repeat === 'number' ? result.repeat : rep ? Number(rep[1]) : -1,
-      mtimeMs: statSync(path).mtimeMs,
-    };
-  });
+  const runs: Run[] = findResultFiles(absRoot).map((path) => makeRun(absRoot, path, readResult(path), statSync(path).mtimeMs));
   return buildModel(absRoot, runs, opts);
+}
+
+/** A run of the model rooted at `absRoot`, from its result.json path and parsed content. */
+export function makeRun(absRoot: string, path: string, result: ReportResult, mtimeMs: number): Run {
+  const dir = dirname(path);
+  const rep = /(?:^|\/)rep-(\d+)$/.exec(toPosix(dir));
+  return {
+    result,
+    path,
+    dir,
+    rel: toPosix(relative(absRoot, dir)),
+    repeat: typeof result.repeat === 'number' ? result.repeat : rep ? Number(rep[1]) : -1,
+    mtimeMs,
+  };
 }
 
 /** Groups runs into cells and orders clients, servers and scenarios. */
