@@ -45,6 +45,29 @@ function rewritePaths(value: unknown, forms: [RegExp, string][]): unknown {
   return value;
 }
 
+/**
+ * The results folder a run was written under, as its own paths name it: the part before `/<rel>/` in an artifact path
+ * or in the replay command. A folder copied or moved after its run (a shard downloaded by CI, a copy of last night's
+ * matrix) still names where it was written, and those paths must name the merged folder too.
+ */
+export function recordedRoot(raw: unknown, rel: string): string | undefined {
+  if (!rel || !raw || typeof raw !== 'object') return undefined;
+  const r = raw as { artifacts?: Record<string, unknown>; replay?: unknown };
+  const paths = Object.values(r.artifacts ?? {})
+    .flat()
+    .filter((p): p is string => typeof p === 'string');
+  if (typeof r.replay === 'string') paths.push(r.replay);
+  for (const p of paths) {
+    const norm = p.split('\\').join('/');
+    const at = norm.indexOf(`/${rel}/`);
+    if (at <= 0) continue;
+    // In the replay command the path is the last word before the run folder.
+    const root = norm.slice(0, at).split(/[\s"'=]/).pop()!;
+    if (root) return root;
+  }
+  return undefined;
+}
+
 export function mergeResults(sources: string[], opts: MergeOptions): MergeOutcome {
   if (!sources.length) throw new ReportInputError('merge: name at least one results folder');
   const out = resolve(opts.out);
@@ -141,7 +164,10 @@ export function mergeResults(sources: string[], opts: MergeOptions): MergeOutcom
     const given = k.source.replace(/[\\/]+$/, '');
     const forms: [RegExp, string][] = [[new RegExp(`(^|[\\s"'=])${escapeRe(sourceRoot)}(?=[\\\\/])`, 'g'), out]];
     if (given !== sourceRoot) forms.push([new RegExp(`(^|[\\s"'=])${escapeRe(given)}(?=[\\\\/])`, 'g'), opts.out.replace(/[\\/]+$/, '')]);
-    const raw = rewritePaths(JSON.parse(readFileSync(k.run.path, 'utf8')) as unknown, forms);
+    const parsed = JSON.parse(readFileSync(k.run.path, 'utf8')) as unknown;
+    const recorded = recordedRoot(parsed, k.run.rel);
+    if (recorded && recorded !== sourceRoot && recorded !== given) forms.push([new RegExp(`(^|[\\s"'=])${escapeRe(recorded)}(?=[\\\\/])`, 'g'), out]);
+    const raw = rewritePaths(parsed, forms);
     const dst = join(k.target, 'result.json');
     writeFileSync(dst, JSON.stringify(raw, null, 2) + '\n');
     const st = statSync(k.run.path);
