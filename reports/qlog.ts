@@ -183,7 +183,7 @@ export function readQlogSeries(path: string, name: string, maxPoints: number, li
   if (header.delta) {
     const h = readHead(path, limits.wholeBytes);
     const s = toSeries(seqMetrics(h.text, true), header.vantage, name, maxPoints);
-    if (s) s.note = `from the first ${mb(h.bytes)} of ${mb(size)} of this qlog (its delta times are summed from the start)`;
+    if (s) s.note = `from the first ${mb(h.bytes)} of ${mb(size)} of this qlog (its delta times must be summed from the start)`;
     return found(s);
   }
   const w = readWindows(path, limits.windows, limits.windowBytes);
@@ -193,7 +193,7 @@ export function readQlogSeries(path: string, name: string, maxPoints: number, li
     name,
     maxPoints,
   );
-  if (s) s.note = `sampled: ${w.texts.length} windows, ${mb(w.bytes)} of ${mb(size)} of this qlog read`;
+  if (s) s.note = `from ${w.texts.length} evenly spaced windows of this qlog (${mb(w.bytes)} of ${mb(size)} read)`;
   return found(s);
 }
 

@@ -81,7 +81,7 @@ test('qlog: a large file is sampled over its whole length within the byte budget
   const limits = { wholeBytes: 64 << 10, windows: 8, windowBytes: 8 << 10 };
   const r = readQlogSeries(path, 'big.sqlog', 600, limits);
   const s = r.series!;
-  expect(s.note).toMatch(/^sampled: 8 windows, 0\.1 MB of \d+\.\d MB of this qlog read$/);
+  expect(s.note).toMatch(/^from 8 evenly spaced windows of this qlog \(0\.1 MB of \d+\.\d MB read\)$/);
   // the curve spans the file: the first window starts it, the last one ends it (time = 10 per record)
   expect(s.t[0]).toBeLessThan(100);
   expect(s.t[s.t.length - 1]).toBe(40_000);

@@ -106,6 +106,13 @@ test('report.html: one matrix for all protocols; the protocol filter shows one a
   const cells = page.locator('#matrix button.cell');
   await expect(cells).toHaveCount(18);
   await expect(page.locator('#counts')).toContainText('18 of 18 cells (18 runs)');
+  // each protocol's grids have only the peers that ran it: no row or column of openssl-3.0 in a QUIC grid
+  const grid = (scenario: string, scope: 'col' | 'row') => page.locator(`#matrix .card[data-scenario="${scenario}"] th[scope="${scope}"]`);
+  await expect(grid('handshake', 'col')).toHaveText(['self', 'quiche']);
+  await expect(grid('handshake', 'row')).toHaveText(['self', 'ngtcp2']);
+  await expect(grid('tls-hrr', 'col')).toHaveText(['self', 'openssl-3.0']);
+  await expect(grid('tls-hrr', 'row')).toHaveText(['self', 'openssl-3.0']);
+  await expect(grid('dtls-cookie-exchange', 'row')).toHaveText(['self']);
   // per protocol: its cells, and one card per scenario of that protocol only
   for (const [proto, n, scenarios] of [['tls', 8, 2], ['dtls', 2, 1], ['quic', 8, 2]] as const) {
     await page.selectOption('#f-proto', proto);

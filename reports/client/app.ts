@@ -152,6 +152,16 @@ export function reportApp(): void {
 
   const cellAt = new Map<string, PageCell>();
   for (const c of data.cells) cellAt.set(`${c.s}|${c.c}|${c.v}`, c);
+  // Clients and servers with at least one cell of each protocol: a combined report (QUIC + TLS + DTLS) has peers that
+  // speak only some protocols, and a grid row or column of "not run" for every QUIC scenario hides the real ones.
+  const peersOf = new Map<string, { c: Set<number>; v: Set<number> }>();
+  for (const c of data.cells) {
+    const p = data.scenarios[c.s]!.p;
+    let e = peersOf.get(p);
+    if (!e) peersOf.set(p, (e = { c: new Set(), v: new Set() }));
+    e.c.add(c.c);
+    e.v.add(c.v);
+  }
 
   const renderCounts = (visible: PageCell[]) => {
     const n: Record<string, number> = { passed: 0, failed: 0, unsupported: 0, error: 0, flaky: 0 };
@@ -177,10 +187,13 @@ export function reportApp(): void {
     if (!scen.length) return '<p class="empty">No cell matches the filters.</p>';
     const cards = scen.map((si) => {
       const s = data.scenarios[si]!;
-      const head = servers.map((v) => `<th scope="col" title="server">${esc(data.servers[v])}</th>`).join('');
+      const peers = peersOf.get(s.p)!;
+      const cardServers = servers.filter((v) => peers.v.has(v));
+      const head = cardServers.map((v) => `<th scope="col" title="server">${esc(data.servers[v])}</th>`).join('');
       const rows = clients
+        .filter((ci) => peers.c.has(ci))
         .map((ci) => {
-          const tds = servers
+          const tds = cardServers
             .map((v) => {
               const c = cellAt.get(`${si}|${ci}|${v}`);
               return `<td>${c && visible.has(c) ? cellButton(c) : c ? '<span class="dim">·</span>' : '<span class="none" title="not run">–</span>'}</td>`;
