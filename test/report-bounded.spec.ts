@@ -2,14 +2,14 @@
 // windows cut at line ends, qlogs sampled when large (and read from the head when their times are deltas), traces
 // read up to a budget with the page told so, and the qlog files to plot chosen without reading them all.
 import { test, expect } from '@playwright/test';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readHead, readWindows } from '../reports/bounded-read.js';
 import { pickQlogSeries, qlogMetrics, readQlogSeries, seqMetrics } from '../reports/qlog.js';
 import { readTrace, type PlotPayload, type TracePayload } from '../reports/payload.js';
-import { loadModel, renderHtml } from '../reports/index.js';
+import { findResultFiles, loadModel, renderHtml } from '../reports/index.js';
 import { syntheticQlog, syntheticTrace, writeSyntheticRun } from './report-fixtures.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'crosswire-bounded-'));
@@ -154,4 +154,22 @@ test('syntheticQlog fixtures still read whole below the limit (no note)', () => 
   writeFileSync(path, syntheticQlog(300, 'server'));
   const s = readQlogSeries(path, 'server-1.sqlog', 600).series!;
   expect([s.vantage, s.t.length, s.note]).toEqual(['server', 300, undefined]);
+});
+
+test('result files: below a run folder only rep-<n> folders are searched, so a served file named result.json is no run', () => {
+  const root = tmp();
+  writeSyntheticRun(root, { scenario: 'transfer', client: 'self', server: 'self', verdict: 'passed', datagrams: 5 });
+  const run = join(root, 'self_self', 'transfer');
+  mkdirSync(join(run, 'www'), { recursive: true });
+  mkdirSync(join(run, 'downloads'), { recursive: true });
+  // a file the server served and the client downloaded, named like a result: not JSON of a run
+  writeFileSync(join(run, 'www', 'result.json'), 'not a result');
+  writeFileSync(join(run, 'downloads', 'result.json'), 'not a result');
+  // a repetition below a run folder is still found
+  writeSyntheticRun(join(run, 'x'), { scenario: 'transfer', client: 'self', server: 'self', verdict: 'failed', datagrams: 5, repeat: 1 });
+  renameSync(join(run, 'x', 'self_self', 'transfer', 'rep-1'), join(run, 'rep-1'));
+  rmSync(join(run, 'x'), { recursive: true });
+  expect(findResultFiles(root)).toEqual([join(run, 'rep-1', 'result.json'), join(run, 'result.json')]);
+  const m = loadModel(root);
+  expect(m.cells.map((c) => [c.key, c.verdict, c.runs.length])).toEqual([['self_self/transfer', 'flaky', 2]]);
 });
