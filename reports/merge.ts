@@ -3,8 +3,8 @@
 // result.json is rewritten so paths that named the shard folder name the merged one. The same run in two shards is
 // kept once when the results agree and is an error when they differ.
 
-import { constants, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { basename, join, relative, resolve, sep } from 'node:path';
+import { constants, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { buildModel, findResultFiles, loadModel, makeRun, normalizeResult, ReportInputError, cellKey, type Model, type Run } from './model.js';
 import { readPreviousSummary } from './summary.js';
 
@@ -12,6 +12,9 @@ export interface MergeOptions {
   out: string;
   /** Copy files instead of hard-linking them. */
   copy?: boolean;
+  /** Move run folders out of the input folders (one rename each) instead of linking their files: for inputs that are
+   * not kept, e.g. shards downloaded in CI. Falls back to links or copies across file systems. */
+  move?: boolean;
 }
 
 export interface MergeOutcome {
@@ -19,7 +22,7 @@ export interface MergeOutcome {
   runs: number;
   /** Runs present in more than one shard with agreeing results (kept once). */
   duplicates: number;
-  files: { linked: number; copied: number };
+  files: { linked: number; copied: number; moved: number };
   /** From the shards' summary.json files when present, else the result files' times. */
   startMs?: number;
   endMs?: number;
@@ -115,7 +118,7 @@ export function mergeResults(sources: string[], opts: MergeOptions): MergeOutcom
   }
   if (conflicts.length) throw new ReportInputError(`merge: ${conflicts[0]}${conflicts.length > 1 ? ` (and ${conflicts.length - 1} more conflict(s))` : ''}`);
 
-  const files = { linked: 0, copied: 0 };
+  const files = { linked: 0, copied: 0, moved: 0 };
   // Artifacts are never read here: a hard link costs one system call whatever the file's size (a 2 GB QUIC matrix has
   // 55,000 files). Across file systems the kernel copies (reflink where the file system can share blocks). A file
   // already at the destination (a non-empty --out) is left alone: EEXIST instead of a stat per file.
@@ -157,20 +160,43 @@ export function mergeResults(sources: string[], opts: MergeOptions): MergeOutcom
       }
     }
   };
+  // With --move a run folder is renamed into place: one system call instead of one per file. Not the input folder
+  // itself (a run at its root), nor a run folder holding other runs (they are placed on their own), nor onto an
+  // existing folder.
+  const holdsRuns = new Set<string>();
+  for (const d of runDirs) for (let p = dirname(d); p !== dirname(p); p = dirname(p)) if (runDirs.has(p)) holdsRuns.add(p);
+  const moveRun = (k: Kept): boolean => {
+    if (!opts.move || !k.run.rel || holdsRuns.has(k.run.dir) || existsSync(k.target)) return false;
+    mkdirSync(dirname(k.target), { recursive: true });
+    try {
+      renameSync(k.run.dir, k.target);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EXDEV' || code === 'EPERM' || code === 'EACCES') return false;
+      throw e;
+    }
+    files.moved++;
+    return true;
+  };
   const mergedRuns: Run[] = [];
   for (const k of kept.values()) {
     const sourceRoot = resolve(k.source);
-    copyTree(k.run.dir, k.target, true, sourceRoot);
+    const moved = moveRun(k);
+    if (!moved) copyTree(k.run.dir, k.target, true, sourceRoot);
+    const resultPath = moved ? join(k.target, 'result.json') : k.run.path;
     const given = k.source.replace(/[\\/]+$/, '');
     const forms: [RegExp, string][] = [[new RegExp(`(^|[\\s"'=])${escapeRe(sourceRoot)}(?=[\\\\/])`, 'g'), out]];
     if (given !== sourceRoot) forms.push([new RegExp(`(^|[\\s"'=])${escapeRe(given)}(?=[\\\\/])`, 'g'), opts.out.replace(/[\\/]+$/, '')]);
-    const parsed = JSON.parse(readFileSync(k.run.path, 'utf8')) as unknown;
+    const parsed = JSON.parse(readFileSync(resultPath, 'utf8')) as unknown;
     const recorded = recordedRoot(parsed, k.run.rel);
     if (recorded && recorded !== sourceRoot && recorded !== given) forms.push([new RegExp(`(^|[\\s"'=])${escapeRe(recorded)}(?=[\\\\/])`, 'g'), out]);
     const raw = rewritePaths(parsed, forms);
     const dst = join(k.target, 'result.json');
+    const st = statSync(resultPath);
+    // A moved result.json may share its inode with another copy (an input made with cp -al): replace it, never write
+    // through it.
+    if (moved) rmSync(dst);
     writeFileSync(dst, JSON.stringify(raw, null, 2) + '\n');
-    const st = statSync(k.run.path);
     utimesSync(dst, st.atime, st.mtime);
     // The merged model comes from what was just written, not from walking the output's 10,000s of files again.
     mergedRuns.push(makeRun(out, dst, normalizeResult(raw, dst), st.mtimeMs));
