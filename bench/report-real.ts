@@ -1,6 +1,7 @@
 // Measures `crosswire report` and `crosswire merge` on a results folder, for bench/report.ts --dir: the report is
-// built without writing into the folder, and merge runs on two shard-like halves of it (its pair folders,
-// <server>_<client>, dealt alternately), made of hard links in a scratch folder so the measured folder is not touched.
+// built without writing into the folder, and merge (linking, then --move) runs on two shard-like halves of it (its
+// pair folders, <server>_<client>, dealt alternately), made of hard links in a scratch folder so the measured folder
+// is not touched.
 
 import { copyFileSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,9 @@ export interface FolderTimes {
   firstReportMs: number;
   mergeMs: number;
   mergeCpuMs: number;
+  /** merge --move of the same halves (which it empties: they are scratch copies). */
+  moveMs: number;
+  moveCpuMs: number;
   /** Files merge linked or copied. */
   files: number;
   htmlBytes: number;
@@ -91,6 +95,8 @@ export function measureFolder(dir: string): FolderTimes {
       writeReportsFor(m.model, out);
       return m.files.linked + m.files.copied;
     });
+    const outMoved = join(scratch, 'merged-moved');
+    const moved = timed(() => writeReportsFor(mergeResults(halves, { out: outMoved, move: true }).model, outMoved));
     return {
       runs: again.value.runs,
       bytes,
@@ -100,6 +106,8 @@ export function measureFolder(dir: string): FolderTimes {
       mergeMs: merged.ms,
       mergeCpuMs: merged.cpuMs,
       files: merged.value,
+      moveMs: moved.ms,
+      moveCpuMs: moved.cpuMs,
       htmlBytes: Buffer.byteLength(again.value.html),
     };
   } finally {

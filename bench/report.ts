@@ -151,7 +151,7 @@ if (real) {
   // The synthetic folder measured the same way as the real one, in this run, on this machine: the ratios are what
   // to compare between sessions (absolute times move with the neighbours' load).
   const line = (label: string, t: FolderTimes) =>
-    `${label}: ${t.runs} runs, ${size(t.bytes)} on disk; report ${ms(t.reportMs)} wall (${ms(t.reportCpuMs)} CPU; first pass ${ms(t.firstReportMs)}), merge of 2 halves ${ms(t.mergeMs)} wall (${ms(t.mergeCpuMs)} CPU, ${t.files} files linked), report.html ${size(t.htmlBytes)}`;
+    `${label}: ${t.runs} runs, ${size(t.bytes)} on disk; report ${ms(t.reportMs)} wall (${ms(t.reportCpuMs)} CPU; first pass ${ms(t.firstReportMs)}), merge of 2 halves ${ms(t.mergeMs)} wall (${ms(t.mergeCpuMs)} CPU, ${t.files} files linked), with --move ${ms(t.moveMs)} wall (${ms(t.moveCpuMs)} CPU), report.html ${size(t.htmlBytes)}`;
   const base = measureFolder(root);
   console.log(line('synthetic', base));
   const t = measureFolder(real);
@@ -159,7 +159,7 @@ if (real) {
   const r = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   console.log(
     `real / synthetic: report ${r(t.reportMs, base.reportMs)} wall, ${r(t.reportCpuMs, base.reportCpuMs)} CPU; per run ${r(t.reportMs / t.runs, base.reportMs / base.runs)}; ` +
-      `merge ${r(t.mergeMs, base.mergeMs)} wall; report.html ${r(t.htmlBytes, base.htmlBytes)}; bytes on disk ${r(t.bytes, base.bytes)}; load average ${loadavg()[0]!.toFixed(1)}`,
+      `merge ${r(t.mergeMs, base.mergeMs)} wall, --move ${r(t.moveMs, base.moveMs)}; report.html ${r(t.htmlBytes, base.htmlBytes)}; bytes on disk ${r(t.bytes, base.bytes)}; load average ${loadavg()[0]!.toFixed(1)}`,
   );
 }
 
