@@ -2,11 +2,15 @@
 // writes 1,000 synthetic runs (5 clients × 4 servers × 40 scenarios, two of them repeated 5 times; traces from 40 to
 // 8,000 datagrams, qlog files for QUIC runs), then times writeReports and its phases and prints the sizes. With
 // --browser it also opens report.html in Chromium and times the first render, a filter and opening a run.
-// Printed numbers only; nothing here asserts a time.
+// With --dir PATH it also measures a real results folder (e.g. a 2 GB QUIC matrix with captures, qlogs and peer
+// logs): report (without writing into PATH) and merge of its pair folders split in two shard-like halves, printed
+// as ratios against the same measurements of the synthetic folder in this run. Printed numbers only; nothing here
+// asserts a time.
 //
-// Run: npm run build && node dist/bench/report.js [--runs-dir DIR [--reuse]] [--keep] [--browser]
+// Run: npm run build && node dist/bench/report.js [--runs-dir DIR [--reuse]] [--keep] [--browser] [--dir PATH]
 
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { measureFolder, type FolderTimes } from './report-real.js';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -140,6 +144,23 @@ if (flag('--browser')) {
   console.log(`chromium: load to first matrix ${ms(tReady)} (${cells} cells), filter ${ms(tFilter)}, open a failed run ${ms(tOpen)}, load + open goodput (8,000 datagrams, 5 runs) ${ms(tBig)}`);
   console.log(`  in the page (last load): JSON ${ms(inPage.parseMs)}, matrix render ${ms(inPage.renderMs)}, details with diagram and plots ${ms(inPage.detailsMs)}`);
   await browser.close();
+}
+
+const real = opt('--dir');
+if (real) {
+  // The synthetic folder measured the same way as the real one, in this run, on this machine: the ratios are what
+  // to compare between sessions (absolute times move with the neighbours' load).
+  const line = (label: string, t: FolderTimes) =>
+    `${label}: ${t.runs} runs, ${size(t.bytes)} on disk; report ${ms(t.reportMs)} wall (${ms(t.reportCpuMs)} CPU; first pass ${ms(t.firstReportMs)}), merge of 2 halves ${ms(t.mergeMs)} wall (${ms(t.mergeCpuMs)} CPU, ${t.files} files linked), with --move ${ms(t.moveMs)} wall (${ms(t.moveCpuMs)} CPU), report.html ${size(t.htmlBytes)}`;
+  const base = measureFolder(root);
+  console.log(line('synthetic', base));
+  const t = measureFolder(real);
+  console.log(line(`real ${real}`, t));
+  const r = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+  console.log(
+    `real / synthetic: report ${r(t.reportMs, base.reportMs)} wall, ${r(t.reportCpuMs, base.reportCpuMs)} CPU; per run ${r(t.reportMs / t.runs, base.reportMs / base.runs)}; ` +
+      `merge ${r(t.mergeMs, base.mergeMs)} wall, --move ${r(t.moveMs, base.moveMs)}; report.html ${r(t.htmlBytes, base.htmlBytes)}; bytes on disk ${r(t.bytes, base.bytes)}; load average ${loadavg()[0]!.toFixed(1)}`,
+  );
 }
 
 if (!flag('--keep') && !opt('--runs-dir')) rmSync(root, { recursive: true, force: true });

@@ -31,6 +31,8 @@ export interface HtmlOptions {
   maxInlineBytes?: number;
   /** Datagrams per page of the sequence diagram (default 200). */
   pageSize?: number;
+  /** Bytes of each run's trace.txt read (default 16 MB); qlog files have their own limits (qlog.ts). */
+  maxTraceBytes?: number;
 }
 
 export interface HtmlStats {
@@ -180,7 +182,7 @@ export function renderHtml(model: Model, opts: HtmlOptions): { html: string; sta
     }
     const passed = run.result.verdict === 'passed';
     const cap = passed ? maxDgPassed : maxDg;
-    const data = readRunData(tracePath, qlogs, { cap: tracePool > 0 ? cap : 0, maxPoints: passed ? 200 : 600 });
+    const data = readRunData(tracePath, qlogs, { cap: tracePool > 0 ? cap : 0, maxPoints: passed ? 200 : 600, ...(opts.maxTraceBytes ? { traceBytes: opts.maxTraceBytes } : {}) });
     const plots = encodePayload(plotPayload(data));
     if (plots.length <= plotPool) {
       pr.p = blobs.length;

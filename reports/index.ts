@@ -41,7 +41,7 @@ export interface ReportOptions {
   clients?: string[];
   servers?: string[];
   /** Size limits of the inlined run data. */
-  html?: Pick<HtmlOptions, 'maxDatagrams' | 'maxDatagramsPassed' | 'maxInlineBytes' | 'pageSize'>;
+  html?: Pick<HtmlOptions, 'maxDatagrams' | 'maxDatagramsPassed' | 'maxInlineBytes' | 'pageSize' | 'maxTraceBytes'>;
 }
 
 export interface ReportFiles {

@@ -3,15 +3,18 @@
 // result.json is rewritten so paths that named the shard folder name the merged one. The same run in two shards is
 // kept once when the results agree and is an error when they differ.
 
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { basename, join, relative, resolve, sep } from 'node:path';
-import { buildModel, findResultFiles, loadModel, ReportInputError, cellKey, type Model, type Run } from './model.js';
+import { constants, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { buildModel, findResultFiles, loadModel, makeRun, normalizeResult, ReportInputError, cellKey, type Model, type Run } from './model.js';
 import { readPreviousSummary } from './summary.js';
 
 export interface MergeOptions {
   out: string;
   /** Copy files instead of hard-linking them. */
   copy?: boolean;
+  /** Move run folders out of the input folders (one rename each) instead of linking their files: for inputs that are
+   * not kept, e.g. shards downloaded in CI. Falls back to links or copies across file systems. */
+  move?: boolean;
 }
 
 export interface MergeOutcome {
@@ -19,7 +22,7 @@ export interface MergeOutcome {
   runs: number;
   /** Runs present in more than one shard with agreeing results (kept once). */
   duplicates: number;
-  files: { linked: number; copied: number };
+  files: { linked: number; copied: number; moved: number };
   /** From the shards' summary.json files when present, else the result files' times. */
   startMs?: number;
   endMs?: number;
@@ -43,6 +46,29 @@ function rewritePaths(value: unknown, forms: [RegExp, string][]): unknown {
   if (Array.isArray(value)) return value.map((v) => rewritePaths(v, forms));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rewritePaths(v, forms)]));
   return value;
+}
+
+/**
+ * The results folder a run was written under, as its own paths name it: the part before `/<rel>/` in an artifact path
+ * or in the replay command. A folder copied or moved after its run (a shard downloaded by CI, a copy of last night's
+ * matrix) still names where it was written, and those paths must name the merged folder too.
+ */
+export function recordedRoot(raw: unknown, rel: string): string | undefined {
+  if (!rel || !raw || typeof raw !== 'object') return undefined;
+  const r = raw as { artifacts?: Record<string, unknown>; replay?: unknown };
+  const paths = Object.values(r.artifacts ?? {})
+    .flat()
+    .filter((p): p is string => typeof p === 'string');
+  if (typeof r.replay === 'string') paths.push(r.replay);
+  for (const p of paths) {
+    const norm = p.split('\\').join('/');
+    const at = norm.indexOf(`/${rel}/`);
+    if (at <= 0) continue;
+    // In the replay command the path is the last word before the run folder.
+    const root = norm.slice(0, at).split(/[\s"'=]/).pop()!;
+    if (root) return root;
+  }
+  return undefined;
 }
 
 export function mergeResults(sources: string[], opts: MergeOptions): MergeOutcome {
@@ -92,7 +118,10 @@ export function mergeResults(sources: string[], opts: MergeOptions): MergeOutcom
   }
   if (conflicts.length) throw new ReportInputError(`merge: ${conflicts[0]}${conflicts.length > 1 ? ` (and ${conflicts.length - 1} more conflict(s))` : ''}`);
 
-  const files = { linked: 0, copied: 0 };
+  const files = { linked: 0, copied: 0, moved: 0 };
+  // Artifacts are never read here: a hard link costs one system call whatever the file's size (a 2 GB QUIC matrix has
+  // 55,000 files). Across file systems the kernel copies (reflink where the file system can share blocks). A file
+  // already at the destination (a non-empty --out) is left alone: EEXIST instead of a stat per file.
   const place = (src: string, dst: string) => {
     if (!opts.copy) {
       try {
@@ -101,10 +130,16 @@ export function mergeResults(sources: string[], opts: MergeOptions): MergeOutcom
         return;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') return;
         if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw e;
       }
     }
-    copyFileSync(src, dst);
+    try {
+      copyFileSync(src, dst, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return;
+      throw e;
+    }
     const st = statSync(src);
     utimesSync(dst, st.atime, st.mtime);
     files.copied++;
@@ -121,24 +156,53 @@ export function mergeResults(sources: string[], opts: MergeOptions): MergeOutcom
         continue; // written below, with its paths rewritten
       } else if (e.isFile()) {
         if (top && src === sourceRoot && REPORT_FILES.has(e.name)) continue;
-        if (!existsSync(d)) place(s, d);
+        place(s, d);
       }
     }
   };
+  // With --move a run folder is renamed into place: one system call instead of one per file. Not the input folder
+  // itself (a run at its root), nor a run folder holding other runs (they are placed on their own), nor onto an
+  // existing folder.
+  const holdsRuns = new Set<string>();
+  for (const d of runDirs) for (let p = dirname(d); p !== dirname(p); p = dirname(p)) if (runDirs.has(p)) holdsRuns.add(p);
+  const moveRun = (k: Kept): boolean => {
+    if (!opts.move || !k.run.rel || holdsRuns.has(k.run.dir) || existsSync(k.target)) return false;
+    mkdirSync(dirname(k.target), { recursive: true });
+    try {
+      renameSync(k.run.dir, k.target);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EXDEV' || code === 'EPERM' || code === 'EACCES') return false;
+      throw e;
+    }
+    files.moved++;
+    return true;
+  };
+  const mergedRuns: Run[] = [];
   for (const k of kept.values()) {
     const sourceRoot = resolve(k.source);
-    copyTree(k.run.dir, k.target, true, sourceRoot);
+    const moved = moveRun(k);
+    if (!moved) copyTree(k.run.dir, k.target, true, sourceRoot);
+    const resultPath = moved ? join(k.target, 'result.json') : k.run.path;
     const given = k.source.replace(/[\\/]+$/, '');
     const forms: [RegExp, string][] = [[new RegExp(`(^|[\\s"'=])${escapeRe(sourceRoot)}(?=[\\\\/])`, 'g'), out]];
     if (given !== sourceRoot) forms.push([new RegExp(`(^|[\\s"'=])${escapeRe(given)}(?=[\\\\/])`, 'g'), opts.out.replace(/[\\/]+$/, '')]);
-    const raw = JSON.parse(readFileSync(k.run.path, 'utf8')) as unknown;
+    const parsed = JSON.parse(readFileSync(resultPath, 'utf8')) as unknown;
+    const recorded = recordedRoot(parsed, k.run.rel);
+    if (recorded && recorded !== sourceRoot && recorded !== given) forms.push([new RegExp(`(^|[\\s"'=])${escapeRe(recorded)}(?=[\\\\/])`, 'g'), out]);
+    const raw = rewritePaths(parsed, forms);
     const dst = join(k.target, 'result.json');
-    writeFileSync(dst, JSON.stringify(rewritePaths(raw, forms), null, 2) + '\n');
-    const st = statSync(k.run.path);
+    const st = statSync(resultPath);
+    // A moved result.json may share its inode with another copy (an input made with cp -al): replace it, never write
+    // through it.
+    if (moved) rmSync(dst);
+    writeFileSync(dst, JSON.stringify(raw, null, 2) + '\n');
     utimesSync(dst, st.atime, st.mtime);
+    // The merged model comes from what was just written, not from walking the output's 10,000s of files again.
+    mergedRuns.push(makeRun(out, dst, normalizeResult(raw, dst), st.mtimeMs));
   }
 
-  const model = loadModel(out);
+  const model = buildModel(out, mergedRuns);
   const outcome: MergeOutcome = { model, runs: model.runs.length, duplicates, files };
   const starts = summaries.map((s) => s?.start_time).filter((t): t is number => typeof t === 'number');
   const ends = summaries.map((s) => s?.end_time).filter((t): t is number => typeof t === 'number');

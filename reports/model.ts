@@ -100,8 +100,11 @@ export interface Model {
 export const cellKey = (scenario: string, client: string, server: string): string => `${server}_${client}/${scenario}`;
 
 const SKIP_DIRS = new Set(['node_modules', '.git']);
+const REP_DIR = /^rep-\d+$/;
 
-/** Every result.json under `root` (recursively, skipping replay/ folders of runs), sorted. */
+/** Every result.json under `root`, sorted. Below a run folder only rep-<n> folders are searched: the rest of a run
+ * folder is its artifacts (www/, downloads/, qlog/, logs/, replay/: 55,000 files in a 4 × 4 QUIC matrix), and walking
+ * them cost more than reading every result.json. */
 export function findResultFiles(root: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
@@ -115,7 +118,7 @@ export function findResultFiles(root: string): string[] {
     const isRun = entries.some((e) => e.name === 'result.json' && !e.isDirectory());
     for (const e of entries) {
       if (e.isDirectory()) {
-        if (!SKIP_DIRS.has(e.name) && !(isRun && e.name === 'replay')) walk(join(dir, e.name));
+        if (!SKIP_DIRS.has(e.name) && (!isRun || REP_DIR.test(e.name))) walk(join(dir, e.name));
       } else if (e.name === 'result.json' && (e.isFile() || e.isSymbolicLink())) out.push(join(dir, e.name));
     }
   };
@@ -209,20 +212,22 @@ export function loadModel(root: string, opts: LoadOptions = {}): Model {
     if (e instanceof ReportInputError) throw e;
     throw new ReportInputError(`cannot read ${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const runs: Run[] = findResultFiles(absRoot).map((path) => {
-    const result = readResult(path);
-    const dir = dirname(path);
-    const rep = /(?:^|\/)rep-(\d+)$/.exec(toPosix(dir));
-    return {
-      result,
-      path,
-      dir,
-      rel: toPosix(relative(absRoot, dir)),
-      repeat: typeof result.repeat === 'number' ? result.repeat : rep ? Number(rep[1]) : -1,
-      mtimeMs: statSync(path).mtimeMs,
-    };
-  });
+  const runs: Run[] = findResultFiles(absRoot).map((path) => makeRun(absRoot, path, readResult(path), statSync(path).mtimeMs));
   return buildModel(absRoot, runs, opts);
+}
+
+/** A run of the model rooted at `absRoot`, from its result.json path and parsed content. */
+export function makeRun(absRoot: string, path: string, result: ReportResult, mtimeMs: number): Run {
+  const dir = dirname(path);
+  const rep = /(?:^|\/)rep-(\d+)$/.exec(toPosix(dir));
+  return {
+    result,
+    path,
+    dir,
+    rel: toPosix(relative(absRoot, dir)),
+    repeat: typeof result.repeat === 'number' ? result.repeat : rep ? Number(rep[1]) : -1,
+    mtimeMs,
+  };
 }
 
 /** Groups runs into cells and orders clients, servers and scenarios. */

@@ -1,9 +1,14 @@
 // Per-run data the report inlines, in two gzipped + base64 blobs per run: the plot data (fate counts, goodput over
-// time from the whole trace, recovery metrics from the qlog files) and the datagrams of the trace for the sequence
-// diagram (capped, compact columns). The browser inflates a run's blobs when its details open (DecompressionStream),
-// so the page loads fast. Reading is one pass over each file: a 1,000-run matrix has millions of trace lines.
+// time from the trace, recovery metrics from qlog files) and the datagrams of the trace for the sequence diagram
+// (capped, compact columns). The browser inflates a run's blobs when its details open (DecompressionStream), so the
+// page loads fast. Every file is read within a byte budget (bounded-read.ts): the trace up to `traceBytes` in one
+// pass, qlogs whole when small and sampled when large (qlog.ts); capture.pcapng is never read (the trace has the
+// datagrams and their fates).
 
-import { readFileSync } from 'node:fs';
+import { readHead } from './bounded-read.js';
+import { pickQlogSeries, type QlogSeries } from './qlog.js';
+
+export { qlogMetrics, type QlogSeries } from './qlog.js';
 import { gzipSync } from 'node:zlib';
 
 /** One trace.txt line (simulator/trace.ts canonicalLine): the fields the report uses. */
@@ -36,6 +41,9 @@ export interface TraceScan {
   /** The first `cap` datagrams, parsed in full. */
   head: TraceRow[];
   goodput?: Goodput;
+  /** Set when only the head of trace.txt was read (the byte budget): bytes read and the file's size. Counts, fates
+   * and goodput then cover those bytes only. */
+  partial?: { bytes: number; size: number };
 }
 
 /** Parses one line: `time direction index copy length kinds fate effects from to arrivedAt arrivedLength sha256`. */
@@ -131,115 +139,16 @@ export function binGoodput(arrivals: number[], bytes: number[]): Goodput | undef
   return { binMs, kbps: bins.map((b) => Math.round((b * 8) / binMs)) };
 }
 
-export interface QlogSeries {
-  /** Vantage point and file name, e.g. "server server-0468.sqlog". */
-  name: string;
-  vantage: string;
-  /** ms since the qlog's reference time. */
-  t: number[];
-  cwnd: (number | null)[];
-  inflight: (number | null)[];
-  latest: (number | null)[];
-  smoothed: (number | null)[];
-  min: (number | null)[];
-}
-
-const METRIC_KEYS = [
-  ['cwnd', 'congestion_window', 1],
-  ['inflight', 'bytes_in_flight', 1],
-  ['latest', 'latest_rtt', 100],
-  ['smoothed', 'smoothed_rtt', 100],
-  ['min', 'min_rtt', 100],
-] as const;
-
-type MetricEvent = { time: number; data: Record<string, unknown> };
-
-/** One metrics_updated record (a torn last record, from a peer killed mid-write, gives undefined). */
-function metricRecord(rec: string): MetricEvent | undefined {
-  try {
-    const e = JSON.parse(rec) as { time?: number; name?: string; data?: Record<string, unknown> };
-    return typeof e.time === 'number' && e.data && e.name?.endsWith('metrics_updated') ? { time: e.time, data: e.data } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** recovery:metrics_updated events of a JSON-SEQ qlog (RFC 7464: RS, JSON text, LF): only those records are parsed. */
-function seqMetrics(text: string): { vantage: string; events: MetricEvent[] } {
-  let vantage = '';
-  const events: MetricEvent[] = [];
-  let pos = 0;
-  let first = true;
-  while (pos < text.length) {
-    let end = text.indexOf('\n', pos);
-    if (end < 0) end = text.length;
-    const start = text.charCodeAt(pos) === 0x1e ? pos + 1 : pos;
-    if (first) {
-      first = false;
-      const head = text.slice(start, end);
-      if (head.includes('qlog_version')) {
-        try {
-          vantage = (JSON.parse(head) as { trace?: { vantage_point?: { type?: string } } }).trace?.vantage_point?.type ?? '';
-        } catch {
-          /* a torn header: keep going */
-        }
-        pos = end + 1;
-        continue;
-      }
-    }
-    const at = text.indexOf('metrics_updated', start);
-    if (at >= 0 && at < end) {
-      const e = metricRecord(text.slice(start, end));
-      if (e) events.push(e);
-    }
-    pos = end + 1;
-  }
-  return { vantage, events };
-}
-
-/** recovery:metrics_updated events of a qlog file, JSON-SEQ (.sqlog) or one JSON document (.qlog), as plot series
- * with values carried forward (an event may update only some), at most `maxPoints` points. */
-export function qlogMetrics(text: string, name: string, maxPoints = 600): QlogSeries | undefined {
-  let events: MetricEvent[] = [];
-  let vantage = '';
-  if (text.startsWith('\x1e') || /\.sqlog$/.test(name)) ({ vantage, events } = seqMetrics(text));
-  else {
-    try {
-      const doc = JSON.parse(text) as { traces?: { vantage_point?: { type?: string }; events?: unknown[] }[] };
-      const tr = doc.traces?.[0];
-      vantage = tr?.vantage_point?.type ?? '';
-      for (const e of tr?.events ?? []) {
-        if (Array.isArray(e) && String(e[2]).endsWith('metrics_updated')) events.push({ time: Number(e[0]), data: e[3] as Record<string, unknown> });
-        else if (e && typeof e === 'object' && String((e as { name?: string }).name).endsWith('metrics_updated')) events.push(e as MetricEvent);
-      }
-    } catch {
-      return undefined;
-    }
-  }
-  if (!events.length) return undefined;
-  if (!vantage) vantage = /server/i.test(name) ? 'server' : /client/i.test(name) ? 'client' : '';
-  const s: QlogSeries = { name: `${vantage || 'qlog'} ${name}`, vantage, t: [], cwnd: [], inflight: [], latest: [], smoothed: [], min: [] };
-  const cur: Record<string, number | null> = { cwnd: null, inflight: null, latest: null, smoothed: null, min: null };
-  const step = Math.ceil(events.length / maxPoints);
-  events.forEach((e, i) => {
-    for (const [k, q, scale] of METRIC_KEYS) {
-      const v = e.data[q];
-      if (typeof v === 'number') cur[k] = Math.round(v * scale) / scale;
-    }
-    // every step-th point, and the last one
-    if (i % step !== 0 && i !== events.length - 1) return;
-    s.t.push(Math.round(e.time * 10) / 10);
-    for (const [k] of METRIC_KEYS) s[k].push(cur[k]!);
-  });
-  return s;
-}
-
 /** The plot blob of a run. */
 export interface PlotPayload {
   total: number;
   fates: Record<string, number>;
   goodput?: Goodput;
   qlog: QlogSeries[];
+  /** qlog files that could hold metrics but were not plotted, and why. */
+  qn?: string[];
+  /** Only the head of trace.txt was read: [bytes read, file size]; total, fates and goodput cover that part. */
+  tp?: [number, number];
 }
 
 /** The datagram blob of a run: columns, one entry per inlined datagram. */
@@ -262,37 +171,46 @@ export interface TracePayload {
   e: number[];
   a: number[];
   al: number[];
+  /** As PlotPayload.tp: `total` counts the datagrams in the part of trace.txt that was read. */
+  tp?: [number, number];
 }
 
 export interface RunData {
   scan?: TraceScan;
   qlog: QlogSeries[];
+  /** qlog files not plotted, and why. */
+  skipped: string[];
 }
 
-/** Reads a run's trace (the first `cap` datagrams in full) and its qlog files; missing files are skipped. */
-export function readRunData(tracePath: string | undefined, qlogPaths: { path: string; name: string }[], opts: { cap: number; maxPoints: number }): RunData {
+/** Bytes of trace.txt read per run (16 MB, about 120,000 datagrams): the diagram shows at most a few thousand, and
+ * fates and goodput of a longer trace come from this head. */
+export const TRACE_BYTES = 16 << 20;
+
+/** Reads at most `maxBytes` of trace.txt and scans it. */
+export function readTrace(path: string, cap: number, maxBytes = TRACE_BYTES): TraceScan {
+  const h = readHead(path, maxBytes);
+  const scan = scanTrace(h.text, cap);
+  if (!h.complete) scan.partial = { bytes: h.bytes, size: h.size };
+  return scan;
+}
+
+/** Reads a run's trace (the first `cap` datagrams in full) and picks its qlog files to plot; missing files are
+ * skipped. */
+export function readRunData(
+  tracePath: string | undefined,
+  qlogPaths: { path: string; name: string }[],
+  opts: { cap: number; maxPoints: number; traceBytes?: number },
+): RunData {
   let scan: TraceScan | undefined;
   if (tracePath) {
     try {
-      scan = scanTrace(readFileSync(tracePath, 'utf8'), opts.cap);
+      scan = readTrace(tracePath, opts.cap, opts.traceBytes);
     } catch {
       scan = undefined;
     }
   }
-  const series: QlogSeries[] = [];
-  for (const q of qlogPaths.slice(0, 24)) {
-    try {
-      const s = qlogMetrics(readFileSync(q.path, 'utf8'), q.name, opts.maxPoints);
-      if (s) series.push(s);
-    } catch {
-      /* missing qlog: linked as missing, nothing to plot */
-    }
-  }
-  // Keep the busiest client and the busiest server trace: a run with 50 connections has 100 qlog files.
-  const best = (v: string) => series.filter((s) => s.vantage === v).sort((a, b) => b.t.length - a.t.length)[0];
-  const picked = [best('client'), best('server')].filter((s): s is QlogSeries => !!s);
-  const other = series.filter((s) => s.vantage !== 'client' && s.vantage !== 'server').slice(0, 2);
-  const data: RunData = { qlog: [...picked, ...other] };
+  const { series, skipped } = pickQlogSeries(qlogPaths, opts.maxPoints);
+  const data: RunData = { qlog: series, skipped };
   if (scan) data.scan = scan;
   return data;
 }
@@ -300,6 +218,8 @@ export function readRunData(tracePath: string | undefined, qlogPaths: { path: st
 export function plotPayload(data: RunData): PlotPayload {
   const p: PlotPayload = { total: data.scan?.total ?? 0, fates: data.scan?.fates ?? {}, qlog: data.qlog };
   if (data.scan?.goodput) p.goodput = data.scan.goodput;
+  if (data.scan?.partial) p.tp = [data.scan.partial.bytes, data.scan.partial.size];
+  if (data.skipped.length) p.qn = data.skipped;
   return p;
 }
 
@@ -328,6 +248,7 @@ export function tracePayload(scan: TraceScan): TracePayload {
     p.al.push(r.arrivedLength ?? -1);
   }
   p.s = [...strings.keys()];
+  if (scan.partial) p.tp = [scan.partial.bytes, scan.partial.size];
   return p;
 }
 

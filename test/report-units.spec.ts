@@ -2,7 +2,7 @@
 // quic-interop-runner's viewer indexes it, JUnit XML, baseline history, expected results, merge of shards, and the
 // report/merge commands' exit codes.
 import { test, expect } from '@playwright/test';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './helpers/proc.js';
@@ -13,6 +13,7 @@ import {
   compareExpected,
   compareWithBaseline,
   expectedFromModel,
+  findResultFiles,
   loadBaseline,
   loadModel,
   mergeResults,
@@ -303,6 +304,35 @@ test('merge: an identical duplicate is kept once; a conflicting one is one error
   const again = await runCli(['merge', s1!, '--out', whole]);
   expect(again.code).toBe(2);
   expect(again.stderr).toMatch(/^crosswire: merge: --out .* already holds results/);
+});
+
+test('merge --move: run folders are renamed into the merged folder, never written through a shared inode', async () => {
+  const whole = tmp();
+  smallMatrix(whole);
+  const [s1, s2] = shard(whole, 2);
+  // another copy sharing s1's inodes (as cp -al makes): merge must not change it
+  const other = tmp();
+  const kept = join(other, 'result.json');
+  const movedRun = loadModel(s1!).runs.find((r) => r.rel === 'self_self/handshake') ?? loadModel(s1!).runs[0]!;
+  linkSync(movedRun.path, kept);
+  const before = readFileSync(kept, 'utf8');
+  const out = join(tmp(), 'merged');
+  const res = await runCli(['merge', s1!, s2!, '--out', out, '--move']);
+  expect(res.stderr).toBe('');
+  expect(res.code).toBe(0);
+  // runs at the top of a cell folder move in one piece; repetitions (rep-<n>) too
+  expect(res.stdout.toString()).toMatch(/^merged 2 folder\(s\): 27 run\(s\) \(27 run folder\(s\) moved, 0 file\(s\) linked, 0 copied\)\n/);
+  expect(cellsOf(out)).toEqual(cellsOf(whole));
+  expect(findResultFiles(s1!)).toEqual([]);
+  expect(findResultFiles(s2!)).toEqual([]);
+  const r = json<{ replay: string }>(join(out, movedRun.rel, 'result.json'));
+  expect(r.replay).toBe(`crosswire replay ${join(out, movedRun.rel, 'result.json')}`);
+  expect(readFileSync(kept, 'utf8')).toBe(before);
+  expect(existsSync(join(out, movedRun.rel, 'trace.txt')) || !movedRun.result.artifacts.trace).toBe(true);
+
+  const both = await runCli(['merge', s1!, '--out', join(tmp(), 'm'), '--move', '--copy']);
+  expect(both.code).toBe(2);
+  expect(both.stderr).toBe('crosswire: --move and --copy exclude each other\n');
 });
 
 test('report command: rebuilds the three files; exit 2 with one line for missing or malformed input; --expect gates', async () => {

@@ -152,6 +152,16 @@ export function reportApp(): void {
 
   const cellAt = new Map<string, PageCell>();
   for (const c of data.cells) cellAt.set(`${c.s}|${c.c}|${c.v}`, c);
+  // Clients and servers with at least one cell of each protocol: a combined report (QUIC + TLS + DTLS) has peers that
+  // speak only some protocols, and a grid row or column of "not run" for every QUIC scenario hides the real ones.
+  const peersOf = new Map<string, { c: Set<number>; v: Set<number> }>();
+  for (const c of data.cells) {
+    const p = data.scenarios[c.s]!.p;
+    let e = peersOf.get(p);
+    if (!e) peersOf.set(p, (e = { c: new Set(), v: new Set() }));
+    e.c.add(c.c);
+    e.v.add(c.v);
+  }
 
   const renderCounts = (visible: PageCell[]) => {
     const n: Record<string, number> = { passed: 0, failed: 0, unsupported: 0, error: 0, flaky: 0 };
@@ -177,10 +187,13 @@ export function reportApp(): void {
     if (!scen.length) return '<p class="empty">No cell matches the filters.</p>';
     const cards = scen.map((si) => {
       const s = data.scenarios[si]!;
-      const head = servers.map((v) => `<th scope="col" title="server">${esc(data.servers[v])}</th>`).join('');
+      const peers = peersOf.get(s.p)!;
+      const cardServers = servers.filter((v) => peers.v.has(v));
+      const head = cardServers.map((v) => `<th scope="col" title="server">${esc(data.servers[v])}</th>`).join('');
       const rows = clients
+        .filter((ci) => peers.c.has(ci))
         .map((ci) => {
-          const tds = servers
+          const tds = cardServers
             .map((v) => {
               const c = cellAt.get(`${si}|${ci}|${v}`);
               return `<td>${c && visible.has(c) ? cellButton(c) : c ? '<span class="dim">·</span>' : '<span class="none" title="not run">–</span>'}</td>`;
@@ -274,8 +287,10 @@ export function reportApp(): void {
     }
     return p as Promise<T>;
   };
-  const fateLine = (total: number, fates: Record<string, number>) =>
-    `<p class="fates">${total.toLocaleString('en')} datagrams: ${Object.entries(fates)
+  const mbText = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+  /** tp = [bytes read, size] when only the head of trace.txt was read: counts are then lower bounds. */
+  const fateLine = (total: number, fates: Record<string, number>, tp?: [number, number]) =>
+    `<p class="fates">${tp ? 'at least ' : ''}${total.toLocaleString('en')} datagrams${tp ? ` (the first ${mbText(tp[0])} of ${mbText(tp[1])} of trace.txt were read)` : ''}: ${Object.entries(fates)
       .sort((a, b) => b[1] - a[1])
       .map(([f, n]) => `<span class="fate f-${isDropped(f) ? 'dropped' : esc(f)}">${esc(f)} ${n}</span>`)
       .join(' ')}</p>`;
@@ -405,7 +420,7 @@ export function reportApp(): void {
         ? Promise.resolve()
         : inflate<PlotPayload>(run.p).then((pp) => {
             if (openKey !== want) return;
-            if (run.q === undefined && pp.total) byId('seq').innerHTML = `${fateLine(pp.total, pp.fates)}<p class="note">${esc(run.pn ?? 'Datagrams not inlined.')}</p>`;
+            if (run.q === undefined && pp.total) byId('seq').innerHTML = `${fateLine(pp.total, pp.fates, pp.tp)}<p class="note">${esc(run.pn ?? 'Datagrams not inlined.')}</p>`;
             drawPlots(pp);
           }, failed);
     void Promise.all([seq, plots]).then(() => {
@@ -424,7 +439,7 @@ export function reportApp(): void {
     const size = data.pageSize;
     const note =
       p.shown < p.total
-        ? `<p class="note">The first ${p.shown.toLocaleString('en')} of ${p.total.toLocaleString('en')} datagrams are inlined${run.pn ? ` (${esc(run.pn)})` : ''}; the whole trace is in ${run.links.find((l) => l.k === 'trace') ? `<a href="${esc(run.links.find((l) => l.k === 'trace')!.h)}">trace.txt</a>` : 'trace.txt'}.</p>`
+        ? `<p class="note">The first ${p.shown.toLocaleString('en')} of ${p.tp ? 'at least ' : ''}${p.total.toLocaleString('en')} datagrams are inlined${run.pn ? ` (${esc(run.pn)})` : ''}; the whole trace is in ${run.links.find((l) => l.k === 'trace') ? `<a href="${esc(run.links.find((l) => l.k === 'trace')!.h)}">trace.txt</a>` : 'trace.txt'}.</p>`
         : '';
     const impaired = (r: Row) => r.f !== 'delivered' || r.e !== '';
     const draw = () => {
@@ -493,7 +508,7 @@ export function reportApp(): void {
         `<span>page ${page + 1} of ${pages} · datagrams ${rows.length ? page * size + 1 : 0}–${page * size + slice.length} of ${rows.length}${onlyImpaired ? ' impaired' : ''}</span>` +
         `<button data-pg="next" ${page >= pages - 1 ? 'disabled' : ''}>next ›</button><button data-pg="last" ${page >= pages - 1 ? 'disabled' : ''}>»</button>` +
         `<label><input type="checkbox" data-imp ${onlyImpaired ? 'checked' : ''}> only datagrams the network altered</label></div>`;
-      box.innerHTML = `${fateLine(p.total, p.fates)}${note}${pager}<div class="seq-scroll">${svg}</div>${rows.length > size ? pager : ''}`;
+      box.innerHTML = `${fateLine(p.total, p.fates, p.tp)}${note}${pager}<div class="seq-scroll">${svg}</div>${rows.length > size ? pager : ''}`;
       box.dataset.rows = String(slice.length);
     };
     box.onclick = (ev) => {
@@ -564,6 +579,13 @@ export function reportApp(): void {
             { label: 'min', color: '#6a1b9a', values: s.min },
           ]),
         ];
+        // A large qlog is sampled (or read from its head): say which part the curves come from.
+        if (s.note) {
+          const n = document.createElement('p');
+          n.className = 'note';
+          n.textContent = `Plotted ${s.note}.`;
+          holder.appendChild(n);
+        }
       };
       const first = Math.max(0, q.findIndex((s) => s.vantage === 'server'));
       if (q.length > 1) {
@@ -581,9 +603,15 @@ export function reportApp(): void {
       n.textContent = 'No qlog with recovery metrics for this run (QUIC runs write qlog files with --capture).';
       box.appendChild(n);
     }
+    for (const why of p.qn ?? []) {
+      const n = document.createElement('p');
+      n.className = 'note';
+      n.textContent = why;
+      box.appendChild(n);
+    }
     if (p.goodput) {
       const g = p.goodput;
-      plot(box, `Goodput to the client (per ${g.binMs} ms, from the trace)`, 'kbit/s', g.kbps.map((_, i) => i * g.binMs), [{ label: 'kbit/s', color: '#00838f', values: g.kbps }]);
+      plot(box, `Goodput to the client (per ${g.binMs} ms, from ${p.tp ? `the first ${mbText(p.tp[0])} of ` : ''}the trace)`, 'kbit/s', g.kbps.map((_, i) => i * g.binMs), [{ label: 'kbit/s', color: '#00838f', values: g.kbps }]);
     }
   };
 
