@@ -1,0 +1,50 @@
+// Summarises a `node --cpu-prof` profile: the functions with the most self time (and their share), optionally the
+// files. Used for issue 15's "top five profile entries"; `--by file` groups by script.
+//
+// Run: node dist/bench/cpu-top.js PROFILE.cpuprofile [--top 15] [--by function|file]
+
+import { readFileSync } from 'node:fs';
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const args = process.argv.slice(2);
+const file = args.find((a) => !a.startsWith('--') && !/^\d+$/.test(a) && a !== 'function' && a !== 'file');
+if (!file) {
+  process.stderr.write('usage: cpu-top PROFILE.cpuprofile [--top N] [--by function|file]\n');
+  process.exit(2);
+}
+const opt = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const top = Number(opt('--top') ?? 15);
+const by = opt('--by') ?? 'function';
+const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const byId = new Map(p.nodes.map((n) => [n.id, n]));
+const self = new Map<string, number>();
+let total = 0;
+for (let i = 0; i < p.samples.length; i++) {
+  const n = byId.get(p.samples[i]!)!;
+  const dt = p.timeDeltas[i] ?? 0;
+  total += dt;
+  const short = n.callFrame.url.replace(/^.*\/(dist|node_modules)\//, '$1/').replace(/^file:\/\//, '');
+  const key = by === 'file' ? short || `(${n.callFrame.functionName || 'native'})` : `${n.callFrame.functionName || '(anonymous)'} ${short}${short ? `:${n.callFrame.lineNumber + 1}` : ''}`;
+  self.set(key, (self.get(key) ?? 0) + dt);
+}
+const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, top);
+process.stdout.write(`${file}: ${(total / 1000).toFixed(0)} ms sampled\n`);
+for (const [k, t] of rows) process.stdout.write(`${((t / total) * 100).toFixed(1).padStart(5)}%  ${(t / 1000).toFixed(0).padStart(6)} ms  ${k}\n`);
