@@ -1,7 +1,7 @@
 // Summarises a `node --cpu-prof` profile: the functions with the most self time (and their share), optionally the
 // files. Used for issue 15's "top five profile entries"; `--by file` groups by script.
 //
-// Run: node dist/bench/cpu-top.js PROFILE.cpuprofile [--top 15] [--by function|file]
+// Run: node dist/bench/cpu-top.js PROFILE.cpuprofile [--top 15] [--by function|file] [--under FUNCTION]
 
 import { readFileSync } from 'node:fs';
 
@@ -22,7 +22,7 @@ interface Profile {
 }
 
 const args = process.argv.slice(2);
-const file = args.find((a) => !a.startsWith('--') && !/^\d+$/.test(a) && a !== 'function' && a !== 'file');
+const file = args.find((a, i) => !a.startsWith('--') && !(args[i - 1] ?? '').startsWith('--'));
 if (!file) {
   process.stderr.write('usage: cpu-top PROFILE.cpuprofile [--top N] [--by function|file]\n');
   process.exit(2);
@@ -35,11 +35,27 @@ const top = Number(opt('--top') ?? 15);
 const by = opt('--by') ?? 'function';
 const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
+// --under NAME: only samples with NAME on their stack (e.g. simulate, to leave set-up out).
+const under = opt('--under');
+const parent = new Map<number, number>();
+for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const inside = new Map<number, boolean>();
+const isUnder = (id: number): boolean => {
+  let v = inside.get(id);
+  if (v === undefined) {
+    const n = byId.get(id)!;
+    const up = parent.get(id);
+    v = n.callFrame.functionName === under || (up !== undefined && isUnder(up));
+    inside.set(id, v);
+  }
+  return v;
+};
 const self = new Map<string, number>();
 let total = 0;
 for (let i = 0; i < p.samples.length; i++) {
   const n = byId.get(p.samples[i]!)!;
   const dt = p.timeDeltas[i] ?? 0;
+  if (under && !isUnder(n.id)) continue;
   total += dt;
   const short = n.callFrame.url.replace(/^.*\/(dist|node_modules)\//, '$1/').replace(/^file:\/\//, '');
   const key = by === 'file' ? short || `(${n.callFrame.functionName || 'native'})` : `${n.callFrame.functionName || '(anonymous)'} ${short}${short ? `:${n.callFrame.lineNumber + 1}` : ''}`;

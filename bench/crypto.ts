@@ -77,7 +77,7 @@ export function benchAead(budgetMs = 400): AeadResult[] {
   return out;
 }
 
-/** Header protection: the two backends plus the node:crypto AES alternatives the node backend chose not to use. */
+/** Header protection: the two backends plus the node:crypto alternatives (the node backend keeps one ECB cipher per AES key). */
 export function benchHeaderProtection(budgetMs = 400): MaskResult[] {
   const sample = new Uint8Array(16).map((_, i) => i * 13);
   const results: MaskResult[] = [];

@@ -552,6 +552,28 @@ for (const backend of BACKENDS) {
       expect(c.verify('rsa_pss_rsae_sha256', key.pub, utf8('m'), s2)).toBe(true);
     });
 
+    test('ECDSA signatures equal the other backend byte for byte over many keys and messages (RFC 6979 nonces, low-S)', () => {
+      // The node backend computes RFC 6979 itself and only k·G in OpenSSL (engine/crypto/node-ecdsa.ts): any slip in
+      // the DRBG, the modular arithmetic or the DER encoding (leading zeros, short r or s) shows up as a mismatch here.
+      const other = cryptoProvider(backend === 'noble' ? 'node' : 'noble');
+      const rnd = seededRandom('ecdsa-many', nobleCrypto.hash.bind(null, 'sha256'));
+      for (const [alg, curve, len] of [['ecdsa_secp256r1_sha256', 'secp256r1', 32], ['ecdsa_secp384r1_sha384', 'secp384r1', 48]] as const) {
+        for (let i = 0; i < 40; i++) {
+          const d = rnd(len);
+          d[0] = (d[0]! & 0x7f) | 0x01; // below the order, never zero
+          const pair = nodeCryptoLib.createECDH(curve === 'secp256r1' ? 'prime256v1' : 'secp384r1');
+          pair.setPrivateKey(d);
+          const point = new Uint8Array(pair.getPublicKey());
+          const priv: PrivateKey = { kind: 'ec', curve, d, publicPoint: point };
+          const message = rnd(i * 7);
+          const none = () => new Uint8Array(0);
+          const a = c.sign(alg, priv, message, none);
+          expect(hex(a), `${alg} #${i}`).toBe(hex(other.sign(alg, priv, message, none)));
+          expect(c.verify(alg, { kind: 'ec', curve, point, spki: new Uint8Array(0) }, message, a)).toBe(true);
+        }
+      }
+    });
+
     test('high-S ECDSA signatures from OpenSSL are accepted (P-256 and P-384)', () => {
       for (const [alg, kind, n] of [
         ['ecdsa_secp256r1_sha256', 'p256', P256_N],
