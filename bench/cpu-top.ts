@@ -1,7 +1,7 @@
 // Summarises a `node --cpu-prof` profile: the functions with the most self time (and their share), optionally the
 // files. Used for issue 15's "top five profile entries"; `--by file` groups by script.
 //
-// Run: node dist/bench/cpu-top.js PROFILE.cpuprofile [--top 15] [--by function|file] [--under FUNCTION]
+// Run: node dist/bench/cpu-top.js PROFILE.cpuprofile [--top 15] [--by function|file] [--under FUNCTION] [--inclusive]
 
 import { readFileSync } from 'node:fs';
 
@@ -52,14 +52,25 @@ const isUnder = (id: number): boolean => {
 };
 const self = new Map<string, number>();
 let total = 0;
+// --inclusive: time with the function anywhere on the stack (each function counted once per sample).
+const inclusive = args.includes('--inclusive');
+const keyOf = (n: ProfileNode): string => {
+  const short = n.callFrame.url.replace(/^.*\/(dist|node_modules)\//, '$1/').replace(/^file:\/\//, '');
+  return by === 'file' ? short || `(${n.callFrame.functionName || 'native'})` : `${n.callFrame.functionName || '(anonymous)'} ${short}${short ? `:${n.callFrame.lineNumber + 1}` : ''}`;
+};
 for (let i = 0; i < p.samples.length; i++) {
   const n = byId.get(p.samples[i]!)!;
   const dt = p.timeDeltas[i] ?? 0;
   if (under && !isUnder(n.id)) continue;
   total += dt;
-  const short = n.callFrame.url.replace(/^.*\/(dist|node_modules)\//, '$1/').replace(/^file:\/\//, '');
-  const key = by === 'file' ? short || `(${n.callFrame.functionName || 'native'})` : `${n.callFrame.functionName || '(anonymous)'} ${short}${short ? `:${n.callFrame.lineNumber + 1}` : ''}`;
-  self.set(key, (self.get(key) ?? 0) + dt);
+  if (inclusive) {
+    const seen = new Set<string>();
+    for (let id: number | undefined = n.id; id !== undefined; id = parent.get(id)) seen.add(keyOf(byId.get(id)!));
+    for (const key of seen) self.set(key, (self.get(key) ?? 0) + dt);
+  } else {
+    const key = keyOf(n);
+    self.set(key, (self.get(key) ?? 0) + dt);
+  }
 }
 const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, top);
 process.stdout.write(`${file}: ${(total / 1000).toFixed(0)} ms sampled\n`);

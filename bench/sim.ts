@@ -207,6 +207,7 @@ function countedProvider(inner: CryptoProvider, tally: CryptoTally): CryptoProvi
         tagLength: a.tagLength,
         seal: (nonce, plain, aad) => time(tally.seal, () => a.seal(nonce, plain, aad)),
         open: (nonce, cipher, aad) => time(tally.open, () => a.open(nonce, cipher, aad)),
+        ...(a.sealInPlace ? { sealInPlace: (nonce: Uint8Array, packet: Uint8Array, aadLength: number, n: number) => time(tally.seal, () => a.sealInPlace!(nonce, packet, aadLength, n)) } : {}),
       };
     },
     headerProtection: (name, key) => {

@@ -293,6 +293,23 @@ for (const backend of BACKENDS) {
       expect(() => c.aead('chacha20-poly1305', new Uint8Array(16))).toThrow(CryptoError);
     });
 
+    test('sealInPlace (when the backend has it) writes exactly what seal() returns, for every AEAD and length', () => {
+      for (const name of ['aes-128-gcm', 'aes-256-gcm', 'chacha20-poly1305'] as const) {
+        const a = c.aead(name, new Uint8Array(name === 'aes-128-gcm' ? 16 : 32).map((_, i) => i * 3 + 1));
+        if (!a.sealInPlace) continue; // optional: protection.ts falls back to seal() and a copy
+        for (const [aadLength, n] of [[1, 20], [20, 0], [33, 1162], [5, 1]] as const) {
+          const nonce = new Uint8Array(12).map((_, i) => i + n);
+          const packet = new Uint8Array(aadLength + n + 16).map((_, i) => (i * 29) & 0xff);
+          const expected = a.seal(nonce, packet.slice(aadLength, aadLength + n), packet.slice(0, aadLength));
+          const header = packet.slice(0, aadLength);
+          a.sealInPlace(nonce, packet, aadLength, n);
+          expect(hex(packet.subarray(0, aadLength)), `${name} header untouched`).toBe(hex(header));
+          expect(hex(packet.subarray(aadLength)), `${name} ${aadLength}+${n}`).toBe(hex(expected));
+          expect(a.open(nonce, packet.subarray(aadLength), header)).not.toBeNull();
+        }
+      }
+    });
+
     test('RFC 9001 A.1: QUIC v1 initial secrets, keys, IVs and header-protection keys', () => {
       const initialSalt = fromHex('38762cf7f55934b34d179ae6a4c80cadccbb7f0a');
       const initial = c.hkdfExtract('sha256', initialSalt, fromHex('8394c8f03e515708'));

@@ -31,15 +31,16 @@ function toBytes(x: bigint, length: number): Buffer {
   return Buffer.from(x.toString(16).padStart(length * 2, '0'), 'hex');
 }
 
-function modPow(base: bigint, exp: bigint, m: bigint): bigint {
-  let result = 1n;
-  base %= m;
-  while (exp > 0n) {
-    if (exp & 1n) result = (result * base) % m;
-    base = (base * base) % m;
-    exp >>= 1n;
+/** a⁻¹ mod m for 0 < a < m, m prime (extended Euclid: far fewer BigInt operations than Fermat's a^(m-2)). */
+function modInverse(a: bigint, m: bigint): bigint {
+  let [r0, r1] = [m, a % m];
+  let [t0, t1] = [0n, 1n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [t0, t1] = [t1, t0 - q * t1];
   }
-  return result;
+  return t0 < 0n ? t0 + m : t0;
 }
 
 /** DER INTEGER body of a non-negative value: minimal big-endian, a leading zero when the top bit is set. */
@@ -85,7 +86,7 @@ export function ecdsaSignDeterministic(curveName: 'secp256r1' | 'secp384r1', has
       const point = ecdh.getPublicKey(null, 'uncompressed'); // k·G
       const r = toBig(point.subarray(1, 1 + c.bytes)) % c.n;
       if (r !== 0n) {
-        let s = (modPow(kk, c.n - 2n, c.n) * ((e + r * x) % c.n)) % c.n;
+        let s = (modInverse(kk, c.n) * ((e + r * x) % c.n)) % c.n;
         if (s !== 0n) {
           if (s > c.n >> 1n) s = c.n - s; // low-S, as noble's sign() normalises
           const body = Buffer.concat([derInteger(r), derInteger(s)]);

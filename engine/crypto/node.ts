@@ -74,13 +74,18 @@ function hkdfExtract(hash: HashName, salt: Uint8Array, ikm: Uint8Array): Uint8Ar
 function hkdfExpand(hash: HashName, prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
   const hLen = HASH_LENGTH[hash];
   if (length > 255 * hLen) throw new CryptoError(`HKDF-Expand: length ${length} exceeds 255 * HashLen`);
+  // T(i) = HMAC(PRK, T(i-1) || info || i), fed as one buffer: every update() is a call into OpenSSL, and a handshake
+  // derives dozens of short labels (packet keys, IVs, header-protection keys, the key schedule), nearly all one block.
+  const input = Buffer.allocUnsafe(hLen + info.length + 1);
+  input.set(info, hLen);
   const out = new Uint8Array(length);
-  let previous: Uint8Array = new Uint8Array(0);
   for (let i = 1, filled = 0; filled < length; i++) {
-    previous = createHmac(hash, prk).update(previous).update(info).update(new Uint8Array([i])).digest();
+    input[hLen + info.length] = i;
+    const previous = createHmac(hash, prk).update(i === 1 ? input.subarray(hLen) : input).digest();
     const take = Math.min(previous.length, length - filled);
     out.set(previous.subarray(0, take), filled);
     filled += take;
+    input.set(previous, 0);
   }
   return out;
 }
@@ -105,11 +110,23 @@ function makeAead(name: AeadName, key: Uint8Array): Aead {
       out.set(cipher.getAuthTag(), plaintext.length);
       return out;
     },
+    sealInPlace(nonce, packet, aadLength, plaintextLength) {
+      // seal() without its output buffer: the ciphertext and tag go straight into the packet (one 1200-byte
+      // allocation and copy fewer per packet sent).
+      if (nonce.length !== 12) throw new CryptoError(`${name}: nonce must be 12 bytes`);
+      const cipher = createCipheriv(name as 'aes-128-gcm', secret, nonce);
+      cipher.setAAD(packet.subarray(0, aadLength));
+      const end = aadLength + plaintextLength;
+      packet.set(cipher.update(packet.subarray(aadLength, end)), aadLength);
+      cipher.final();
+      packet.set(cipher.getAuthTag(), end);
+    },
     open(nonce, ciphertext, aad) {
       if (nonce.length !== 12 || ciphertext.length < 16) return null;
       const bodyLength = ciphertext.length - 16;
       try {
-        const decipher = createDecipheriv(name as 'aes-128-gcm', secret, nonce, { authTagLength: 16 });
+        // No options object: GCM and ChaCha20-Poly1305 take the 16-byte tag by default (only CCM and OCB need it).
+        const decipher = createDecipheriv(name as 'aes-128-gcm', secret, nonce);
         decipher.setAAD(aad);
         decipher.setAuthTag(ciphertext.subarray(bodyLength));
         const plain = decipher.update(ciphertext.subarray(0, bodyLength));

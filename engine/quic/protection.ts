@@ -135,9 +135,13 @@ export function protectPacketInPlace(keys: Pick<PacketKeys, 'aead' | 'iv' | 'hea
   const headerLength = pnOffset + pnLength;
   const payloadLength = packet.length - headerLength - AEAD_TAG_LENGTH;
   if (payloadLength < minPayloadForSample(pnLength)) throw new RangeError(`payload of ${payloadLength} byte(s) is too short for the header protection sample`);
-  // Both backends return the ciphertext in memory of their own, so writing it over the plaintext is safe.
-  const sealed = keys.aead.seal(packetNonce(keys.iv, pn), packet.subarray(headerLength, headerLength + payloadLength), packet.subarray(0, headerLength));
-  packet.set(sealed, headerLength);
+  const nonce = packetNonce(keys.iv, pn);
+  if (keys.aead.sealInPlace) keys.aead.sealInPlace(nonce, packet, headerLength, payloadLength);
+  else {
+    // Both backends return the ciphertext in memory of their own, so writing it over the plaintext is safe.
+    const sealed = keys.aead.seal(nonce, packet.subarray(headerLength, headerLength + payloadLength), packet.subarray(0, headerLength));
+    packet.set(sealed, headerLength);
+  }
   const mask = keys.headerProtection.mask(packet.subarray(pnOffset + 4, pnOffset + 4 + SAMPLE_LENGTH));
   packet[0]! ^= mask[0]! & (isLong(packet[0]!) ? FIRST_BYTE.LONG_PROTECTED : FIRST_BYTE.SHORT_PROTECTED);
   for (let i = 0; i < pnLength; i++) packet[pnOffset + i]! ^= mask[1 + i]!;
