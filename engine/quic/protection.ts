@@ -62,11 +62,30 @@ export function initialSecrets(crypto: CryptoProvider, version: number, clientDc
   };
 }
 
+/**
+ * Initial keys of the last few client DCIDs, per provider. They are a pure function of (version, DCID), and one
+ * handshake derives the same ones up to three times: the server's trial decryption of a first Initial, the server
+ * connection and, in a simulation, the client in the same process (each derivation is 9 HMACs, two AEAD key imports
+ * and two header-protection key schedules). PacketKeys are immutable and their AEAD and mask objects keep no state
+ * between calls, so sharing them is safe; the cache only changes how often the work is done, never a result.
+ */
+const INITIAL_CACHE_SIZE = 8;
+const initialCache = new WeakMap<CryptoProvider, Map<string, { client: PacketKeys; server: PacketKeys }>>();
+
 /** Initial packet keys of both directions; Initial packets always use AES-128-GCM with SHA-256. */
 export function initialKeys(crypto: CryptoProvider, version: number, clientDcid: Uint8Array): { client: PacketKeys; server: PacketKeys } {
+  let cache = initialCache.get(crypto);
+  if (!cache) initialCache.set(crypto, (cache = new Map()));
+  let key = `${version}:`;
+  for (let i = 0; i < clientDcid.length; i++) key += clientDcid[i]! < 16 ? '0' + clientDcid[i]!.toString(16) : clientDcid[i]!.toString(16);
+  const hit = cache.get(key);
+  if (hit) return hit;
   const s = initialSecrets(crypto, version, clientDcid);
   const suite = CIPHER_SUITES.TLS_AES_128_GCM_SHA256;
-  return { client: derivePacketKeys(crypto, suite, s.client, version), server: derivePacketKeys(crypto, suite, s.server, version) };
+  const keys = { client: derivePacketKeys(crypto, suite, s.client, version), server: derivePacketKeys(crypto, suite, s.server, version) };
+  cache.set(key, keys);
+  if (cache.size > INITIAL_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  return keys;
 }
 
 /** The next 1-RTT secret (RFC 9001 §6.1): "quic ku" / "quicv2 ku". */
