@@ -1,7 +1,7 @@
 // Crypto backend benchmark: packet AEAD throughput (1200-byte QUIC packets) and header-protection mask rate for the
 // noble and node backends, printed as ratios against noble measured in the same run (DESIGN.md §8: never asserted).
 //
-// Run: npm run build && node dist/bench/crypto.js [--ms 400]
+// Run: npm run build && node dist/bench/crypto.js [--ms 400] [--json]
 
 import { createCipheriv, generateKeyPairSync } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
@@ -10,6 +10,7 @@ import { nobleCrypto } from '../engine/crypto/noble.js';
 import { nodeCrypto } from '../engine/crypto/node.js';
 import type { AeadName, CryptoProvider, HeaderProtectionName, PrivateKey, PublicKey, SignatureAlgorithm } from '../engine/crypto/provider.js';
 import { seededRandom } from '../engine/crypto/random.js';
+import { emitBench, type BenchMetric } from './emit.js';
 
 const PACKET_BYTES = 1200;
 
@@ -76,7 +77,7 @@ export function benchAead(budgetMs = 400): AeadResult[] {
   return out;
 }
 
-/** Header protection: the two backends plus the node:crypto AES alternatives the node backend chose not to use. */
+/** Header protection: the two backends plus the node:crypto alternatives (the node backend keeps one ECB cipher per AES key). */
 export function benchHeaderProtection(budgetMs = 400): MaskResult[] {
   const sample = new Uint8Array(16).map((_, i) => i * 13);
   const results: MaskResult[] = [];
@@ -204,6 +205,24 @@ function budgetFromArgs(argv: string[]): number {
   return Number.isFinite(v) && v > 0 ? v : 400;
 }
 
+/** The per-packet figures the engine's speed depends on, for bench/index.ts (the handshake table stays human-only). */
+function emitCryptoBench(budgetMs: number): void {
+  const metrics: BenchMetric[] = [];
+  for (const r of benchAead(budgetMs)) {
+    if (r.direction !== 'seal') continue;
+    metrics.push({ id: `crypto.${r.aead}.seal.node`, name: `${r.aead} seal, node backend (${PACKET_BYTES} B)`, value: r.mbps.node, unit: 'MB/s', better: 'higher' });
+    metrics.push({ id: `crypto.${r.aead}.seal.node-over-noble`, name: `${r.aead} seal node / noble`, value: r.ratio, unit: '×', better: 'higher' });
+  }
+  for (const r of benchHeaderProtection(budgetMs)) {
+    for (const backend of ['noble', 'node']) {
+      const v = r.masksPerSec[backend];
+      if (v !== undefined) metrics.push({ id: `crypto.hp.${r.scheme}.${backend}`, name: `${r.scheme} header protection, ${backend} backend`, value: v / 1e6, unit: 'M masks/s', better: 'higher' });
+    }
+  }
+  emitBench({ bench: 'crypto', metrics });
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  printCryptoBench(budgetFromArgs(process.argv.slice(2)));
+  if (process.argv.includes('--json')) emitCryptoBench(budgetFromArgs(process.argv.slice(2)));
+  else printCryptoBench(budgetFromArgs(process.argv.slice(2)));
 }

@@ -1,34 +1,58 @@
-// Fuzz sweep throughput: seeds per second for the handshakeloss scenario (50 handshakes through 30% bursty loss),
-// run in-process one seed after another, the way `crosswire fuzz --jobs 1` does. Printed, never asserted (DESIGN.md §8).
+// Fuzz sweep throughput (issue 15, P4), measured the way users run it: `crosswire fuzz <scenario> --seeds N --jobs J`
+// as a child process, reading the seeds/s the command prints itself (its clock starts after loading, so process
+// start-up is not counted). Two cases: handshakeloss (50 handshakes through 30% bursty loss per seed) on one job,
+// handshake (one handshake and a 1 KiB download per seed) on two. Printed, never asserted (DESIGN.md §8).
 //
-// Run: npm run build && node dist/bench/fuzz.js [--seeds 10] [--scenario scenarios/quic/handshakeloss.yaml]
+// Run: npm run build && node dist/bench/fuzz.js [--seeds 10] [--handshake-seeds 200] [--json]
 
-import { join, dirname } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { loadScenario, SCHEMA_PATH } from '../interop/scenario/load.js';
-import { runScenario } from '../interop/runner/run.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { emitBench, logger, wantsJson, type BenchMetric } from './emit.js';
+
+/** This checkout's root: dist/bench/fuzz.js → ../.. (so a baseline checkout measures its own CLI). */
+const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+const CLI = join(ROOT, 'bin/crosswire.js');
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
-const file = arg('scenario', join(dirname(dirname(SCHEMA_PATH)), 'scenarios/quic/handshakeloss.yaml'));
-const seeds = Number(arg('seeds', '10'));
-const scenario = loadScenario(file);
-
-// One warm-up seed outside the measurement: module loading, JIT and the simulation PKI are one-time costs.
-runScenario(scenario, { seed: 0 });
-const verdicts = new Map<string, number>();
-let handshakes = 0;
-const start = performance.now();
-for (let s = 1; s <= seeds; s++) {
-  const r = runScenario(scenario, { seed: s });
-  verdicts.set(r.verdict, (verdicts.get(r.verdict) ?? 0) + 1);
-  handshakes += Number(r.metrics['handshakes'] ?? 0);
+interface Sweep {
+  seedsPerSec: number;
+  line: string;
 }
-const seconds = (performance.now() - start) / 1000;
-console.log(`fuzz ${scenario.name}: ${seeds} seeds in ${seconds.toFixed(2)} s`);
-console.log(`  seeds/s      ${(seeds / seconds).toFixed(3)}`);
-console.log(`  handshakes/s ${(handshakes / seconds).toFixed(1)}`);
-console.log(`  verdicts     ${[...verdicts].map(([v, n]) => `${n} ${v}`).join(', ')}`);
+
+function sweep(scenario: string, seeds: number, jobs: number): Sweep {
+  const out = mkdtempSync(join(tmpdir(), 'crosswire-bench-fuzz-'));
+  try {
+    const r = spawnSync(process.execPath, [CLI, 'fuzz', join(ROOT, scenario), '--seeds', String(seeds), '--jobs', String(jobs), '--out', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const line = r.stdout.split('\n').find((l) => l.includes('seeds/s')) ?? '';
+    const m = /\(([\d.]+) seeds\/s\)/.exec(line);
+    if (!m) throw new Error(`crosswire fuzz ${scenario} printed no rate (exit ${r.status}): ${(r.stderr || r.stdout).slice(-400)}`);
+    return { seedsPerSec: Number(m[1]), line };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+const json = wantsJson();
+const log = logger(json);
+const lossSeeds = Number(arg('seeds', '10'));
+const hsSeeds = Number(arg('handshake-seeds', '200'));
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+log(`fuzz bench (load ${load()})`);
+const loss = sweep('scenarios/quic/handshakeloss.yaml', lossSeeds, 1);
+log(`  --jobs 1: ${loss.line}`);
+const hs = sweep('scenarios/quic/handshake.yaml', hsSeeds, 2);
+log(`  --jobs 2: ${hs.line}`);
+const metrics: BenchMetric[] = [
+  { id: 'p4.handshakeloss.seeds-per-sec', name: `P4 fuzz handshakeloss --jobs 1 (${lossSeeds} seeds)`, value: loss.seedsPerSec, unit: 'seeds/s', goal: '≥ 10', better: 'higher' },
+  { id: 'p4.handshakeloss.handshakes-per-sec', name: 'P4 lossy handshakes/s (50 per seed)', value: loss.seedsPerSec * 50, unit: '/s', goal: '≥ 500', better: 'higher' },
+  { id: 'p4.handshake.seeds-per-sec', name: `P4 fuzz handshake --jobs 2 (${hsSeeds} seeds)`, value: hs.seedsPerSec, unit: 'seeds/s', better: 'higher' },
+];
+if (json) emitBench({ bench: 'fuzz', metrics, notes: [`fuzz: load ${load()}`] });

@@ -3,7 +3,7 @@
 // the baseline. Prints MB/s per pair and ours/ngtcp2 ratios; never asserts a time. `--baseline DIR` also runs the
 // crosswire pairs from another built checkout (its bin/crosswire.js), interleaved run by run, for an A/B in one run.
 //
-//   node dist/bench/quic-throughput.js [--size 100MB] [--runs 1] [--only self|ngtcp2] [--crypto node|noble] [--baseline DIR]
+//   node dist/bench/quic-throughput.js [--size 100MB] [--runs 1] [--only self|ngtcp2] [--crypto node|noble] [--baseline DIR] [--json]
 
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { makePki } from '../test/helpers/pki.js';
 import { freeUdpPort, spawnPeer, type Peer } from '../test/helpers/proc.js';
+import { emitBench, type BenchMetric } from './emit.js';
 
 const GTLS_SERVER = '/usr/sbin/gtlsserver';
 const GTLS_CLIENT = '/usr/bin/gtlsclient';
@@ -24,6 +25,8 @@ interface Options {
   crypto: ('node' | 'noble')[];
   /** Another crosswire checkout (built) to compare against. */
   baseline?: string;
+  /** Human lines to stderr, one result line for bench/index.ts on stdout. */
+  json: boolean;
 }
 
 function parseSize(s: string): number {
@@ -34,7 +37,7 @@ function parseSize(s: string): number {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { size: parseSize('100MB'), runs: 1, crypto: ['node', 'noble'] };
+  const o: Options = { size: parseSize('100MB'), runs: 1, crypto: ['node', 'noble'], json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -56,7 +59,8 @@ function parseArgs(argv: string[]): Options {
       const dir = resolve(value());
       if (!existsSync(join(dir, CLI))) throw new Error(`--baseline ${dir} has no ${CLI} (build it first)`);
       o.baseline = dir;
-    } else throw new Error(`unknown argument ${a}`);
+    } else if (a === '--json') o.json = true;
+    else throw new Error(`unknown argument ${a}`);
   }
   return o;
 }
@@ -121,8 +125,11 @@ interface Result {
   ms: number[];
 }
 
+let out = (s: string) => void process.stdout.write(s);
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  if (o.json) out = (s) => void process.stderr.write(s);
   if (!existsSync(CLI)) throw new Error(`run from the repository root after npm run build (${CLI} not found)`);
   const pki = makePki();
   const root = mkdtempSync(join(tmpdir(), 'crosswire-bench-'));
@@ -131,7 +138,7 @@ async function main(): Promise<void> {
   const mb = o.size / (1024 * 1024);
   // Shared machines: the load next to the numbers says how far to trust them.
   const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
-  process.stdout.write(`quic-throughput: ${mb.toFixed(1)} MiB over loopback UDP, ${o.runs} run(s) each; client wall time incl. process start; load ${load()}\n`);
+  out(`quic-throughput: ${mb.toFixed(1)} MiB over loopback UDP, ${o.runs} run(s) each; client wall time incl. process start; load ${load()}\n`);
   const want = makeFile(root, name, o.size);
   const results: Result[] = [];
 
@@ -160,7 +167,7 @@ async function main(): Promise<void> {
                 r.ms.push(c.ms);
               },
             );
-            process.stdout.write(`  ${r.name}: ${(mb / (r.ms.at(-1)! / 1000)).toFixed(2)} MB/s\n`);
+            out(`  ${r.name}: ${(mb / (r.ms.at(-1)! / 1000)).toFixed(2)} MB/s\n`);
           }
         }
         results.push(...res);
@@ -179,7 +186,7 @@ async function main(): Promise<void> {
             res.ms.push(r.ms);
           },
         );
-        process.stdout.write(`  ${res.name}: ${(mb / (res.ms.at(-1)! / 1000)).toFixed(2)} MB/s\n`);
+        out(`  ${res.name}: ${(mb / (res.ms.at(-1)! / 1000)).toFixed(2)} MB/s\n`);
       }
       results.push(res);
     }
@@ -191,16 +198,30 @@ async function main(): Promise<void> {
   // The median run of each pair: one slow outlier on a shared machine should not decide the ratio.
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const rate = (r: Result) => mb / (median(r.ms) / 1000);
-  process.stdout.write(`\nload at the end: ${load()}\npair                 MB/s     seconds\n`);
-  for (const r of results) process.stdout.write(`${r.name.padEnd(20)} ${rate(r).toFixed(2).padStart(7)}  ${(median(r.ms) / 1000).toFixed(2).padStart(8)}\n`);
+  out(`\nload at the end: ${load()}\npair                 MB/s     seconds\n`);
+  for (const r of results) out(`${r.name.padEnd(20)} ${rate(r).toFixed(2).padStart(7)}  ${(median(r.ms) / 1000).toFixed(2).padStart(8)}\n`);
   const base = results.find((r) => r.name.startsWith('ngtcp2'));
   if (base) {
-    for (const r of results) if (r !== base) process.stdout.write(`ratio ${r.name} / ngtcp2: ${(rate(r) / rate(base)).toFixed(3)}\n`);
+    for (const r of results) if (r !== base) out(`ratio ${r.name} / ngtcp2: ${(rate(r) / rate(base)).toFixed(3)}\n`);
   }
   for (const r of results) {
     if (!r.name.startsWith('crosswire ')) continue;
     const old = results.find((x) => x.name === r.name.replace('crosswire ', 'baseline '));
-    if (old) process.stdout.write(`ratio ${r.name} / ${old.name}: ${(rate(r) / rate(old)).toFixed(3)}\n`);
+    if (old) out(`ratio ${r.name} / ${old.name}: ${(rate(r) / rate(old)).toFixed(3)}\n`);
+  }
+  if (o.json) {
+    const metrics: BenchMetric[] = [];
+    const before = (r: Result) => results.find((x) => x.name === r.name.replace('crosswire ', 'baseline '));
+    for (const r of results) {
+      if (r.name.startsWith('baseline ')) continue;
+      const key = r.name.replace(/\s+/g, '-');
+      const old = before(r);
+      metrics.push({ id: `p3.${key}.mbps`, name: `P3 loopback ${mb.toFixed(0)} MiB, ${r.name} (MB/s)`, value: rate(r), unit: 'MB/s', better: 'higher', ...(old && old !== r ? { before: rate(old) } : {}) });
+      if (base && r !== base) {
+        metrics.push({ id: `p3.${key}.vs-ngtcp2`, name: `P3 ${r.name} / ngtcp2`, value: rate(r) / rate(base), unit: '×', goal: '≥ 0.5', better: 'higher', ...(old && old !== r ? { before: rate(old) / rate(base) } : {}) });
+      }
+    }
+    emitBench({ bench: 'quic-throughput', metrics, notes: [`quic-throughput: load at the end ${load()}`] });
   }
 }
 

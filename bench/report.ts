@@ -7,7 +7,7 @@
 // as ratios against the same measurements of the synthetic folder in this run. Printed numbers only; nothing here
 // asserts a time.
 //
-// Run: npm run build && node dist/bench/report.js [--runs-dir DIR [--reuse]] [--keep] [--browser] [--dir PATH]
+// Run: npm run build && node dist/bench/report.js [--runs-dir DIR [--reuse]] [--keep] [--browser] [--dir PATH] [--json]
 
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { measureFolder, type FolderTimes } from './report-real.js';
@@ -17,8 +17,10 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { writeSyntheticRun, prng, type SyntheticRun } from '../test/report-fixtures.js';
 import { buildJunit, buildSummary, loadModel, renderHtml, writeReports } from '../reports/index.js';
+import { emitBench, logger } from './emit.js';
 
 const args = process.argv.slice(2);
+const log = logger(args.includes('--json'));
 const flag = (name: string) => args.includes(name);
 const opt = (name: string) => {
   const i = args.indexOf(name);
@@ -77,7 +79,7 @@ const size = (b: number) => (b >= 1024 * 1024 ? `${(b / 1024 / 1024).toFixed(2)}
 const root = opt('--runs-dir') ?? mkdtempSync(join(tmpdir(), 'crosswire-bench-report-'));
 let t0 = performance.now();
 const written = flag('--reuse') ? loadModel(root).runs.length : generate(root);
-console.log(`${flag('--reuse') ? 'reusing' : 'generated'} ${written} runs in ${root} (${ms(performance.now() - t0)})`);
+log(`${flag('--reuse') ? 'reusing' : 'generated'} ${written} runs in ${root} (${ms(performance.now() - t0)})`);
 
 // Phases, then the whole call as `crosswire report` makes it.
 t0 = performance.now();
@@ -92,8 +94,8 @@ const tJunit = performance.now() - t0;
 t0 = performance.now();
 const { html, stats } = renderHtml(model, { outDir: root });
 const tHtml = performance.now() - t0;
-console.log(`model: ${model.runs.length} runs, ${model.cells.length} cells (${model.cells.filter((c) => c.flaky).length} flaky), ${model.clients.length} clients × ${model.servers.length} servers × ${model.scenarios.length} scenarios`);
-console.log(`phases: load ${ms(tLoad)}, summary ${ms(tSummary)}, junit ${ms(tJunit)}, html ${ms(tHtml)} (reads traces and qlogs, gzips payloads)`);
+log(`model: ${model.runs.length} runs, ${model.cells.length} cells (${model.cells.filter((c) => c.flaky).length} flaky), ${model.clients.length} clients × ${model.servers.length} servers × ${model.scenarios.length} scenarios`);
+log(`phases: load ${ms(tLoad)}, summary ${ms(tSummary)}, junit ${ms(tJunit)}, html ${ms(tHtml)} (reads traces and qlogs, gzips payloads)`);
 void summary;
 void junit;
 void html;
@@ -113,8 +115,8 @@ for (let i = 0; i < runs; i++) {
 times.sort((a, b) => a - b);
 cpu.sort((a, b) => a - b);
 // CPU time next to wall time: on a shared machine the wall time also measures the neighbours.
-console.log(`writeReports(${written} runs): median ${ms(times[1]!)} wall, ${ms(cpu[1]!)} CPU, of ${runs} (wall min ${ms(times[0]!)}, max ${ms(times[2]!)}); load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs`);
-console.log(
+log(`writeReports(${written} runs): median ${ms(times[1]!)} wall, ${ms(cpu[1]!)} CPU, of ${runs} (wall min ${ms(times[0]!)}, max ${ms(times[2]!)}); load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs`);
+log(
   `report.html ${size(files.sizeBytes)} (inlined run data ${size(stats.payloadBytes)}; ${stats.reduced} run(s) without datagrams, ${stats.omitted} without plots by the budget), ` +
     `junit.xml ${size(statSync(files.junit).size)}, summary.json ${size(statSync(files.summary).size)}`,
 );
@@ -141,8 +143,8 @@ if (flag('--browser')) {
   await page.waitForFunction(() => (window as unknown as { __crosswire: { ready: boolean } }).__crosswire.ready);
   const tBig = performance.now() - t0;
   const inPage = await page.evaluate(() => (window as unknown as { __crosswire: { parseMs: number; renderMs: number; detailsMs: number } }).__crosswire);
-  console.log(`chromium: load to first matrix ${ms(tReady)} (${cells} cells), filter ${ms(tFilter)}, open a failed run ${ms(tOpen)}, load + open goodput (8,000 datagrams, 5 runs) ${ms(tBig)}`);
-  console.log(`  in the page (last load): JSON ${ms(inPage.parseMs)}, matrix render ${ms(inPage.renderMs)}, details with diagram and plots ${ms(inPage.detailsMs)}`);
+  log(`chromium: load to first matrix ${ms(tReady)} (${cells} cells), filter ${ms(tFilter)}, open a failed run ${ms(tOpen)}, load + open goodput (8,000 datagrams, 5 runs) ${ms(tBig)}`);
+  log(`  in the page (last load): JSON ${ms(inPage.parseMs)}, matrix render ${ms(inPage.renderMs)}, details with diagram and plots ${ms(inPage.detailsMs)}`);
   await browser.close();
 }
 
@@ -164,3 +166,13 @@ if (real) {
 }
 
 if (!flag('--keep') && !opt('--runs-dir')) rmSync(root, { recursive: true, force: true });
+if (flag('--json')) {
+  emitBench({
+    bench: 'report',
+    metrics: [
+      { id: 'report.write-1000.wall', name: `writeReports, ${written} runs (median wall)`, value: times[1]! / 1000, unit: 's', better: 'lower' },
+      { id: 'report.write-1000.cpu', name: `writeReports, ${written} runs (median CPU)`, value: cpu[1]! / 1000, unit: 's', better: 'lower' },
+      { id: 'report.html-size', name: 'report.html size', value: files.sizeBytes / 1024 / 1024, unit: 'MB', better: 'lower' },
+    ],
+  });
+}

@@ -32,6 +32,9 @@ import { hashBytes } from '../simulator/trace.js';
 import type { NetworkConfig } from '../simulator/network.js';
 import { PacedSender, ScriptedEndpoint } from '../simulator/testing/fake-endpoints.js';
 import { quicShort } from '../simulator/testing/packets.js';
+import { emitBench, logger, peakRssMiB, wantsJson, type BenchMetric } from './emit.js';
+
+let log: (line: string) => void = logger(false);
 
 const DATAGRAM = 1200;
 
@@ -204,6 +207,7 @@ function countedProvider(inner: CryptoProvider, tally: CryptoTally): CryptoProvi
         tagLength: a.tagLength,
         seal: (nonce, plain, aad) => time(tally.seal, () => a.seal(nonce, plain, aad)),
         open: (nonce, cipher, aad) => time(tally.open, () => a.open(nonce, cipher, aad)),
+        ...(a.sealInPlace ? { sealInPlace: (nonce: Uint8Array, packet: Uint8Array, aadLength: number, n: number) => time(tally.seal, () => a.sealInPlace!(nonce, packet, aadLength, n)) } : {}),
       };
     },
     headerProtection: (name, key) => {
@@ -258,6 +262,9 @@ export interface SimBenchResult {
   cpuMs: number;
   goodputBps: number;
   aeadMs: number;
+  /** QUIC only: the crypto the run paid (timed inside it) plus the trace fingerprint's hashing of the same datagrams. */
+  floorMs?: number;
+  datagrams: number;
   /** Wall time inside endpoint calls, and the rest (the simulator's own). */
   endpointMs: number;
   simulatorMs: number;
@@ -283,34 +290,35 @@ export function runSimBench(mb = 10, loss = 0, endpoint: 'fake' | 'quic' = 'quic
   const cpuMs = (cpu.user + cpu.system) / 1000;
   const problem = t.verify();
   const goodputBps = (total * 8 * 1000) / Math.max(r.simulatedMs, 1e-9);
-  console.log(`simulator: ${t.label}, ${mb} MB over 15 ms / 10 Mbit/s / queue 25${loss ? `, ${loss * 100}% loss each way` : ''}`);
-  console.log(`  outcome ${r.outcome}${r.reason ? ` (${r.reason})` : ''}, ${problem ? `FAILED: ${problem}` : 'all bytes intact'}`);
-  console.log(`  ${r.events} events, ${r.trace.length} datagrams ${JSON.stringify(r.metrics.datagrams)}, fates ${JSON.stringify(r.metrics.fates)}`);
-  console.log(`  simulated ${(r.simulatedMs / 1000).toFixed(2)} s in ${(wall / 1000).toFixed(2)} s wall: ${(r.simulatedMs / wall).toFixed(1)}× real time`);
+  log(`simulator: ${t.label}, ${mb} MB over 15 ms / 10 Mbit/s / queue 25${loss ? `, ${loss * 100}% loss each way` : ''}`);
+  log(`  outcome ${r.outcome}${r.reason ? ` (${r.reason})` : ''}, ${problem ? `FAILED: ${problem}` : 'all bytes intact'}`);
+  log(`  ${r.events} events, ${r.trace.length} datagrams ${JSON.stringify(r.metrics.datagrams)}, fates ${JSON.stringify(r.metrics.fates)}`);
+  log(`  simulated ${(r.simulatedMs / 1000).toFixed(2)} s in ${(wall / 1000).toFixed(2)} s wall: ${(r.simulatedMs / wall).toFixed(1)}× real time`);
   // On a shared machine wall time includes waiting for a core; the process's CPU time is the steadier figure.
-  console.log(`  CPU time ${(cpuMs / 1000).toFixed(2)} s: ${(r.simulatedMs / cpuMs).toFixed(1)}× real time per CPU-second`);
+  log(`  CPU time ${(cpuMs / 1000).toFixed(2)} s: ${(r.simulatedMs / cpuMs).toFixed(1)}× real time per CPU-second`);
   // The ceiling: every datagram of the data direction back to back on the wire (28 bytes of IPv4+UDP each). What is
   // left below it is idle link time; what separates it from 10 Mbit/s is per-packet overhead (headers, AEAD tag).
   const wireBits = { 'to-client': 0, 'to-server': 0 };
   for (const e of r.trace) wireBits[e.direction] += (e.length + 28) * 8;
   const busyMs = (Math.max(wireBits['to-client'], wireBits['to-server']) * 1000) / linkBps;
   const ceilingBps = (total * 8 * 1000) / busyMs;
-  console.log(`  goodput ${(goodputBps / 1e6).toFixed(2)} Mbit/s in simulated time = ${((goodputBps / linkBps) * 100).toFixed(1)}% of the 10 Mbit/s link, ${((goodputBps / ceilingBps) * 100).toFixed(1)}% of the ${(ceilingBps / 1e6).toFixed(2)} Mbit/s its datagrams could carry back to back (the data direction's link busy ${((busyMs / r.simulatedMs) * 100).toFixed(1)}% of the time)`);
-  console.log(`  wall per datagram ${((wall * 1000) / Math.max(1, r.trace.length)).toFixed(1)} µs (trace hashing included)`);
+  log(`  goodput ${(goodputBps / 1e6).toFixed(2)} Mbit/s in simulated time = ${((goodputBps / linkBps) * 100).toFixed(1)}% of the 10 Mbit/s link, ${((goodputBps / ceilingBps) * 100).toFixed(1)}% of the ${(ceilingBps / 1e6).toFixed(2)} Mbit/s its datagrams could carry back to back (the data direction's link busy ${((busyMs / r.simulatedMs) * 100).toFixed(1)}% of the time)`);
+  log(`  wall per datagram ${((wall * 1000) / Math.max(1, r.trace.length)).toFixed(1)} µs (trace hashing included)`);
   // Attribution: wall time inside endpoint calls vs the rest (the simulator). The timing pairs' own cost is reported
   // apart (about half of each pair falls inside the measured interval), since it would not exist unmeasured.
   const pairMs = (timerPairUs() * inEndpoints.calls) / 1000;
   const endpointMs = Math.max(0, inEndpoints.ms - pairMs / 2);
   const simMs = Math.max(0, wall - endpointMs - pairMs);
   const n = Math.max(1, r.trace.length);
-  console.log(`  wall split: endpoints ${endpointMs.toFixed(0)} ms (${((endpointMs / wall) * 100).toFixed(0)}%, ${((endpointMs * 1000) / n).toFixed(1)} µs/datagram), simulator ${simMs.toFixed(0)} ms (${((simMs / wall) * 100).toFixed(0)}%, ${((simMs * 1000) / n).toFixed(1)} µs/datagram), timing itself ${pairMs.toFixed(0)} ms over ${inEndpoints.calls} endpoint calls`);
-  console.log(`  simulator alone would run at ${(r.simulatedMs / Math.max(simMs, 1e-9)).toFixed(1)}× real time`);
+  log(`  wall split: endpoints ${endpointMs.toFixed(0)} ms (${((endpointMs / wall) * 100).toFixed(0)}%, ${((endpointMs * 1000) / n).toFixed(1)} µs/datagram), simulator ${simMs.toFixed(0)} ms (${((simMs / wall) * 100).toFixed(0)}%, ${((simMs * 1000) / n).toFixed(1)} µs/datagram), timing itself ${pairMs.toFixed(0)} ms over ${inEndpoints.calls} endpoint calls`);
+  log(`  simulator alone would run at ${(r.simulatedMs / Math.max(simMs, 1e-9)).toFixed(1)}× real time`);
   // On a loaded machine wall time is mostly waiting for a core, spread over both sides alike; the same split applied
   // to the process's CPU time is the steadier estimate (it also carries JIT and GC threads, as a real run does).
   const simCpuMs = (cpuMs * simMs) / wall;
-  console.log(`  the same split of CPU time: simulator ≈ ${simCpuMs.toFixed(0)} ms = ${((simCpuMs * 1000) / n).toFixed(1)} µs/datagram, endpoints ≈ ${((cpuMs * endpointMs) / wall).toFixed(0)} ms (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`);
+  log(`  the same split of CPU time: simulator ≈ ${simCpuMs.toFixed(0)} ms = ${((simCpuMs * 1000) / n).toFixed(1)} µs/datagram, endpoints ≈ ${((cpuMs * endpointMs) / wall).toFixed(0)} ms (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`);
   const aeadMs = aeadWallMs(provider, total);
-  console.log(`  AEAD only (${provider.name}, aes-128-gcm seal+open of the same bytes): ${aeadMs.toFixed(0)} ms = ${((aeadMs / wall) * 100).toFixed(0)}% of the simulation's wall time`);
+  log(`  AEAD only (${provider.name}, aes-128-gcm seal+open of the same bytes): ${aeadMs.toFixed(0)} ms = ${((aeadMs / wall) * 100).toFixed(0)}% of the simulation's wall time`);
+  let floorMs: number | undefined;
   if (endpoint === 'quic') {
     // The floor under any implementation of this run on this machine: the crypto the protocol requires, as the run
     // paid it, plus the SHA-256 per datagram the trace requires. Engines and simulator at zero cost would still need it.
@@ -318,11 +326,11 @@ export function runSimBench(mb = 10, loss = 0, endpoint: 'fake' | 'quic' = 'quic
     const part = (label: string, x: { ms: number; n: number }) => `${label} ${x.ms.toFixed(0)} ms (${x.n}, ${x.n ? ((x.ms * 1000) / x.n).toFixed(1) : '0'} µs each)`;
     const inRun = tally.seal.ms + tally.open.ms + tally.mask.ms + tally.handshake.ms;
     const timingMs = (timerPairUs() * (tally.seal.n + tally.open.n + tally.mask.n + tally.handshake.n)) / 1000;
-    console.log(`  crypto inside the run (${provider.name}): ${part('AEAD seal', tally.seal)}, ${part('open', tally.open)}, ${part('header protection', tally.mask)}, ${part('handshake', tally.handshake)}; ${inRun.toFixed(0)} ms = ${((inRun / wall) * 100).toFixed(0)}% of wall time (its timing adds ≈ ${timingMs.toFixed(0)} ms)`);
-    const floorMs = inRun + hashMs;
-    console.log(`  crypto floor: that + the trace's SHA-256 of every datagram (${hashMs.toFixed(0)} ms, same lengths, measured after) = ${floorMs.toFixed(0)} ms → with engines and simulator free this run could reach at most ${(r.simulatedMs / floorMs).toFixed(1)}× real time`);
+    log(`  crypto inside the run (${provider.name}): ${part('AEAD seal', tally.seal)}, ${part('open', tally.open)}, ${part('header protection', tally.mask)}, ${part('handshake', tally.handshake)}; ${inRun.toFixed(0)} ms = ${((inRun / wall) * 100).toFixed(0)}% of wall time (its timing adds ≈ ${timingMs.toFixed(0)} ms)`);
+    floorMs = inRun + hashMs;
+    log(`  crypto floor: that + the trace's SHA-256 of every datagram (${hashMs.toFixed(0)} ms, same lengths, measured after) = ${floorMs.toFixed(0)} ms → with engines and simulator free this run could reach at most ${(r.simulatedMs / floorMs).toFixed(1)}× real time`);
   }
-  return { outcome: r.outcome, simulatedMs: r.simulatedMs, wallMs: wall, cpuMs, goodputBps, aeadMs, endpointMs, simulatorMs: simMs };
+  return { outcome: problem ? `${r.outcome}: ${problem}` : r.outcome, simulatedMs: r.simulatedMs, wallMs: wall, cpuMs, goodputBps, aeadMs, ...(floorMs !== undefined ? { floorMs } : {}), datagrams: r.trace.length, endpointMs, simulatorMs: simMs };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
@@ -332,5 +340,25 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   };
   const endpoint = flag('endpoint') === 'fake' ? 'fake' : 'quic';
   const provider = flag('crypto') === 'noble' ? nobleCrypto : nodeCrypto;
-  runSimBench(Number(flag('mb') ?? 10), Number(flag('loss') ?? 0), endpoint, provider);
+  const json = wantsJson();
+  log = logger(json);
+  const loss = Number(flag('loss') ?? 0);
+  const r = runSimBench(Number(flag('mb') ?? 10), loss, endpoint, provider);
+  if (json) {
+    // P1 is the lossless QUIC run (issue 15); a lossy run reports its link efficiency under P2's loss figure.
+    const tag = loss ? `loss${+(loss * 100).toFixed(2)}` : 'loss0';
+    const metrics: BenchMetric[] = [
+      { id: `sim.${tag}.goodput`, name: `P2 goodput, ${+(loss * 100).toFixed(2)}% loss (% of link)`, value: (r.goodputBps / 10_000_000) * 100, unit: '%', goal: loss ? '≥ 80' : '≥ 95', better: 'higher' },
+    ];
+    if (!loss) {
+      metrics.unshift(
+        { id: 'p1.realtime', name: 'P1 goodput self↔self: simulated / wall', value: r.simulatedMs / r.wallMs, unit: '×', goal: '≥ 20', better: 'higher' },
+        { id: 'p1.realtime-cpu', name: 'P1 simulated / CPU time', value: r.simulatedMs / r.cpuMs, unit: '×', better: 'higher' },
+        { id: 'p1.us-per-datagram', name: 'P1 wall per datagram', value: (r.wallMs * 1000) / Math.max(1, r.datagrams), unit: 'µs', better: 'lower' },
+      );
+      if (r.floorMs !== undefined) metrics.push({ id: 'p1.over-floor', name: 'P1 wall / crypto floor', value: r.wallMs / r.floorMs, unit: '×', goal: '≤ 2', better: 'lower' });
+      metrics.push({ id: 'mem.goodput-peak-rss', name: 'peak RSS of the goodput run', value: peakRssMiB(), unit: 'MiB', better: 'lower' });
+    }
+    emitBench({ bench: 'sim', metrics, notes: [`sim ${endpoint} ${provider.name} loss ${loss}: ${r.outcome}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`] });
+  }
 }

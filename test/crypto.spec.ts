@@ -293,6 +293,23 @@ for (const backend of BACKENDS) {
       expect(() => c.aead('chacha20-poly1305', new Uint8Array(16))).toThrow(CryptoError);
     });
 
+    test('sealInPlace (when the backend has it) writes exactly what seal() returns, for every AEAD and length', () => {
+      for (const name of ['aes-128-gcm', 'aes-256-gcm', 'chacha20-poly1305'] as const) {
+        const a = c.aead(name, new Uint8Array(name === 'aes-128-gcm' ? 16 : 32).map((_, i) => i * 3 + 1));
+        if (!a.sealInPlace) continue; // optional: protection.ts falls back to seal() and a copy
+        for (const [aadLength, n] of [[1, 20], [20, 0], [33, 1162], [5, 1]] as const) {
+          const nonce = new Uint8Array(12).map((_, i) => i + n);
+          const packet = new Uint8Array(aadLength + n + 16).map((_, i) => (i * 29) & 0xff);
+          const expected = a.seal(nonce, packet.slice(aadLength, aadLength + n), packet.slice(0, aadLength));
+          const header = packet.slice(0, aadLength);
+          a.sealInPlace(nonce, packet, aadLength, n);
+          expect(hex(packet.subarray(0, aadLength)), `${name} header untouched`).toBe(hex(header));
+          expect(hex(packet.subarray(aadLength)), `${name} ${aadLength}+${n}`).toBe(hex(expected));
+          expect(a.open(nonce, packet.subarray(aadLength), header)).not.toBeNull();
+        }
+      }
+    });
+
     test('RFC 9001 A.1: QUIC v1 initial secrets, keys, IVs and header-protection keys', () => {
       const initialSalt = fromHex('38762cf7f55934b34d179ae6a4c80cadccbb7f0a');
       const initial = c.hkdfExtract('sha256', initialSalt, fromHex('8394c8f03e515708'));
@@ -550,6 +567,28 @@ for (const backend of BACKENDS) {
       const s2 = c.sign('rsa_pss_rsae_sha256', key.priv, utf8('m'), seededRandom('salt-2', nobleCrypto.hash.bind(null, 'sha256')));
       expect(hex(s1)).not.toBe(hex(s2));
       expect(c.verify('rsa_pss_rsae_sha256', key.pub, utf8('m'), s2)).toBe(true);
+    });
+
+    test('ECDSA signatures equal the other backend byte for byte over many keys and messages (RFC 6979 nonces, low-S)', () => {
+      // The node backend computes RFC 6979 itself and only k·G in OpenSSL (engine/crypto/node-ecdsa.ts): any slip in
+      // the DRBG, the modular arithmetic or the DER encoding (leading zeros, short r or s) shows up as a mismatch here.
+      const other = cryptoProvider(backend === 'noble' ? 'node' : 'noble');
+      const rnd = seededRandom('ecdsa-many', nobleCrypto.hash.bind(null, 'sha256'));
+      for (const [alg, curve, len] of [['ecdsa_secp256r1_sha256', 'secp256r1', 32], ['ecdsa_secp384r1_sha384', 'secp384r1', 48]] as const) {
+        for (let i = 0; i < 40; i++) {
+          const d = rnd(len);
+          d[0] = (d[0]! & 0x7f) | 0x01; // below the order, never zero
+          const pair = nodeCryptoLib.createECDH(curve === 'secp256r1' ? 'prime256v1' : 'secp384r1');
+          pair.setPrivateKey(d);
+          const point = new Uint8Array(pair.getPublicKey());
+          const priv: PrivateKey = { kind: 'ec', curve, d, publicPoint: point };
+          const message = rnd(i * 7);
+          const none = () => new Uint8Array(0);
+          const a = c.sign(alg, priv, message, none);
+          expect(hex(a), `${alg} #${i}`).toBe(hex(other.sign(alg, priv, message, none)));
+          expect(c.verify(alg, { kind: 'ec', curve, point, spki: new Uint8Array(0) }, message, a)).toBe(true);
+        }
+      }
     });
 
     test('high-S ECDSA signatures from OpenSSL are accepted (P-256 and P-384)', () => {

@@ -3,8 +3,9 @@
 // Where OpenSSL would take a decision out of the seeded run's hands, this backend keeps it deterministic instead:
 // ECDSA signing uses noble's RFC 6979 nonces (node:crypto only signs with random k) and RSA-PSS salts come from the
 // injected random (the EMSA-PSS block is built here and only the raw RSA private operation runs in OpenSSL).
-// Header protection (one 16-byte block per packet) reuses the noble backend's code, which is faster than a
-// node:crypto cipher call for so little data; bench/crypto.ts measures both.
+// ECDSA P-256/P-384 signing computes the RFC 6979 nonce here and only k·G in OpenSSL (node-ecdsa.ts): the same bytes
+// as noble at a fraction of the cost. Header protection (one 16-byte block per packet) reuses the noble backend's
+// code, which is faster than a node:crypto cipher call for so little data; bench/crypto.ts measures both.
 
 import {
   constants,
@@ -41,6 +42,7 @@ import {
 import { AEAD_KEY_LENGTH, HP_KEY_LENGTH, allZero, describeAlgorithm } from './common.js';
 import { byteLength, bitLength, emsaPssEncode, i2osp, type RsaHash } from './rsa.js';
 import { drawP256Scalar, nobleCrypto } from './noble.js';
+import { ecdsaSignDeterministic } from './node-ecdsa.js';
 
 const HASH_LENGTH: Record<HashName, number> = { sha256: 32, sha384: 48 };
 const RSA_HASH_LENGTH: Record<RsaHash['name'], number> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
@@ -72,13 +74,18 @@ function hkdfExtract(hash: HashName, salt: Uint8Array, ikm: Uint8Array): Uint8Ar
 function hkdfExpand(hash: HashName, prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
   const hLen = HASH_LENGTH[hash];
   if (length > 255 * hLen) throw new CryptoError(`HKDF-Expand: length ${length} exceeds 255 * HashLen`);
+  // T(i) = HMAC(PRK, T(i-1) || info || i), fed as one buffer: every update() is a call into OpenSSL, and a handshake
+  // derives dozens of short labels (packet keys, IVs, header-protection keys, the key schedule), nearly all one block.
+  const input = Buffer.allocUnsafe(hLen + info.length + 1);
+  input.set(info, hLen);
   const out = new Uint8Array(length);
-  let previous: Uint8Array = new Uint8Array(0);
   for (let i = 1, filled = 0; filled < length; i++) {
-    previous = createHmac(hash, prk).update(previous).update(info).update(new Uint8Array([i])).digest();
+    input[hLen + info.length] = i;
+    const previous = createHmac(hash, prk).update(i === 1 ? input.subarray(hLen) : input).digest();
     const take = Math.min(previous.length, length - filled);
     out.set(previous.subarray(0, take), filled);
     filled += take;
+    input.set(previous, 0);
   }
   return out;
 }
@@ -103,11 +110,23 @@ function makeAead(name: AeadName, key: Uint8Array): Aead {
       out.set(cipher.getAuthTag(), plaintext.length);
       return out;
     },
+    sealInPlace(nonce, packet, aadLength, plaintextLength) {
+      // seal() without its output buffer: the ciphertext and tag go straight into the packet (one 1200-byte
+      // allocation and copy fewer per packet sent).
+      if (nonce.length !== 12) throw new CryptoError(`${name}: nonce must be 12 bytes`);
+      const cipher = createCipheriv(name as 'aes-128-gcm', secret, nonce);
+      cipher.setAAD(packet.subarray(0, aadLength));
+      const end = aadLength + plaintextLength;
+      packet.set(cipher.update(packet.subarray(aadLength, end)), aadLength);
+      cipher.final();
+      packet.set(cipher.getAuthTag(), end);
+    },
     open(nonce, ciphertext, aad) {
       if (nonce.length !== 12 || ciphertext.length < 16) return null;
       const bodyLength = ciphertext.length - 16;
       try {
-        const decipher = createDecipheriv(name as 'aes-128-gcm', secret, nonce, { authTagLength: 16 });
+        // No options object: GCM and ChaCha20-Poly1305 take the 16-byte tag by default (only CCM and OCB need it).
+        const decipher = createDecipheriv(name as 'aes-128-gcm', secret, nonce);
         decipher.setAAD(aad);
         decipher.setAuthTag(ciphertext.subarray(bodyLength));
         const plain = decipher.update(ciphertext.subarray(0, bodyLength));
@@ -124,27 +143,24 @@ function makeAead(name: AeadName, key: Uint8Array): Aead {
 
 function makeHeaderProtection(name: HeaderProtectionName, key: Uint8Array): HeaderProtection {
   if (key.length !== HP_KEY_LENGTH[name]) throw new CryptoError(`${name} header protection: key must be ${HP_KEY_LENGTH[name]} bytes`);
-  // Both schemes reuse the noble backend's single-block code: a node:crypto cipher call per 16-byte sample costs
-  // more than the block itself (bench/crypto.ts: about 4x slower for ChaCha20, 1.5-4x for AES-ECB).
+  // Both schemes reuse the noble backend's single-block code on a key expanded once. Measured again for issue 15
+  // (bench/crypto.ts, interleaved, same process): noble AES 1.7–2.8 µs per mask against 4.2–4.5 µs for one reused
+  // node:crypto aes-128-ecb cipher fed each sample — the call into OpenSSL costs more than the block itself; for
+  // ChaCha20 OpenSSL would even need a cipher object per sample (the sample is its IV).
   return nobleCrypto.headerProtection(name, key);
 }
 
-// DER prefixes that wrap a raw 32-byte X25519 key into PKCS#8 / SubjectPublicKeyInfo (RFC 8410 §7, §4).
-const X25519_PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20]);
-const X25519_SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00]);
-
-function withPrefix(prefix: Uint8Array, raw: Uint8Array): Buffer {
-  const out = Buffer.alloc(prefix.length + raw.length);
-  out.set(prefix);
-  out.set(raw, prefix.length);
-  return out;
-}
+// Raw X25519 keys go in and out as JWK: OpenSSL 3's DER decoders and encoders cost about 1.4 ms per PKCS#8 import
+// and 0.4 ms per SPKI export here, JWK about 0.15 ms and 0.02 ms (bench/crypto.ts "x25519 generate + derive").
+// A private OKP JWK is imported from `d` alone (node builds it with the raw-private-key call and derives the public
+// half itself); `x` must still be a string, so it is left empty rather than computed twice.
+const b64url = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url');
 
 function ecdhGenerate(group: EcdhGroup, random: (n: number) => Uint8Array): EcdhKeyPair {
   if (group === 'x25519') {
-    const privateKey = createPrivateKey({ key: withPrefix(X25519_PKCS8_PREFIX, random(32)), format: 'der', type: 'pkcs8' });
-    const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
-    const publicKey = own(spki.subarray(spki.length - 32));
+    const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(random(32)), x: '' }, format: 'jwk' });
+    const publicKey = own(Buffer.from(createPublicKey(privateKey).export({ format: 'jwk' }).x ?? '', 'base64url'));
+    if (publicKey.length !== 32) throw new CryptoError('x25519: key generation failed');
     return {
       group,
       publicKey,
@@ -152,7 +168,7 @@ function ecdhGenerate(group: EcdhGroup, random: (n: number) => Uint8Array): Ecdh
         if (peer.length !== 32) throw new CryptoError('x25519 public key must be 32 bytes');
         let shared: Uint8Array;
         try {
-          const publicKey = createPublicKey({ key: withPrefix(X25519_SPKI_PREFIX, peer), format: 'der', type: 'spki' });
+          const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(peer) }, format: 'jwk' });
           shared = own(diffieHellman({ privateKey, publicKey }));
         } catch {
           // OpenSSL refuses to derive from low-order points itself.
@@ -259,8 +275,13 @@ function nodeRsaHash(name: RsaHash['name']): RsaHash {
 function sign(alg: SignatureAlgorithm, key: PrivateKey, message: Uint8Array, random: (n: number) => Uint8Array): Uint8Array {
   const spec = describeAlgorithm(alg);
   switch (spec.kind) {
-    case 'ecdsa':
-      return nobleCrypto.sign(alg, key, message, random);
+    case 'ecdsa': {
+      if (key.kind === 'ec' && key.curve === spec.curve) {
+        const signature = ecdsaSignDeterministic(spec.curve, spec.hash, key.d, createHash(spec.hash).update(message).digest());
+        if (signature) return signature;
+      }
+      return nobleCrypto.sign(alg, key, message, random); // other curve/hash pairings, and its error messages
+    }
     case 'ed25519':
       if (key.kind !== 'ed25519') throw new CryptoError('ed25519 needs an Ed25519 key');
       return own(nodeSign(null, message, importPrivateKey(key)));

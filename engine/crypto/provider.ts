@@ -27,6 +27,12 @@ export interface Aead {
   seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
   /** Returns the plaintext, or null when authentication fails (never throws on bad input). */
   open(nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array | null;
+  /**
+   * Optional fast path of seal() for a packet laid out in one buffer: `packet[0, aadLength)` is the AAD,
+   * `packet[aadLength, aadLength + plaintextLength)` the plaintext, replaced by the ciphertext, and the 16 bytes after
+   * it receive the tag. Same result as seal(); backends without it are called through seal() and a copy.
+   */
+  sealInPlace?(nonce: Uint8Array, packet: Uint8Array, aadLength: number, plaintextLength: number): void;
 }
 
 export interface HeaderProtection {

@@ -62,11 +62,30 @@ export function initialSecrets(crypto: CryptoProvider, version: number, clientDc
   };
 }
 
+/**
+ * Initial keys of the last few client DCIDs, per provider. They are a pure function of (version, DCID), and one
+ * handshake derives the same ones up to three times: the server's trial decryption of a first Initial, the server
+ * connection and, in a simulation, the client in the same process (each derivation is 9 HMACs, two AEAD key imports
+ * and two header-protection key schedules). PacketKeys are immutable and their AEAD and mask objects keep no state
+ * between calls, so sharing them is safe; the cache only changes how often the work is done, never a result.
+ */
+const INITIAL_CACHE_SIZE = 8;
+const initialCache = new WeakMap<CryptoProvider, Map<string, { client: PacketKeys; server: PacketKeys }>>();
+
 /** Initial packet keys of both directions; Initial packets always use AES-128-GCM with SHA-256. */
 export function initialKeys(crypto: CryptoProvider, version: number, clientDcid: Uint8Array): { client: PacketKeys; server: PacketKeys } {
+  let cache = initialCache.get(crypto);
+  if (!cache) initialCache.set(crypto, (cache = new Map()));
+  let key = `${version}:`;
+  for (let i = 0; i < clientDcid.length; i++) key += clientDcid[i]! < 16 ? '0' + clientDcid[i]!.toString(16) : clientDcid[i]!.toString(16);
+  const hit = cache.get(key);
+  if (hit) return hit;
   const s = initialSecrets(crypto, version, clientDcid);
   const suite = CIPHER_SUITES.TLS_AES_128_GCM_SHA256;
-  return { client: derivePacketKeys(crypto, suite, s.client, version), server: derivePacketKeys(crypto, suite, s.server, version) };
+  const keys = { client: derivePacketKeys(crypto, suite, s.client, version), server: derivePacketKeys(crypto, suite, s.server, version) };
+  cache.set(key, keys);
+  if (cache.size > INITIAL_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  return keys;
 }
 
 /** The next 1-RTT secret (RFC 9001 §6.1): "quic ku" / "quicv2 ku". */
@@ -135,9 +154,13 @@ export function protectPacketInPlace(keys: Pick<PacketKeys, 'aead' | 'iv' | 'hea
   const headerLength = pnOffset + pnLength;
   const payloadLength = packet.length - headerLength - AEAD_TAG_LENGTH;
   if (payloadLength < minPayloadForSample(pnLength)) throw new RangeError(`payload of ${payloadLength} byte(s) is too short for the header protection sample`);
-  // Both backends return the ciphertext in memory of their own, so writing it over the plaintext is safe.
-  const sealed = keys.aead.seal(packetNonce(keys.iv, pn), packet.subarray(headerLength, headerLength + payloadLength), packet.subarray(0, headerLength));
-  packet.set(sealed, headerLength);
+  const nonce = packetNonce(keys.iv, pn);
+  if (keys.aead.sealInPlace) keys.aead.sealInPlace(nonce, packet, headerLength, payloadLength);
+  else {
+    // Both backends return the ciphertext in memory of their own, so writing it over the plaintext is safe.
+    const sealed = keys.aead.seal(nonce, packet.subarray(headerLength, headerLength + payloadLength), packet.subarray(0, headerLength));
+    packet.set(sealed, headerLength);
+  }
   const mask = keys.headerProtection.mask(packet.subarray(pnOffset + 4, pnOffset + 4 + SAMPLE_LENGTH));
   packet[0]! ^= mask[0]! & (isLong(packet[0]!) ? FIRST_BYTE.LONG_PROTECTED : FIRST_BYTE.SHORT_PROTECTED);
   for (let i = 0; i < pnLength; i++) packet[pnOffset + i]! ^= mask[1 + i]!;

@@ -163,6 +163,11 @@ class ClientSession {
 export class ClientFleet implements DatagramEndpoint {
   readonly records: ClientConnectionRecord[] = [];
   private readonly sessions: ClientSession[] = [];
+  /**
+   * The sessions not yet drained, in opening order: a drained session is closed (so also finished) and stays so, so the
+   * per-datagram loops below need not visit the fifty behind a handshakeloss run.
+   */
+  private active: ClientSession[] = [];
   private readonly byPort = new Map<number, ClientSession>();
   private lastTicket: SessionTicket | undefined;
 
@@ -173,7 +178,7 @@ export class ClientFleet implements DatagramEndpoint {
 
   /** Every planned connection was opened and has finished its work (or died). */
   get done(): boolean {
-    return this.records.length === this.plan.connections && this.sessions.every((s) => s.finished);
+    return this.records.length === this.plan.connections && this.active.every((s) => s.finished);
   }
 
   /** Exceptions the connections caught as INTERNAL_ERROR (engine bugs), in connection order. */
@@ -195,23 +200,28 @@ export class ClientFleet implements DatagramEndpoint {
     const s = new ClientSession(conn, record, local, this.plan);
     this.records.push(record);
     this.sessions.push(s);
+    this.active.push(s);
     this.byPort.set(local.port, s);
     s.begin(now);
   }
 
   private live(): ClientSession[] {
-    return this.sessions.filter((s) => !s.gone);
+    // Not gone implies not drained: the active list holds every live session.
+    return this.active.filter((s) => !s.gone);
   }
 
   private afterInput(now: number): void {
     // Sessions that closed during this input still have their last events (closing, closed) to read.
-    for (const s of this.sessions.filter((x) => !x.drained)) {
-      if (s.gone) s.drained = true;
+    const active = this.active;
+    let drained = false;
+    for (const s of active) {
+      if (s.gone) drained = s.drained = true;
       s.process(now);
       if (s.ticket) this.lastTicket = s.ticket;
     }
+    if (drained) this.active = active.filter((s) => !s.drained);
     // Sequential workloads: the next connection starts once the previous one is done with its downloads.
-    while (!this.plan.parallel && this.records.length < this.plan.connections && this.sessions.every((s) => s.finished)) this.open(now);
+    while (!this.plan.parallel && this.records.length < this.plan.connections && this.active.every((s) => s.finished)) this.open(now);
   }
 
   receiveDatagram(data: Uint8Array, from: Address, now: number, local?: Address): void {

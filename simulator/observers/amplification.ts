@@ -54,12 +54,11 @@ export class AmplificationObserver implements WireObserver {
     for (const p of ev.classification.packets) if (p.kind === 'retry' && p.token) this.retryTokens.add(Buffer.from(p.token).toString('hex'));
     const s = this.state(ev.to);
     if (s.validated) return;
-    const key = addressKey(ev.to);
     s.sent += ev.data.length;
     const ratio = s.received === 0 ? Infinity : s.sent / s.received;
     s.peak = Math.max(s.peak, ratio);
     if (ratio > this.factor && !this.violation)
-      this.violation = `server sent ${s.sent} B to ${key} after receiving ${s.received} B (×${ratio.toFixed(2)}) at ${ev.time.toFixed(3)} ms, before validating it`;
+      this.violation = `server sent ${s.sent} B to ${addressKey(ev.to)} after receiving ${s.received} B (×${ratio.toFixed(2)}) at ${ev.time.toFixed(3)} ms, before validating it`;
   }
 
   peak(): number {

@@ -100,9 +100,25 @@ function verify(chain: readonly Uint8Array[], opts: VerifyChainOptions): Certifi
   throw new TlsError(Alert.unknown_ca, unknownCaMessage(search, anchors, skipped));
 }
 
+/**
+ * Leaf certificates parsed lately, by their encoding. A parse is a pure function of the bytes and Certificate objects
+ * are never modified, so a client that meets the same server again (a scenario opens fifty connections, a fuzz sweep
+ * thousands) reuses the object — and with it the backend's imported public key, cached per key object, which the
+ * CertificateVerify check would otherwise import again on every handshake.
+ */
+const parsedLeaves = new Map<string, Certificate>();
+const LEAF_CACHE_SIZE = 16;
+
 function parseLeaf(der: Uint8Array): Certificate {
+  const key = derKey(der);
+  const hit = parsedLeaves.get(key);
+  if (hit) return hit;
   try {
-    return parseCertificate(der);
+    // Parsed from a private copy: the object outlives this handshake, the caller's buffer may not stay as it is.
+    const cert = parseCertificate(der.slice());
+    parsedLeaves.set(key, cert);
+    if (parsedLeaves.size > LEAF_CACHE_SIZE) parsedLeaves.delete(parsedLeaves.keys().next().value!);
+    return cert;
   } catch (e) {
     if (e instanceof UnsupportedAlgorithmError) throw new TlsError(Alert.unsupported_certificate, `the peer's certificate uses an unsupported algorithm: ${e.message}`);
     if (e instanceof DecodeError) throw new TlsError(Alert.bad_certificate, `the peer's certificate cannot be parsed: ${e.message}`);
