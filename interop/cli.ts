@@ -9,6 +9,7 @@ import { serveCommand } from './commands/serve.js';
 import { runCommandModule } from './commands/run.js';
 import { replayCommand } from './commands/replay.js';
 import { fuzzCommand } from './commands/fuzz.js';
+import { fuzzWireCommand } from './commands/fuzz-wire.js';
 import { peersCommand } from './commands/peers.js';
 import { reportCommand } from './commands/report.js';
 import { mergeCommand } from './commands/merge.js';
@@ -25,10 +26,11 @@ await yargs(hideBin(process.argv))
   .command(runCommandModule)
   .command(replayCommand)
   .command(fuzzCommand)
+  .command(fuzzWireCommand)
   .command(peersCommand)
   .command(reportCommand)
   .command(mergeCommand)
-  .demandCommand(1, 'name a command: get, connect, serve, run, replay, fuzz, peers, report, merge')
+  .demandCommand(1, 'name a command: get, connect, serve, run, replay, fuzz, fuzz-wire, peers, report, merge')
   .fail((msg, err) => {
     // Usage errors: one line and exit 2 (DESIGN.md §5); errors thrown by handlers are reported by runCommand.
     if (err) throw err;
