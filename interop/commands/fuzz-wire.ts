@@ -9,6 +9,7 @@ import { batchFromSaved, runCampaign, summaryLine } from '../fuzz-wire/campaign.
 import { runBatch, type Protocol, type Role } from '../fuzz-wire/harness.js';
 import { targetFor } from '../fuzz-wire/targets.js';
 import { checkSeed } from './seed.js';
+import type { QuicFault } from '../../engine/quic/config.js';
 
 interface FuzzWireFlags {
   protocol: Protocol;
@@ -21,6 +22,7 @@ interface FuzzWireFlags {
   replay?: string;
   'shrink-runs': number;
   quiet: boolean;
+  'inject-fault'?: string[];
 }
 
 export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
@@ -38,6 +40,7 @@ export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
       .option('replay', { type: 'string', describe: 'run one saved finding (finding-*.json) again; exit 1 if it still fails the same way' })
       .option('shrink-runs', { type: 'number', default: 400, describe: 'runs allowed to minimise each distinct finding' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines on stderr' })
+      .option('inject-fault', { type: 'string', array: true, hidden: true, describe: 'switch on a QUIC engine fault (harness self-tests)' })
       .example('$0 fuzz-wire quic --role server --inputs 20000 --seed 7', 'fuzz our QUIC server with 20,000 mutated client datagrams')
       .example('$0 fuzz-wire dtls --role client --inputs 1000000 --jobs 2 --out /tmp/fw', 'a million inputs on two threads')
       .example('$0 fuzz-wire quic --role server --replay fuzz-wire-results/finding-1-exception.json', 'replay a saved, minimised finding') as unknown as Argv<FuzzWireFlags>,
@@ -49,6 +52,7 @@ export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
       if (!(argv.batch >= 1) || !Number.isInteger(argv.batch)) throw usageError('--batch must be a positive integer');
       if (!(argv['shrink-runs'] >= 0) || !Number.isInteger(argv['shrink-runs'])) throw usageError('--shrink-runs must be an integer ≥ 0');
       checkSeed(argv.seed);
+      const faults = checkWireFaults(argv);
       const name = `${argv.protocol}/${argv.role}`;
       const r = await runCampaign({
         protocol: argv.protocol,
@@ -59,6 +63,7 @@ export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
         batch: argv.batch,
         out: argv.out,
         shrinkRuns: argv['shrink-runs'],
+        faults,
         onProgress: argv.quiet
           ? undefined
           : (p) =>
@@ -85,7 +90,7 @@ export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
 
 /** --replay: the saved batch against a fresh engine; exit 1 when the same failure (same key) shows again. */
 function replay(argv: FuzzWireFlags): number {
-  let saved: { protocol: Protocol; role: Role; key: string; kind: string; stage: number; mode: 'replace' | 'inject'; inputs: { index: number; spoofed: boolean; mutations: string[]; data: string }[] };
+  let saved: { protocol: Protocol; role: Role; faults?: string[]; key: string; kind: string; stage: number; mode: 'replace' | 'inject'; inputs: { index: number; spoofed: boolean; mutations: string[]; data: string }[] };
   try {
     saved = JSON.parse(readFileSync(argv.replay!, 'utf8'));
   } catch (e) {
@@ -93,9 +98,18 @@ function replay(argv: FuzzWireFlags): number {
   }
   if (!saved || typeof saved.key !== 'string' || !Array.isArray(saved.inputs)) throw usageError(`${argv.replay}: not a fuzz-wire finding`);
   if (saved.protocol !== argv.protocol || saved.role !== argv.role) throw usageError(`${argv.replay} is a ${saved.protocol} ${saved.role} finding (the command says ${argv.protocol} ${argv.role})`);
-  const o = runBatch(targetFor(argv.protocol, argv.role), batchFromSaved(saved));
+  const o = runBatch(targetFor(argv.protocol, argv.role, saved.faults ?? checkWireFaults(argv)), batchFromSaved(saved));
   for (const f of o.findings) process.stdout.write(`${f.kind}: ${f.detail.split('\n').slice(0, 4).join('\n  ')}\n`);
   const same = o.findings.some((f) => f.key === saved.key);
   process.stdout.write(same ? `reproduced: ${saved.kind} (${saved.key})\n` : `does not reproduce: ${saved.key}\n`);
   return same ? EXIT_FAILURE : EXIT_OK;
+}
+
+const FAULTS: readonly QuicFault[] = ['handshake-crypto-no-retransmit', 'internal-error-on-stream-data'];
+
+function checkWireFaults(argv: FuzzWireFlags): QuicFault[] {
+  const faults = argv['inject-fault'] ?? [];
+  for (const f of faults) if (!FAULTS.includes(f as QuicFault)) throw usageError(`unknown fault '${f}' (known: ${FAULTS.join(', ')})`);
+  if (faults.length && argv.protocol !== 'quic') throw usageError('--inject-fault applies to quic only');
+  return faults as QuicFault[];
 }

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { hex } from '../../engine/wire/bytes.js';
 import { makeBatch, runBatch, type BatchSpec, type Finding, type FindingKind, type InputSpec, type Protocol, type Role, type Target } from './harness.js';
 import { targetFor } from './targets.js';
+import { ddmin } from '../shrink.js';
 
 export interface CampaignOptions {
   readonly protocol: Protocol;
@@ -28,6 +29,8 @@ export interface CampaignOptions {
   /** Called about every `progressMs` with the counts so far. */
   readonly onProgress?: (p: Progress) => void;
   readonly progressMs?: number;
+  /** Deliberate engine defects (quic), for proving the campaign finds, minimises and replays a bug. */
+  readonly faults?: readonly string[];
 }
 
 export interface Progress {
@@ -97,6 +100,7 @@ export interface WorkerTask {
   readonly first: number;
   readonly step: number;
   readonly slot: number;
+  readonly faults: readonly string[];
 }
 
 export type WorkerMessage =
@@ -142,7 +146,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   const runWorker = (slot: number, first: number): Promise<void> =>
     new Promise((resolve, reject) => {
       if (first >= batches) return resolve();
-      const task: WorkerTask = { protocol: o.protocol, role: o.role, seed: o.seed, inputs: o.inputs, batch, first, step: jobs, slot };
+      const task: WorkerTask = { protocol: o.protocol, role: o.role, seed: o.seed, inputs: o.inputs, batch, first, step: jobs, slot, faults: o.faults ?? [] };
       const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { task, current } });
       const base = doneBy[slot]!;
       let lastBatch = -1;
@@ -201,7 +205,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     record({ kind: 'memory', key: 'memory', detail: `worker heap grew ${heap.growthMB.toFixed(1)} MB across the campaign (after collection)`, input: 0, batch: 0 });
 
   if (o.out) mkdirSync(o.out, { recursive: true });
-  const target = targetFor(o.protocol, o.role);
+  const target = targetFor(o.protocol, o.role, o.faults);
   const findings = saveFindings(target, o, batch, raw);
   const result: CampaignResult = {
     protocol: o.protocol,
@@ -261,7 +265,7 @@ function saveFindings(target: Target, o: CampaignOptions, batch: number, raw: Ra
     if (o.out) {
       const file = join(o.out, `finding-${++n}-${first.kind}.json`);
       const replay = `crosswire fuzz-wire ${o.protocol} --role ${o.role} --replay ${file}`;
-      writeFileSync(file, JSON.stringify({ protocol: o.protocol, role: o.role, seed: o.seed, ...saved, replay }, null, 2) + '\n');
+      writeFileSync(file, JSON.stringify({ protocol: o.protocol, role: o.role, seed: o.seed, ...(o.faults?.length ? { faults: o.faults } : {}), ...saved, replay }, null, 2) + '\n');
       out.push({ ...saved, file, replay });
     } else out.push(saved);
   }
@@ -289,12 +293,19 @@ export function minimize(target: Target, spec: BatchSpec, f: Finding, budget: nu
   let best = spec;
   const reproduced = tryRun(spec);
   if (reproduced) {
+    // The input the failure was attributed to, alone, first (one run); otherwise delta debugging over the batch.
     const culprit = spec.inputs[f.input];
     const alone = culprit && { ...spec, inputs: [culprit] };
     if (alone && spec.inputs.length > 1 && tryRun(alone)) best = alone;
-    else if (culprit && f.input + 1 < spec.inputs.length) {
-      const prefix = { ...spec, inputs: spec.inputs.slice(0, f.input + 1) };
-      if (tryRun(prefix)) best = prefix;
+    else if (spec.inputs.length > 1) {
+      const cache = new Map<string, boolean>();
+      const kept = ddmin([...spec.inputs], (subset) => {
+        const key = subset.map((x) => x.index).join(',');
+        let hit = cache.get(key);
+        if (hit === undefined) cache.set(key, (hit = tryRun({ ...spec, inputs: subset })));
+        return hit;
+      });
+      best = { ...spec, inputs: kept };
     }
     if (best.inputs.length === 1) {
       const genuine = target.deliveries[best.stage]!.data;

@@ -8,7 +8,7 @@ import { seededRandom } from '../../engine/crypto/random.js';
 import type { Address } from '../../engine/endpoint.js';
 import { addressKey } from '../../engine/endpoint.js';
 import { QuicConnection } from '../../engine/quic/connection.js';
-import type { QuicConfig } from '../../engine/quic/config.js';
+import type { QuicConfig, QuicFault } from '../../engine/quic/config.js';
 import { decodeFrames, encodeFrames, type Frame } from '../../engine/quic/frames.js';
 import { encodeLongHeader, splitDatagram, type ProtectedHeader } from '../../engine/quic/packet.js';
 import { derivePacketKeys, initialKeys, minPayloadForSample, protectPacket, unprotectPacket, type PacketKeys } from '../../engine/quic/protection.js';
@@ -33,7 +33,7 @@ const REQUEST = new Uint8Array(300).fill(0x61);
 // client Finished no longer verifies.
 const crypto = nodeCrypto;
 
-function config(role: Role, keyLog?: (line: string) => void): QuicConfig {
+function config(role: Role, keyLog?: (line: string) => void, faults: readonly QuicFault[] = []): QuicConfig {
   const pki = simulationPki();
   const sha = (d: Uint8Array) => crypto.hash('sha256', d);
   const leaf = pki.leaf('ed25519');
@@ -50,6 +50,7 @@ function config(role: Role, keyLog?: (line: string) => void): QuicConfig {
     version: VERSION,
     // No PMTU probes: they only add datagrams to the recording without reaching new parsers.
     pmtud: false,
+    ...(faults.length ? { faults } : {}),
   };
 }
 
@@ -152,13 +153,13 @@ class ServerApp implements Endpoint {
   }
 }
 
-function newClient(keyLog?: (line: string) => void): ClientApp {
-  return new ClientApp(new QuicConnection({ role: 'client', config: config('client', keyLog), remote: SERVER, local: CLIENT, now: 0 }));
+function newClient(keyLog?: (line: string) => void, faults: readonly QuicFault[] = []): ClientApp {
+  return new ClientApp(new QuicConnection({ role: 'client', config: config('client', keyLog, faults), remote: SERVER, local: CLIENT, now: 0 }));
 }
 
-function newServer(keyLog?: (line: string) => void): ServerApp {
+function newServer(keyLog?: (line: string) => void, faults: readonly QuicFault[] = []): ServerApp {
   // Fixed token and reset keys: the replayed server must answer exactly as the recorded one.
-  return new ServerApp(new QuicServer({ config: config('server', keyLog), tokenKey: new Uint8Array(16).fill(3), resetKey: new Uint8Array(32).fill(4) }));
+  return new ServerApp(new QuicServer({ config: config('server', keyLog, faults), tokenKey: new Uint8Array(16).fill(3), resetKey: new Uint8Array(32).fill(4) }));
 }
 
 interface Recording {
@@ -367,7 +368,7 @@ function mutateDatagram(r: Draw, data: Uint8Array, cidLength: number, keys: Part
 let cached: Recording | undefined;
 
 /** The QUIC target for one role; the recording is made once per process. */
-export function quicTarget(role: Role): Target {
+export function quicTarget(role: Role, faults: readonly QuicFault[] = []): Target {
   const rec = (cached ??= record());
   const deliveries = role === 'server' ? rec.toServer : rec.toClient;
   const sender: Role = role === 'server' ? 'client' : 'server';
@@ -384,7 +385,7 @@ export function quicTarget(role: Role): Target {
     // The first datagram carrying a Handshake packet proves the client receives at its address (RFC 9000 §8.1).
     validatedAt: role === 'server' ? deliveries.findIndex((d) => d.label.includes('handshake')) : undefined,
     datagram: true,
-    create: () => (role === 'server' ? newServer() : newClient()),
+    create: () => (role === 'server' ? newServer(undefined, faults) : newClient(undefined, faults)),
     fieldMutation: (r, _stage, data) => mutateDatagram(r, data, cidLength, keys),
     // A copy of the genuine first Initial from elsewhere is a legitimate new connection attempt (it decrypts).
     stateAllowed: (injected) => injected.length >= firstInitial.length && firstInitial.every((b, i) => injected[i] === b),

@@ -19,7 +19,7 @@ const heapMB = () => {
   return process.memoryUsage().heapUsed / 2 ** 20;
 };
 
-const target = targetFor(task.protocol, task.role);
+const target = targetFor(task.protocol, task.role, task.faults);
 const batches = Math.ceil(task.inputs / task.batch);
 let done = 0;
 let maxAmplification = 0;
