@@ -8,7 +8,7 @@ import { runCommand, usageError, EXIT_FAILURE, EXIT_OK } from '../cli-util.js';
 import { batchFromSaved, runCampaign, summaryLine } from '../fuzz-wire/campaign.js';
 import { runBatch, type Protocol, type Role } from '../fuzz-wire/harness.js';
 import { targetFor } from '../fuzz-wire/targets.js';
-import { checkSeed } from './seed.js';
+import { seedArg } from './seed.js';
 import type { QuicFault } from '../../engine/quic/config.js';
 
 interface FuzzWireFlags {
@@ -33,7 +33,7 @@ export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
       .positional('protocol', { choices: ['quic', 'dtls', 'tls'] as const, demandOption: true, describe: 'the engine to fuzz' })
       .option('role', { choices: ['client', 'server'] as const, demandOption: true, describe: 'the role under test (the other side is a recorded genuine peer)' })
       .option('inputs', { type: 'number', default: 10_000, describe: 'mutated datagrams/records to feed' })
-      .option('seed', { type: 'number', default: 1, describe: 'seed of the mutations (0 ≤ seed ≤ 2^53, an integer)' })
+      .option('seed', { type: 'string', default: '1', coerce: seedArg('--seed'), describe: 'seed of the mutations (an integer, 0 to 2^53)' })
       .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'worker threads' })
       .option('batch', { type: 'number', default: 16, describe: 'inputs per engine instance (1 isolates every input; a killed instance is replaced)' })
       .option('out', { type: 'string', default: 'fuzz-wire-results', describe: 'directory for fuzz-wire.json and the findings' })
@@ -51,7 +51,6 @@ export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
       if (!(argv.jobs >= 1) || !Number.isInteger(argv.jobs)) throw usageError('--jobs must be a positive integer');
       if (!(argv.batch >= 1) || !Number.isInteger(argv.batch)) throw usageError('--batch must be a positive integer');
       if (!(argv['shrink-runs'] >= 0) || !Number.isInteger(argv['shrink-runs'])) throw usageError('--shrink-runs must be an integer ≥ 0');
-      checkSeed(argv.seed);
       const faults = checkWireFaults(argv);
       const name = `${argv.protocol}/${argv.role}`;
       const r = await runCampaign({

@@ -10,7 +10,7 @@ import { runJobs } from '../runner/pool.js';
 import type { Job } from '../runner/job.js';
 import { Progress } from '../runner/report.js';
 import { shrinkFailure } from '../shrink.js';
-import { checkSeed, MAX_SEED } from './seed.js';
+import { MAX_SEED, seedArg } from './seed.js';
 import { checkFaults, failureLine, scenarioErrorExit } from './run.js';
 import type { Scenario } from '../scenario/model.js';
 import type { RunRecord } from '../runner/run.js';
@@ -34,7 +34,7 @@ export const fuzzCommand: CommandModule<object, FuzzFlags> = {
     y
       .positional('scenario', { type: 'string', demandOption: true, describe: 'a scenario YAML file' })
       .option('seeds', { type: 'number', demandOption: true, describe: 'how many seeds to try' })
-      .option('from', { type: 'number', default: 1, describe: 'first seed' })
+      .option('from', { type: 'string', default: '1', coerce: seedArg('--from'), describe: 'first seed (0 to 2^53)' })
       .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'seeds run in parallel (worker threads)' })
       .option('shrink', { type: 'boolean', default: false, describe: 'minimise the first failure to a scenario with an explicit droplist (only the same failure counts; --jobs runs candidates side by side)' })
       .option('shrink-time', { type: 'number', describe: 'stop shrinking after this many seconds, keeping the smallest failing case found' })
@@ -44,7 +44,6 @@ export const fuzzCommand: CommandModule<object, FuzzFlags> = {
   handler: (argv) =>
     runCommand(async () => {
       if (!(argv.seeds >= 1) || !Number.isInteger(argv.seeds)) throw usageError('--seeds must be a positive integer');
-      checkSeed(argv.from, '--from');
       if (argv.from + argv.seeds - 1 > MAX_SEED) throw usageError(`--from + --seeds goes past 2^53 (${MAX_SEED})`);
       if (argv['shrink-time'] !== undefined && !(argv['shrink-time'] > 0)) throw usageError('--shrink-time must be a number of seconds > 0');
       if (!(argv.jobs >= 1)) throw usageError('--jobs must be at least 1');

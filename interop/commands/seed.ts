@@ -11,3 +11,17 @@ export function checkSeed(value: number | undefined, flag = '--seed'): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_SEED)
     throw usageError(`${flag} must be an integer from 0 to 2^53 (${MAX_SEED}), not ${String(value)}`);
 }
+
+/**
+ * yargs `coerce` for a seed flag declared with type 'string': checks the text as typed, so 9007199254740993 is refused
+ * rather than silently rounded to 2^53 by a number parse. A usage error (exit 2) otherwise.
+ */
+export function seedArg(flag: string): (raw: unknown) => number | undefined {
+  return (raw) => {
+    if (raw === undefined) return undefined;
+    if (Array.isArray(raw)) throw usageError(`${flag} given more than once`);
+    const s = String(raw).trim();
+    if (!/^\d+$/.test(s) || BigInt(s) > BigInt(MAX_SEED)) throw usageError(`${flag} must be an integer from 0 to 2^53 (${MAX_SEED}), not ${s}`);
+    return Number(s);
+  };
+}
