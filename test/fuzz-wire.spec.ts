@@ -60,9 +60,9 @@ test('an injected QUIC engine fault is found, minimised to the same exception, s
 });
 
 test('the same seed gives the same campaign; a different seed different inputs', async () => {
-  const run = async (seed: string) => {
+  const run = async (seed: string, extra: string[] = []) => {
     const out = tmp();
-    const r = await runCli(['fuzz-wire', 'dtls', '--role', 'client', '--inputs', '500', '--seed', seed, '--out', out, '-q'], { timeoutMs: 60_000 });
+    const r = await runCli(['fuzz-wire', 'dtls', '--role', 'client', '--inputs', '500', '--seed', seed, '--out', out, '-q', ...extra], { timeoutMs: 60_000 });
     expect(r.code).toBe(0);
     const j = JSON.parse(readFileSync(join(out, 'fuzz-wire.json'), 'utf8'));
     return { instances: j.instances, datagramsOut: j.datagramsOut, maxAmplification: j.maxAmplification };
@@ -70,6 +70,21 @@ test('the same seed gives the same campaign; a different seed different inputs',
   const a = await run('5');
   expect(await run('5')).toEqual(a);
   expect(await run('6')).not.toEqual(a);
+  expect(await run('5', ['--jobs', '2'])).toEqual(a); // the work is split by batch: the same inputs, the same outcome
+});
+
+test('a batch that never returns is ended by the watchdog, counted as a hang with its batch, and the campaign goes on', async () => {
+  const out = tmp();
+  const r = await runCli(['fuzz-wire', 'dtls', '--role', 'server', '--inputs', '160', '--seed', '2', '--stuck-time', '2', '--out', out, '-q'], {
+    timeoutMs: 60_000,
+    env: { ...process.env, CROSSWIRE_FUZZ_WIRE_SPIN: '3' },
+  });
+  const stdout = r.stdout.toString();
+  expect(r.code, stdout + r.stderr).toBe(1);
+  expect(lastLine(stdout)).toMatch(/^160 inputs, 0 exceptions, 1 hangs, max amplification \d+\.\d×$/);
+  const j = JSON.parse(readFileSync(join(out, 'fuzz-wire.json'), 'utf8'));
+  expect(j.findings).toHaveLength(1);
+  expect(j.findings[0]).toMatchObject({ kind: 'hang', key: 'hang:no return from the engine', batch: 3 });
 });
 
 test('fuzz-wire usage errors exit 2 with one line', async () => {

@@ -22,6 +22,7 @@ interface FuzzWireFlags {
   replay?: string;
   'shrink-runs': number;
   quiet: boolean;
+  'stuck-time': number;
   'inject-fault'?: string[];
 }
 
@@ -41,6 +42,7 @@ export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
       .option('shrink-runs', { type: 'number', default: 400, describe: 'runs allowed to minimise each distinct finding' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines on stderr' })
       .option('inject-fault', { type: 'string', array: true, hidden: true, describe: 'switch on a QUIC engine fault (harness self-tests)' })
+      .option('stuck-time', { type: 'number', default: 20, describe: 'seconds a worker may spend in one batch before it counts as an endless loop (a hang)' })
       .example('$0 fuzz-wire quic --role server --inputs 20000 --seed 7', 'fuzz our QUIC server with 20,000 mutated client datagrams')
       .example('$0 fuzz-wire dtls --role client --inputs 1000000 --jobs 2 --out /tmp/fw', 'a million inputs on two threads')
       .example('$0 fuzz-wire quic --role server --replay fuzz-wire-results/finding-1-exception.json', 'replay a saved, minimised finding') as unknown as Argv<FuzzWireFlags>,
@@ -50,6 +52,7 @@ export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
       if (!(argv.inputs >= 1) || !Number.isInteger(argv.inputs)) throw usageError('--inputs must be a positive integer');
       if (!(argv.jobs >= 1) || !Number.isInteger(argv.jobs)) throw usageError('--jobs must be a positive integer');
       if (!(argv.batch >= 1) || !Number.isInteger(argv.batch)) throw usageError('--batch must be a positive integer');
+      if (!(argv['stuck-time'] > 0)) throw usageError('--stuck-time must be a number of seconds > 0');
       if (!(argv['shrink-runs'] >= 0) || !Number.isInteger(argv['shrink-runs'])) throw usageError('--shrink-runs must be an integer ≥ 0');
       const faults = checkWireFaults(argv);
       const name = `${argv.protocol}/${argv.role}`;
@@ -63,6 +66,7 @@ export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
         out: argv.out,
         shrinkRuns: argv['shrink-runs'],
         faults,
+        stuckMs: argv['stuck-time'] * 1000,
         onProgress: argv.quiet
           ? undefined
           : (p) =>
@@ -77,7 +81,9 @@ export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
       for (const f of r.findings) {
         process.stdout.write(
           `  ${f.kind} (${f.occurrences}×) at stage ${f.stage} (${f.stageLabel}), ${f.mode}: ${f.detail.split('\n', 1)[0]}\n` +
-            `    minimised in ${f.minimized.runs} run(s), ${(f.minimized.ms / 1000).toFixed(1)} s: ${f.minimized.inputsBefore} → ${f.minimized.inputsAfter} input(s), ${f.minimized.bytesBefore} → ${f.minimized.bytesAfter} byte(s)\n` +
+            (f.minimized.runs
+              ? `    minimised in ${f.minimized.runs} run(s), ${(f.minimized.ms / 1000).toFixed(1)} s: ${f.minimized.inputsBefore} → ${f.minimized.inputsAfter} input(s), ${f.minimized.bytesBefore} → ${f.minimized.bytesAfter} byte(s)\n`
+              : `    saved as found (${f.inputs.length} input(s)): a batch that never returned is not re-run in this process\n`) +
             `    ${f.replay}\n`,
         );
       }

@@ -87,6 +87,9 @@ export interface CampaignResult {
   readonly summary: string;
 }
 
+/** The key of a batch the watchdog ended: an engine call that never returned. */
+export const STUCK_KEY = 'hang:no return from the engine';
+
 /** Heap growth across a campaign (after forced collection) reported as a memory finding. */
 const MEMORY_GROWTH_LIMIT_MB = 64;
 
@@ -146,6 +149,8 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   const runWorker = (slot: number, first: number): Promise<void> =>
     new Promise((resolve, reject) => {
       if (first >= batches) return resolve();
+      // Not the batch a terminated predecessor was stuck in: the new worker needs a moment to start.
+      current[slot] = -1;
       const task: WorkerTask = { protocol: o.protocol, role: o.role, seed: o.seed, inputs: o.inputs, batch, first, step: jobs, slot, faults: o.faults ?? [] };
       const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { task, current } });
       const base = doneBy[slot]!;
@@ -163,7 +168,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
         // An engine call that never returns: record the hang, end the worker, carry on after that batch.
         finished = true;
         clearInterval(watchdog);
-        record({ kind: 'hang', key: 'hang:no return from the engine', detail: `the engine did not return for ${stuckMs / 1000} s of wall time (an endless loop)`, input: 0, batch: b });
+        record({ kind: 'hang', key: STUCK_KEY, detail: `the engine did not return for ${stuckMs / 1000} s of wall time (an endless loop)`, input: 0, batch: b });
         doneBy[slot] = base + (b - first) / jobs * batch + batch;
         void w.terminate().then(() => runWorker(slot, b + jobs).then(resolve, reject));
       }, Math.min(1000, stuckMs / 4));
@@ -247,7 +252,8 @@ function saveFindings(target: Target, o: CampaignOptions, batch: number, raw: Ra
   let n = 0;
   for (const { first, n: occurrences } of byKey.values()) {
     const spec = rebuildBatch(target, o.seed, first.batch, batch, o.inputs);
-    const m = first.kind === 'memory' ? undefined : minimize(target, spec, first, o.shrinkRuns ?? 400);
+    // A batch that never returned would never return here either: it is saved as found, not minimised in-process.
+    const m = first.kind === 'memory' || first.key === STUCK_KEY ? undefined : minimize(target, spec, first, o.shrinkRuns ?? 400);
     const final = m?.spec ?? spec;
     const saved: SavedFinding = {
       kind: first.kind,

@@ -30,8 +30,12 @@ let early: number | undefined;
 let ran = 0;
 const myBatches = Math.ceil((batches - task.first) / task.step);
 
+// Harness self-test only: spin forever in this batch, as an engine stuck in a loop would (the watchdog must end it).
+const spin = process.env['CROSSWIRE_FUZZ_WIRE_SPIN'];
+
 for (let b = task.first; b < batches; b += task.step) {
   current[task.slot] = b;
+  if (spin !== undefined && Number(spin) === b) for (;;);
   const spec = makeBatch(target, task.seed, b, task.batch, task.inputs);
   const o = runBatch(target, spec);
   for (const f of o.findings) post({ type: 'finding', finding: { ...f, batch: b } });
