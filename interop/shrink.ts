@@ -7,8 +7,8 @@ import { dirname, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseDocument } from 'yaml';
 import { parseScenario, SCHEMA_PATH } from './scenario/load.js';
-import { runJobs } from './runner/pool.js';
-import type { Job } from './runner/job.js';
+import { Worker } from 'node:worker_threads';
+import { executeJob, type Job, type JobOutcome } from './runner/job.js';
 import type { Scenario } from './scenario/model.js';
 import type { Peer, FaultName } from './peers/types.js';
 import { runScenario, type RunRecord } from './runner/run.js';
@@ -162,7 +162,7 @@ export async function shrinkFailure(o: ShrinkOptions): Promise<ShrinkOutcome> {
       return subsets.map((s) => cache.get(keyOf(s)) ?? false);
     }
     const jobs: Job[] = todo.map((s) => ({ file: o.scenario.file, text: shrunkYamlText(o.scenario, s, o.seed), seed: o.seed, peer: o.peer.name, ...(o.faults?.length ? { faults: [...o.faults] } : {}) }));
-    const outcomes = await runJobs(jobs, o.jobs ?? 1, () => {});
+    const outcomes = pool ? await pool.run(jobs) : jobs.map(executeJob);
     outcomes.forEach((out, i) => {
       runs++;
       const sig = out.ok ? failureSignature(out.result) : undefined;
@@ -173,8 +173,15 @@ export async function shrinkFailure(o: ShrinkOptions): Promise<ShrinkOutcome> {
     });
     return subsets.map((s) => cache.get(keyOf(s)) ?? false);
   };
-  if (!(await failsMany([drops]))[0]) return { ok: false, reason: `the failure does not reproduce with the run's ${drops.length} drop(s) alone (it needs the other impairments)`, runs, seconds: seconds() };
-  const minimal = await ddminParallel(drops, failsMany, Math.max(1, o.jobs ?? 1));
+  // Workers live for the whole shrink: starting them per round cost more than the runs themselves.
+  const pool = (o.jobs ?? 1) > 1 ? new WorkerPool(o.jobs!) : undefined;
+  let minimal: Drop[];
+  try {
+    if (!(await failsMany([drops]))[0]) return { ok: false, reason: `the failure does not reproduce with the run's ${drops.length} drop(s) alone (it needs the other impairments)`, runs, seconds: seconds() };
+    minimal = await ddminParallel(drops, failsMany, Math.max(1, o.jobs ?? 1));
+  } finally {
+    await pool?.close();
+  }
   writeShrunkYaml(o.scenario, minimal, o.seed, o.yamlPath);
   const shrunk = parseScenario(readFileSync(o.yamlPath, 'utf8'), o.yamlPath);
   runs++;
@@ -220,4 +227,37 @@ export function withSchemaPath(text: string, path: string | undefined): string {
 function writeShrunkYaml(s: Scenario, drops: Drop[], seed: number, path: string): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, shrunkYamlText(s, drops, seed, path));
+}
+
+/** Worker threads kept for a whole shrink, each running one job at a time (the runner's worker entry). */
+class WorkerPool {
+  private readonly workers: Worker[];
+  constructor(n: number) {
+    this.workers = Array.from({ length: n }, () => new Worker(new URL('./runner/worker.js', import.meta.url)));
+  }
+
+  /** Runs `jobs` (at most one per worker at a time); outcomes in job order. */
+  async run(jobs: Job[]): Promise<JobOutcome[]> {
+    const out: JobOutcome[] = new Array(jobs.length);
+    let next = 0;
+    await Promise.all(
+      this.workers.map(async (w) => {
+        while (next < jobs.length) {
+          const i = next++;
+          out[i] = await new Promise<JobOutcome>((resolve) => {
+            const onMessage = (o: JobOutcome) => (w.off('error', onError), resolve(o));
+            const onError = (e: Error) => (w.off('message', onMessage), resolve({ ok: false, error: `worker crashed: ${e.message}` }));
+            w.once('message', onMessage);
+            w.once('error', onError);
+            w.postMessage(jobs[i]);
+          });
+        }
+      }),
+    );
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
 }
