@@ -210,6 +210,7 @@ test('bad URLs and ports are usage errors (exit 2) naming the URL, never an inte
 
 test('--seed and --from take integers from 0 to 2^53 only: negative, fractional, past 2^53 are exit 2 (item 22)', async () => {
   const dir = tmp();
+  let n = 0;
   for (const [args, flag] of [
     [['run', 'scenarios/quic/handshake.yaml', '--seed', '-1'], '--seed'],
     [['run', 'scenarios/quic/handshake.yaml', '--seed', '1.5'], '--seed'],
@@ -218,7 +219,7 @@ test('--seed and --from take integers from 0 to 2^53 only: negative, fractional,
     [['fuzz', 'scenarios/quic/handshake.yaml', '--seeds', '2', '--from', '-5'], '--from'],
     [['fuzz-wire', 'dtls', '--role', 'server', '--seed', '18014398509481984'], '--seed'],
   ] as const) {
-    const r = await runCli([...args, '--out', join(dir, String(Math.random()).slice(2))], { timeoutMs: 30_000 });
+    const r = await runCli([...args, '--out', join(dir, String(n++))], { timeoutMs: 30_000 });
     expect(r.code, args.join(' ')).toBe(2);
     expect(lines(r.stderr), args.join(' ')).toEqual([expect.stringMatching(new RegExp(`^crosswire: ${flag} must be an integer from 0 to 2\\^53 \\(9007199254740992\\), not `))]);
   }
