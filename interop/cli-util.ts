@@ -88,13 +88,20 @@ export interface Target {
 
 const DEFAULT_PORTS: Record<string, number> = { https: 443, tls: 443, quic: 443, dtls: 4433 };
 
-/** Parses scheme://host:port/path; `schemes` lists what the command accepts. */
-export function parseTarget(url: string, schemes: readonly string[]): Target {
+/**
+ * Parses scheme://host:port/path; `schemes` lists what the command accepts. Port 0 only when `listen` (serve binds a
+ * free port); a client needs 1..65535. Every problem is a usage error (exit 2) naming the URL and the expected form.
+ */
+export function parseTarget(url: string, schemes: readonly string[], opts: { listen?: boolean } = {}): Target {
+  const expected = `expected ${schemes.map((s) => `${s}://host:port`).join(' or ')}`;
+  // The URL parser refuses ports past 65535 with a bare "Invalid URL": say which part is wrong.
+  const port = /^[a-z][a-z0-9+.-]*:\/\/(?:\[[^\]]*\]|[^/:?#]*):(\d+)(?:[/?#]|$)/i.exec(url)?.[1];
+  if (port !== undefined && Number(port) > 65535) throw usageError(`port ${port} out of range in ${url} (1 to 65535)`);
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw usageError(`not a URL: ${url} (expected ${schemes.map((s) => `${s}://host:port`).join(' or ')})`);
+    throw usageError(`not a URL: ${url} (${expected})`);
   }
   const scheme = u.protocol.replace(/:$/, '');
   if (!schemes.includes(scheme)) throw usageError(`unsupported scheme ${scheme}:// in ${url} (expected ${schemes.join(', ')})`);
@@ -102,9 +109,10 @@ export function parseTarget(url: string, schemes: readonly string[]): Target {
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   if (!host) throw usageError(`no host in ${url}`);
   // Port 0 stays 0: `serve` binds a free port and prints it.
-  const port = u.port !== '' ? Number(u.port) : DEFAULT_PORTS[scheme];
-  if (port === undefined) throw usageError(`no port in ${url}`);
-  return { scheme, host, port, path: (u.pathname || '/') + u.search, authority: u.host };
+  const p = u.port !== '' ? Number(u.port) : DEFAULT_PORTS[scheme];
+  if (p === undefined) throw usageError(`no port in ${url}`);
+  if (p === 0 && !opts.listen) throw usageError(`port 0 in ${url}: a client needs a port from 1 to 65535`);
+  return { scheme, host, port: p, path: (u.pathname || '/') + u.search, authority: u.host };
 }
 
 /** Where a client sends: the first address of the peer's name, and the rest to try in order when nothing listens there. */

@@ -218,6 +218,39 @@ function clientHelloCookie(d: Uint8Array, body: number, end: number): Uint8Array
 
 // ---------------------------------------------------------------- filters
 
+/**
+ * The packet-kind names a scenario's `only:` accepts, and the protocol each belongs to: exactly the kinds classify()
+ * produces. scenarios/schema.json's `packetKind` enum lists the same names (test/sim-classify.spec.ts keeps them equal),
+ * so a name the schema accepts always reaches a filter, and a wrong one is a schema error at its file:line:col.
+ */
+export const FILTER_KINDS = {
+  initial: 'quic',
+  '0rtt': 'quic',
+  handshake: 'quic',
+  retry: 'quic',
+  'version-negotiation': 'quic',
+  '1rtt': 'quic',
+  'client-hello': 'dtls',
+  'hello-verify-request': 'dtls',
+  'server-hello': 'dtls',
+  certificate: 'dtls',
+  'server-key-exchange': 'dtls',
+  'certificate-request': 'dtls',
+  'server-hello-done': 'dtls',
+  'certificate-verify': 'dtls',
+  'client-key-exchange': 'dtls',
+  finished: 'dtls',
+  'dtls-handshake': 'dtls',
+  'encrypted-handshake': 'dtls',
+  'change-cipher-spec': 'dtls',
+  alert: 'dtls',
+  'application-data': 'dtls',
+  'dtls13-ciphertext': 'dtls',
+  unknown: 'any',
+} as const satisfies Record<PacketKind, 'quic' | 'dtls' | 'any'>;
+
+export const FILTER_KIND_NAMES = Object.keys(FILTER_KINDS) as PacketKind[];
+
 const ALIASES: Record<string, PacketKind> = {
   initial: 'initial',
   '0rtt': '0rtt',

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { runCli } from './helpers/proc.js';
-import { ddmin } from '../interop/shrink.js';
+import { ddmin, ddminParallel, failureSignature, withSchemaPath } from '../interop/shrink.js';
+import type { RunRecord } from '../interop/runner/run.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'crosswire-fuzz-'));
 const json = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
@@ -22,6 +23,42 @@ test('ddmin finds a 1-minimal failing subset', () => {
   expect(min).toEqual([3, 11]);
   expect(calls).toBeLessThan(60);
   expect(ddmin([1, 2, 3], () => true)).toEqual([]);
+});
+
+test('ddminParallel takes the same path as sequential ddmin, whatever the parallelism', async () => {
+  const items = Array.from({ length: 40 }, (_, i) => i);
+  const fails = (s: number[]) => s.includes(3) && s.includes(11) && s.includes(29);
+  const seq = ddmin(items, fails);
+  for (const parallel of [1, 2, 3, 8]) {
+    let batches = 0;
+    const got = await ddminParallel(items, async (subsets) => (batches++, subsets.map(fails)), parallel);
+    expect(got, `parallel ${parallel}`).toEqual(seq);
+    expect(batches).toBeGreaterThan(0);
+  }
+  expect(seq).toEqual([3, 11, 29]);
+});
+
+test('failureSignature: the same failure means the same verdict and failed check, or the same internal error (numbers aside)', () => {
+  const run = (verdict: string, checks: { name: string; ok: boolean; detail: string }[], reason = 'x') => ({ verdict, reason, checks }) as unknown as RunRecord;
+  expect(failureSignature(run('passed', []))).toBeUndefined();
+  const a = failureSignature(run('failed', [{ name: 'handshakes', ok: false, detail: '3 of 50' }], 'only 3 handshakes'));
+  const b = failureSignature(run('failed', [{ name: 'handshakes', ok: false, detail: '7 of 50' }], 'only 7 handshakes'));
+  const c = failureSignature(run('failed', [{ name: 'handshakes', ok: true, detail: '' }, { name: 'files', ok: false, detail: 'differ' }]));
+  expect(a).toBe(b);
+  expect(c).not.toBe(a);
+  const e1 = failureSignature(run('error', [{ name: 'internal-error', ok: false, detail: "server: Cannot read properties of undefined (reading 'offset')\n    at SendBuffer.read (stream-send.js:241:17)" }]));
+  const e2 = failureSignature(run('error', [{ name: 'internal-error', ok: false, detail: "server: Cannot read properties of undefined (reading 'offset')\n    at SendBuffer.read (stream-send.js:241:30)" }]));
+  const e3 = failureSignature(run('error', [{ name: 'internal-error', ok: false, detail: 'client: boom\n    at x (y.js:1:1)' }]));
+  expect(e1).toBe(e2);
+  expect(e3).not.toBe(e1);
+  expect(e1).not.toBe(a);
+});
+
+test('a shrunk scenario\'s $schema modeline points at scenarios/schema.json from wherever it is written', () => {
+  const text = '# yaml-language-server: $schema=../schema.json\nname: x\n';
+  expect(withSchemaPath(text, join(process.cwd(), 'scenarios', 'quic', 'a.yaml'))).toBe('# yaml-language-server: $schema=../schema.json\nname: x\n');
+  expect(withSchemaPath(text, join(process.cwd(), 'fuzz-results', 'x', 'seed-3', 'a.yaml'))).toBe('# yaml-language-server: $schema=../../../scenarios/schema.json\nname: x\n');
+  expect(withSchemaPath('name: x\n', join(process.cwd(), 'a.yaml'))).toBe('# yaml-language-server: $schema=./scenarios/schema.json\nname: x\n');
 });
 
 test('fuzz: an injected fault (Handshake CRYPTO never retransmitted) is found, shrunk to a droplist scenario, and replays', async () => {
@@ -49,7 +86,7 @@ expect: { handshakes: 1, files: identical }
   expect(r.code).toBe(1);
   const found = /(\d+) passed, (\d+) failed/.exec(stdout);
   expect(Number(found?.[2])).toBeGreaterThan(0);
-  const shrunk = /shrunk seed (\d+): (\d+) drop\(s\) → (\d+) \(([^)]*)\)/.exec(stdout);
+  const shrunk = /shrunk seed (\d+): (\d+) drop\(s\) → (\d+) \(([^)]*)\) in (\d+) run\(s\), ([0-9.]+) s with 1 job\(s\)/.exec(stdout);
   expect(shrunk, stdout).not.toBeNull();
   const seed = Number(shrunk![1]);
   expect(Number(shrunk![3])).toBeGreaterThan(0);
@@ -65,7 +102,10 @@ expect: { handshakes: 1, files: identical }
 
   // The minimal case is a new scenario: explicit droplists, no random impairment left, and it still fails.
   const yamlPath = join(seedDir, 'lossy-handshake-shrunk.yaml');
-  const doc = parse(readFileSync(yamlPath, 'utf8'));
+  const yamlText = readFileSync(yamlPath, 'utf8');
+  const modeline = /^# yaml-language-server: \$schema=(.*)$/m.exec(yamlText);
+  expect(modeline && existsSync(join(seedDir, modeline[1]!)), yamlText.slice(0, 200)).toBe(true);
+  const doc = parse(yamlText);
   expect(doc.name).toBe(`lossy-handshake-shrunk-seed-${seed}`);
   expect(doc.seed).toBe(seed);
   const entries = [...(doc.network['to-server'] ?? []), ...(doc.network['to-client'] ?? [])];

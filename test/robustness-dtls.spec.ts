@@ -253,3 +253,28 @@ for (const order of [
     expect(link.bothConnected()).toBe(true);
   });
 }
+
+// ---- found by crosswire fuzz-wire: a cookie ClientHello whose (unauthenticated) record number is near 2^48
+
+test('a cookie ClientHello with record sequence 2^48-1 is dropped, not failed with internal_error, and the genuine one still connects', () => {
+  const clientDatagrams: Uint8Array[] = [];
+  const server = new DtlsServer(serverConfig('ec'));
+  const client = new DtlsClient(clientConfig(), SERVER_ADDR, 0);
+  server.receiveDatagram(client.pollDatagrams(0)[0]!.data, CLIENT_ADDR, 0);
+  client.receiveDatagram(server.pollDatagrams(0)[0]!.data, SERVER_ADDR, 0);
+  const hello = client.pollDatagrams(0)[0]!.data;
+  clientDatagrams.push(hello);
+  const late = hello.slice();
+  late.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 5); // sequence_number: the cookie does not cover the record header
+  server.receiveDatagram(late, CLIENT_ADDR, 1);
+  const events: unknown[] = [];
+  for (let e = server.pollEvent(); e; e = server.pollEvent()) events.push(e.event);
+  expect(events).toEqual([]); // before the fix: closed with internal_error 'record sequence number space exhausted'
+  expect(server.pollDatagrams(1)).toEqual([]);
+  expect(server.peerStateCount).toBe(0);
+  const link = new Link(client, server);
+  server.receiveDatagram(hello, CLIENT_ADDR, 2);
+  link.flush();
+  link.run(() => link.bothConnected());
+  expect(link.bothConnected()).toBe(true);
+});

@@ -1,6 +1,7 @@
 import { test, expect } from '@playwright/test';
 import { parseScenario, ScenarioError } from '../interop/scenario/load.js';
 import { parseDuration, parseSize, parseBitrate } from '../interop/scenario/units.js';
+import { networkConfig } from '../interop/runner/network.js';
 
 const errorOf = (yaml: string) => {
   try {
@@ -104,4 +105,20 @@ test('every catalog scenario validates against the schema', async () => {
   }
   for (const qir of ['handshake', 'transfer', 'longrtt', 'chacha20', 'multiplexing', 'retry', 'resumption', 'zerortt', 'http3', 'blackhole', 'keyupdate', 'amplificationlimit', 'handshakeloss', 'transferloss', 'handshakecorruption', 'transfercorruption', 'v2', 'rebind-port', 'goodput'])
     expect(names.has(qir), qir).toBe(true);
+});
+
+test('DTLS packet-kind filters: the classifier names load and reach a filter; a wrong name or another protocol\'s kind is an error at its line and column', () => {
+  const dtls = (only: string) => `name: d
+protocol: dtls
+network:
+  to-client:
+    - droplist: [1]
+      only: [${only}]
+`;
+  const s = parseScenario(dtls('hello-verify-request, server-hello'), 'x.yaml');
+  expect(s.network.toClient).toEqual([{ kind: 'droplist', indices: [1], only: ['hello-verify-request', 'server-hello'] }]);
+  expect(networkConfig(s.network)['to-client']).toEqual([{ droplist: { indices: [1], kinds: ['hello-verify-request', 'server-hello'] } }]);
+  // The names the schema used to list (and the simulator never knew).
+  expect(errorOf(dtls('dtls-clienthello'))).toMatch(/^x\.yaml:6:\d+: .*packetKind|^x\.yaml:6:\d+: .*must be one of/);
+  expect(errorOf(dtls('client-hello, initial'))).toMatch(/^x\.yaml:6:\d+: initial is a QUIC packet kind; this scenario's protocol is dtls$/);
 });

@@ -1,5 +1,6 @@
 import { test, expect } from '@playwright/test';
-import { classify, matchesFilter, parseKind, QUIC_V1, QUIC_V2 } from '../simulator/classify.js';
+import { readFileSync } from 'node:fs';
+import { classify, FILTER_KIND_NAMES, matchesFilter, parseKind, QUIC_V1, QUIC_V2 } from '../simulator/classify.js';
 import { concat } from '../engine/wire/bytes.js';
 import { clientHelloBody, dtlsRecord, quicLong, quicShort, versionNegotiation } from '../simulator/testing/packets.js';
 import seedrandom from 'seedrandom';
@@ -86,4 +87,11 @@ test('filters: aliases, match any vs first', () => {
   expect(matchesFilter(c, { kinds: ['handshake'] })).toBe(true);
   expect(matchesFilter(c, { kinds: ['handshake'], match: 'first' })).toBe(false);
   expect(matchesFilter(c, { kinds: ['1rtt'] })).toBe(false);
+});
+
+test('one list of packet-kind names: scenarios/schema.json\'s packetKind enum is the classifier\'s FILTER_KIND_NAMES, and each name parses to itself', () => {
+  const schema = JSON.parse(readFileSync(new URL('../scenarios/schema.json', import.meta.url), 'utf8'));
+  expect(schema.definitions.packetKind.enum).toEqual(FILTER_KIND_NAMES);
+  for (const dir of ['to-server', 'to-client']) expect(schema.properties.network.properties[dir].items.properties.only.items).toEqual({ $ref: '#/definitions/packetKind' });
+  for (const n of FILTER_KIND_NAMES) expect(parseKind(n)).toBe(n);
 });

@@ -8,7 +8,7 @@ import type { DtlsConfig, DtlsEvent } from './config.js';
 import { DtlsConnection } from './connection.js';
 import { CookieJar, COOKIE_LENGTH, MIN_COOKIE_LENGTH } from './cookie.js';
 import { HANDSHAKE_HEADER_LENGTH, HandshakeType, encodeHandshakeFragment, encodeHelloVerifyRequest, parseClientHello, parseHandshakeFragments } from './messages.js';
-import { ContentType, DTLS_1_0, RECORD_HEADER_LENGTH, encodeRecord, splitRecords } from './record.js';
+import { ContentType, DTLS_1_0, MAX_SEQUENCE, RECORD_HEADER_LENGTH, encodeRecord, splitRecords } from './record.js';
 
 export interface DtlsServerConfig extends DtlsConfig {
   /** An unfinished handshake is forgotten after this long without completing. Default 120 s. */
@@ -25,6 +25,9 @@ interface Peer {
   readonly connection: DtlsConnection;
   readonly createdAt: number;
 }
+
+/** Epoch-0 record numbers a server association may need: its flights and every retransmission of them, with room to spare. */
+export const EPOCH0_HEADROOM = 2 ** 16;
 
 /** HelloVerifyRequest bytes besides the cookie: record header, handshake header, version, cookie length. */
 const HVR_OVERHEAD = RECORD_HEADER_LENGTH + HANDSHAKE_HEADER_LENGTH + 3;
@@ -94,6 +97,10 @@ export class DtlsServer implements DatagramEndpoint {
       this.stats.helloVerifyRequests++;
       return;
     }
+    // Our epoch-0 records continue the ClientHello's sequence (§4.2.1). Record numbers are not authenticated in epoch
+    // 0, so one near 2^48 would leave the flight and its retransmissions no numbers: drop it (no honest client starts
+    // there) rather than fail the association with internal_error (found by crosswire fuzz-wire).
+    if (rec.seq > MAX_SEQUENCE - EPOCH0_HEADROOM) return void this.stats.dropped++;
     if (this.config.cookies !== false) this.stats.cookiesAccepted++;
     const connection = new DtlsConnection(this.config, 'server', now, { body: frag.body, messageSeq: frag.messageSeq, recordSeq: rec.seq });
     const peer: Peer = { address: from, connection, createdAt: now };

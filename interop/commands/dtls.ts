@@ -13,7 +13,8 @@ import { systemClock, systemRandom } from '../../engine/io/system.js';
 import { loadTrustAnchors } from '../../engine/io/trust-store.js';
 import { alertName, TlsError } from '../../engine/tls/api.js';
 import { CliError, EXIT_FAILURE, resolvePeer, usageError, type Target } from '../cli-util.js';
-import { listFlag, loadChainFile, loadKeyFile } from '../cli-util-tls.js';
+import { listFlag, loadCredentials } from '../cli-util-tls.js';
+import { checkRoot, FileResponder } from './serve-tls.js';
 import { hostPort, timeoutError, timeoutMs } from '../cli-timeout.js';
 
 export interface DtlsClientFlags {
@@ -40,6 +41,8 @@ export interface DtlsServerFlags {
   cert: string;
   key: string;
   echo?: boolean;
+  /** Serve files under this directory: HTTP/1.1 requests in DTLS records, the response, then close_notify. */
+  root?: string;
   alpn?: string[];
   cipher?: string[];
   group?: string[];
@@ -276,12 +279,17 @@ export async function connectDtls(target: Target, flags: DtlsClientFlags, io: Dt
 /** `crosswire serve dtls://host:port --cert F --key F [--echo]`: runs until SIGINT/SIGTERM (or io.signal). */
 export async function serveDtls(target: Target, flags: DtlsServerFlags, io: DtlsIo = processIo()): Promise<number> {
   const verbose = (line: string) => (flags.v ? io.stderr.write(`crosswire: ${line}\n`) : undefined);
+  // A key that does not belong to the certificate would only show up as the client's decrypt_error: refuse it here.
+  const credentials = loadCredentials(flags.cert, flags.key, 'server');
+  const root = checkRoot(flags.root);
+  // --root: HTTP/1.1 over DTLS records, one request per association (as `openssl s_server -dtls -WWW` answers).
+  const files = new Map<string, FileResponder>();
   const server = new DtlsServer({
     crypto: cryptoProvider(),
     random: systemRandom,
     clock: systemClock,
-    certificateChain: loadChainFile(flags.cert, '--cert'),
-    privateKey: loadKeyFile(flags.key, '--key'),
+    certificateChain: credentials.chain,
+    privateKey: credentials.key,
     alpn: listFlag(flags.alpn).length ? listFlag(flags.alpn) : undefined,
     cipherSuites: parseSuites(flags.cipher),
     groups: parseGroups(flags.group),
@@ -302,12 +310,21 @@ export async function serveDtls(target: Target, flags: DtlsServerFlags, io: Dtls
       const ev = e.event;
       if (ev.type === 'handshake-complete') verbose(`${who}: handshake complete: DTLS 1.2 ${ev.summary.suite} ${ev.summary.group}`);
       else if (ev.type === 'data') {
-        if (flags.echo) {
+        if (root) {
+          let f = files.get(who);
+          if (!f) files.set(who, (f = new FileResponder(root, (l) => verbose(`${who}: ${l}`))));
+          const response = f.feed(ev.data);
+          const c = server.connection(e.peer);
+          if (response && c?.handshakeComplete && !c.closing) {
+            server.send(e.peer, response);
+            server.close(e.peer);
+          }
+        } else if (flags.echo) {
           // The association may already be gone (its close_notify came in the same datagram): nothing to echo to.
           if (server.connection(e.peer)?.handshakeComplete && !server.connection(e.peer)?.closing) server.send(e.peer, ev.data);
         }
         else io.stdout.write(ev.data);
-      } else if (ev.type === 'closed') verbose(`${who}: ${ev.error ? describeAlert(ev.error) : 'closed'}`);
+      } else if (ev.type === 'closed') files.delete(who), verbose(`${who}: ${ev.error ? describeAlert(ev.error) : 'closed'}`);
     }
   };
   const driver = await UdpEndpointDriver.attach(server, socket, { afterInput: onEvents });

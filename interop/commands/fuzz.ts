@@ -10,6 +10,7 @@ import { runJobs } from '../runner/pool.js';
 import type { Job } from '../runner/job.js';
 import { Progress } from '../runner/report.js';
 import { shrinkFailure } from '../shrink.js';
+import { MAX_SEED, seedArg } from './seed.js';
 import { checkFaults, failureLine, scenarioErrorExit } from './run.js';
 import type { Scenario } from '../scenario/model.js';
 import type { RunRecord } from '../runner/run.js';
@@ -20,6 +21,7 @@ interface FuzzFlags {
   from: number;
   jobs: number;
   shrink: boolean;
+  'shrink-time'?: number;
   out: string;
   peer: string;
   'inject-fault'?: string[];
@@ -32,16 +34,18 @@ export const fuzzCommand: CommandModule<object, FuzzFlags> = {
     y
       .positional('scenario', { type: 'string', demandOption: true, describe: 'a scenario YAML file' })
       .option('seeds', { type: 'number', demandOption: true, describe: 'how many seeds to try' })
-      .option('from', { type: 'number', default: 1, describe: 'first seed' })
+      .option('from', { type: 'string', default: '1', coerce: seedArg('--from'), describe: 'first seed (0 to 2^53)' })
       .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'seeds run in parallel (worker threads)' })
-      .option('shrink', { type: 'boolean', default: false, describe: 'minimise the first failure to a scenario with an explicit droplist' })
+      .option('shrink', { type: 'boolean', default: false, describe: 'minimise the first failure to a scenario with an explicit droplist (only the same failure counts; --jobs runs candidates side by side)' })
+      .option('shrink-time', { type: 'number', describe: 'stop shrinking after this many seconds, keeping the smallest failing case found' })
       .option('out', { type: 'string', default: 'fuzz-results', describe: 'directory for failing runs and shrunk scenarios' })
       .option('peer', { type: 'string', default: 'self', describe: 'implementation in both roles' })
       .option('inject-fault', { type: 'string', array: true, hidden: true, describe: 'switch on an engine fault (harness self-tests)' }) as unknown as Argv<FuzzFlags>,
   handler: (argv) =>
     runCommand(async () => {
       if (!(argv.seeds >= 1) || !Number.isInteger(argv.seeds)) throw usageError('--seeds must be a positive integer');
-      if (!Number.isInteger(argv.from)) throw usageError('--from must be an integer');
+      if (argv.from + argv.seeds - 1 > MAX_SEED) throw usageError(`--from + --seeds goes past 2^53 (${MAX_SEED})`);
+      if (argv['shrink-time'] !== undefined && !(argv['shrink-time'] > 0)) throw usageError('--shrink-time must be a number of seconds > 0');
       if (!(argv.jobs >= 1)) throw usageError('--jobs must be at least 1');
       const peer = PEERS[argv.peer];
       if (!peer) throw usageError(`unknown peer '${argv.peer}' (known: ${Object.keys(PEERS).join(', ')})`);
@@ -80,14 +84,17 @@ export const fuzzCommand: CommandModule<object, FuzzFlags> = {
         const f = failures[0]!;
         const dir = dirOf(f.seed);
         process.stderr.write(`shrinking seed ${f.seed}...\n`);
-        const s = shrinkFailure({ scenario, seed: f.seed, peer, faults, yamlPath: join(dir, `${scenario.name}-shrunk.yaml`), resultDir: join(dir, 'shrunk'), log: (l) => process.stderr.write(`${l}\n`) });
+        const s = await shrinkFailure({
+          scenario, seed: f.seed, peer, faults, jobs: argv.jobs, timeLimitSec: argv['shrink-time'],
+          yamlPath: join(dir, `${scenario.name}-shrunk.yaml`), resultDir: join(dir, 'shrunk'), log: (l) => process.stderr.write(`${l}\n`),
+        });
         if (s.ok) {
           const where = s.drops.map((d) => `${d.direction} #${d.index}`).join(', ') || 'none';
           process.stdout.write(
-            `shrunk seed ${f.seed}: ${s.original} drop(s) → ${s.drops.length} (${where}) in ${s.runs} run(s)\n` +
-              `  scenario: ${s.yamlPath}\n  still fails: ${s.result.verdict}: ${s.result.reason}\n  ${s.result.replay}\n`,
+            `shrunk seed ${f.seed}: ${s.original} drop(s) → ${s.drops.length} (${where}) in ${s.runs} run(s), ${s.seconds.toFixed(1)} s with ${argv.jobs} job(s)${s.timedOut ? ' (stopped at --shrink-time)' : ''}\n` +
+              `  same failure kept: ${s.signature}\n  scenario: ${s.yamlPath}\n  still fails: ${s.result.verdict}: ${s.result.reason}\n  ${s.result.replay}\n`,
           );
-        } else process.stdout.write(`could not shrink seed ${f.seed}: ${s.reason}\n`);
+        } else process.stdout.write(`could not shrink seed ${f.seed}: ${s.reason} (${s.runs} run(s), ${s.seconds.toFixed(1)} s)\n`);
       }
       for (const f of failures) process.stderr.write(`crosswire: ${failureLine(f)}\n`);
       return failures.length ? EXIT_FAILURE : EXIT_OK;

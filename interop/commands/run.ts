@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { runCommand, usageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../cli-util.js';
 import { findScenarioFiles, loadScenario, ScenarioError } from '../scenario/load.js';
+import { formatProblem } from '../scenario/yaml-schema.js';
+import { seedArg } from './seed.js';
 import type { Scenario } from '../scenario/model.js';
 import { existsSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { writeReports, loadModel, expectedFromModel, ReportInputError } from '../../reports/index.js';
@@ -65,7 +67,7 @@ export function checkFaults(names: string[] | undefined): FaultName[] {
 /** Reports scenario errors as `file:line:col: message` lines; returns the exit code. */
 export function scenarioErrorExit(e: unknown): number | undefined {
   if (!(e instanceof ScenarioError)) return undefined;
-  for (const p of e.problems) process.stderr.write(`${p.file}:${p.line}:${p.col}: ${p.message}\n`);
+  for (const p of e.problems) process.stderr.write(`${formatProblem(p)}\n`);
   return EXIT_USAGE;
 }
 
@@ -88,7 +90,7 @@ export const runCommandModule: CommandModule<object, RunFlags> = {
       .option('server', { type: 'string', array: true, describe: 'server implementation(s), comma-separated (default self)' })
       .option('peer', { type: 'string', describe: 'one implementation in both roles (same as --client X --server X)' })
       .option('peers-file', { type: 'string', array: true, describe: 'extra peer declarations (peer.yaml files or folders); ./peers/ is read too' })
-      .option('seed', { type: 'number', describe: `random seed for every run (default: the scenario's seed, else ${DEFAULT_SEED})` })
+      .option('seed', { type: 'string', coerce: seedArg('--seed'), describe: `random seed for every run, 0 to 2^53 (default: the scenario's seed, else ${DEFAULT_SEED})` })
       .option('out', { type: 'string', default: 'results', describe: 'directory for the run folders (<server>_<client>/<scenario>/) and summary.json' })
       .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'virtual-time cells run in parallel (worker threads); results do not depend on it' })
       .option('live-jobs', { type: 'number', default: 1, describe: 'real-time cells run in parallel (each is two processes and a relay; 1 keeps timing honest on 2 cores)' })
@@ -108,7 +110,6 @@ export const runCommandModule: CommandModule<object, RunFlags> = {
       if (!(argv['live-jobs'] >= 1)) throw usageError('--live-jobs must be at least 1');
       if (!(Number.isInteger(argv.repeat) && argv.repeat >= 1)) throw usageError('--repeat must be a positive integer');
       if (!(Number.isInteger(argv['measure-runs']) && argv['measure-runs'] >= 1)) throw usageError('--measure-runs must be a positive integer');
-      if (argv.seed !== undefined && !Number.isInteger(argv.seed)) throw usageError('--seed must be an integer');
       const faults = checkFaults(argv['inject-fault']);
       let registry: PeerRegistry;
       try {

@@ -17,16 +17,7 @@ export interface ServeFlags extends TlsServerFlags {
 
 export async function serveTls(target: Target, flags: ServeFlags): Promise<number> {
   const log = verboseLogger(!!flags.v);
-  const root = flags.root ? resolve(flags.root) : undefined;
-  if (root) {
-    let isDir = false;
-    try {
-      isDir = statSync(root).isDirectory();
-    } catch {
-      // reported below
-    }
-    if (!isDir) throw usageError(`--root ${flags.root} is not a readable directory`);
-  }
+  const root = checkRoot(flags.root);
   // Load credentials once up front so a bad --cert/--key is a usage error before we bind.
   const config = serverConfig(flags, root ? ['http/1.1'] : undefined);
   const live = new Set<TlsSocket>();
@@ -73,50 +64,85 @@ export async function serveTls(target: Target, flags: ServeFlags): Promise<numbe
   return 0;
 }
 
-/** One request per connection (Connection: close), GET and HEAD of regular files under `root`. */
-function serveFiles(tls: TlsSocket, root: string, log: (line: string) => void): void {
-  const parser = new RequestParser();
-  let answered = false;
-  const respond = (status: number, reason: string, body: Uint8Array, headOnly = false, type = 'text/plain; charset=utf-8') => {
-    answered = true;
+/** A checked --root: the directory, resolved; a usage error (exit 2) when it is not a readable directory. */
+export function checkRoot(flag: string | undefined): string | undefined {
+  if (!flag) return undefined;
+  const root = resolve(flag);
+  let isDir = false;
+  try {
+    isDir = statSync(root).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDir) throw usageError(`--root ${flag} is not a readable directory`);
+  return root;
+}
+
+/**
+ * HTTP/1.1 file serving shared by TLS and DTLS: request bytes go in (`feed`), the one response comes out once a request
+ * is complete (Connection: close, GET and HEAD of regular files under `root`, traversal answered as 404).
+ */
+export class FileResponder {
+  private readonly parser = new RequestParser();
+  answered = false;
+  constructor(
+    private readonly root: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** The response to send, once; undefined while the request is incomplete (or after it was answered). */
+  feed(chunk: Uint8Array): Uint8Array | undefined {
+    if (this.answered) return undefined;
+    let req;
+    try {
+      req = this.parser.feed(chunk);
+    } catch (e) {
+      this.log(`bad request: ${(e as HttpError).message}`);
+      return this.respond(400, 'Bad Request', text('bad request'));
+    }
+    if (!req) return undefined;
+    this.log(`${req.method} ${req.target}`);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return this.respond(405, 'Method Not Allowed', text('only GET and HEAD'));
+    const segments = targetToSegments(req.target);
+    // Traversal attempts get the same 404 as a missing file: nothing outside the root is confirmed or denied.
+    if (!segments) return this.respond(404, 'Not Found', text('not found'));
+    let path = join(this.root, ...segments);
+    try {
+      if (statSync(path).isDirectory()) path = join(path, 'index.html');
+      const st = statSync(path);
+      if (!st.isFile()) return this.respond(404, 'Not Found', text('not found'));
+      const body = new Uint8Array(readFileSync(path));
+      return this.respond(200, 'OK', body, req.method === 'HEAD', 'application/octet-stream');
+    } catch {
+      return this.respond(404, 'Not Found', text('not found'));
+    }
+  }
+
+  private respond(status: number, reason: string, body: Uint8Array, headOnly = false, type = 'text/plain; charset=utf-8'): Uint8Array {
+    this.answered = true;
     const headers: Headers = [
       ['Server', `crosswire/${VERSION}`],
       ['Content-Type', type],
       ['Content-Length', String(body.length)],
       ['Connection', 'close'],
     ];
-    // One write, so a small response leaves in a single record.
-    tls.write(headOnly ? encodeResponseHead(status, reason, headers) : concat(encodeResponseHead(status, reason, headers), body));
-    tls.end();
-  };
-  const text = (s: string) => utf8.encode(s + '\n');
+    return headOnly ? encodeResponseHead(status, reason, headers) : concat(encodeResponseHead(status, reason, headers), body);
+  }
+}
+
+const text = (s: string) => utf8.encode(s + '\n');
+
+/** One request per connection (Connection: close), GET and HEAD of regular files under `root`. */
+function serveFiles(tls: TlsSocket, root: string, log: (line: string) => void): void {
+  const files = new FileResponder(root, log);
   tls.on('data', (chunk: Buffer) => {
-    if (answered) return;
-    let req;
-    try {
-      req = parser.feed(new Uint8Array(chunk));
-    } catch (e) {
-      log(`bad request: ${(e as HttpError).message}`);
-      return respond(400, 'Bad Request', text('bad request'));
-    }
-    if (!req) return;
-    log(`${req.method} ${req.target}`);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return respond(405, 'Method Not Allowed', text('only GET and HEAD'));
-    const segments = targetToSegments(req.target);
-    // Traversal attempts get the same 404 as a missing file: nothing outside the root is confirmed or denied.
-    if (!segments) return respond(404, 'Not Found', text('not found'));
-    let path = join(root, ...segments);
-    try {
-      if (statSync(path).isDirectory()) path = join(path, 'index.html');
-      const st = statSync(path);
-      if (!st.isFile()) return respond(404, 'Not Found', text('not found'));
-      const body = new Uint8Array(readFileSync(path));
-      return respond(200, 'OK', body, req.method === 'HEAD', 'application/octet-stream');
-    } catch {
-      return respond(404, 'Not Found', text('not found'));
-    }
+    const response = files.feed(new Uint8Array(chunk));
+    if (!response) return;
+    // One write, so a small response leaves in a single record.
+    tls.write(response);
+    tls.end();
   });
   tls.on('end', () => {
-    if (!answered) tls.end();
+    if (!files.answered) tls.end();
   });
 }

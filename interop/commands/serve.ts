@@ -17,6 +17,19 @@ export const SERVE_PROTOCOLS: Record<string, Serve> = {
   quic: serveQuic,
 };
 
+/** Flags that only some protocols use (the rest of serve's flags apply to all three). */
+const ONLY_FOR: Record<string, string[]> = {
+  'client-ca': ['tls', 'quic'],
+  'key-update': ['quic'],
+  'ack-frequency': ['quic'],
+  'max-datagram-size': ['quic'],
+  retry: ['quic'],
+  'quic-version': ['quic'],
+  qlog: ['quic'],
+  crypto: ['quic'],
+  cc: ['quic'],
+};
+
 export const serveCommand: CommandModule<object, ServeFlags & { url: string }> = {
   command: 'serve <url>',
   describe: 'run our server on quic://, tls:// or dtls://host:port: files (--root DIR) or echo (--echo)',
@@ -25,7 +38,7 @@ export const serveCommand: CommandModule<object, ServeFlags & { url: string }> =
       .positional('url', { type: 'string', demandOption: true, describe: 'quic://, tls:// or dtls://host:port (port 0 picks a free one)' })
       .option('cert', { type: 'string', demandOption: true, describe: 'certificate chain (PEM), leaf first' })
       .option('key', { type: 'string', demandOption: true, describe: 'private key (PEM)' })
-      .option('root', { type: 'string', describe: 'serve files from this directory (HTTP/1.1 over TLS)' })
+      .option('root', { type: 'string', describe: 'serve files from this directory (QUIC: hq-interop and h3; TLS and DTLS: HTTP/1.1)' })
       .option('echo', { type: 'boolean', describe: 'echo every byte back' })
       .option('client-ca', { type: 'string', describe: 'require a client certificate issued by these trust anchors (PEM)' })
       .option('alpn', { type: 'string', array: true, describe: 'ALPN protocol(s) to accept' })
@@ -44,8 +57,14 @@ export const serveCommand: CommandModule<object, ServeFlags & { url: string }> =
       .conflicts('root', 'echo') as unknown as Argv<ServeFlags & { url: string }>,
   handler: (argv) =>
     runCommand(async () => {
-      const target = parseTarget(argv.url, Object.keys(SERVE_PROTOCOLS));
+      const target = parseTarget(argv.url, Object.keys(SERVE_PROTOCOLS), { listen: true });
       if (!argv.root && !argv.echo) throw usageError('choose what to serve: --root DIR or --echo');
+      // A flag the protocol does not use would be silently ignored: refuse it instead (issue 14 item 20).
+      for (const [flag, protocols] of Object.entries(ONLY_FOR)) {
+        const given = argv[flag as keyof typeof argv];
+        if (given === undefined || given === false || !protocols.length || protocols.includes(target.scheme)) continue;
+        throw usageError(`--${flag} does not apply to ${target.scheme}:// (${protocols.join(', ')} only)`);
+      }
       return SERVE_PROTOCOLS[target.scheme]!(target, argv);
     }),
 };

@@ -5,6 +5,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Locator, ScenarioError, YamlSchema } from './yaml-schema.js';
 import { parseBitrate, parseDuration, parseSize } from './units.js';
+import { FILTER_KINDS } from '../../simulator/classify.js';
 import {
   DEFAULT_LINK,
   type ClientSettings,
@@ -94,6 +95,11 @@ function normalize(raw: Raw, file: string, loc: Locator): Scenario {
       const kind = kinds[0]!;
       const v = item[kind] as Raw;
       const only = item['only'] as string[] | undefined;
+      // The schema knows every name; only here is the scenario's protocol known: a DTLS kind never matches a QUIC datagram.
+      only?.forEach((k, j) => {
+        const belongs = (FILTER_KINDS as Record<string, string>)[k];
+        if (belongs && belongs !== 'any' && belongs !== raw['protocol']) fail(['network', dir, i, 'only', j], `${k} is a ${belongs.toUpperCase()} packet kind; this scenario's protocol is ${raw['protocol']}`);
+      });
       const withOnly = <T extends object>(x: T) => (only ? { ...x, only } : x) as Impairment;
       switch (kind) {
         case 'loss':

@@ -5,10 +5,18 @@ import { LineCounter, parseDocument, isMap, isScalar, type Document, type Node }
 import Ajv, { type ErrorObject } from 'ajv';
 
 /** A user error in a YAML input file: printed as `file:line:col: message`, exit code 2. */
+/**
+ * One problem as printed: `file:line:col: message`, or `file: message` for a problem with the file as a whole (it
+ * cannot be read): line 0 means "no position", never printed as 0:0.
+ */
+export function formatProblem(p: { file: string; line: number; col: number; message: string }): string {
+  return p.line > 0 ? `${p.file}:${p.line}:${Math.max(1, p.col)}: ${p.message}` : `${p.file}: ${p.message}`;
+}
+
 export class ScenarioError extends Error {
   override name = 'ScenarioError';
   constructor(readonly problems: { file: string; line: number; col: number; message: string }[]) {
-    super(problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.message}`).join('\n'));
+    super(problems.map(formatProblem).join('\n'));
   }
 }
 

@@ -1,0 +1,120 @@
+// `crosswire fuzz-wire <quic|dtls|tls> --role client|server --inputs N` (DESIGN.md §5, issue 14 item 14): seeded
+// datagram/record mutations into our engines in virtual time; findings minimised and saved with replay commands; the
+// last line is `N inputs, E exceptions, H hangs, max amplification X.Y×`, and fuzz-wire.json holds the figures.
+
+import { readFileSync } from 'node:fs';
+import type { Argv, CommandModule } from 'yargs';
+import { runCommand, usageError, EXIT_FAILURE, EXIT_OK } from '../cli-util.js';
+import { batchFromSaved, runCampaign, summaryLine } from '../fuzz-wire/campaign.js';
+import { runBatch, type Protocol, type Role } from '../fuzz-wire/harness.js';
+import { targetFor } from '../fuzz-wire/targets.js';
+import { seedArg } from './seed.js';
+import type { QuicFault } from '../../engine/quic/config.js';
+
+interface FuzzWireFlags {
+  protocol: Protocol;
+  role: Role;
+  inputs: number;
+  seed: number;
+  jobs: number;
+  batch: number;
+  out: string;
+  replay?: string;
+  'shrink-runs': number;
+  quiet: boolean;
+  'stuck-time': number;
+  'inject-fault'?: string[];
+}
+
+export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
+  command: 'fuzz-wire <protocol>',
+  describe: 'feed seeded mutated datagrams/records to our QUIC, DTLS or TLS engine at every handshake stage',
+  builder: (y: Argv) =>
+    y
+      .positional('protocol', { choices: ['quic', 'dtls', 'tls'] as const, demandOption: true, describe: 'the engine to fuzz' })
+      .option('role', { choices: ['client', 'server'] as const, demandOption: true, describe: 'the role under test (the other side is a recorded genuine peer)' })
+      .option('inputs', { type: 'number', default: 10_000, describe: 'mutated datagrams/records to feed' })
+      .option('seed', { type: 'string', default: '1', coerce: seedArg('--seed'), describe: 'seed of the mutations (an integer, 0 to 2^53)' })
+      .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'worker threads' })
+      .option('batch', { type: 'number', default: 16, describe: 'inputs per engine instance (1 isolates every input; a killed instance is replaced)' })
+      .option('out', { type: 'string', default: 'fuzz-wire-results', describe: 'directory for fuzz-wire.json and the findings' })
+      .option('replay', { type: 'string', describe: 'run one saved finding (finding-*.json) again; exit 1 if it still fails the same way' })
+      .option('shrink-runs', { type: 'number', default: 400, describe: 'runs allowed to minimise each distinct finding' })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines on stderr' })
+      .option('inject-fault', { type: 'string', array: true, hidden: true, describe: 'switch on a QUIC engine fault (harness self-tests)' })
+      .option('stuck-time', { type: 'number', default: 20, describe: 'seconds a worker may spend in one batch before it counts as an endless loop (a hang)' })
+      .example('$0 fuzz-wire quic --role server --inputs 20000 --seed 7', 'fuzz our QUIC server with 20,000 mutated client datagrams')
+      .example('$0 fuzz-wire dtls --role client --inputs 1000000 --jobs 2 --out /tmp/fw', 'a million inputs on two threads')
+      .example('$0 fuzz-wire quic --role server --replay fuzz-wire-results/finding-1-exception.json', 'replay a saved, minimised finding') as unknown as Argv<FuzzWireFlags>,
+  handler: (argv) =>
+    runCommand(async () => {
+      if (argv.replay) return replay(argv);
+      if (!(argv.inputs >= 1) || !Number.isInteger(argv.inputs)) throw usageError('--inputs must be a positive integer');
+      if (!(argv.jobs >= 1) || !Number.isInteger(argv.jobs)) throw usageError('--jobs must be a positive integer');
+      if (!(argv.batch >= 1) || !Number.isInteger(argv.batch)) throw usageError('--batch must be a positive integer');
+      if (!(argv['stuck-time'] > 0)) throw usageError('--stuck-time must be a number of seconds > 0');
+      if (!(argv['shrink-runs'] >= 0) || !Number.isInteger(argv['shrink-runs'])) throw usageError('--shrink-runs must be an integer ≥ 0');
+      const faults = checkWireFaults(argv);
+      const name = `${argv.protocol}/${argv.role}`;
+      const r = await runCampaign({
+        protocol: argv.protocol,
+        role: argv.role,
+        inputs: argv.inputs,
+        seed: argv.seed,
+        jobs: argv.jobs,
+        batch: argv.batch,
+        out: argv.out,
+        shrinkRuns: argv['shrink-runs'],
+        faults,
+        stuckMs: argv['stuck-time'] * 1000,
+        onProgress: argv.quiet
+          ? undefined
+          : (p) =>
+              process.stderr.write(
+                `fuzz-wire ${name}: ${p.done}/${p.total} inputs, ${p.inputsPerSecond.toFixed(0)}/s, ${p.exceptions} exceptions, ${p.hangs} hangs, max amplification ${p.maxAmplification.toFixed(1)}×\n`,
+              ),
+      });
+      process.stdout.write(
+        `fuzz-wire ${name}: seed ${r.seed}, ${r.inputs} inputs in ${r.seconds.toFixed(1)} s (${r.inputsPerSecond.toFixed(0)} inputs/s, ${r.jobs} job(s), batch ${r.batch}); ` +
+          `${r.amplificationFindings} over 3× amplification, ${r.stateFindings} state before validation, heap ${r.heap.earlyMB.toFixed(0)} → ${r.heap.endMB.toFixed(0)} MB\n`,
+      );
+      for (const f of r.findings) {
+        process.stdout.write(
+          `  ${f.kind} (${f.occurrences}×) at stage ${f.stage} (${f.stageLabel}), ${f.mode}: ${f.detail.split('\n', 1)[0]}\n` +
+            (f.minimized.runs
+              ? `    minimised in ${f.minimized.runs} run(s), ${(f.minimized.ms / 1000).toFixed(1)} s: ${f.minimized.inputsBefore} → ${f.minimized.inputsAfter} input(s), ${f.minimized.bytesBefore} → ${f.minimized.bytesAfter} byte(s)\n`
+              : `    saved as found (${f.inputs.length} input(s)): a batch that never returned is not re-run in this process\n`) +
+            `    ${f.replay}\n`,
+        );
+      }
+      process.stdout.write(`written: ${argv.out}/fuzz-wire.json\n`);
+      process.stdout.write(summaryLine(r) + '\n');
+      return r.findings.length ? EXIT_FAILURE : EXIT_OK;
+    }),
+};
+
+/** --replay: the saved batch against a fresh engine; exit 1 when the same failure (same key) shows again. */
+function replay(argv: FuzzWireFlags): number {
+  let saved: { protocol: Protocol; role: Role; faults?: string[]; key: string; kind: string; stage: number; mode: 'replace' | 'inject'; inputs: { index: number; spoofed: boolean; mutations: string[]; data: string }[] };
+  try {
+    saved = JSON.parse(readFileSync(argv.replay!, 'utf8'));
+  } catch (e) {
+    throw usageError(`cannot read finding ${argv.replay}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (!saved || typeof saved.key !== 'string' || !Array.isArray(saved.inputs)) throw usageError(`${argv.replay}: not a fuzz-wire finding`);
+  if (saved.protocol !== argv.protocol || saved.role !== argv.role) throw usageError(`${argv.replay} is a ${saved.protocol} ${saved.role} finding (the command says ${argv.protocol} ${argv.role})`);
+  const o = runBatch(targetFor(argv.protocol, argv.role, saved.faults ?? checkWireFaults(argv)), batchFromSaved(saved));
+  for (const f of o.findings) process.stdout.write(`${f.kind}: ${f.detail.split('\n').slice(0, 4).join('\n  ')}\n`);
+  const same = o.findings.some((f) => f.key === saved.key);
+  process.stdout.write(same ? `reproduced: ${saved.kind} (${saved.key})\n` : `does not reproduce: ${saved.key}\n`);
+  return same ? EXIT_FAILURE : EXIT_OK;
+}
+
+const FAULTS: readonly QuicFault[] = ['handshake-crypto-no-retransmit', 'internal-error-on-stream-data'];
+
+function checkWireFaults(argv: FuzzWireFlags): QuicFault[] {
+  const faults = argv['inject-fault'] ?? [];
+  for (const f of faults) if (!FAULTS.includes(f as QuicFault)) throw usageError(`unknown fault '${f}' (known: ${FAULTS.join(', ')})`);
+  if (faults.length && argv.protocol !== 'quic') throw usageError('--inject-fault applies to quic only');
+  return faults as QuicFault[];
+}
