@@ -46,6 +46,7 @@ export const BENCHES: BenchSpec[] = [
   { id: 'mem', script: 'memory.js', args: (q) => ['--conns', q ? '2000' : '10000'], nodeFlags: ['--expose-gc'] },
   { id: 'crypto', script: 'crypto.js', args: () => ['--ms', '300'] },
   { id: 'report', script: 'report.js', args: () => [] },
+  { id: 'fuzz-wire', script: 'fuzz-wire.js', args: (q) => ['--inputs', q ? '20000' : '1000000'] },
 ];
 
 interface Row extends BenchMetric {
