@@ -9,7 +9,8 @@ import { DtlsClient, DtlsServer, type DtlsConfig, type DtlsEvent } from '../../e
 import { Alert } from '../../engine/tls/api.js';
 import { SIMULATION_CLOCK_MS, simulationPki } from '../runner/pki.js';
 import type { Delivery, Endpoint, Role, Target } from './harness.js';
-import { concatBytes, mutateHandshakeMessage } from './mutate.js';
+import { concat } from '../../engine/wire/bytes.js';
+import { mutateHandshakeMessage } from './mutate.js';
 import type { Draw } from './rng.js';
 
 const CLIENT: Address = { host: '192.0.2.1', port: 40000 };
@@ -184,7 +185,7 @@ function mutateDatagram(r: Draw, data: Uint8Array): { name: string; out: Uint8Ar
       h[11] = (b.length >> 8) & 0xff;
       h[12] = b.length & 0xff;
     }
-    return concatBytes(before, h, b, after);
+    return concat(before, h, b, after);
   };
   const c = r.weighted([rec.type === 22 && rec.epoch === 0 ? 50 : 0, 20, 10, 10, 10]);
   switch (c) {
@@ -193,7 +194,7 @@ function mutateDatagram(r: Draw, data: Uint8Array): { name: string; out: Uint8Ar
       const len = (body[9]! << 16) | (body[10]! << 8) | body[11]!;
       const frag = body.subarray(0, Math.min(body.length, 12 + len));
       const m = mutateHandshakeMessage(r, frag, true);
-      return { name: m.name, out: rebuild(head, concatBytes(m.out, body.subarray(frag.length))) };
+      return { name: m.name, out: rebuild(head, concat(m.out, body.subarray(frag.length))) };
     }
     case 1: {
       // Header fields: content type, version, epoch, sequence number, length.
@@ -212,14 +213,14 @@ function mutateDatagram(r: Draw, data: Uint8Array): { name: string; out: Uint8Ar
     }
     case 2:
       // The record twice (a replay inside one datagram).
-      return { name: 'record-duplicate', out: concatBytes(data.subarray(0, rec.at + HEADER + rec.length), data.subarray(rec.at, rec.at + HEADER + rec.length), after) };
+      return { name: 'record-duplicate', out: concat(data.subarray(0, rec.at + HEADER + rec.length), data.subarray(rec.at, rec.at + HEADER + rec.length), after) };
     case 3: {
       // Records swapped: the last flight out of order (ChangeCipherSpec/Finished before ClientKeyExchange).
       if (rs.length < 2) return undefined;
       const j = r.int(rs.length);
       const parts = rs.map((x) => data.subarray(x.at, x.at + HEADER + x.length));
       [parts[i], parts[j]] = [parts[j]!, parts[i]!];
-      return { name: 'record-reorder', out: concatBytes(...parts) };
+      return { name: 'record-reorder', out: concat(...parts) };
     }
     default: {
       // Protected or clear record body edited in place (an AEAD must reject it; a clear one reaches the parser).

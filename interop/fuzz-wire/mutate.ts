@@ -2,21 +2,10 @@
 // structure-aware edits of TLS handshake messages (RFC 8446 §4, RFC 6347 §4.2.2 headers), their extensions (§4.2) and
 // QUIC transport parameters (RFC 9000 §18), re-encoded with consistent lengths unless the edit is the length itself.
 
+import { concat } from '../../engine/wire/bytes.js';
 import type { Draw } from './rng.js';
 
 // ------------------------------------------------------------------------------------------------ bytes
-
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Boundary values for 8/16/32-bit fields: where parsers' arithmetic tends to go wrong. */
 const INTERESTING8 = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x40, 0x3f, 0xfe, 0x20];
@@ -59,30 +48,30 @@ function applyBlind(r: Draw, name: (typeof BLIND)[number], d: Uint8Array, other:
     case 'truncate':
       return d.slice(0, r.chance(0.3) ? r.int(Math.min(64, d.length)) : r.int(d.length));
     case 'extend':
-      return concatBytes(d, r.chance(0.5) ? new Uint8Array(r.range(1, 256)) : r.bytes(r.range(1, 64)));
+      return concat(d, r.chance(0.5) ? new Uint8Array(r.range(1, 256)) : r.bytes(r.range(1, 64)));
     case 'delete': {
       const at = r.int(d.length);
       const n = r.range(1, Math.max(1, Math.min(64, d.length - at)));
-      return concatBytes(d.subarray(0, at), d.subarray(at + n));
+      return concat(d.subarray(0, at), d.subarray(at + n));
     }
     case 'insert': {
       const at = r.int(d.length + 1);
-      return concatBytes(d.subarray(0, at), r.bytes(r.range(1, 32)), d.subarray(at));
+      return concat(d.subarray(0, at), r.bytes(r.range(1, 32)), d.subarray(at));
     }
     case 'duplicate-chunk': {
       const at = r.int(d.length);
       const n = r.range(1, Math.min(128, d.length - at));
       const to = r.int(d.length + 1);
-      return concatBytes(d.subarray(0, to), d.subarray(at, at + n), d.subarray(to));
+      return concat(d.subarray(0, to), d.subarray(at, at + n), d.subarray(to));
     }
     case 'splice': {
       const cut = r.int(d.length + 1);
       const from = other.length ? r.int(other.length) : 0;
-      return concatBytes(d.subarray(0, cut), other.subarray(from));
+      return concat(d.subarray(0, cut), other.subarray(from));
     }
     case 'duplicate':
       // The datagram twice in one: coalesced copies of every packet or record it holds.
-      return concatBytes(d, d);
+      return concat(d, d);
   }
 }
 
@@ -154,8 +143,8 @@ function u16(n: number): Uint8Array {
 function encodeExtensions(exts: readonly Ext[]): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const e of exts) parts.push(u16(e.type), u16(e.data.length), e.data);
-  const inner = concatBytes(...parts);
-  return concatBytes(u16(inner.length), inner);
+  const inner = concat(...parts);
+  return concat(u16(inner.length), inner);
 }
 
 const QUIC_TP_EXTENSIONS = new Set([0x39, 0xffa5]);
@@ -233,6 +222,10 @@ function editInner(r: Draw, data: Uint8Array): Uint8Array {
 
 // ------------------------------------------------------------------------------------------------ QUIC varints, TPs
 
+/**
+ * Minimal QUIC varint (RFC 9000 §16) that, unlike the engine's Writer, encodes out-of-range edge values (2^62 and up
+ * as 8 bytes with the top bits lost) instead of throwing: the fuzzer wants exactly those on the wire.
+ */
 export function encodeVarint(v: number): Uint8Array {
   if (v < 0x40) return Uint8Array.of(v);
   if (v < 0x4000) return Uint8Array.of(0x40 | (v >> 8), v & 0xff);
@@ -277,7 +270,7 @@ function parseTps(b: Uint8Array): Tp[] | undefined {
 function encodeTps(tps: readonly Tp[]): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const t of tps) parts.push(encodeVarint(t.id), encodeVarint(t.value.length), t.value);
-  return concatBytes(...parts);
+  return concat(...parts);
 }
 
 /** One edit of a transport parameter list: boundary values, duplicates, removals, unknown or role-forbidden ids, bad lengths. */
@@ -307,7 +300,7 @@ export function mutateTransportParameters(r: Draw, data: Uint8Array): { name: st
       const enc = encodeTps(tps.slice(0, i));
       const t = tps[i]!;
       const lie = Math.max(0, t.value.length + r.pick([-1, 1, 2, 100, 2 ** 14]));
-      return { name: 'length-lie', out: concatBytes(enc, encodeVarint(t.id), encodeVarint(lie), t.value, encodeTps(tps.slice(i + 1))) };
+      return { name: 'length-lie', out: concat(enc, encodeVarint(t.id), encodeVarint(lie), t.value, encodeTps(tps.slice(i + 1))) };
     }
     default:
       tps[i] = { id: tps[i]!.id, value: encodeVarint(r.int(2 ** 16)) };
@@ -344,21 +337,21 @@ export function mutateHandshakeMessage(r: Draw, msg: Uint8Array, dtls: boolean):
     case 0: {
       const exts = parseExtensions(body, extAt!)!;
       const m = mutateExtensions(r, exts ?? []);
-      const newBody = concatBytes(body.subarray(0, extAt!), encodeExtensions(m.exts));
+      const newBody = concat(body.subarray(0, extAt!), encodeExtensions(m.exts));
       setLength(header, newBody.length);
-      return { name: m.name, out: concatBytes(header, newBody) };
+      return { name: m.name, out: concat(header, newBody) };
     }
     case 1:
       header[0] = r.pick([0, 1, 2, 3, 4, 5, 6, 8, 11, 12, 13, 14, 15, 16, 20, 24, 254, 255]);
-      return { name: 'hs-type', out: concatBytes(header, body) };
+      return { name: 'hs-type', out: concat(header, body) };
     case 2: {
       const lie = Math.max(0, body.length + r.pick([-1, 1, -4, 64, 2 ** 16, 2 ** 24 - 1 - body.length]));
       setLength(header, lie);
-      return { name: 'hs-length-lie', out: concatBytes(header, body) };
+      return { name: 'hs-length-lie', out: concat(header, body) };
     }
     case 3: {
       // Edit a field of the fixed part: versions, random, session ID or cookie lengths, suites.
-      const out = concatBytes(header, body);
+      const out = concat(header, body);
       const at = hl + r.int(Math.min(body.length, 48) || 1);
       if (at < out.length) out[at] = r.pick(INTERESTING8);
       return { name: 'hs-field', out };
@@ -375,10 +368,10 @@ export function mutateHandshakeMessage(r: Draw, msg: Uint8Array, dtls: boolean):
         header[at + 1] = (n >> 8) & 0xff;
         header[at + 2] = n & 0xff;
       }
-      return { name: ['dtls-message-seq', 'dtls-fragment-offset', 'dtls-fragment-length'][f]!, out: concatBytes(header, body) };
+      return { name: ['dtls-message-seq', 'dtls-fragment-offset', 'dtls-fragment-length'][f]!, out: concat(header, body) };
     }
     default:
-      return { name: 'hs-truncate-body', out: concatBytes(header, body.subarray(0, r.int(body.length + 1))) };
+      return { name: 'hs-truncate-body', out: concat(header, body.subarray(0, r.int(body.length + 1))) };
   }
 }
 

@@ -18,7 +18,8 @@ import { createTlsSession } from '../../engine/tls/session.js';
 import { fromHex } from '../../engine/wire/bytes.js';
 import { SIMULATION_CLOCK_MS, simulationPki } from '../runner/pki.js';
 import type { Delivery, Endpoint, Role, Target } from './harness.js';
-import { concatBytes, encodeVarint, mutateHandshakeMessage, splitTlsMessages, VARINT_EDGES } from './mutate.js';
+import { concat } from '../../engine/wire/bytes.js';
+import { encodeVarint, mutateHandshakeMessage, splitTlsMessages, VARINT_EDGES } from './mutate.js';
 import type { Draw } from './rng.js';
 
 const CLIENT: Address = { host: '192.0.2.1', port: 50000 };
@@ -118,7 +119,7 @@ class ServerApp implements Endpoint {
           const r = c.readStream(e.streamId, 65536, now);
           if (r.data.length) parts.push(r.data);
           if (r.fin) {
-            c.writeStream(e.streamId, concatBytes(...parts), true);
+            c.writeStream(e.streamId, concat(...parts), true);
             break;
           }
           if (!r.data.length) break;
@@ -245,7 +246,7 @@ function hostileFrame(r: Draw): Uint8Array {
   const parts = [encodeVarint(r.pick(FRAME_TYPES))];
   for (let k = r.int(5); k > 0; k--) parts.push(encodeVarint(r.chance(0.7) ? r.pick(VARINT_EDGES) : r.int(64)));
   if (r.chance(0.4)) parts.push(r.bytes(r.pick([0, 1, 8, 16, 20, 21, 32])));
-  return concatBytes(...parts);
+  return concat(...parts);
 }
 
 /** Numeric fields of a decoded frame that can take an edge value. */
@@ -287,7 +288,7 @@ function mutatePayload(r: Draw, payload: Uint8Array, kind: ProtectedHeader['kind
       const i = r.int(msgs.length);
       const m = mutateHandshakeMessage(r, msgs[i]!, false);
       msgs[i] = m.out;
-      const out = encode(frames!.map((x, j) => (j === crypto ? { ...f, data: concatBytes(...msgs) } : x)));
+      const out = encode(frames!.map((x, j) => (j === crypto ? { ...f, data: concat(...msgs) } : x)));
       if (out) return { name: `crypto-${m.name}`, out };
     }
   }
@@ -317,7 +318,7 @@ function mutatePayload(r: Draw, payload: Uint8Array, kind: ProtectedHeader['kind
     const at = r.int(nonPadding.length + 1);
     const before = encode(nonPadding.slice(0, at)) ?? new Uint8Array(0);
     const after = encode(nonPadding.slice(at)) ?? new Uint8Array(0);
-    return { name: `frame-insert-${kind}`, out: concatBytes(before, hostileFrame(r), after) };
+    return { name: `frame-insert-${kind}`, out: concat(before, hostileFrame(r), after) };
   }
   const out = payload.slice();
   const flips = r.range(1, 4);
@@ -339,7 +340,7 @@ function mutateDatagram(r: Draw, data: Uint8Array, cidLength: number, keys: Part
     const end = Math.max(1, p.pnOffset > 0 ? p.pnOffset : Math.min(out.length, 24));
     const at = r.int(end);
     out[at] = r.pick([0x00, 0xff, 0x40, 0xc0, 0x14, 0x15, out[at]! ^ 0x80, out[at]! ^ 0x40, out[at]! + 1]);
-    return { name: `header-${p.kind}`, out: concatBytes(before, out, after) };
+    return { name: `header-${p.kind}`, out: concat(before, out, after) };
   }
   const opened = unprotectPacket(k, p.packet, p.pnOffset, -1);
   if (!opened) return undefined;
@@ -347,7 +348,7 @@ function mutateDatagram(r: Draw, data: Uint8Array, cidLength: number, keys: Part
   let payload = m.out;
   // Keep the packet at least as long as it was (an Initial must still fill 1200 bytes) and long enough to sample.
   const min = Math.max(opened.payload.length, minPayloadForSample(opened.pnLength));
-  if (payload.length < min) payload = concatBytes(payload, new Uint8Array(min - payload.length));
+  if (payload.length < min) payload = concat(payload, new Uint8Array(min - payload.length));
   let header = opened.header;
   let pnOffset = p.pnOffset;
   if (p.form === 'long') {
@@ -362,7 +363,7 @@ function mutateDatagram(r: Draw, data: Uint8Array, cidLength: number, keys: Part
   } catch {
     return undefined;
   }
-  return { name: m.name, out: concatBytes(before, packet, after) };
+  return { name: m.name, out: concat(before, packet, after) };
 }
 
 let cached: Recording | undefined;

@@ -10,7 +10,8 @@ import { TlsRecordConnection } from '../../engine/tls/record-connection.js';
 import { createTlsSession } from '../../engine/tls/session.js';
 import { SIMULATION_CLOCK_MS, simulationPki } from '../runner/pki.js';
 import type { Delivery, Endpoint, Role, Target } from './harness.js';
-import { concatBytes, mutateHandshakeMessage } from './mutate.js';
+import { concat } from '../../engine/wire/bytes.js';
+import { mutateHandshakeMessage } from './mutate.js';
 import type { Draw } from './rng.js';
 
 // TCP has one peer; the addresses only label the two ends for the harness.
@@ -129,7 +130,7 @@ function mutateChunk(r: Draw, data: Uint8Array): { name: string; out: Uint8Array
   const rebuild = (h: Uint8Array, b: Uint8Array) => {
     h[3] = (b.length >> 8) & 0xff;
     h[4] = b.length & 0xff;
-    return concatBytes(before, h, b, after);
+    return concat(before, h, b, after);
   };
   switch (r.weighted([rec.type === 22 ? 50 : 0, 20, 10, 10, 10])) {
     case 0: {
@@ -144,18 +145,18 @@ function mutateChunk(r: Draw, data: Uint8Array): { name: string; out: Uint8Array
         const lie = r.pick([0, 1, rec.length - 1, rec.length + 1, 0xffff, 16384 + 256, 16384 + 257]);
         head[3] = (lie >> 8) & 0xff;
         head[4] = lie & 0xff;
-        return { name: 'record-length-lie', out: concatBytes(before, head, body, after) };
+        return { name: 'record-length-lie', out: concat(before, head, body, after) };
       }
       return { name: ['record-type', 'record-version'][f]!, out: rebuild(head, body) };
     }
     case 2:
-      return { name: 'record-duplicate', out: concatBytes(data.subarray(0, rec.at + HEADER + rec.length), data.subarray(rec.at, rec.at + HEADER + rec.length), after) };
+      return { name: 'record-duplicate', out: concat(data.subarray(0, rec.at + HEADER + rec.length), data.subarray(rec.at, rec.at + HEADER + rec.length), after) };
     case 3: {
       if (rs.length < 2) return undefined;
       const j = r.int(rs.length);
       const parts = rs.map((x) => data.subarray(x.at, x.at + HEADER + x.length));
       [parts[i], parts[j]] = [parts[j]!, parts[i]!];
-      return { name: 'record-reorder', out: concatBytes(...parts) };
+      return { name: 'record-reorder', out: concat(...parts) };
     }
     default: {
       const b = body.slice();
