@@ -3,6 +3,7 @@
 
 export { simulate, DEFAULT_CLIENT_ADDRESS, DEFAULT_SERVER_ADDRESS, type SimulateOptions, type SimulationResult, type SimulationOutcome } from './run.js';
 export { startRelay, type Relay, type RelayOptions } from './relay.js';
+export { startRelayThread, type ThreadRelayOptions } from './relay-thread.js';
 export { Network, overridesFrom, parseLink, type NetworkConfig, type LinkSpec } from './network.js';
 export { Link, SIMPLE_P2P, type LinkConfig } from './link.js';
 export { Scheduler, type RunOutcome } from './scheduler.js';

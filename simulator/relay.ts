@@ -6,7 +6,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { addressKey, type Address } from '../engine/endpoint.js';
-import { CaptureRecorder } from './capture/recorder.js';
+import { CaptureRecorder, type CapturedDatagram } from './capture/recorder.js';
 import { Network, type NetworkConfig } from './network.js';
 import { standardObservers, type KeyPhaseKeys, type WireObserver } from './observers/index.js';
 import { Scheduler } from './scheduler.js';
@@ -41,7 +41,8 @@ export interface Relay {
   decisions(): FateDecision[];
   /** Distinct client addresses seen (each process of a multi-connection client has its own socket). */
   clients(): number;
-  readonly capture?: CaptureRecorder;
+  /** The datagrams as sent, with their trace entries (pcapng and the wire checks read them). */
+  readonly capture?: { readonly datagrams: CapturedDatagram[] };
   /** Closes the sockets and cancels pending deliveries; datagrams still in flight keep fate 'in-flight'. */
   stop(): Promise<void>;
 }

@@ -105,3 +105,22 @@ test('an --out folder holding an earlier run is refused (runs never mix) and cle
   expect(existsSync(join(out, 'self_self', 'handshake'))).toBe(false);
   expect(json(join(out, 'summary.json')).crosswire.cells.map((c: Cell) => c.key)).toEqual(['self_self/retry']);
 });
+
+test('--measure-runs: a measurement scenario (goodput) runs N times per pair with seeds base..base+N-1, others once', async () => {
+  test.setTimeout(120_000);
+  const dir = tmp();
+  const r = await runCli(['run', 'scenarios/quic/goodput.yaml', 'scenarios/quic/handshake.yaml', '--measure-runs', '3', '--jobs', '2', '--out', join(dir, 'out')], { timeoutMs: 100_000 });
+  expect(r.code).toBe(0);
+  const summary = json(join(dir, 'out', 'summary.json'));
+  const runs = summary.crosswire.runs as { scenario: string; seed: number; measurement?: number }[];
+  const goodput = runs.filter((x) => x.scenario === 'goodput');
+  expect(goodput).toHaveLength(3);
+  const seeds = goodput.map((x) => x.seed).sort((a, b) => a - b);
+  expect(seeds).toEqual([seeds[0], seeds[0]! + 1, seeds[0]! + 2]);
+  expect(goodput.every((x) => typeof x.measurement === 'number' && x.measurement > 9000)).toBe(true);
+  expect(runs.filter((x) => x.scenario === 'handshake')).toHaveLength(1);
+  const cell = summary.crosswire.cells.find((c: { scenario: string }) => c.scenario === 'goodput');
+  expect(cell.runs).toBe(3);
+  // quic-interop-runner's shape: one measurement entry for the pair, mean and stdev over the three runs.
+  expect(JSON.stringify(summary.measurements)).toMatch(/±/);
+});

@@ -4,7 +4,9 @@ import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { latenessSummary, startRelay } from '../simulator/relay.js';
+import { latenessSummary, startRelay, type Relay, type RelayOptions } from '../simulator/relay.js';
+// The thread relay loads its worker as JavaScript, so the test uses the build.
+import { startRelayThread } from '../dist/simulator/relay-thread.js';
 import { simulate, DEFAULT_CLIENT_ADDRESS, DEFAULT_SERVER_ADDRESS } from '../simulator/run.js';
 import { ScriptedEndpoint } from '../simulator/testing/fake-endpoints.js';
 import { quicShort } from '../simulator/testing/packets.js';
@@ -35,7 +37,7 @@ const numbered = (i: number) => {
 };
 const numberOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset).getUint32(1);
 
-async function relayRun(seed: string, network: NetworkConfig, n: number) {
+async function relayRun(seed: string, network: NetworkConfig, n: number, start: (o: RelayOptions) => Promise<Relay> = startRelay, capture = false) {
   const server = await bound();
   const client = await bound();
   const atServer: number[] = [];
@@ -45,7 +47,7 @@ async function relayRun(seed: string, network: NetworkConfig, n: number) {
     server.send(m, r.port, r.address); // echo
   });
   client.on('message', (m) => atClient.push(numberOf(new Uint8Array(m))));
-  const relay = await startRelay({ target: { host: '127.0.0.1', port: server.address().port }, network, seed, protocol: 'quic' });
+  const relay = await start({ target: { host: '127.0.0.1', port: server.address().port }, network, seed, protocol: 'quic', capture });
   try {
     for (let i = 1; i <= n; i++) {
       client.send(numbered(i), relay.port, '127.0.0.1');
@@ -81,6 +83,33 @@ test('relay: scripted dgram sockets through seeded loss; fates by index match th
   // And a second relay run with the same seed repeats them.
   const b = await relayRun('relay-seed', network, 200);
   expect(dropped(b.relay.trace())).toEqual(lost);
+});
+
+test('relay on its own thread: same fates as the in-thread relay, results after stop, capture included', async () => {
+  const network: NetworkConfig = { 'to-server': [{ loss: { rate: 0.3 } }], 'to-client': [{ duplicate: { rate: 0.2 } }] };
+  const inThread = await relayRun('thread-seed', network, 150);
+  const threaded = await relayRun('thread-seed', network, 150, (o) => startRelayThread(o), true);
+  // Per direction and index (the interleaving of the two directions is real-time timing, not a fate).
+  const fates = (r: Relay) => r.trace().map((e) => `${e.direction} ${e.index} ${e.copy} ${e.fate}`).sort();
+  expect(fates(threaded.relay)).toEqual(fates(inThread.relay));
+  expect(threaded.atServer).toEqual(inThread.atServer);
+  expect(threaded.relay.trace().filter((e) => e.fate === 'dropped-by-loss').length).toBeGreaterThan(20);
+  // Every datagram sent (dropped ones included; duplicates are the network's copies) is in the capture, still tied to
+  // its own trace entry object after crossing the thread boundary.
+  const cap = threaded.relay.capture!.datagrams;
+  const trace = threaded.relay.trace();
+  expect(cap.length).toBe(trace.filter((e) => e.copy === 0).length);
+  expect(cap.every((d) => d.data instanceof Uint8Array && d.entry !== undefined && trace.includes(d.entry) && d.entry.length === d.data.length)).toBe(true);
+  expect(threaded.relay.traceText().split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(150);
+  expect(threaded.relay.metrics()['relayLateness']).toMatchObject({ timers: expect.any(Number) });
+
+  // Before stop() the results do not exist yet: reading them is an error, not an empty answer.
+  const sink = await bound();
+  const early = await startRelayThread({ target: { host: '127.0.0.1', port: sink.address().port }, seed: 1, protocol: 'quic' });
+  expect(() => early.trace()).toThrow(/once it has stopped/);
+  await early.stop();
+  expect(early.trace()).toEqual([]);
+  sink.close();
 });
 
 test('relay: rebinding gives the server a new source port mid-run', async () => {

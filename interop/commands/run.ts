@@ -13,6 +13,7 @@ import { writeReports, loadModel, expectedFromModel, ReportInputError } from '..
 import { VERSION } from '../version.js';
 import { loadRegistry, type PeerRegistry } from '../peers/registry.js';
 import { planCells, parseShard, shardCells, type Cell } from '../runner/matrix.js';
+import { isMeasurement } from '../runner/annotate.js';
 import { runLive } from '../runner/live.js';
 import { dockerFailures, dockerPreflight, type Runtime } from '../runner/docker-runtime.js';
 import { FAULT_NAMES, type FaultName } from '../peers/types.js';
@@ -174,17 +175,28 @@ export const runCommandModule: CommandModule<object, RunFlags> = {
         const i = virtualIdx[k]!;
         results[i] = o.ok ? o.result : errorRecord(cells[i]!, o.error);
         progress.step(label(cells[i]!), results[i]!.verdict, results[i]!.wallMs);
-      }, abort.signal);
+      }, abort.signal, { threads: liveIdx.length > 0 });
+      // Measurement cells (goodput) time real transfers: they run after the others, one at a time, so no other cell's
+      // processes compete with them for the two cores.
+      const liveOrder = [...liveIdx.filter((i) => !isMeasurement(cells[i]!.scenario)), ...liveIdx.filter((i) => isMeasurement(cells[i]!.scenario))];
       let nextLive = 0;
+      let liveRunning = 0;
       const liveWorker = async () => {
-        while (nextLive < liveIdx.length && !abort.signal.aborted) {
-          const i = liveIdx[nextLive++]!;
+        while (nextLive < liveOrder.length && !abort.signal.aborted) {
+          const i = liveOrder[nextLive]!;
           const c = cells[i]!;
+          if (isMeasurement(c.scenario) && liveRunning > 0) {
+            await new Promise((r) => setTimeout(r, 100));
+            continue;
+          }
+          nextLive++;
+          liveRunning++;
           try {
             results[i] = await runLive(c.scenario, registry.get(c.client)!, registry.get(c.server)!, { seed: c.seed, outDir: c.dir, signal: abort.signal, ...(c.repeats > 1 ? { repeat: c.repeat } : {}), replay: `crosswire replay ${join(c.dir, 'result.json')}`, runtime: argv.runtime });
           } catch (e) {
             results[i] = errorRecord(c, `internal error: ${(e as Error).stack ?? (e as Error).message}`);
           }
+          liveRunning--;
           progress.step(label(c), results[i]!.verdict, results[i]!.wallMs);
         }
       };

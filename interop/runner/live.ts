@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startRelay, type Relay } from '../../simulator/relay.js';
+import type { Relay } from '../../simulator/relay.js';
+import { startRelayThread } from '../../simulator/relay-thread.js';
 import { writePcapng } from '../../simulator/capture/pcapng.js';
 import type { Check } from '../result.js';
 import { writeResult } from '../result.js';
@@ -296,7 +297,7 @@ export async function runLive(s: Scenario, client: PeerDeclaration, server: Peer
 
   // 2. the relay in front of it
   try {
-    relay = await startRelay({
+    relay = await startRelayThread({
       target: { host: '127.0.0.1', port: serverPort },
       network: networkConfig(s.network),
       seed: opts.seed,

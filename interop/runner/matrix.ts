@@ -53,9 +53,10 @@ export function planCells(o: {
     for (const client of o.clients) {
       for (const server of o.servers) {
         const base = o.seed ?? s.seed ?? o.defaultSeed;
-        for (let r = 0; r < o.repeat; r++) {
-          const dir = join(o.out, `${folderName(server)}_${folderName(client)}`, names[i]!, ...(o.repeat > 1 ? [`rep-${r + 1}`] : []));
-          cells.push({ scenario: s, client, server, repeat: r, repeats: o.repeat, seed: base + r, virtual: o.isVirtual(client, server), dir, key: `${s.file}|${client}|${server}|${r}` });
+        const reps = isMeasurement(s) ? Math.max(o.repeat, o.measureRuns ?? 1) : o.repeat;
+        for (let r = 0; r < reps; r++) {
+          const dir = join(o.out, `${folderName(server)}_${folderName(client)}`, names[i]!, ...(reps > 1 ? [`rep-${r + 1}`] : []));
+          cells.push({ scenario: s, client, server, repeat: r, repeats: reps, seed: base + r, virtual: o.isVirtual(client, server), dir, key: `${s.file}|${client}|${server}|${r}` });
         }
       }
     }

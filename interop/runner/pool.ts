@@ -4,10 +4,14 @@
 import { Worker } from 'node:worker_threads';
 import { executeJob, type Job, type JobOutcome } from './job.js';
 
-export async function runJobs(jobs: Job[], parallel: number, onDone: (index: number, outcome: JobOutcome) => void, signal?: AbortSignal): Promise<JobOutcome[]> {
+/**
+ * `threads: true` puts even a single job stream on a worker thread: a matrix with real-time cells must not run long
+ * synchronous simulations on the event loop that drives those cells' processes and timeouts.
+ */
+export async function runJobs(jobs: Job[], parallel: number, onDone: (index: number, outcome: JobOutcome) => void, signal?: AbortSignal, opts: { threads?: boolean } = {}): Promise<JobOutcome[]> {
   const out: JobOutcome[] = new Array(jobs.length);
   const n = Math.max(1, Math.min(parallel, jobs.length));
-  if (n <= 1) {
+  if (n <= 1 && !opts.threads) {
     for (let i = 0; i < jobs.length; i++) {
       if (signal?.aborted) break;
       out[i] = executeJob(jobs[i]!);
