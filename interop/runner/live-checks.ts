@@ -83,15 +83,20 @@ export function liveChecks(input: LiveCheckInput): { checks: Check[]; metrics: R
   }
 
   if (ex.handshakes !== undefined) {
-    const n = facts.handshakes;
     // Real-time QIR semantics: one connection per URL for multiconnect, two for resumption/zerortt.
-    const want = s.protocol === 'quic' ? ex.handshakes : ex.handshakes;
-    add('handshakes', n === want, `${n} of ${want} expected handshake(s) completed on the wire (${facts.handshakeBasis})`);
+    const n = facts.handshakes;
+    add('handshakes', n === ex.handshakes, `${n} of ${ex.handshakes} expected handshake(s) completed on the wire (${facts.handshakeBasis})`);
   }
 
   if (ex.withinMs !== undefined) {
     const end = facts.lastClientDataMs;
-    add('within', end !== undefined && end <= ex.withinMs && !input.timedOut, end === undefined ? `not finished within ${secs(ex.withinMs)}` : `finished at ${secs(end)} of wall time (limit ${secs(ex.withinMs)})`);
+    // A client still running at the deadline has not finished, whenever it last sent application data.
+    const detail = input.timedOut
+      ? `not finished: the client was still running when the run was stopped at ${secs(input.limitMs)} (limit ${secs(ex.withinMs)})`
+      : end === undefined
+        ? `not finished within ${secs(ex.withinMs)}`
+        : `finished at ${secs(end)} of wall time (limit ${secs(ex.withinMs)})`;
+    add('within', end !== undefined && end <= ex.withinMs && !input.timedOut, detail);
   }
 
   if (ex.retry !== undefined) {
