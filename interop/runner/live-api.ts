@@ -458,6 +458,15 @@ class ApiFormSide implements ExternalSide {
     }
   }
 
+  handshakeDone(): boolean {
+    return this.events().some((e) => e.name === 'handshake' || e.name === 'handshake-interrupted');
+  }
+
+  closed(): boolean {
+    // A form that is gone has no connection left either.
+    return !!this.proc?.status || this.events().some((e) => e.name === 'close');
+  }
+
   private dataPath(h: number): string {
     return h === 0 ? this.stdoutPath : join(this.outDir, `stream-${h}.bin`);
   }
@@ -610,7 +619,7 @@ class ApiFormSide implements ExternalSide {
         }
         if (e.name === 'fin') return fail('peer-reset', `${this.who}: ${st.stream} ended normally (FIN) instead of being reset`, `code ${st.code}`, 'FIN');
         const ok = BigInt(e.f['code'] ?? '-1') === BigInt(st.code);
-        return (ok ? pass : fail)('peer-reset', `${this.who} saw ${st.stream} reset by the peer (SSL_get_stream_read_error_code)`, `code ${st.code}`, `code ${e.f['code']}`);
+        return (ok ? pass : fail)('peer-reset', `${this.who} saw ${st.stream} reset by the peer with code ${e.f['code']} (SSL_get_stream_read_error_code)${ok ? '' : `, expected ${st.code}`}`, `code ${st.code}`, `code ${e.f['code']}`);
       }
       case 'expect-stop-sending': {
         const h = this.handleOf(st.stream);
@@ -620,7 +629,7 @@ class ApiFormSide implements ExternalSide {
           return dead ? fail('peer-stop-sending', `${dead} before it saw STOP_SENDING on ${st.stream}`, `code ${st.code}`, 'none') : { blocked: `STOP_SENDING on ${st.stream} at ${this.who}` };
         }
         const ok = BigInt(e.f['code'] ?? '-1') === BigInt(st.code);
-        return (ok ? pass : fail)('peer-stop-sending', `${this.who} saw its send side of ${st.stream} stopped by the peer (SSL_get_stream_write_state RESET_REMOTE, SSL_get_stream_write_error_code)`, `code ${st.code}`, `code ${e.f['code']}`);
+        return (ok ? pass : fail)('peer-stop-sending', `${this.who} saw STOP_SENDING with code ${e.f['code']} on ${st.stream}${ok ? '' : `, expected ${st.code}`} (SSL_get_stream_write_state ${e.f['state'] ?? '?'}, SSL_get_stream_write_error_code: OpenSSL resets its send part on STOP_SENDING itself)`, `code ${st.code}`, `code ${e.f['code']}`);
       }
       case 'expect-close-info': {
         const e = this.events().find((x) => x.name === 'close');
@@ -633,7 +642,7 @@ class ApiFormSide implements ExternalSide {
         const transport = e.f['transport'] === '1';
         const observed = `${remote ? 'remote' : 'local'}, ${transport ? 'transport' : 'application'}, code ${e.f['code']}, reason ${JSON.stringify(e.f['reason'] ?? '')}`;
         const ok = (st.remote === undefined || st.remote === remote) && (st.transport === undefined || st.transport === transport) && (st.code === undefined || BigInt(e.f['code'] ?? '-1') === BigInt(st.code)) && (st.reason === undefined || st.reason === (e.f['reason'] ?? ''));
-        return (ok ? pass : fail)('peer-close-info', `${this.who}'s close info (SSL_get_conn_close_info)`, want, observed);
+        return (ok ? pass : fail)('peer-close-info', `${this.who}'s close info (SSL_get_conn_close_info): ${observed}${ok ? '' : `; expected ${want}`}`, want, observed);
       }
       case 'expect-state': {
         const what = [st.write !== undefined ? `write ${st.write}` : '', st.read !== undefined ? `read ${st.read}` : ''].filter(Boolean).join(', ');
@@ -890,6 +899,12 @@ export async function runLiveApi(s: Scenario, client: PeerDeclaration, server: P
   for (const pc of ext.checks) {
     pc.finalize?.(stdout, closes);
     checks.push(pc.check);
+  }
+  // What the wire carried, beside what each side reported: a close sent only where the other side cannot read it (a
+  // Handshake packet after its Handshake keys are gone) explains a close info that never arrived.
+  if (closes) {
+    const list = closes.map((c) => `${c.by} ${c.space} ${c.application ? '0x1d' : '0x1c'} code ${c.errorCode}${c.reason ? ` reason ${JSON.stringify(c.reason)}` : ''}`);
+    checks.push({ name: 'wire-close', ok: true, detail: `CONNECTION_CLOSE frames in the capture (decoded with both key logs): ${list.join('; ') || 'none'}` });
   }
   const notObservable = checks.filter((c) => c.observable === false).map((c) => c.name);
   const internal = internalErrorOutcome({ connections: [] }, ourRole.report());
