@@ -6,7 +6,7 @@
  * One connection, either role. stdin carries frames (type byte, 4-byte big-endian length, payload) that the program
  * performs in order, each waiting until it can complete; what it observes goes to an events file, one line each;
  * bytes read on handle 0 (the default stream) go to stdout, on handle h > 0 to OUTDIR/stream-h.bin.
- * The frames and events are documented in interop/peers/README.md ("ossl-quic-api"). */
+ * The frames and events are documented in interop/peers/README.md (stream-io, "api frames"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -55,8 +55,9 @@ static void event(const char *fmt, ...)
 
 static void die(const char *what)
 {
-    /* One line for the runner (its last stderr line is the reason), OpenSSL's error queue after it for people. */
-    event("error what=\"%s\"", what);
+    /* One event line for the runner (named in its failure reasons), OpenSSL's error queue on stderr for people. */
+    if (events != NULL)
+        event("error what=\"%s\"", what);
     fprintf(stderr, "ossl-quic-api: %s\n", what);
     ERR_print_errors_fp(stderr);
     exit(1);
