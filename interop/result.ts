@@ -54,6 +54,8 @@ export interface RunResult {
     serverStdout?: string;
     /** API cells with a stream-io form: the bytes written on the default stream through its stdin. */
     stdin?: string;
+    /** API cells with an api stream-io form: what the peer observed, one line per event. */
+    events?: string;
   };
   /** True when real processes ran through the real-time relay (simulatedMs is then wall time). */
   realTime?: boolean;

@@ -1,6 +1,6 @@
 // `crosswire peers list|install|check` (DESIGN.md §5, §9): what each peer declares, provisioning on Debian 12 through
 // each peer's own install.sh (the same step its Dockerfile runs), and a one-line self-test per peer: a handshake with
-// crosswire's own engine on loopback, in each role the peer has.
+// crosswire's own engine on loopback, in each role the peer has (and its stream-io form: default-stream both ways).
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -113,6 +113,8 @@ async function install(reg: PeerRegistry, flags: PeersFlags): Promise<number> {
 
 /** The smallest scenario per protocol that proves a handshake and a little data in both directions. */
 const CHECK_SCENARIO: Record<Protocol, string | undefined> = { quic: 'quic/handshake.yaml', dtls: 'dtls/cookie-exchange.yaml', tls: undefined };
+/** The same for a role's stream-io form (API scenarios). */
+const CHECK_API_SCENARIO = 'api/default-stream.yaml';
 
 async function check(reg: PeerRegistry, flags: PeersFlags): Promise<number> {
   const self = reg.get('self');
@@ -141,6 +143,15 @@ async function check(reg: PeerRegistry, flags: PeersFlags): Promise<number> {
           const ok = r.verdict === 'passed';
           if (!ok && r.verdict !== 'unsupported') bad++;
           parts.push(`${side} ${proto}${r.client.alpn ? `/${r.client.alpn}` : ''} ${ok ? 'ok' : `${r.verdict.toUpperCase()}: ${r.reason.slice(0, 200)}`}`);
+        }
+        // A stream-io form (API scenarios): the default stream both ways, with FIN, through the form.
+        if (role.streamIo && 'command' in role.streamIo) {
+          const s = loadScenario(join(catalog, CHECK_API_SCENARIO));
+          const [client, server] = side === 'server' ? [self, d] : [d, self];
+          const r = await runLive(s, client, server, { seed: 1, outDir: join(work, `${d.name}-${side}-api`) });
+          const ok = r.verdict === 'passed';
+          if (!ok && r.verdict !== 'unsupported') bad++;
+          parts.push(`${side} api (${role.streamIo.label}) ${ok ? 'ok' : `${r.verdict.toUpperCase()}: ${r.reason.slice(0, 200)}`}`);
         }
       }
       process.stdout.write(`${d.name.padEnd(12)} ${peerVersion(d).padEnd(10)} ${parts.join('; ') || 'no role speaks a protocol with a check scenario'}\n`);

@@ -24,6 +24,13 @@ export type StreamIoForm =
       features: string[];
       /** The close stdin EOF makes; undefined: not declared, so no shutdown step can run. */
       shutdown?: { rapid: boolean; code: number; reason: string };
+      /**
+       * `basic`: frames D and F on the default stream only. `api`: also the stream-addressed frames (O A Q W C R S X) and
+       * an events file ({events}) reporting FIN, resets, STOP_SENDING and the close (interop/peers/README.md).
+       */
+      frames: 'basic' | 'api';
+      /** api forms: the only STOP_SENDING codes the form can send (undefined: any). */
+      stopSendingCodes?: number[];
     }
   | { unavailable: string };
 
@@ -148,6 +155,8 @@ function streamIoOf(f: Record<string, any>, roleCommand: string[]): StreamIoForm
     label: f['label'] ?? String(f['command'][0] ?? roleCommand[0]).split('/').pop()!,
     features: f['features'] ?? [],
     ...(f['shutdown'] ? { shutdown: { rapid: f['shutdown'].rapid, code: f['shutdown'].code, reason: f['shutdown'].reason } } : {}),
+    frames: f['frames'] === 'api' ? 'api' : 'basic',
+    ...(f['stop-sending-codes'] ? { stopSendingCodes: f['stop-sending-codes'] } : {}),
   };
 }
 

@@ -11,7 +11,7 @@ import type { Peer } from './types.js';
 import { isQirName, qirDeclaration, QIR_PREFIX } from '../runner/docker-runtime.js';
 
 /** Built-in peers, one folder each under interop/peers/. */
-export const BUILTIN_PEERS = ['self', 'ngtcp2', 'quiche', 'openssl', 'openssl-3.0'] as const;
+export const BUILTIN_PEERS = ['self', 'ngtcp2', 'quiche', 'openssl', 'openssl-3.0', 'openssl-sclient'] as const;
 
 /** Peers that can also run in-process in virtual time (both sides must be virtual for that). */
 const VIRTUAL: Record<string, Peer> = { self: selfPeer };

@@ -53,7 +53,7 @@ function quicClient(ctx: PeerContext): RoleEndpoint {
     config: (i, ticket) => ({
       crypto: nodeCrypto,
       random: rng(ctx, `conn-${i}`),
-      clock,
+      clock: ctx.clock ?? clock,
       createTls: createTlsSession,
       tls: {
         serverName: 'localhost',
@@ -113,7 +113,7 @@ function quicServer(ctx: PeerContext): RoleEndpoint {
     config: {
       crypto: nodeCrypto,
       random: rng(ctx, 'endpoint'),
-      clock,
+      clock: ctx.clock ?? clock,
       createTls: createTlsSession,
       tls: {
         alpn: s.alpn ? [s.alpn] : ['h3', 'hq-interop', 'echo'],
@@ -314,7 +314,7 @@ function dtlsConfig(ctx: PeerContext, role: 'client' | 'server', label = 'dtls')
   return {
     crypto: nodeCrypto,
     random: rng(ctx, label),
-    clock,
+    clock: ctx.clock ?? clock,
     ...(mine.alpn ? { alpn: [mine.alpn] } : {}),
     ...(mine.cipherSuites ? { cipherSuites: mine.cipherSuites as DtlsSuiteName[] } : {}),
     ...(mine.groups ? { groups: mine.groups } : {}),

@@ -31,6 +31,8 @@ export interface PeerContext {
   readonly qlogFor?: (label: string) => QlogSink | undefined;
   /** Step-scripted (API) scenarios: the role exposes its connection and leaves stream events to the script. */
   readonly scripted: boolean;
+  /** Wall clock for TLS (certificate dates): the fixed simulation date unless a real-time run passes the real one. */
+  readonly clock?: () => number;
 }
 
 /** What one connection of a role did, in the runner's vocabulary (simulated ms). */

@@ -153,6 +153,9 @@ export interface ExternalSide {
   readonly side: Side;
   /** Performs or checks one step of its side; 'blocked' until it can, with what it waits for. */
   exec(st: LocatedStep, now: number): StepResult | { blocked: string };
+  /** When the side reports them: has its handshake completed, has its connection closed (for `wait: until`). */
+  handshakeDone?(): boolean;
+  closed?(): boolean;
 }
 
 export class StepScript {
@@ -284,9 +287,15 @@ export class StepScript {
     const elapsed = this.blockedSince === undefined ? 0 : now - this.blockedSince;
     if (st.op === 'wait' || st.op === 'advance') {
       if (st.op === 'advance' || st.until === undefined) return elapsed >= st.ms ? 'done' : this.block(`${st.ms} ms to pass`);
-      // With an external side only ours can be asked: its handshake, close and sends stand for the connection's.
+      // With an external side ours is asked, and the external one too where it reports its handshake or close (as both
+      // sides are in virtual time); otherwise ours stands for the connection.
       const sides = Object.values(this.sides).filter((x) => x.side !== this.external?.side);
-      const ok = st.until === 'handshake' ? sides.every((x) => x.handshake) : st.until === 'closed' ? sides.every((x) => !!x.closeInfo) : sides.every((x) => !x.pending.size);
+      const ext = this.external;
+      const ok = st.until === 'handshake'
+        ? sides.every((x) => x.handshake) && (ext?.handshakeDone?.() ?? true)
+        : st.until === 'closed'
+          ? sides.every((x) => !!x.closeInfo) && (ext?.closed?.() ?? true)
+          : sides.every((x) => !x.pending.size);
       if (ok) return 'done';
       if (elapsed > st.ms) return { fail: `${st.until} did not happen within ${st.ms} ms` };
       return this.block(st.until);
