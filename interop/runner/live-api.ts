@@ -9,7 +9,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startRelay, type Relay } from '../../simulator/relay.js';
+import type { Relay } from '../../simulator/relay.js';
+import { startRelayThread } from '../../simulator/relay-thread.js';
 import { writePcapng } from '../../simulator/capture/pcapng.js';
 import { UdpEndpointDriver } from '../../engine/io/udp.js';
 import { loadCertificateChain, loadPrivateKey, pemDecode } from '../../engine/tls/x509/pem.js';
@@ -187,6 +188,41 @@ interface PeerCheck {
 }
 
 /** The peer's side of the script: its steps go to the form's stdin, its expectations read the form's stdout. */
+
+/** One stream-io frame: type byte, 4-byte big-endian length, payload (interop/peers/README.md). */
+function stdinFrame(type: string, payload: Uint8Array): Buffer {
+  const head = Buffer.alloc(5);
+  head.write(type, 0, 'latin1');
+  head.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([head, payload]);
+}
+
+/**
+ * A form's stdin. The script may reach the form's first steps before its process is attached (while the relay starts
+ * on its thread), so frames and the EOF wait here until then instead of being dropped.
+ */
+class StdinFeed {
+  private proc: EndpointProcess | undefined;
+  private readonly queued: Buffer[] = [];
+  private ended = false;
+
+  attach(p: EndpointProcess): void {
+    this.proc = p;
+    for (const b of this.queued.splice(0)) p.child.stdin?.write(b);
+    if (this.ended) p.child.stdin?.end();
+  }
+
+  write(b: Buffer): void {
+    if (this.proc) this.proc.child.stdin?.write(b);
+    else this.queued.push(b);
+  }
+
+  end(): void {
+    this.ended = true;
+    this.proc?.child.stdin?.end();
+  }
+}
+
 class StreamIoSide implements ExternalSide {
   readonly checks: PeerCheck[] = [];
   stdinBytes = 0;
@@ -207,8 +243,11 @@ class StreamIoSide implements ExternalSide {
     private readonly script: () => StepScript,
   ) {}
 
+  private readonly stdin = new StdinFeed();
+
   attach(p: EndpointProcess): void {
     this.proc = p;
+    this.stdin.attach(p);
   }
 
   private get who(): string {
@@ -216,17 +255,14 @@ class StreamIoSide implements ExternalSide {
   }
 
   private frame(type: 'D' | 'F', payload: Uint8Array): void {
-    const head = Buffer.alloc(5);
-    head.write(type, 0, 'latin1');
-    head.writeUInt32BE(payload.length, 1);
-    this.proc?.child.stdin?.write(Buffer.concat([head, payload]));
+    this.stdin.write(stdinFrame(type, payload));
   }
 
   /** stdin EOF: the form closes the connection (as its `shutdown` declares) and exits. */
   endStdin(): void {
     if (this.stdinEnded) return;
     this.stdinEnded = true;
-    this.proc?.child.stdin?.end();
+    this.stdin.end();
   }
 
   get ended(): boolean {
@@ -425,8 +461,11 @@ class ApiFormSide implements ExternalSide {
     this.multi = streamModeOf(scenario, side) === 'multi';
   }
 
+  private readonly stdin = new StdinFeed();
+
   attach(p: EndpointProcess): void {
     this.proc = p;
+    this.stdin.attach(p);
   }
 
   private get who(): string {
@@ -440,7 +479,7 @@ class ApiFormSide implements ExternalSide {
   endStdin(): void {
     if (this.stdinEnded) return;
     this.stdinEnded = true;
-    this.proc?.child.stdin?.end();
+    this.stdin.end();
   }
 
   streamBytes(): Uint8Array {
@@ -448,11 +487,8 @@ class ApiFormSide implements ExternalSide {
   }
 
   private frame(type: string, payload: Uint8Array, log: string): void {
-    const head = Buffer.alloc(5);
-    head.write(type, 0, 'latin1');
-    head.writeUInt32BE(payload.length, 1);
     this.stdinLog.push(`${type} ${log}`);
-    this.proc?.child.stdin?.write(Buffer.concat([head, payload]));
+    this.stdin.write(stdinFrame(type, payload));
   }
 
   events(): FormEvent[] {
@@ -582,17 +618,20 @@ class ApiFormSide implements ExternalSide {
         const offset = this.readOffset.get(h) ?? 0;
         const want = st.data !== undefined ? te.encode(st.data) : pattern(offset, st.size ?? 0);
         const label = st.data !== undefined ? JSON.stringify(st.data) : `${want.length} bytes`;
-        const all = this.data(h);
+        let all = this.data(h);
         const src = h === 0 ? 'stdout' : `stream-${h}.bin`;
         if (all.length < offset + want.length) {
           const end = this.streamEvent(h, ['fin', 'reset']);
           const dead = this.gone();
-          if (end || dead) {
+          // The form writes a stream's bytes before its end event: read them again now that the end is known, or
+          // bytes written between the two reads look missing.
+          if (end || dead) all = this.data(h);
+          if ((end || dead) && all.length < offset + want.length) {
             const have = Math.max(0, all.length - offset);
             const why = end ? `the stream ${end.name === 'fin' ? 'ended (FIN)' : `was reset with code ${end.f['code']}`}` : dead!;
             return fail('peer-read', `${this.who}: ${why} with ${have} of ${want.length} expected bytes read on ${st.stream}`, label, `${have} bytes`);
           }
-          return { blocked: `${want.length} bytes read by ${this.who} on ${st.stream} (have ${Math.max(0, all.length - offset)})` };
+          if (all.length < offset + want.length) return { blocked: `${want.length} bytes read by ${this.who} on ${st.stream} (have ${Math.max(0, all.length - offset)})` };
         }
         const got = all.subarray(offset, offset + want.length);
         this.readOffset.set(h, offset + want.length);
@@ -773,7 +812,7 @@ export async function runLiveApi(s: Scenario, client: PeerDeclaration, server: P
     const bad = await startOurs({ host: '127.0.0.1', port: 0 });
     if (bad) return { ...base, verdict: 'error', reason: bad };
     try {
-      relay = await startRelay({ target: driver!.local, network: networkConfig(s.network), seed: opts.seed, protocol: 'quic', fateOverrides: overridesFromList(opts.fates), capture: true });
+      relay = await startRelayThread({ target: driver!.local, network: networkConfig(s.network), seed: opts.seed, protocol: 'quic', fateOverrides: overridesFromList(opts.fates), capture: true });
     } catch (e) {
       await teardown();
       return { ...base, verdict: 'error', reason: `could not start the relay: ${(e as Error).message}` };
@@ -791,7 +830,7 @@ export async function runLiveApi(s: Scenario, client: PeerDeclaration, server: P
       return { ...base, verdict: 'error', reason: `${peer.name} server (${form.label}) ${ready.reason}${proc.lastErrorLine() ? `: ${proc.lastErrorLine()}` : ''}` };
     }
     try {
-      relay = await startRelay({ target: { host: '127.0.0.1', port: Number(values['port']) }, network: networkConfig(s.network), seed: opts.seed, protocol: 'quic', fateOverrides: overridesFromList(opts.fates), capture: true });
+      relay = await startRelayThread({ target: { host: '127.0.0.1', port: Number(values['port']) }, network: networkConfig(s.network), seed: opts.seed, protocol: 'quic', fateOverrides: overridesFromList(opts.fates), capture: true });
     } catch (e) {
       await teardown();
       return { ...base, verdict: 'error', reason: `could not start the relay: ${(e as Error).message}` };
