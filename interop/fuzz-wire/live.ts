@@ -1,0 +1,405 @@
+// Wire fuzzing against real peers (issue 14 item 14): the peer runs as a process started from its declaration, as the
+// runner starts real-peer cells (own process group, readiness, loopback port), and our engine is the other endpoint with
+// a mutation stage in front of the peer: every input mutates one of our datagrams (QUIC) or records (TLS over TCP),
+// drawn only from (seed, input index), so `--seed S --input I` runs that input again. After every input the peer's
+// process is checked (an exit is a crash: signal named, peer restarted), every K inputs a clean handshake must succeed
+// (otherwise a hang: the peer is restarted), bytes the peer sends toward each unvalidated client address are measured
+// on the wire against the 3× limit (RFC 9000 §8.1), and the peer's reactions are counted.
+
+import { constants } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pemDecode } from '../../engine/tls/x509/pem.js';
+import { expandStatic, isInstalled, peerVersion, type PeerDeclaration } from '../peers/declaration.js';
+import { writeRunCerts, type RunCerts } from '../runner/live-pki.js';
+import { allocatePort } from '../runner/ports.js';
+import { EndpointProcess, type ExitStatus } from '../runner/processes.js';
+import { waitReady } from '../runner/readiness.js';
+import { summaryLine } from './campaign.js';
+import { AMPLIFICATION_LIMIT } from './harness.js';
+import { quicDriver } from './live-quic.js';
+import { tlsDriver } from './live-tls.js';
+import type { InputContext, LiveDriver, LiveInput } from './live-types.js';
+import { Draw, inputName } from './rng.js';
+
+export type LiveProtocol = 'quic' | 'tls';
+
+export interface LiveCampaignOptions {
+  readonly protocol: LiveProtocol;
+  /** The role the peer plays (only server for now: our client engine drives the connections). */
+  readonly role: 'server';
+  readonly peer: PeerDeclaration;
+  readonly inputs: number;
+  readonly seed: number;
+  /** Peer processes side by side, each on its own port (default 1). */
+  readonly jobs?: number;
+  readonly out: string;
+  /** A clean handshake after every K inputs per peer process (default 10; 1 = after each input). */
+  readonly checkEvery?: number;
+  /** How long the clean handshake may take before the peer counts as hung (default 5000 ms). */
+  readonly liveTimeoutMs?: number;
+  readonly quietMs?: number;
+  readonly maxMs?: number;
+  readonly lingerMs?: number;
+  /** Run exactly these input indices (replay: `--input I`). */
+  readonly only?: readonly number[];
+  /** Extra flags the replay command needs (e.g. --peers-file F). */
+  readonly replayFlags?: string;
+  readonly onProgress?: (p: { done: number; total: number; crashes: number; hangs: number; maxAmplification: number; inputsPerSecond: number }) => void;
+  readonly progressMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface LiveFinding {
+  readonly kind: 'crash' | 'hang' | 'amplification' | 'exception';
+  readonly input: number;
+  /** Inputs since the last good liveness check (a hang or crash can be any of them; the last is the likeliest). */
+  readonly suspects: number[];
+  readonly detail: string;
+  readonly replay: string;
+  readonly mutated?: string;
+  readonly original?: string;
+  readonly mutations?: string[];
+  readonly stderrTail?: string;
+  file?: string;
+}
+
+export interface LiveCampaignResult {
+  readonly protocol: LiveProtocol;
+  readonly role: 'server';
+  readonly peer: { name: string; version: string };
+  readonly seed: number;
+  readonly inputs: number;
+  readonly jobs: number;
+  readonly seconds: number;
+  readonly inputsPerSecond: number;
+  /** Exceptions thrown by our own engine while it talked to the peer (the peer's own failures are crashes and hangs). */
+  readonly exceptions: number;
+  readonly crashes: number;
+  readonly hangs: number;
+  readonly livenessChecks: number;
+  readonly livenessFailures: number;
+  readonly restarts: number;
+  readonly maxAmplification: number;
+  readonly amplificationFindings: number;
+  /** Inputs whose client address the peer answered before validation (those the ratio is measured on). */
+  readonly amplificationMeasured: number;
+  readonly reactions: Record<string, number>;
+  readonly mutations: Record<string, number>;
+  readonly findings: LiveFinding[];
+  /** Per input (only with --input, or when asked): what was sent and what the peer did. */
+  readonly records?: LiveInput[];
+  readonly summary: string;
+}
+
+/** The last line: the virtual-time campaign's format, with peer crashes as their own explicit field. */
+export const liveSummaryLine = (r: Pick<LiveCampaignResult, 'inputs' | 'exceptions' | 'hangs' | 'maxAmplification' | 'crashes'>): string =>
+  `${summaryLine(r)}, ${r.crashes} crashes`;
+
+const DRIVERS: Record<LiveProtocol, LiveDriver> = { quic: quicDriver, tls: tlsDriver };
+
+/** An exit status as users read it; the guard script reports a signal death as 128+N. */
+export function exitName(s: ExitStatus): string {
+  if (s.signal) return s.signal;
+  const code = s.code ?? -1;
+  if (code > 128 && code < 128 + 65) {
+    const name = Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0];
+    if (name) return name;
+  }
+  return `exit code ${code}`;
+}
+
+function tail(path: string, bytes = 4096): string {
+  try {
+    const b = readFileSync(path);
+    return b.subarray(Math.max(0, b.length - bytes)).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+const DEFAULT_ALPN: Record<LiveProtocol, string[]> = { quic: ['hq-interop', 'h3'], tls: ['http/1.1'] };
+
+/** One peer process slot: started, watched, restarted. */
+class PeerSlot {
+  proc: EndpointProcess | undefined;
+  port = 0;
+  starts = 0;
+  /** An exit we caused (stop for a restart, or the end) is not a crash. */
+  private stopping = false;
+  constructor(
+    private readonly o: LiveCampaignOptions,
+    private readonly slot: number,
+    private readonly certs: RunCerts,
+    private readonly www: string,
+    readonly alpn: string,
+  ) {}
+
+  async start(): Promise<void> {
+    const decl = this.o.peer;
+    const role = decl.roles.server!;
+    this.port = await allocatePort();
+    const logs = resolve(join(this.o.out, 'peers', `${this.slot}-${++this.starts}`));
+    mkdirSync(logs, { recursive: true });
+    const env: Record<string, string> = {
+      ROLE: 'server',
+      TESTCASE: 'handshake',
+      REQUESTS: '',
+      PROTOCOL: this.o.protocol,
+      ALPN: this.alpn,
+      HOST: '127.0.0.1',
+      PORT: String(this.port),
+      SERVER: `127.0.0.1:${this.port}`,
+      CERTS: this.certs.dir,
+      CERT: this.certs.cert,
+      KEY: this.certs.key,
+      CA: this.certs.ca,
+      WWW: this.www,
+      DOWNLOADS: join(logs, 'downloads'),
+      LOGS: logs,
+      QUIC_VERSION: '1',
+    };
+    const map: Record<string, string | undefined> = { host: env['HOST'], port: env['PORT'], server: env['SERVER'], cert: env['CERT'], key: env['KEY'], ca: env['CA'], www: env['WWW'], logs, alpn: this.alpn, protocol: this.o.protocol, testcase: 'handshake' };
+    const expand = (a: string) => expandStatic(a, decl).replace(/\{([a-z]+)\}/g, (m, k: string) => map[k] ?? m);
+    const extra: Record<string, string> = {};
+    for (const [k, v] of Object.entries(role.env)) extra[k] = expand(v);
+    this.stopping = false;
+    this.proc = new EndpointProcess(`${decl.name} server`, role.command.map(expand), {
+      env: { ...env, ...extra },
+      cwd: role.cwd ? expandStatic(role.cwd, decl) : logs,
+      stdout: join(logs, 'stdout.log'),
+      stderr: join(logs, 'stderr.log'),
+    });
+    const ready = await waitReady(this.proc, role.ready, { host: '127.0.0.1', port: this.port, protocol: this.o.protocol, timeoutMs: 20_000, signal: this.o.signal });
+    if (!ready.ok) {
+      const last = this.proc.lastErrorLine();
+      await this.stop();
+      throw new Error(`${decl.name} server ${ready.reason}${last ? `: ${last}` : ''}`);
+    }
+  }
+
+  /** The exit nobody asked for, if the process has ended. */
+  crashed(): ExitStatus | undefined {
+    return this.proc?.status && !this.stopping ? this.proc.status : undefined;
+  }
+
+  stderrTail(): string {
+    return this.proc ? tail(this.proc.stderrPath) : '';
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.proc?.stop(1000);
+  }
+}
+
+export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampaignResult> {
+  const driver = DRIVERS[o.protocol];
+  const decl = o.peer;
+  const role = decl.roles.server;
+  if (!role) throw new Error(`${decl.name} cannot act as server`);
+  if (!role.protocols.includes(o.protocol)) throw new Error(`${decl.name} (server) does not speak ${o.protocol}`);
+  const inst = isInstalled(decl);
+  if (!inst.ok) throw new Error(`${decl.name} is not installed (missing ${inst.missing[0]}); run: crosswire peers install ${decl.name}`);
+  const alpn = DEFAULT_ALPN[o.protocol].find((a) => role.alpns.includes(a)) ?? role.alpns[0] ?? DEFAULT_ALPN[o.protocol][0]!;
+
+  mkdirSync(o.out, { recursive: true });
+  rmSync(join(o.out, 'peers'), { recursive: true, force: true });
+  const certs = writeRunCerts(resolve(join(o.out, 'certs')));
+  const www = resolve(join(o.out, 'www'));
+  mkdirSync(www, { recursive: true });
+  writeFileSync(join(www, 'index.html'), 'crosswire fuzz-wire\n');
+  const ca = pemDecode(readFileSync(certs.ca, 'utf8'))[0]!;
+
+  const indices = o.only ? [...o.only] : Array.from({ length: o.inputs }, (_, i) => i);
+  const jobs = Math.max(1, Math.min(o.jobs ?? 1, indices.length));
+  const checkEvery = Math.max(1, o.checkEvery ?? 10);
+  const liveTimeoutMs = o.liveTimeoutMs ?? 5000;
+  const records: LiveInput[] = [];
+  const findings: LiveFinding[] = [];
+  const lingers: Promise<void>[] = [];
+  const counts = { livenessChecks: 0, livenessFailures: 0, restarts: 0, crashes: 0, hangs: 0 };
+  const started = performance.now();
+  const replayOf = (i: number) => `crosswire fuzz-wire ${o.protocol} --peer ${decl.name} --role ${o.role} --seed ${o.seed} --input ${i}${o.replayFlags ? ` ${o.replayFlags}` : ''}`;
+  const ctxFor = (slot: PeerSlot, name: string): InputContext => ({ name, port: slot.port, alpn, ca, quietMs: o.quietMs ?? 150, maxMs: o.maxMs ?? 3000, lingerMs: o.lingerMs ?? 2000 });
+  const byIndex = new Map<number, LiveInput>();
+  const peerFinding = (kind: 'crash' | 'hang', slot: PeerSlot, suspects: number[], detail: string) => {
+    const input = suspects.at(-1) ?? -1;
+    const rec = byIndex.get(input);
+    findings.push({
+      kind,
+      input,
+      suspects: [...suspects],
+      detail,
+      replay: replayOf(input),
+      ...(rec?.mutated ? { mutated: rec.mutated, original: rec.original, mutations: rec.mutations } : {}),
+      stderrTail: slot.stderrTail(),
+    });
+  };
+
+  let done = 0;
+  const progress = () => {
+    const s = (performance.now() - started) / 1000;
+    o.onProgress?.({ done, total: indices.length, crashes: counts.crashes, hangs: counts.hangs, maxAmplification: maxAmp(records), inputsPerSecond: done / Math.max(s, 1e-9) });
+  };
+  const ticker = o.onProgress ? setInterval(progress, o.progressMs ?? 5000) : undefined;
+
+  const slots: PeerSlot[] = [];
+  const runSlot = async (j: number) => {
+    const slot = new PeerSlot(o, j, certs, www, alpn);
+    slots.push(slot);
+    await slot.start();
+    let suspects: number[] = [];
+    const restart = async () => {
+      await slot.stop();
+      counts.restarts++;
+      await slot.start();
+      suspects = [];
+    };
+    const liveness = async (): Promise<void> => {
+      counts.livenessChecks++;
+      const h = await driver.handshake(ctxFor(slot, `${inputName(o.seed, o.protocol, 'live', j)}/liveness/${counts.livenessChecks}`), liveTimeoutMs);
+      const st = slot.crashed();
+      if (st) {
+        counts.crashes++;
+        peerFinding('crash', slot, suspects, `${decl.name} server exited with ${exitName(st)} after input ${suspects.at(-1)} (seen at the liveness check)`);
+        return restart();
+      }
+      if (!h.ok) {
+        counts.livenessFailures++;
+        counts.hangs++;
+        peerFinding('hang', slot, suspects, `${decl.name} server stopped answering: a clean handshake after input ${suspects.at(-1)} failed (${h.detail}) though the process runs`);
+        return restart();
+      }
+      suspects = [];
+    };
+    let sinceCheck = 0;
+    for (let n = j; n < indices.length; n += jobs) {
+      if (o.signal?.aborted) break;
+      const index = indices[n]!;
+      const name = `${inputName(o.seed, o.protocol, `live-${o.role}`, index)}`;
+      const r = new Draw(name);
+      const plan = driver.plan(r);
+      const rec: LiveInput = { index, plan, mutations: [], reaction: 'none', peerDatagrams: 0, amplification: { rx: 0, tx: 0 }, engineErrors: [] };
+      records.push(rec);
+      byIndex.set(index, rec);
+      suspects.push(index);
+      lingers.push((await driver.input(ctxFor(slot, name), r, plan, rec)).linger);
+      done++;
+      const st = slot.crashed();
+      if (st) {
+        counts.crashes++;
+        peerFinding('crash', slot, suspects, `${decl.name} server exited with ${exitName(st)} after input ${index}`);
+        await restart();
+        sinceCheck = 0;
+        continue;
+      }
+      if (++sinceCheck >= checkEvery || n + jobs >= indices.length) {
+        sinceCheck = 0;
+        await liveness();
+      }
+    }
+  };
+
+  try {
+    await Promise.all(Array.from({ length: jobs }, (_, j) => runSlot(j)));
+    await Promise.all(lingers);
+  } finally {
+    if (ticker) clearInterval(ticker);
+    await Promise.all(slots.map((s) => s.stop()));
+  }
+  const seconds = (performance.now() - started) / 1000;
+
+  // Amplification per client address (one per input), and our own engine's exceptions.
+  let exceptions = 0;
+  let measured = 0;
+  let amplificationFindings = 0;
+  const reactions: Record<string, number> = {};
+  const mutations: Record<string, number> = {};
+  // inputs.jsonl: one line per input (what was mutated, how, its bytes' digest, what the peer did), so a replay can be
+  // compared with the campaign and reactions traced back to inputs.
+  const lines: string[] = [];
+  for (const rec of records.sort((a, b) => a.index - b.index)) {
+    reactions[rec.reaction] = (reactions[rec.reaction] ?? 0) + 1;
+    for (const m of rec.mutations) mutations[m] = (mutations[m] ?? 0) + 1;
+    lines.push(JSON.stringify(inputLine(rec)));
+    if (rec.amplification.tx) measured++;
+    const ratio = ampOf(rec);
+    if (ratio > AMPLIFICATION_LIMIT) {
+      amplificationFindings++;
+      if (amplificationFindings <= 20)
+        findings.push({ kind: 'amplification', input: rec.index, suspects: [rec.index], detail: `${ratio.toFixed(2)}×: the peer sent ${rec.amplification.tx} bytes to an unvalidated client address that sent it ${rec.amplification.rx}`, replay: replayOf(rec.index), ...(rec.mutated ? { mutated: rec.mutated, original: rec.original, mutations: rec.mutations } : {}) });
+    }
+    if (rec.engineErrors.length) {
+      exceptions++;
+      if (findings.filter((f) => f.kind === 'exception').length < 20) findings.push({ kind: 'exception', input: rec.index, suspects: [rec.index], detail: `our engine threw while talking to the peer: ${rec.engineErrors[0]}`, replay: replayOf(rec.index), ...(rec.mutated ? { mutated: rec.mutated, original: rec.original, mutations: rec.mutations } : {}) });
+    }
+  }
+
+  writeFileSync(join(o.out, 'inputs.jsonl'), lines.length ? lines.join('\n') + '\n' : '');
+  let n = 0;
+  for (const f of findings) {
+    f.file = join(o.out, `finding-${++n}-${f.kind}.json`);
+    writeFileSync(f.file, JSON.stringify({ protocol: o.protocol, role: o.role, peer: decl.name, seed: o.seed, ...f }, null, 2) + '\n');
+  }
+  const base = {
+    protocol: o.protocol,
+    role: o.role,
+    peer: { name: decl.name, version: peerVersion(decl) },
+    seed: o.seed,
+    inputs: records.length,
+    jobs,
+    seconds,
+    inputsPerSecond: records.length / seconds,
+    exceptions,
+    crashes: counts.crashes,
+    hangs: counts.hangs,
+    livenessChecks: counts.livenessChecks,
+    livenessFailures: counts.livenessFailures,
+    restarts: counts.restarts,
+    maxAmplification: maxAmp(records),
+    amplificationFindings,
+    amplificationMeasured: measured,
+    reactions,
+    mutations,
+    findings,
+    ...(o.only ? { records } : {}),
+  };
+  const result: LiveCampaignResult = { ...base, summary: liveSummaryLine(base) };
+  writeFileSync(join(o.out, 'fuzz-wire.json'), JSON.stringify(result, null, 2) + '\n');
+  return result;
+}
+
+function ampOf(rec: LiveInput): number {
+  const a = rec.amplification;
+  return a.tx ? a.tx / Math.max(1, a.rx) : 0;
+}
+
+function maxAmp(records: readonly LiveInput[]): number {
+  let m = 0;
+  for (const r of records) m = Math.max(m, ampOf(r));
+  return m;
+}
+
+/**
+ * The campaign's line for one input. `exact`: the mutated bytes depend only on (seed, index) — our first datagram or
+ * chunk comes from our seeded engine alone — so a replay sends the very same bytes; later ones carry the peer's
+ * connection IDs and keys, and a replay applies the same mutation plan to that run's datagram instead.
+ */
+export function inputLine(rec: LiveInput) {
+  const bytes = rec.mutated ? Buffer.from(rec.mutated, 'hex') : undefined;
+  return {
+    index: rec.index,
+    mode: rec.plan.mode,
+    target: rec.plan.k,
+    mutations: rec.mutations,
+    ...(bytes ? { mutatedLength: bytes.length, mutatedSha256: createHash('sha256').update(bytes).digest('hex'), exact: rec.datagram === 0 } : {}),
+    reaction: rec.reaction,
+    peerDatagrams: rec.peerDatagrams,
+    rx: rec.amplification.rx,
+    tx: rec.amplification.tx,
+    ...(rec.engineErrors.length ? { engineErrors: rec.engineErrors.length } : {}),
+  };
+}
