@@ -57,6 +57,8 @@ export interface LiveFinding {
   readonly input: number;
   /** Inputs since the last good liveness check (a hang or crash can be any of them; the last is the likeliest). */
   readonly suspects: number[];
+  /** Crash and hang: whether `input` alone, on a fresh peer, did it again. */
+  readonly reproduced?: boolean;
   readonly detail: string;
   readonly replay: string;
   readonly mutated?: string;
@@ -225,17 +227,17 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
   const replayOf = (i: number) => `crosswire fuzz-wire ${o.protocol} --peer ${decl.name} --role ${o.role} --seed ${o.seed} --input ${i}${o.replayFlags ? ` ${o.replayFlags}` : ''}`;
   const ctxFor = (slot: PeerSlot, name: string): InputContext => ({ name, port: slot.port, alpn, ca, quietMs: o.quietMs ?? 150, maxMs: o.maxMs ?? 3000, lingerMs: o.lingerMs ?? 2000 });
   const byIndex = new Map<number, LiveInput>();
-  const peerFinding = (kind: 'crash' | 'hang', slot: PeerSlot, suspects: number[], detail: string) => {
-    const input = suspects.at(-1) ?? -1;
-    const rec = byIndex.get(input);
+  const peerFinding = (kind: 'crash' | 'hang', suspects: number[], detail: string, culprit: { input: number; reproduced: boolean; tried: number }, stderrTail: string) => {
+    const rec = byIndex.get(culprit.input);
     findings.push({
       kind,
-      input,
+      input: culprit.input,
       suspects: [...suspects],
-      detail,
-      replay: replayOf(input),
+      reproduced: culprit.reproduced,
+      detail: `${detail}; ${culprit.reproduced ? `input ${culprit.input} alone on a fresh peer does it again` : `none of the ${culprit.tried} suspect input(s) alone on a fresh peer did it again (state built up over several inputs, or timing)`}`,
+      replay: replayOf(culprit.input),
       ...(rec?.mutated ? { mutated: rec.mutated, original: rec.original, mutations: rec.mutations } : {}),
-      stderrTail: slot.stderrTail(),
+      stderrTail,
     });
   };
 
@@ -258,20 +260,54 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
       await slot.start();
       suspects = [];
     };
+    /** One input of the campaign, drawn from (seed, index) alone. */
+    const runOne = async (index: number): Promise<LiveInput> => {
+      const name = `${inputName(o.seed, o.protocol, `live-${o.role}`, index)}`;
+      const r = new Draw(name);
+      const plan = driver.plan(r);
+      const rec: LiveInput = { index, plan, mutations: [], reaction: 'none', peerDatagrams: 0, amplification: { rx: 0, tx: 0 }, engineErrors: [] };
+      lingers.push((await driver.input(ctxFor(slot, name), r, plan, rec)).linger);
+      return rec;
+    };
+    let checks = 0;
+    const handshake = () => driver.handshake(ctxFor(slot, `${inputName(o.seed, o.protocol, 'live', j)}/liveness/${++checks}`), liveTimeoutMs);
+    /**
+     * Which suspect does it alone? Each one again on a fresh peer (newest first), followed by the same test that failed
+     * (the process still runs; a clean handshake succeeds). The peer is fresh afterwards either way.
+     */
+    const pinpoint = async (kind: 'crash' | 'hang', list: number[]): Promise<{ input: number; reproduced: boolean; tried: number }> => {
+      const candidates = [...list].reverse().slice(0, 20);
+      for (const s of candidates) {
+        await restart();
+        await runOne(s);
+        if (kind === 'crash' && slot.crashed()) return (await restart(), { input: s, reproduced: true, tried: candidates.length });
+        if (kind === 'hang') {
+          const h = await handshake();
+          if (!h.ok || slot.crashed()) return (await restart(), { input: s, reproduced: true, tried: candidates.length });
+        }
+      }
+      await restart();
+      return { input: list.at(-1) ?? -1, reproduced: false, tried: candidates.length };
+    };
     const liveness = async (): Promise<void> => {
       counts.livenessChecks++;
-      const h = await driver.handshake(ctxFor(slot, `${inputName(o.seed, o.protocol, 'live', j)}/liveness/${counts.livenessChecks}`), liveTimeoutMs);
+      const h = await handshake();
       const st = slot.crashed();
+      const list = [...suspects];
       if (st) {
         counts.crashes++;
-        peerFinding('crash', slot, suspects, `${decl.name} server exited with ${exitName(st)} after input ${suspects.at(-1)} (seen at the liveness check)`);
-        return restart();
+        const tail = slot.stderrTail();
+        const c = await pinpoint('crash', list);
+        peerFinding('crash', list, `${decl.name} server exited with ${exitName(st)} after input ${list.at(-1)} (seen at the liveness check)`, c, tail);
+        return;
       }
       if (!h.ok) {
         counts.livenessFailures++;
         counts.hangs++;
-        peerFinding('hang', slot, suspects, `${decl.name} server stopped answering: a clean handshake after input ${suspects.at(-1)} failed (${h.detail}) though the process runs`);
-        return restart();
+        const tail = slot.stderrTail();
+        const c = await pinpoint('hang', list);
+        peerFinding('hang', list, `${decl.name} server stopped answering: a clean handshake after input ${list.at(-1)} failed (${h.detail}) though the process runs`, c, tail);
+        return;
       }
       suspects = [];
     };
@@ -279,20 +315,18 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
     for (let n = j; n < indices.length; n += jobs) {
       if (o.signal?.aborted) break;
       const index = indices[n]!;
-      const name = `${inputName(o.seed, o.protocol, `live-${o.role}`, index)}`;
-      const r = new Draw(name);
-      const plan = driver.plan(r);
-      const rec: LiveInput = { index, plan, mutations: [], reaction: 'none', peerDatagrams: 0, amplification: { rx: 0, tx: 0 }, engineErrors: [] };
+      suspects.push(index);
+      const rec = await runOne(index);
       records.push(rec);
       byIndex.set(index, rec);
-      suspects.push(index);
-      lingers.push((await driver.input(ctxFor(slot, name), r, plan, rec)).linger);
       done++;
       const st = slot.crashed();
       if (st) {
         counts.crashes++;
-        peerFinding('crash', slot, suspects, `${decl.name} server exited with ${exitName(st)} after input ${index}`);
-        await restart();
+        const tail = slot.stderrTail();
+        const list = [...suspects];
+        const c = await pinpoint('crash', [index]);
+        peerFinding('crash', list, `${decl.name} server exited with ${exitName(st)} after input ${index}`, c, tail);
         sinceCheck = 0;
         continue;
       }
