@@ -263,14 +263,15 @@ export const quicDriver: LiveDriver = {
     flush();
     arm();
 
-    // Until the connection ends, or nothing moved for quietMs after the mutation, or maxMs.
+    // Until the connection ends, or nothing moved for quietMs after the mutation, or maxMs. An abandoned input still
+    // waits quietMs: a peer that dies of it has time to do so before the next input (it is blamed on this one).
     const start = now();
     await new Promise<void>((resolve) => {
       const poll = setInterval(() => {
         const t = now();
         const closeInfo = conn.closeInfo;
         const quiet = t - lastActivity >= ctx.quietMs;
-        if (abandoned || closeInfo !== undefined || (applied && quiet) || (!applied && quiet && t - start > ctx.quietMs * 4) || t - start >= ctx.maxMs) {
+        if ((abandoned && quiet) || closeInfo !== undefined || (applied && quiet) || (!applied && quiet && t - start > ctx.quietMs * 4) || t - start >= ctx.maxMs) {
           clearInterval(poll);
           resolve();
         }

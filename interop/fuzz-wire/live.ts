@@ -187,6 +187,14 @@ class PeerSlot {
     return this.proc?.status && !this.stopping ? this.proc.status : undefined;
   }
 
+  /** Waits until the process exits or `ms` pass. */
+  async settle(ms: number): Promise<void> {
+    if (!this.proc || this.proc.status) return;
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([this.proc.exited, new Promise<void>((r) => (t = setTimeout(r, ms)))]);
+    clearTimeout(t);
+  }
+
   stderrTail(): string {
     return this.proc ? tail(this.proc.stderrPath) : '';
   }
@@ -280,6 +288,8 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
       for (const s of candidates) {
         await restart();
         await runOne(s);
+        // A process takes a moment to die after the datagram that kills it.
+        if (kind === 'crash') await slot.settle(500);
         if (kind === 'crash' && slot.crashed()) return (await restart(), { input: s, reproduced: true, tried: candidates.length });
         if (kind === 'hang') {
           const h = await handshake();
@@ -325,7 +335,8 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
         counts.crashes++;
         const tail = slot.stderrTail();
         const list = [...suspects];
-        const c = await pinpoint('crash', [index]);
+        // The current input is the likeliest; the one before it when the process took its time to die.
+        const c = await pinpoint('crash', list);
         peerFinding('crash', list, `${decl.name} server exited with ${exitName(st)} after input ${index}`, c, tail);
         sinceCheck = 0;
         continue;
@@ -429,7 +440,7 @@ export function inputLine(rec: LiveInput) {
     mode: rec.plan.mode,
     target: rec.plan.k,
     mutations: rec.mutations,
-    ...(bytes ? { mutatedLength: bytes.length, mutatedSha256: createHash('sha256').update(bytes).digest('hex'), exact: rec.datagram === 0 } : {}),
+    ...(bytes ? { mutatedLength: bytes.length, mutatedSha256: createHash('sha256').update(bytes).digest('hex'), mutatedHead: rec.mutated!.slice(0, 32), exact: rec.datagram === 0 } : {}),
     reaction: rec.reaction,
     peerDatagrams: rec.peerDatagrams,
     rx: rec.amplification.rx,
