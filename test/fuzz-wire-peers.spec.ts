@@ -147,8 +147,9 @@ test('a peer that dies with SIGSEGV on one input: crash, signal named, pinned to
   expect(Number(m[3])).toBe(0);
   const json = JSON.parse(readFileSync(join(out, 'fuzz-wire.json'), 'utf8'));
   expect(json.crashes).toBe(crashes);
-  // Each crash: a restart to pin it (input alone on a fresh peer) and one to go on.
-  expect(json.restarts).toBe(2 * crashes);
+  // Restarted after each crash (and while pinning it), and healthy afterwards: every liveness check passed.
+  expect(json.restarts).toBeGreaterThan(crashes);
+  expect(json.livenessFailures).toBe(0);
   const found = json.findings.filter((f: { kind: string }) => f.kind === 'crash');
   expect(found).toHaveLength(crashes);
   for (const f of found) {

@@ -43,6 +43,8 @@ export interface LiveCampaignOptions {
   readonly quietMs?: number;
   readonly maxMs?: number;
   readonly lingerMs?: number;
+  /** Inputs side by side on one peer process, each on its own socket (default 1). */
+  readonly inFlight?: number;
   /** Run exactly these input indices (replay: `--input I`). */
   readonly only?: readonly number[];
   /** Extra flags the replay command needs (e.g. --peers-file F). */
@@ -226,6 +228,7 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
   const indices = o.only ? [...o.only] : Array.from({ length: o.inputs }, (_, i) => i);
   const jobs = Math.max(1, Math.min(o.jobs ?? 1, indices.length));
   const checkEvery = Math.max(1, o.checkEvery ?? 10);
+  const inFlight = Math.max(1, o.inFlight ?? 1);
   const liveTimeoutMs = o.liveTimeoutMs ?? 5000;
   const records: LiveInput[] = [];
   const findings: LiveFinding[] = [];
@@ -280,68 +283,84 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
     let checks = 0;
     const handshake = () => driver.handshake(ctxFor(slot, `${inputName(o.seed, o.protocol, 'live', j)}/liveness/${++checks}`), liveTimeoutMs);
     /**
-     * Which suspect does it alone? Each one again on a fresh peer (newest first), followed by the same test that failed
-     * (the process still runs; a clean handshake succeeds). The peer is fresh afterwards either way.
+     * Which suspects do it alone? Each one again on a fresh peer (newest first), followed by the same test that failed
+     * (the process still runs; a clean handshake succeeds). Crashes: every suspect is tried (two inputs of one group
+     * can each kill the peer); hangs: the first that hangs it again (each retry costs a liveness timeout). The peer
+     * is fresh afterwards either way.
      */
-    const pinpoint = async (kind: 'crash' | 'hang', list: number[]): Promise<{ input: number; reproduced: boolean; tried: number }> => {
+    const pinpoint = async (kind: 'crash' | 'hang', list: number[]): Promise<{ inputs: number[]; tried: number }> => {
       const candidates = [...list].reverse().slice(0, 20);
+      const culprits: number[] = [];
       for (const s of candidates) {
         await restart();
         await runOne(s);
-        // A process takes a moment to die after the datagram that kills it.
-        if (kind === 'crash') await slot.settle(500);
-        if (kind === 'crash' && slot.crashed()) return (await restart(), { input: s, reproduced: true, tried: candidates.length });
-        if (kind === 'hang') {
+        if (kind === 'crash') {
+          // A process takes a moment to die after the datagram that kills it.
+          await slot.settle(500);
+          if (slot.crashed()) culprits.push(s);
+        } else {
           const h = await handshake();
-          if (!h.ok || slot.crashed()) return (await restart(), { input: s, reproduced: true, tried: candidates.length });
+          if (!h.ok || slot.crashed()) {
+            culprits.push(s);
+            break;
+          }
         }
       }
       await restart();
-      return { input: list.at(-1) ?? -1, reproduced: false, tried: candidates.length };
+      return { inputs: culprits.sort((a, b) => a - b), tried: candidates.length };
+    };
+    /** One finding per input that does it alone, or one for the whole group when none does. */
+    const report = (kind: 'crash' | 'hang', list: number[], what: (input: number) => string, c: { inputs: number[]; tried: number }, tail: string) => {
+      if (!c.inputs.length) {
+        peerFinding(kind, list, what(list.at(-1)!), { input: list.at(-1)!, reproduced: false, tried: c.tried }, tail);
+        return 1;
+      }
+      for (const i of c.inputs) peerFinding(kind, list, what(i), { input: i, reproduced: true, tried: c.tried }, tail);
+      return c.inputs.length;
+    };
+    const crashed = async (st: ExitStatus, list: number[], seen: string) => {
+      const tail = slot.stderrTail();
+      const c = await pinpoint('crash', list);
+      counts.crashes += report('crash', list, (i) => `${decl.name} server exited with ${exitName(st)} after input ${i}${seen}`, c, tail);
     };
     const liveness = async (): Promise<void> => {
       counts.livenessChecks++;
       const h = await handshake();
       const st = slot.crashed();
       const list = [...suspects];
-      if (st) {
-        counts.crashes++;
-        const tail = slot.stderrTail();
-        const c = await pinpoint('crash', list);
-        peerFinding('crash', list, `${decl.name} server exited with ${exitName(st)} after input ${list.at(-1)} (seen at the liveness check)`, c, tail);
-        return;
-      }
+      if (st) return crashed(st, list, ' (seen at the liveness check)');
       if (!h.ok) {
         counts.livenessFailures++;
-        counts.hangs++;
         const tail = slot.stderrTail();
         const c = await pinpoint('hang', list);
-        peerFinding('hang', list, `${decl.name} server stopped answering: a clean handshake after input ${list.at(-1)} failed (${h.detail}) though the process runs`, c, tail);
+        counts.hangs += report('hang', list, (i) => `${decl.name} server stopped answering: a clean handshake after input ${i} failed (${h.detail}) though the process runs`, c, tail);
         return;
       }
       suspects = [];
     };
+    // This slot's inputs, `inFlight` at a time (each on its own socket, side by side on one peer process).
+    const mine = indices.filter((_, n) => n % jobs === j);
     let sinceCheck = 0;
-    for (let n = j; n < indices.length; n += jobs) {
+    for (let at = 0; at < mine.length; ) {
       if (o.signal?.aborted) break;
-      const index = indices[n]!;
-      suspects.push(index);
-      const rec = await runOne(index);
-      records.push(rec);
-      byIndex.set(index, rec);
-      done++;
+      // Never past the next liveness check: it comes after exactly K inputs.
+      const group = mine.slice(at, at + Math.min(inFlight, checkEvery - sinceCheck));
+      at += group.length;
+      suspects.push(...group);
+      const recs = await Promise.all(group.map((i) => runOne(i)));
+      for (const rec of recs) {
+        records.push(rec);
+        byIndex.set(rec.index, rec);
+      }
+      done += group.length;
       const st = slot.crashed();
       if (st) {
-        counts.crashes++;
-        const tail = slot.stderrTail();
-        const list = [...suspects];
-        // The current input is the likeliest; the one before it when the process took its time to die.
-        const c = await pinpoint('crash', list);
-        peerFinding('crash', list, `${decl.name} server exited with ${exitName(st)} after input ${index}`, c, tail);
+        await crashed(st, [...suspects], '');
         sinceCheck = 0;
         continue;
       }
-      if (++sinceCheck >= checkEvery || n + jobs >= indices.length) {
+      sinceCheck += group.length;
+      if (sinceCheck >= checkEvery || at >= mine.length) {
         sinceCheck = 0;
         await liveness();
       }
