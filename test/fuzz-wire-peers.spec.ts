@@ -133,6 +133,25 @@ for (const c of CAMPAIGNS) {
   });
 }
 
+test('fuzz-wire quic --peer ngtcp2 --role client: one client run per input against our server, mutated server datagrams, liveness downloads', async () => {
+  requirePeer('ngtcp2');
+  const out = tmp();
+  const r = await runCli(['fuzz-wire', 'quic', '--peer', 'ngtcp2', '--role', 'client', '--inputs', '30', '--seed', '14', '--check-every', '10', '--out', out, '-q'], { timeoutMs: 280_000 });
+  const stdout = r.stdout.toString();
+  expect(r.code, stdout + r.stderr).toBe(0);
+  const m = SUMMARY.exec(lastLine(stdout))!;
+  expect(m, lastLine(stdout)).not.toBeNull();
+  expect(Number(m[1])).toBe(30);
+  const json = JSON.parse(readFileSync(join(out, 'fuzz-wire.json'), 'utf8'));
+  expect(json).toMatchObject({ protocol: 'quic', role: 'client', inputs: 30, crashes: 0, hangs: 0, livenessChecks: 3, livenessFailures: 0, findings: [] });
+  const lines = inputsOf(out);
+  expect(lines).toHaveLength(30);
+  expect(lines.filter((l) => l.mutatedSha256).length).toBeGreaterThan(15);
+  // Every reaction names what our server saw and how the client process ended.
+  for (const l of lines) expect(l.reaction).toMatch(/^[a-z-:0-9x]+\|(download-ok|exit:\d+|SIG[A-Z]+|hung)$/);
+  expect(await leftovers(out)).toEqual([]);
+});
+
 test('a peer that dies with SIGSEGV on one input: crash, signal named, pinned to that input, peer restarted, replay reproduces it', async () => {
   const out = tmp();
   const file = `${FAKE}/crashing.yaml`;

@@ -147,7 +147,7 @@ function checkWireFaults(argv: FuzzWireFlags): QuicFault[] {
 /** --peer: the campaign against a real peer process (interop/fuzz-wire/live.ts). */
 async function live(argv: FuzzWireFlags): Promise<number> {
   if (argv.protocol === 'dtls') throw usageError('fuzz-wire dtls --peer is not implemented (quic and tls are)');
-  if (argv.role !== 'server') throw usageError('fuzz-wire --peer --role client is not implemented: only real servers can be fuzzed so far');
+  if (argv.role === 'client' && argv.protocol !== 'quic') throw usageError(`fuzz-wire ${argv.protocol} --peer --role client is not implemented (quic is)`);
   if (argv.replay) throw usageError('--replay is for virtual-time findings; with --peer use --seed S --input I');
   if (!(argv.inputs >= 1) || !Number.isInteger(argv.inputs)) throw usageError('--inputs must be a positive integer');
   if (!(argv.jobs >= 1) || !Number.isInteger(argv.jobs)) throw usageError('--jobs must be a positive integer');
@@ -164,13 +164,14 @@ async function live(argv: FuzzWireFlags): Promise<number> {
   }
   const peer = registry.get(argv.peer!);
   if (!peer) throw usageError(`unknown peer '${argv.peer}' (known: ${registry.names().join(', ')})`);
-  if (!peer.roles.server) throw usageError(`${peer.name} cannot act as server`);
-  if (!peer.roles.server.protocols.includes(argv.protocol)) throw usageError(`${peer.name} (server) does not speak ${argv.protocol}`);
+  const decl = peer.roles[argv.role];
+  if (!decl) throw usageError(`${peer.name} cannot act as ${argv.role}`);
+  if (!decl.protocols.includes(argv.protocol)) throw usageError(`${peer.name} (${argv.role}) does not speak ${argv.protocol}`);
   const name = `${argv.protocol}/${peer.name} ${argv.role}`;
   const only = argv.input;
   const r = await runLiveCampaign({
     protocol: argv.protocol as 'quic' | 'tls',
-    role: 'server',
+    role: argv.role,
     peer,
     inputs: argv.inputs,
     seed: argv.seed,
@@ -199,8 +200,8 @@ async function live(argv: FuzzWireFlags): Promise<number> {
     );
   }
   process.stdout.write(
-    `fuzz-wire ${name} ${r.peer.version}: seed ${r.seed}, ${r.inputs} inputs in ${r.seconds.toFixed(1)} s (${r.inputsPerSecond.toFixed(1)} inputs/s, ${r.jobs} peer process(es)); ` +
-      `${r.livenessChecks} liveness checks (${r.livenessFailures} failed), ${r.restarts} restarts, amplification measured on ${r.amplificationMeasured} unvalidated addresses\n` +
+    `fuzz-wire ${name} ${r.peer.version}: seed ${r.seed}, ${r.inputs} inputs in ${r.seconds.toFixed(1)} s (${r.inputsPerSecond.toFixed(1)} inputs/s, ${r.role === 'client' ? 'one client process per input' : `${r.jobs} peer process(es)`}); ` +
+      `${r.livenessChecks} liveness checks (${r.livenessFailures} failed), ${r.restarts} restarts${r.role === 'server' && r.protocol === 'quic' ? `, amplification measured on ${r.amplificationMeasured} unvalidated addresses` : ''}\n` +
       `  reactions: ${Object.entries(r.reactions).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}\n`,
   );
   for (const f of r.findings) process.stdout.write(`  ${f.kind} at input ${f.input}: ${f.detail.split('\n', 1)[0]}\n    ${f.replay}\n    ${f.file}\n`);

@@ -23,13 +23,14 @@ import { quicDriver } from './live-quic.js';
 import { tlsDriver } from './live-tls.js';
 import type { InputContext, LiveDriver, LiveInput } from './live-types.js';
 import { Draw, inputName } from './rng.js';
+import { clientPlan, runClientInput, type ClientInputContext } from './live-client.js';
 
 export type LiveProtocol = 'quic' | 'tls';
 
 export interface LiveCampaignOptions {
   readonly protocol: LiveProtocol;
-  /** The role the peer plays (only server for now: our client engine drives the connections). */
-  readonly role: 'server';
+  /** The role the peer plays: server (our client engine drives the connections) or client (QUIC: one peer client run per input against our server). */
+  readonly role: 'server' | 'client';
   readonly peer: PeerDeclaration;
   readonly inputs: number;
   readonly seed: number;
@@ -72,7 +73,7 @@ export interface LiveFinding {
 
 export interface LiveCampaignResult {
   readonly protocol: LiveProtocol;
-  readonly role: 'server';
+  readonly role: 'server' | 'client';
   readonly peer: { name: string; version: string };
   readonly seed: number;
   readonly inputs: number;
@@ -208,6 +209,7 @@ class PeerSlot {
 }
 
 export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampaignResult> {
+  if (o.role === 'client') return runClientCampaign(o);
   const driver = DRIVERS[o.protocol];
   const decl = o.peer;
   const role = decl.roles.server;
@@ -374,8 +376,20 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
     if (ticker) clearInterval(ticker);
     await Promise.all(slots.map((s) => s.stop()));
   }
-  const seconds = (performance.now() - started) / 1000;
+  return finish(o, records, findings, counts, jobs, (performance.now() - started) / 1000, replayOf);
+}
 
+/** Counts, inputs.jsonl, finding files and fuzz-wire.json. */
+function finish(
+  o: LiveCampaignOptions,
+  records: LiveInput[],
+  findings: LiveFinding[],
+  counts: { livenessChecks: number; livenessFailures: number; restarts: number; crashes: number; hangs: number },
+  jobs: number,
+  seconds: number,
+  replayOf: (i: number) => string,
+): LiveCampaignResult {
+  const decl = o.peer;
   // Amplification per client address (one per input), and our own engine's exceptions.
   let exceptions = 0;
   let measured = 0;
@@ -466,4 +480,94 @@ export function inputLine(rec: LiveInput) {
     tx: rec.amplification.tx,
     ...(rec.engineErrors.length ? { engineErrors: rec.engineErrors.length } : {}),
   };
+}
+
+/**
+ * The peer as client (QUIC): every input is one run of its client process against our server on a fresh port, so a
+ * crash or hang belongs to exactly that input (confirmed by running it once more). `jobs × inFlight` runs side by
+ * side; a clean download every K inputs is the liveness check (the peer and this setup work at all).
+ */
+async function runClientCampaign(o: LiveCampaignOptions): Promise<LiveCampaignResult> {
+  const decl = o.peer;
+  const role = decl.roles.client;
+  if (o.protocol !== 'quic') throw new Error(`fuzz-wire ${o.protocol} --role client is not implemented (quic is)`);
+  if (!role) throw new Error(`${decl.name} cannot act as client`);
+  if (!role.protocols.includes('quic')) throw new Error(`${decl.name} (client) does not speak quic`);
+  const inst = isInstalled(decl);
+  if (!inst.ok) throw new Error(`${decl.name} is not installed (missing ${inst.missing[0]}); run: crosswire peers install ${decl.name}`);
+  const alpn = ['hq-interop', 'h3'].find((a) => role.alpns.includes(a)) ?? role.alpns[0] ?? 'hq-interop';
+  mkdirSync(o.out, { recursive: true });
+  rmSync(join(o.out, 'runs'), { recursive: true, force: true });
+  const certs = writeRunCerts(resolve(join(o.out, 'certs')));
+  const indices = o.only ? [...o.only] : Array.from({ length: o.inputs }, (_, i) => i);
+  const parallel = Math.max(1, (o.jobs ?? 1) * (o.inFlight ?? 1));
+  const checkEvery = Math.max(1, o.checkEvery ?? 10);
+  const liveTimeoutMs = o.liveTimeoutMs ?? 5000;
+  const records: LiveInput[] = [];
+  const findings: LiveFinding[] = [];
+  const counts = { livenessChecks: 0, livenessFailures: 0, restarts: 0, crashes: 0, hangs: 0 };
+  const started = performance.now();
+  const replayOf = (i: number) => `crosswire fuzz-wire quic --peer ${decl.name} --role client --seed ${o.seed} --input ${i}${o.replayFlags ? ` ${o.replayFlags}` : ''}`;
+  let run = 0;
+  const ctxFor = (name: string): ClientInputContext => ({ name, peer: decl, alpn, certs, dir: join(o.out, 'runs', String(++run)), quietMs: o.quietMs ?? 150, maxMs: o.maxMs ?? 3000, liveTimeoutMs });
+  const one = async (index: number) => {
+    const name = inputName(o.seed, 'quic', 'live-client', index);
+    const r = new Draw(name);
+    const plan = clientPlan(r);
+    const rec: LiveInput = { index, plan, mutations: [], reaction: 'none', peerDatagrams: 0, amplification: { rx: 0, tx: 0 }, engineErrors: [] };
+    const outcome = await runClientInput(ctxFor(name), r, plan, rec);
+    return { rec, outcome };
+  };
+  let done = 0;
+  const ticker = o.onProgress
+    ? setInterval(() => o.onProgress!({ done, total: indices.length, crashes: counts.crashes, hangs: counts.hangs, maxAmplification: 0, inputsPerSecond: done / Math.max((performance.now() - started) / 1000, 1e-9) }), o.progressMs ?? 5000)
+    : undefined;
+  let next = 0;
+  let sinceCheck = 0;
+  const worker = async () => {
+    while (next < indices.length && !o.signal?.aborted) {
+      const index = indices[next++]!;
+      const { rec, outcome } = await one(index);
+      records.push(rec);
+      done++;
+      const st = outcome.exit;
+      const crashed = !outcome.hung && st && (st.signal || exitName(st) !== `exit code ${st.code}`);
+      if (crashed || outcome.hung) {
+        // Its own process: the input is known; running it once more says whether it does it every time.
+        const again = await one(index);
+        const reproduced = crashed ? !!again.outcome.exit && exitName(again.outcome.exit) === exitName(st!) : again.outcome.hung;
+        const detail = crashed
+          ? `${decl.name} client exited with ${exitName(st!)} after input ${index}`
+          : `${decl.name} client still ran ${liveTimeoutMs} ms after our server closed the connection (input ${index})`;
+        if (crashed) counts.crashes++;
+        else counts.hangs++;
+        findings.push({
+          kind: crashed ? 'crash' : 'hang',
+          input: index,
+          suspects: [index],
+          reproduced,
+          detail: `${detail}; ${reproduced ? 'running the input again does it again' : 'running the input again did not'}`,
+          replay: replayOf(index),
+          ...(rec.mutated ? { mutated: rec.mutated, original: rec.original, mutations: rec.mutations } : {}),
+          stderrTail: outcome.stderrTail,
+        });
+      }
+      if (++sinceCheck >= checkEvery) {
+        sinceCheck = 0;
+        counts.livenessChecks++;
+        const h = await runClientInput(ctxFor(`${inputName(o.seed, 'quic', 'live-client', index)}/liveness`), undefined, undefined, undefined);
+        if (!h.ok) {
+          counts.livenessFailures++;
+          counts.hangs++;
+          findings.push({ kind: 'hang', input: index, suspects: [index], reproduced: false, detail: `a clean download by the ${decl.name} client failed after input ${index} (${h.hung ? 'still running after our close' : h.exit ? exitName(h.exit) : 'no exit'})`, replay: replayOf(index), stderrTail: h.stderrTail });
+        }
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(parallel, indices.length) }, () => worker()));
+  } finally {
+    if (ticker) clearInterval(ticker);
+  }
+  return finish(o, records, findings, counts, o.jobs ?? 1, (performance.now() - started) / 1000, replayOf);
 }
