@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import { runCommand, usageError, EXIT_FAILURE, EXIT_OK } from '../cli-util.js';
+import { CliError, runCommand, usageError, EXIT_FAILURE, EXIT_OK } from '../cli-util.js';
 import { batchFromSaved, runCampaign, summaryLine } from '../fuzz-wire/campaign.js';
 import { runBatch, type Protocol, type Role } from '../fuzz-wire/harness.js';
 import { targetFor } from '../fuzz-wire/targets.js';
@@ -169,6 +169,7 @@ async function live(argv: FuzzWireFlags): Promise<number> {
   if (!decl.protocols.includes(argv.protocol)) throw usageError(`${peer.name} (${argv.role}) does not speak ${argv.protocol}`);
   const name = `${argv.protocol}/${peer.name} ${argv.role}`;
   const only = argv.input;
+  // A peer that cannot start (not installed, never ready) is a failure to run, said in one line, not an internal error.
   const r = await runLiveCampaign({
     protocol: argv.protocol as 'quic' | 'tls',
     role: argv.role,
@@ -191,6 +192,9 @@ async function live(argv: FuzzWireFlags): Promise<number> {
           process.stderr.write(
             `fuzz-wire ${name}: ${p.done}/${p.total} inputs, ${p.inputsPerSecond.toFixed(1)}/s, ${p.crashes} crashes, ${p.hangs} hangs, max amplification ${p.maxAmplification.toFixed(1)}×\n`,
           ),
+  }).catch((e: unknown) => {
+    if (e instanceof Error && /not installed|cannot act|does not speak|ready|exited with/.test(e.message)) throw new CliError(e.message, EXIT_FAILURE);
+    throw e;
   });
   for (const rec of r.records ?? []) {
     process.stdout.write(
