@@ -243,6 +243,7 @@ export async function runClientInput(ctx: ClientInputContext, r: Draw | undefine
       }
     }, 10);
   });
+  for (const e of host.internalErrors) engineError('internal error', e);
   // Our server closes whatever is still open (never mutated), then the client has liveTimeoutMs to exit.
   const conns = host.sessions.map((s) => s.conn);
   const closeBefore = conns[0]?.closeInfo;

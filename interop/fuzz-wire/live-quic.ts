@@ -278,6 +278,8 @@ export const quicDriver: LiveDriver = {
       }, 10);
     });
 
+    // Exceptions our engine caught itself (closed with INTERNAL_ERROR) are engine bugs as much as thrown ones.
+    for (const e of conn.internalErrors) engineError('internal error', e);
     if (!abandoned) {
       const c = conn.closeInfo;
       record.reaction = !applied ? 'not-reached' : c ? reactionOf(c) : hsDone ? (afterMutation ? 'completed' : 'completed-silent') : afterMutation ? 'stalled' : 'silence';

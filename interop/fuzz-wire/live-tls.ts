@@ -8,6 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { nodeCrypto } from '../../engine/crypto/node.js';
 import { seededRandom } from '../../engine/crypto/random.js';
+import { Alert } from '../../engine/tls/api.js';
 import { TlsRecordConnection } from '../../engine/tls/record-connection.js';
 import { createTlsSession } from '../../engine/tls/session.js';
 import { hex } from '../../engine/wire/bytes.js';
@@ -106,7 +107,11 @@ export const tlsDriver: LiveDriver = {
       try {
         for (let e = conn.pollEvent(); e; e = conn.pollEvent()) {
           if (e.type === 'handshake-complete') established = true;
-          else if (e.type === 'error') alert = `${e.error.remote ? 'peer' : 'our'}-alert:${e.error.alert}`;
+          else if (e.type === 'error') {
+            alert = `${e.error.remote ? 'peer' : 'our'}-alert:${e.error.alert}`;
+            // internal_error raised by our own engine is an engine bug, whatever the peer sent.
+            if (e.error.alert === Alert.internal_error && !e.error.remote) engineError('internal error', e.error.cause ?? e.error);
+          }
           else if (e.type === 'peer-closed') peerClosed = true;
         }
         // Application data after the handshake gives later chunks to mutate: an HTTP/1.0 request.
