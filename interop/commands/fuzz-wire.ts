@@ -31,7 +31,7 @@ interface FuzzWireFlags {
   'peers-file'?: string[];
   input?: number[];
   'check-every': number;
-  'in-flight': number;
+  'in-flight'?: number;
   'live-timeout': number;
   'input-quiet': number;
   'input-max': number;
@@ -58,7 +58,7 @@ export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
       .option('peers-file', { type: 'string', array: true, describe: 'extra peer declarations (peer.yaml files or folders), as for run' })
       .option('input', { type: 'number', array: true, describe: 'with --peer: run only input I (repeatable) of the campaign --seed, printing its mutated bytes and what the peer did' })
       .option('check-every', { type: 'number', default: 10, describe: 'with --peer: a clean liveness handshake after every K inputs (1 = after each)' })
-      .option('in-flight', { type: 'number', default: 4, describe: 'with --peer: inputs side by side on each peer process (own socket each; a crash or hang re-runs the suspects alone to pin the input)' })
+      .option('in-flight', { type: 'number', describe: 'with --peer: inputs side by side on each peer process, own socket each (default 4 for QUIC; 1 for TLS: s_server-like servers take one connection at a time, and inputs queued behind another would look like silence)' })
       .option('live-timeout', { type: 'number', default: 5, describe: 'with --peer: seconds the liveness handshake may take before the peer counts as hung' })
       .option('input-quiet', { type: 'number', default: 150, describe: 'with --peer: ms without traffic after the mutation that end an input' })
       .option('input-max', { type: 'number', default: 3000, describe: 'with --peer: ms an input may last at most' })
@@ -152,7 +152,8 @@ async function live(argv: FuzzWireFlags): Promise<number> {
   if (!(argv.inputs >= 1) || !Number.isInteger(argv.inputs)) throw usageError('--inputs must be a positive integer');
   if (!(argv.jobs >= 1) || !Number.isInteger(argv.jobs)) throw usageError('--jobs must be a positive integer');
   if (!(argv['check-every'] >= 1) || !Number.isInteger(argv['check-every'])) throw usageError('--check-every must be a positive integer');
-  if (!(argv['in-flight'] >= 1) || !Number.isInteger(argv['in-flight'])) throw usageError('--in-flight must be a positive integer');
+  const inFlight = argv['in-flight'] ?? (argv.protocol === 'quic' ? 4 : 1);
+  if (!(inFlight >= 1) || !Number.isInteger(inFlight)) throw usageError('--in-flight must be a positive integer');
   for (const i of argv.input ?? []) if (!(Number.isInteger(i) && i >= 0)) throw usageError('--input must be an integer ≥ 0');
   let registry;
   try {
@@ -179,7 +180,7 @@ async function live(argv: FuzzWireFlags): Promise<number> {
     jobs: argv.jobs,
     out: argv.out,
     checkEvery: only ? 1 : argv['check-every'],
-    inFlight: only ? 1 : argv['in-flight'],
+    inFlight: only ? 1 : inFlight,
     liveTimeoutMs: argv['live-timeout'] * 1000,
     quietMs: argv['input-quiet'],
     maxMs: argv['input-max'],
