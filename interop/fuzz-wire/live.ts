@@ -86,6 +86,8 @@ export interface LiveCampaignResult {
   readonly hangs: number;
   readonly livenessChecks: number;
   readonly livenessFailures: number;
+  /** Liveness checks that failed once and passed when tried again at once (not counted as hangs). */
+  readonly livenessRetries: number;
   readonly restarts: number;
   readonly maxAmplification: number;
   readonly amplificationFindings: number;
@@ -235,7 +237,7 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
   const records: LiveInput[] = [];
   const findings: LiveFinding[] = [];
   const lingers: Promise<void>[] = [];
-  const counts = { livenessChecks: 0, livenessFailures: 0, restarts: 0, crashes: 0, hangs: 0 };
+  const counts = { livenessChecks: 0, livenessFailures: 0, livenessRetries: 0, restarts: 0, crashes: 0, hangs: 0 };
   const started = performance.now();
   const replayOf = (i: number) => `crosswire fuzz-wire ${o.protocol} --peer ${decl.name} --role ${o.role} --seed ${o.seed} --input ${i}${o.replayFlags ? ` ${o.replayFlags}` : ''}`;
   const ctxFor = (slot: PeerSlot, name: string): InputContext => ({ name, port: slot.port, alpn, ca, quietMs: o.quietMs ?? 150, maxMs: o.maxMs ?? 3000, lingerMs: o.lingerMs ?? 2000 });
@@ -327,7 +329,13 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
     };
     const liveness = async (): Promise<void> => {
       counts.livenessChecks++;
-      const h = await handshake();
+      let h = await handshake();
+      // One more try before calling it a hang: a handshake lost to a loaded machine is not a peer that stopped
+      // answering (that one fails both).
+      if (!h.ok && !slot.crashed()) {
+        counts.livenessRetries++;
+        h = await handshake();
+      }
       const st = slot.crashed();
       const list = [...suspects];
       if (st) return crashed(st, list, ' (seen at the liveness check)');
@@ -384,7 +392,7 @@ function finish(
   o: LiveCampaignOptions,
   records: LiveInput[],
   findings: LiveFinding[],
-  counts: { livenessChecks: number; livenessFailures: number; restarts: number; crashes: number; hangs: number },
+  counts: { livenessChecks: number; livenessFailures: number; livenessRetries: number; restarts: number; crashes: number; hangs: number },
   jobs: number,
   seconds: number,
   replayOf: (i: number) => string,
@@ -436,6 +444,7 @@ function finish(
     hangs: counts.hangs,
     livenessChecks: counts.livenessChecks,
     livenessFailures: counts.livenessFailures,
+    livenessRetries: counts.livenessRetries,
     restarts: counts.restarts,
     maxAmplification: maxAmp(records),
     amplificationFindings,
@@ -505,7 +514,7 @@ async function runClientCampaign(o: LiveCampaignOptions): Promise<LiveCampaignRe
   const liveTimeoutMs = o.liveTimeoutMs ?? 5000;
   const records: LiveInput[] = [];
   const findings: LiveFinding[] = [];
-  const counts = { livenessChecks: 0, livenessFailures: 0, restarts: 0, crashes: 0, hangs: 0 };
+  const counts = { livenessChecks: 0, livenessFailures: 0, livenessRetries: 0, restarts: 0, crashes: 0, hangs: 0 };
   const started = performance.now();
   const replayOf = (i: number) => `crosswire fuzz-wire quic --peer ${decl.name} --role client --seed ${o.seed} --input ${i}${o.replayFlags ? ` ${o.replayFlags}` : ''}`;
   let run = 0;
