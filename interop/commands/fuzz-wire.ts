@@ -62,7 +62,7 @@ export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
       .option('live-timeout', { type: 'number', default: 5, describe: 'with --peer: seconds the liveness handshake may take before the peer counts as hung' })
       .option('input-quiet', { type: 'number', default: 150, describe: 'with --peer: ms without traffic after the mutation that end an input' })
       .option('input-max', { type: 'number', default: 3000, describe: 'with --peer: ms an input may last at most' })
-      .option('linger', { type: 'number', default: 2000, describe: 'with --peer: ms an input\'s client socket keeps counting what the peer sends (retransmissions before validation count toward amplification)' })
+      .option('linger', { type: 'number', default: 8000, describe: 'with --peer: ms the client socket of an input that abandoned its connection keeps counting what the peer sends (its handshake retransmissions before validation count toward amplification; others linger at most 1 s)' })
       .option('stuck-time', { type: 'number', default: 20, describe: 'seconds a worker may spend in one batch before it counts as an endless loop (a hang)' })
       .example('$0 fuzz-wire quic --role server --inputs 20000 --seed 7', 'fuzz our QUIC server with 20,000 mutated client datagrams')
       .example('$0 fuzz-wire dtls --role client --inputs 1000000 --jobs 2 --out /tmp/fw', 'a million inputs on two threads')

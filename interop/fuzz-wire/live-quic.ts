@@ -302,7 +302,9 @@ export const quicDriver: LiveDriver = {
         if (abandoned) record.reaction = afterMutation ? 'answered' : 'silence';
         sock.close();
         resolve();
-      }, ctx.lingerMs),
+      // Abandoned inputs: the peer's handshake retransmissions (PTOs back off 1, 2, 4 s) reach its 3× cap only after
+      // several seconds; a closed connection gets only what was in flight.
+      }, abandoned ? ctx.lingerMs : Math.min(ctx.lingerMs, 1000)),
     );
     return { linger };
   },

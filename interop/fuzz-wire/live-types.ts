@@ -15,7 +15,7 @@ export interface InputContext {
   readonly quietMs: number;
   /** An input ends after this long whatever happens. */
   readonly maxMs: number;
-  /** How long the input's socket keeps counting what the peer sends after the input ended. */
+  /** How long the socket of an abandoned input keeps counting what the peer sends after the input ended (others: ≤ 1 s). */
   readonly lingerMs: number;
 }
 

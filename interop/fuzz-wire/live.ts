@@ -240,7 +240,7 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
   const counts = { livenessChecks: 0, livenessFailures: 0, livenessRetries: 0, restarts: 0, crashes: 0, hangs: 0 };
   const started = performance.now();
   const replayOf = (i: number) => `crosswire fuzz-wire ${o.protocol} --peer ${decl.name} --role ${o.role} --seed ${o.seed} --input ${i}${o.replayFlags ? ` ${o.replayFlags}` : ''}`;
-  const ctxFor = (slot: PeerSlot, name: string): InputContext => ({ name, port: slot.port, alpn, ca, quietMs: o.quietMs ?? 150, maxMs: o.maxMs ?? 3000, lingerMs: o.lingerMs ?? 2000 });
+  const ctxFor = (slot: PeerSlot, name: string): InputContext => ({ name, port: slot.port, alpn, ca, quietMs: o.quietMs ?? 150, maxMs: o.maxMs ?? 3000, lingerMs: o.lingerMs ?? 8000 });
   const byIndex = new Map<number, LiveInput>();
   const peerFinding = (kind: 'crash' | 'hang', suspects: number[], detail: string, culprit: { input: number; reproduced: boolean; tried: number }, stderrTail: string) => {
     const rec = byIndex.get(culprit.input);
