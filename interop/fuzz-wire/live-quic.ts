@@ -60,6 +60,17 @@ function carries(d: Uint8Array, kind: ProtectedHeader['kind']): boolean {
   }
 }
 
+/** Does `mutated` still hold one of `original`'s Handshake packets unchanged? */
+function keepsHandshakePacket(original: Uint8Array, mutated: Uint8Array): boolean {
+  let packets: ProtectedHeader[] = [];
+  try {
+    packets = splitDatagram(original, 0).packets.filter((p) => p.kind === 'handshake');
+  } catch {
+    return false;
+  }
+  return packets.some((p) => Buffer.from(mutated.buffer, mutated.byteOffset, mutated.length).indexOf(Buffer.from(p.packet.buffer, p.packet.byteOffset, p.packet.length)) >= 0);
+}
+
 interface Session {
   sock: Socket;
   conn: QuicConnection;
@@ -174,6 +185,12 @@ export const quicDriver: LiveDriver = {
         record.mutated = hex(m);
         if (plan.mode === 'inject') send(d);
         send(m);
+        // A Handshake packet that survived the mutation byte for byte still opens at the server and validates us
+        // (counting the server's later bytes as unvalidated would invent amplification).
+        if (!validated && (plan.mode === 'inject' ? carries(d, 'handshake') : keepsHandshakePacket(d, m))) {
+          validated = true;
+          amp.validatedAfterMs = Math.round(now());
+        }
         if (plan.mode === 'abandon') abandoned = true;
         return;
       }
@@ -235,7 +252,12 @@ export const quicDriver: LiveDriver = {
 
     sock.on('message', (m) => {
       const data = new Uint8Array(m);
-      if (!validated) amp.tx += data.length;
+      if (!validated) {
+        amp.tx += data.length;
+        // What went out before validation, datagram by datagram (ms since the input began, bytes): enough to read an
+        // amplification finding without a capture.
+        if ((amp.txLog ??= []).length < 16) amp.txLog.push([Math.round(now()), data.length]);
+      }
       record.peerDatagrams++;
       if (applied) afterMutation++;
       lastActivity = now();

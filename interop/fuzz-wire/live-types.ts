@@ -39,7 +39,7 @@ export interface LiveInput {
   reaction: string;
   peerDatagrams: number;
   /** Bytes we sent to the peer (rx, as the peer received them) and it sent to us (tx) before our address was validated. */
-  amplification: { rx: number; tx: number; validatedAfterMs?: number };
+  amplification: { rx: number; tx: number; validatedAfterMs?: number; txLog?: [number, number][] };
   /** Exceptions our own engine threw while talking to the peer. */
   engineErrors: string[];
 }

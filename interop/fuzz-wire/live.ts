@@ -416,7 +416,7 @@ function finish(
     if (ratio > AMPLIFICATION_LIMIT) {
       amplificationFindings++;
       if (amplificationFindings <= 20)
-        findings.push({ kind: 'amplification', input: rec.index, suspects: [rec.index], detail: `${ratio.toFixed(2)}×: the peer sent ${rec.amplification.tx} bytes to an unvalidated client address that sent it ${rec.amplification.rx}`, replay: replayOf(rec.index), ...(rec.mutated ? { mutated: rec.mutated, original: rec.original, mutations: rec.mutations } : {}) });
+        findings.push({ kind: 'amplification', input: rec.index, suspects: [rec.index], detail: `${ratio.toFixed(2)}×: the peer sent ${rec.amplification.tx} bytes to an unvalidated client address that sent it ${rec.amplification.rx}${rec.amplification.txLog ? ` (datagrams at ms:bytes ${rec.amplification.txLog.map(([t, n]) => `${t}:${n}`).join(', ')})` : ''}`, replay: replayOf(rec.index), ...(rec.mutated ? { mutated: rec.mutated, original: rec.original, mutations: rec.mutations } : {}) });
     }
     if (rec.engineErrors.length) {
       exceptions++;
