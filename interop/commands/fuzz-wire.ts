@@ -31,6 +31,7 @@ interface FuzzWireFlags {
   'peers-file'?: string[];
   input?: number[];
   'check-every': number;
+  'client-timeout': number;
   'in-flight'?: number;
   'live-timeout': number;
   'input-quiet': number;
@@ -59,6 +60,7 @@ export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
       .option('input', { type: 'number', array: true, describe: 'with --peer: run only input I (repeatable) of the campaign --seed, printing its mutated bytes and what the peer did' })
       .option('check-every', { type: 'number', default: 10, describe: 'with --peer: a clean liveness handshake after every K inputs (1 = after each)' })
       .option('in-flight', { type: 'number', describe: 'with --peer: inputs side by side on each peer process, own socket each (default 4 for QUIC; 1 for TLS: s_server-like servers take one connection at a time, and inputs queued behind another would look like silence)' })
+      .option('client-timeout', { type: 'number', default: 70, describe: 'with --peer --role client: seconds a client run may live at all before it counts as hung (past its own handshake and idle timeouts)' })
       .option('live-timeout', { type: 'number', default: 5, describe: 'with --peer: seconds the liveness handshake may take before the peer counts as hung' })
       .option('input-quiet', { type: 'number', default: 150, describe: 'with --peer: ms without traffic after the mutation that end an input' })
       .option('input-max', { type: 'number', default: 3000, describe: 'with --peer: ms an input may last at most' })
@@ -182,6 +184,7 @@ async function live(argv: FuzzWireFlags): Promise<number> {
     checkEvery: only ? 1 : argv['check-every'],
     inFlight: only ? 1 : inFlight,
     liveTimeoutMs: argv['live-timeout'] * 1000,
+    clientTimeoutMs: argv['client-timeout'] * 1000,
     quietMs: argv['input-quiet'],
     maxMs: argv['input-max'],
     lingerMs: argv.linger,

@@ -2,8 +2,8 @@
 // run of the peer's client process (started from its declaration like a real-peer cell's client, own process group)
 // against our server on its own loopback port, and one of the datagrams our server sends it passes the mutation stage
 // (blind edits, or payloads re-sealed with our server's keys). Then: the process exiting by a signal is a crash; a
-// client still running after our server closed the connection and `liveTimeoutMs` passed is a hang (it ignores a
-// valid CONNECTION_CLOSE); anything else is a reaction (its close code and exit status).
+// client still running `clientTimeoutMs` after it started (past its own handshake and idle timeouts, though our server
+// closed the connection) is a hang; anything else is a reaction (its close code and exit status).
 
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -44,14 +44,18 @@ export interface ClientInputContext {
   readonly dir: string;
   readonly quietMs: number;
   readonly maxMs: number;
-  /** After our server closed the connection, how long the client may take to exit. */
+  /** After our server closed the connection, how long the campaign waits for the client to exit before moving on. */
   readonly liveTimeoutMs: number;
+  /** From the start of its run, how long a client may live at all (its own handshake and idle timeouts) before it is hung. */
+  readonly clientTimeoutMs: number;
 }
 
 export interface ClientOutcome {
   readonly exit?: ExitStatus;
-  /** Still running after our close and the grace time (killed). */
+  /** Still running clientTimeoutMs after it started (killed). */
   readonly hung: boolean;
+  /** Still running liveTimeoutMs after our server closed the connection. */
+  readonly outlived: boolean;
   readonly stderrTail: string;
   /** Clean run: the file arrived complete and the client exited 0. */
   readonly ok: boolean;
@@ -83,7 +87,12 @@ function bind(sock: Socket): Promise<void> {
 let pki: { chain: Uint8Array[]; key: ReturnType<typeof loadPrivateKey> } | undefined;
 
 /** One client run; `mutate` false is the liveness check (a clean download that must succeed). */
-export async function runClientInput(ctx: ClientInputContext, r: Draw | undefined, plan: LivePlan | undefined, record: LiveInput | undefined): Promise<ClientOutcome> {
+export async function runClientInput(
+  ctx: ClientInputContext,
+  r: Draw | undefined,
+  plan: LivePlan | undefined,
+  record: LiveInput | undefined,
+): Promise<{ outlived: boolean; final: Promise<ClientOutcome> }> {
   pki ??= { chain: loadCertificateChain(readFileSync(ctx.certs.cert, 'utf8')), key: loadPrivateKey(readFileSync(ctx.certs.key, 'utf8')) };
   const sock = createSocket('udp4');
   sock.on('error', () => {});
@@ -256,36 +265,48 @@ export async function runClientInput(ctx: ClientInputContext, r: Draw | undefine
     }
   }
   flush();
-  let hung = false;
   if (!proc.status) {
     let t: NodeJS.Timeout | undefined;
-    const res = await Promise.race([proc.exited.then(() => 'exited' as const), new Promise<'timeout'>((res) => (t = setTimeout(() => res('timeout'), ctx.liveTimeoutMs)))]);
+    await Promise.race([proc.exited, new Promise<void>((res) => (t = setTimeout(res, ctx.liveTimeoutMs)))]);
     clearTimeout(t);
-    if (res === 'timeout') {
-      hung = true;
-      await proc.stop(500);
-    }
   }
   if (timer) clearTimeout(timer);
   sock.close();
-  const exit = proc.status;
-  let stderrTail = '';
-  try {
-    const b = readFileSync(proc.stderrPath);
-    stderrTail = b.subarray(Math.max(0, b.length - 4096)).toString('utf8');
-  } catch {
-    // no log
-  }
-  let ok = false;
-  try {
-    ok = !hung && exit?.code === 0 && readFileSync(join(dir, 'downloads', CLIENT_FILE.slice(1))).length === FILE_SIZE;
-  } catch {
-    ok = false;
-  }
-  if (record) {
-    const status = hung ? 'hung' : exit?.signal ? exit.signal : `exit:${exit?.code}`;
-    record.reaction = !applied ? `not-reached|${status}` : `${reactionOf(closeBefore)}|${ok ? 'download-ok' : status}`;
-  }
-  rmSync(dir, { recursive: true, force: true });
-  return { ...(exit ? { exit } : {}), hung, stderrTail, ok };
+  // A client that outlived our close may simply not have been able to read it (the mutation broke its keys): it is
+  // only hung if it is still there after its own timeouts. Watched in the background, without holding up the campaign.
+  const outlived = !proc.status;
+  const final = (async (): Promise<ClientOutcome> => {
+    let hung = false;
+    if (!proc.status) {
+      let t: NodeJS.Timeout | undefined;
+      const left = Math.max(0, ctx.clientTimeoutMs - (now() - start));
+      const res = await Promise.race([proc.exited.then(() => 'exited' as const), new Promise<'timeout'>((res) => (t = setTimeout(() => res('timeout'), left)))]);
+      clearTimeout(t);
+      if (res === 'timeout') {
+        hung = true;
+        await proc.stop(500);
+      }
+    }
+    const exit = proc.status;
+    let stderrTail = '';
+    try {
+      const b = readFileSync(proc.stderrPath);
+      stderrTail = b.subarray(Math.max(0, b.length - 4096)).toString('utf8');
+    } catch {
+      // no log
+    }
+    let ok = false;
+    try {
+      ok = !hung && exit?.code === 0 && readFileSync(join(dir, 'downloads', CLIENT_FILE.slice(1))).length === FILE_SIZE;
+    } catch {
+      ok = false;
+    }
+    if (record) {
+      const status = hung ? 'hung' : exit?.signal ? exit.signal : `exit:${exit?.code}`;
+      record.reaction = `${!applied ? 'not-reached' : reactionOf(closeBefore)}|${outlived ? 'outlived-close|' : ''}${ok ? 'download-ok' : status}`;
+    }
+    rmSync(dir, { recursive: true, force: true });
+    return { ...(exit ? { exit } : {}), hung, outlived, stderrTail, ok };
+  })();
+  return { outlived, final };
 }

@@ -40,6 +40,11 @@ export interface LiveInput {
   peerDatagrams: number;
   /** Bytes we sent to the peer (rx, as the peer received them) and it sent to us (tx) before our address was validated. */
   amplification: { rx: number; tx: number; validatedAfterMs?: number; txLog?: [number, number][] };
+  /**
+   * Whether a replay sends the very same mutated bytes (default: when the mutated datagram is our first, which comes
+   * from our seeded engine alone). Client role: never, our server's first flight answers the peer's random Initial.
+   */
+  exact?: boolean;
   /** Exceptions our own engine threw while talking to the peer. */
   engineErrors: string[];
 }

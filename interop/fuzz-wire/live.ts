@@ -23,7 +23,7 @@ import { quicDriver } from './live-quic.js';
 import { tlsDriver } from './live-tls.js';
 import type { InputContext, LiveDriver, LiveInput } from './live-types.js';
 import { Draw, inputName } from './rng.js';
-import { clientPlan, runClientInput, type ClientInputContext } from './live-client.js';
+import { clientPlan, runClientInput, type ClientInputContext, type ClientOutcome } from './live-client.js';
 
 export type LiveProtocol = 'quic' | 'tls';
 
@@ -44,6 +44,8 @@ export interface LiveCampaignOptions {
   readonly quietMs?: number;
   readonly maxMs?: number;
   readonly lingerMs?: number;
+  /** Client role: how long a client run may live at all before it counts as hung (default 70 s). */
+  readonly clientTimeoutMs?: number;
   /** Inputs side by side on one peer process, each on its own socket (default 1). */
   readonly inFlight?: number;
   /** Run exactly these input indices (replay: `--input I`). */
@@ -482,7 +484,7 @@ export function inputLine(rec: LiveInput) {
     mode: rec.plan.mode,
     target: rec.plan.k,
     mutations: rec.mutations,
-    ...(bytes ? { mutatedLength: bytes.length, mutatedSha256: createHash('sha256').update(bytes).digest('hex'), mutatedHead: rec.mutated!.slice(0, 32), exact: rec.datagram === 0 } : {}),
+    ...(bytes ? { mutatedLength: bytes.length, mutatedSha256: createHash('sha256').update(bytes).digest('hex'), mutatedHead: rec.mutated!.slice(0, 32), exact: rec.exact ?? rec.datagram === 0 } : {}),
     reaction: rec.reaction,
     peerDatagrams: rec.peerDatagrams,
     rx: rec.amplification.rx,
@@ -518,14 +520,42 @@ async function runClientCampaign(o: LiveCampaignOptions): Promise<LiveCampaignRe
   const started = performance.now();
   const replayOf = (i: number) => `crosswire fuzz-wire quic --peer ${decl.name} --role client --seed ${o.seed} --input ${i}${o.replayFlags ? ` ${o.replayFlags}` : ''}`;
   let run = 0;
-  const ctxFor = (name: string): ClientInputContext => ({ name, peer: decl, alpn, certs, dir: join(o.out, 'runs', String(++run)), quietMs: o.quietMs ?? 150, maxMs: o.maxMs ?? 3000, liveTimeoutMs });
+  const ctxFor = (name: string): ClientInputContext => ({ name, peer: decl, alpn, certs, dir: join(o.out, 'runs', String(++run)), quietMs: o.quietMs ?? 150, maxMs: o.maxMs ?? 3000, liveTimeoutMs, clientTimeoutMs: o.clientTimeoutMs ?? 70_000 });
+  const watches: Promise<void>[] = [];
   const one = async (index: number) => {
     const name = inputName(o.seed, 'quic', 'live-client', index);
     const r = new Draw(name);
     const plan = clientPlan(r);
-    const rec: LiveInput = { index, plan, mutations: [], reaction: 'none', peerDatagrams: 0, amplification: { rx: 0, tx: 0 }, engineErrors: [] };
-    const outcome = await runClientInput(ctxFor(name), r, plan, rec);
-    return { rec, outcome };
+    const rec: LiveInput = { index, plan, mutations: [], reaction: 'none', peerDatagrams: 0, amplification: { rx: 0, tx: 0 }, engineErrors: [], exact: false };
+    const run = await runClientInput(ctxFor(name), r, plan, rec);
+    return { rec, run };
+  };
+  const judge = async (index: number, rec: LiveInput, outcome: ClientOutcome) => {
+    const st = outcome.exit;
+    const crashed = !outcome.hung && !!st && (!!st.signal || exitName(st) !== `exit code ${st.code}`);
+    if (!crashed && !outcome.hung) return;
+    // Its own process: the input is known. Running it once more says whether it does it every time — not for a hang
+    // found only after the client timeout (that run would cost as long again).
+    let reproduced: boolean | undefined;
+    if (!outcome.outlived) {
+      const again = await (await one(index)).run.final;
+      reproduced = crashed ? !!again.exit && exitName(again.exit) === exitName(st!) : again.hung;
+    }
+    const detail = crashed
+      ? `${decl.name} client exited with ${exitName(st!)} after input ${index}`
+      : `${decl.name} client still ran ${(o.clientTimeoutMs ?? 70_000) / 1000} s after it started (input ${index}), though our server closed the connection`;
+    if (crashed) counts.crashes++;
+    else counts.hangs++;
+    findings.push({
+      kind: crashed ? 'crash' : 'hang',
+      input: index,
+      suspects: [index],
+      ...(reproduced !== undefined ? { reproduced } : {}),
+      detail: `${detail}; ${reproduced === undefined ? 'not run again (a second run takes the whole client timeout)' : reproduced ? 'running the input again does it again' : 'running the input again did not'}`,
+      replay: replayOf(index),
+      ...(rec.mutated ? { mutated: rec.mutated, original: rec.original, mutations: rec.mutations } : {}),
+      stderrTail: outcome.stderrTail,
+    });
   };
   let done = 0;
   const ticker = o.onProgress
@@ -536,45 +566,27 @@ async function runClientCampaign(o: LiveCampaignOptions): Promise<LiveCampaignRe
   const worker = async () => {
     while (next < indices.length && !o.signal?.aborted) {
       const index = indices[next++]!;
-      const { rec, outcome } = await one(index);
+      const { rec, run } = await one(index);
       records.push(rec);
       done++;
-      const st = outcome.exit;
-      const crashed = !outcome.hung && st && (st.signal || exitName(st) !== `exit code ${st.code}`);
-      if (crashed || outcome.hung) {
-        // Its own process: the input is known; running it once more says whether it does it every time.
-        const again = await one(index);
-        const reproduced = crashed ? !!again.outcome.exit && exitName(again.outcome.exit) === exitName(st!) : again.outcome.hung;
-        const detail = crashed
-          ? `${decl.name} client exited with ${exitName(st!)} after input ${index}`
-          : `${decl.name} client still ran ${liveTimeoutMs} ms after our server closed the connection (input ${index})`;
-        if (crashed) counts.crashes++;
-        else counts.hangs++;
-        findings.push({
-          kind: crashed ? 'crash' : 'hang',
-          input: index,
-          suspects: [index],
-          reproduced,
-          detail: `${detail}; ${reproduced ? 'running the input again does it again' : 'running the input again did not'}`,
-          replay: replayOf(index),
-          ...(rec.mutated ? { mutated: rec.mutated, original: rec.original, mutations: rec.mutations } : {}),
-          stderrTail: outcome.stderrTail,
-        });
-      }
+      // A client that outlived our close is watched in the background; the others are judged now.
+      if (run.outlived) watches.push(run.final.then((out) => judge(index, rec, out)));
+      else await judge(index, rec, await run.final);
       if (++sinceCheck >= checkEvery) {
         sinceCheck = 0;
         counts.livenessChecks++;
-        const h = await runClientInput(ctxFor(`${inputName(o.seed, 'quic', 'live-client', index)}/liveness`), undefined, undefined, undefined);
+        const h = await (await runClientInput(ctxFor(`${inputName(o.seed, 'quic', 'live-client', index)}/liveness`), undefined, undefined, undefined)).final;
         if (!h.ok) {
           counts.livenessFailures++;
           counts.hangs++;
-          findings.push({ kind: 'hang', input: index, suspects: [index], reproduced: false, detail: `a clean download by the ${decl.name} client failed after input ${index} (${h.hung ? 'still running after our close' : h.exit ? exitName(h.exit) : 'no exit'})`, replay: replayOf(index), stderrTail: h.stderrTail });
+          findings.push({ kind: 'hang', input: index, suspects: [index], reproduced: false, detail: `a clean download by the ${decl.name} client failed after input ${index} (${h.hung ? 'still running at the client timeout' : h.exit ? exitName(h.exit) : 'no exit'})`, replay: replayOf(index), stderrTail: h.stderrTail });
         }
       }
     }
   };
   try {
     await Promise.all(Array.from({ length: Math.min(parallel, indices.length) }, () => worker()));
+    await Promise.all(watches);
   } finally {
     if (ticker) clearInterval(ticker);
   }
