@@ -1,6 +1,8 @@
 // `crosswire fuzz-wire <quic|dtls|tls> --role client|server --inputs N` (DESIGN.md §5, issue 14 item 14): seeded
 // datagram/record mutations into our engines in virtual time; findings minimised and saved with replay commands; the
 // last line is `N inputs, E exceptions, H hangs, max amplification X.Y×`, and fuzz-wire.json holds the figures.
+// With --peer NAME the same mutations go to a real peer's process in real time (interop/fuzz-wire/live.ts); the last
+// line adds `, C crashes` and `--seed S --input I` runs one input again.
 
 import { readFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
@@ -41,14 +43,14 @@ interface FuzzWireFlags {
 
 export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
   command: 'fuzz-wire <protocol>',
-  describe: 'feed seeded mutated datagrams/records to our QUIC, DTLS or TLS engine at every handshake stage',
+  describe: 'feed seeded mutated datagrams/records to our QUIC, DTLS or TLS engine at every handshake stage, or with --peer to a real peer process (crashes, hangs, amplification)',
   builder: (y: Argv) =>
     y
       .positional('protocol', { choices: ['quic', 'dtls', 'tls'] as const, demandOption: true, describe: 'the engine to fuzz' })
-      .option('role', { choices: ['client', 'server'] as const, demandOption: true, describe: 'the role under test (the other side is a recorded genuine peer)' })
+      .option('role', { choices: ['client', 'server'] as const, demandOption: true, describe: 'the role under test: our engine\'s (the other side is a recorded genuine peer), or with --peer the real peer\'s (our engine plays the other role)' })
       .option('inputs', { type: 'number', default: 10_000, describe: 'mutated datagrams/records to feed' })
       .option('seed', { type: 'string', default: '1', coerce: seedArg('--seed'), describe: 'seed of the mutations (an integer, 0 to 2^53)' })
-      .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'worker threads' })
+      .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'worker threads (with --peer: peer processes side by side, each on its own port)' })
       .option('batch', { type: 'number', default: 16, describe: 'inputs per engine instance (1 isolates every input; a killed instance is replaced)' })
       .option('out', { type: 'string', default: 'fuzz-wire-results', describe: 'directory for fuzz-wire.json and the findings' })
       .option('replay', { type: 'string', describe: 'run one saved finding (finding-*.json) again; exit 1 if it still fails the same way' })
