@@ -78,29 +78,35 @@ const isShortInitial = (hex: string) => {
 };
 // (With only a datagram's head, the length test above is met trivially: callers check the full length themselves.)
 
+// `overLimit`: inputs this campaign knows to draw more than 3× from the peer (a real finding, kept as a regression
+// fact): quiche 0.18 (the N-API build behind interop/peers/quiche) answers one 1445-byte Initial that then goes silent
+// with 5.6 kB before validation (its PTO probes at 5 s run past the limit).
 const CAMPAIGNS = [
-  { protocol: 'quic', peer: 'ngtcp2', inputs: 60, amplification: true },
-  { protocol: 'quic', peer: 'quiche', inputs: 60, amplification: true },
-  { protocol: 'tls', peer: 'openssl-3.0', inputs: 60, amplification: false },
+  { protocol: 'quic', peer: 'ngtcp2', inputs: 60, amplification: true, overLimit: [] as number[] },
+  { protocol: 'quic', peer: 'quiche', inputs: 60, amplification: true, overLimit: [54] },
+  { protocol: 'tls', peer: 'openssl-3.0', inputs: 60, amplification: false, overLimit: [] as number[] },
 ] as const;
 
 for (const c of CAMPAIGNS) {
-  test(`fuzz-wire ${c.protocol} --peer ${c.peer} --role server: ${c.inputs} inputs counted, liveness checked, amplification ≤ 3×, one input replays to the same bytes`, async () => {
+  test(`fuzz-wire ${c.protocol} --peer ${c.peer} --role server: ${c.inputs} inputs counted, liveness checked, amplification measured (over 3× only where known), one input replays to the same bytes`, async () => {
     requirePeer(c.peer);
     const out = tmp();
     const r = await runCli(['fuzz-wire', c.protocol, '--peer', c.peer, '--role', 'server', '--inputs', String(c.inputs), '--seed', '14', '--check-every', '10', '--out', out, '-q'], { timeoutMs: 280_000 });
     const stdout = r.stdout.toString();
-    expect(r.code, stdout + r.stderr).toBe(0);
+    expect(r.code, stdout + r.stderr).toBe(c.overLimit.length ? 1 : 0);
     const m = SUMMARY.exec(lastLine(stdout));
     expect(m, lastLine(stdout)).not.toBeNull();
     expect(Number(m![1])).toBe(c.inputs);
     expect(Number(m![2])).toBe(0); // our engine threw nothing
     expect(Number(m![3])).toBe(0);
     expect(Number(m![5])).toBe(0);
-    expect(Number(m![4])).toBeLessThanOrEqual(3.0);
+    if (!c.overLimit.length) expect(Number(m![4])).toBeLessThanOrEqual(3.0);
 
     const json = JSON.parse(readFileSync(join(out, 'fuzz-wire.json'), 'utf8'));
-    expect(json).toMatchObject({ protocol: c.protocol, role: 'server', seed: 14, inputs: c.inputs, crashes: 0, hangs: 0, exceptions: 0, amplificationFindings: 0, findings: [] });
+    expect(json).toMatchObject({ protocol: c.protocol, role: 'server', seed: 14, inputs: c.inputs, crashes: 0, hangs: 0, exceptions: 0, amplificationFindings: c.overLimit.length });
+    // Findings are exactly the inputs over 3×, each with its replay command.
+    expect(json.findings.map((f: { kind: string; input: number }) => `${f.kind} ${f.input}`)).toEqual(c.overLimit.map((i) => `amplification ${i}`));
+    for (const f of json.findings) expect(f.replay).toBe(`crosswire fuzz-wire ${c.protocol} --peer ${c.peer} --role server --seed 14 --input ${f.input}`);
     expect(json.peer.name).toBe(c.peer);
     expect(json.summary).toBe(lastLine(stdout));
     // A clean handshake after every 10 inputs, and all of them succeeded.
@@ -117,7 +123,7 @@ for (const c of CAMPAIGNS) {
       // Measured on the wire: the peer answered unvalidated client addresses, within 3× of what it got from them.
       expect(json.amplificationMeasured).toBeGreaterThan(0);
       expect(json.maxAmplification).toBeGreaterThan(0);
-      for (const l of lines) if (l.tx) expect(l.tx / l.rx).toBeLessThanOrEqual(3);
+      for (const l of lines) if (l.tx) expect(l.tx / l.rx > 3, `input ${l.index}: ${l.tx} / ${l.rx}`).toBe((c.overLimit as readonly number[]).includes(l.index));
     } else expect(json.maxAmplification).toBe(0); // TCP validated the address before any TLS byte
 
     // --seed S --input I sends the very same mutated bytes for an input on our first datagram/chunk.
@@ -129,6 +135,12 @@ for (const c of CAMPAIGNS) {
     expect(replayOut).toContain(`input ${exact.index}: ${exact.mode} our datagram/chunk ${exact.target} with ${exact.mutations.join(' + ')};`);
     const hex = /^ {2}mutated: ([0-9a-f]+)$/m.exec(replayOut)![1]!;
     expect(createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex')).toBe(exact.mutatedSha256);
+    // An over-limit input run alone does it again.
+    for (const i of c.overLimit) {
+      const one = await runCli(['fuzz-wire', c.protocol, '--peer', c.peer, '--role', 'server', '--seed', '14', '--input', String(i), '--out', tmp(), '-q'], { timeoutMs: 120_000 });
+      expect(one.code, one.stdout.toString()).toBe(1);
+      expect(one.stdout.toString()).toMatch(new RegExp(`amplification at input ${i}: [3-9]\\.\\d\\d×`));
+    }
     expect(await leftovers(out)).toEqual([]);
   });
 }

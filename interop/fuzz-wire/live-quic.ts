@@ -71,6 +71,19 @@ function keepsHandshakePacket(original: Uint8Array, mutated: Uint8Array): boolea
   return packets.some((p) => Buffer.from(mutated.buffer, mutated.byteOffset, mutated.length).indexOf(Buffer.from(p.packet.buffer, p.packet.byteOffset, p.packet.length)) >= 0);
 }
 
+/** Is this datagram's first packet for the connection whose first CID is `cid` (long: explicit DCID; short: prefix)? */
+function addressedTo(d: Uint8Array, cid: Uint8Array): boolean {
+  if (!d.length) return false;
+  if (d[0]! & 0x80) {
+    if (d.length < 6 || d[5] !== cid.length || d.length < 6 + cid.length) return false;
+    for (let i = 0; i < cid.length; i++) if (d[6 + i] !== cid[i]) return false;
+    return true;
+  }
+  // Short header: the server may use any CID we issued by then, so it is not judged (strays come from connections
+  // whose handshake never finished, which send long headers).
+  return true;
+}
+
 interface Session {
   sock: Socket;
   conn: QuicConnection;
@@ -106,6 +119,9 @@ async function open(ctx: InputContext, rngName: string): Promise<Session> {
       },
       version: VERSION,
       pmtud: false,
+      // Our own 8-byte CID (clients default to none): what the server sends us carries it, so datagrams for an earlier
+      // input whose port the OS handed out again are told apart and not counted against this input.
+      cidLength: 8,
     },
     remote: { host: '127.0.0.1', port: ctx.port },
     local: { host: '127.0.0.1', port: sock.address().port },
@@ -250,8 +266,13 @@ export const quicDriver: LiveDriver = {
       }, Math.max(0, Math.ceil(nt - now())));
     };
 
+    const ourCid = conn.localCid.slice();
     sock.on('message', (m) => {
       const data = new Uint8Array(m);
+      if (!addressedTo(data, ourCid)) {
+        record.strays = (record.strays ?? 0) + 1;
+        return;
+      }
       if (!validated) {
         amp.tx += data.length;
         // What went out before validation, datagram by datagram (ms since the input began, bytes): enough to read an

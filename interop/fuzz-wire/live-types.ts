@@ -38,6 +38,8 @@ export interface LiveInput {
   /** What the peer did: peer-close:transport:0xa, alert:50, completed, silence, stalled, answered, ... */
   reaction: string;
   peerDatagrams: number;
+  /** Datagrams that reached this input's socket but carried another connection's CID (a reused port): ignored. */
+  strays?: number;
   /** Bytes we sent to the peer (rx, as the peer received them) and it sent to us (tx) before our address was validated. */
   amplification: { rx: number; tx: number; validatedAfterMs?: number; txLog?: [number, number][] };
   /**

@@ -489,6 +489,7 @@ export function inputLine(rec: LiveInput) {
     peerDatagrams: rec.peerDatagrams,
     rx: rec.amplification.rx,
     tx: rec.amplification.tx,
+    ...(rec.strays ? { strays: rec.strays } : {}),
     ...(rec.engineErrors.length ? { engineErrors: rec.engineErrors.length } : {}),
   };
 }
