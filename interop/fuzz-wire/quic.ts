@@ -327,7 +327,7 @@ function mutatePayload(r: Draw, payload: Uint8Array, kind: ProtectedHeader['kind
 }
 
 /** Field-aware edit of one packet of a datagram: clear header fields, or a re-sealed edited payload. */
-function mutateDatagram(r: Draw, data: Uint8Array, cidLength: number, keys: Partial<Record<ProtectedHeader['kind'], PacketKeys>>): { name: string; out: Uint8Array } | undefined {
+export function mutateDatagram(r: Draw, data: Uint8Array, cidLength: number, keys: Partial<Record<ProtectedHeader['kind'], PacketKeys>>): { name: string; out: Uint8Array } | undefined {
   const { packets } = splitDatagram(data, cidLength);
   if (!packets.length) return undefined;
   const p = r.pick(packets);

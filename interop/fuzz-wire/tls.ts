@@ -118,7 +118,7 @@ function record(): { toServer: Delivery[]; toClient: Delivery[] } {
   return { toServer, toClient };
 }
 
-function mutateChunk(r: Draw, data: Uint8Array): { name: string; out: Uint8Array } | undefined {
+export function mutateChunk(r: Draw, data: Uint8Array): { name: string; out: Uint8Array } | undefined {
   const rs = records(data);
   if (!rs.length) return undefined;
   const i = r.int(rs.length);

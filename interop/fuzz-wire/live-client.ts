@@ -1,0 +1,312 @@
+// QUIC inputs against a real client (RFC 9000 §10.2 closes, §17 packets; RFC 9001 §5 protection): every input is one
+// run of the peer's client process (started from its declaration like a real-peer cell's client, own process group)
+// against our server on its own loopback port, and one of the datagrams our server sends it passes the mutation stage
+// (blind edits, or payloads re-sealed with our server's keys). Then: the process exiting by a signal is a crash; a
+// client still running `clientTimeoutMs` after it started (past its own handshake and idle timeouts, though our server
+// closed the connection) is a hang; anything else is a reaction (its close code and exit status).
+
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { nodeCrypto } from '../../engine/crypto/node.js';
+import { seededRandom } from '../../engine/crypto/random.js';
+import type { Address } from '../../engine/endpoint.js';
+import type { CloseInfo } from '../../engine/quic/connection-events.js';
+import { splitDatagram, type ProtectedHeader } from '../../engine/quic/packet.js';
+import { derivePacketKeys, initialKeys, type PacketKeys } from '../../engine/quic/protection.js';
+import { CIPHER_SUITES } from '../../engine/tls/api.js';
+import { createTlsSession } from '../../engine/tls/session.js';
+import { loadCertificateChain, loadPrivateKey } from '../../engine/tls/x509/pem.js';
+import { fromHex, hex } from '../../engine/wire/bytes.js';
+import { expandStatic, type PeerDeclaration } from '../peers/declaration.js';
+import { GeneratedFiles } from '../runner/content.js';
+import type { RunCerts } from '../runner/live-pki.js';
+import { EndpointProcess, type ExitStatus } from '../runner/processes.js';
+import { ServerHost } from '../runner/quic-server.js';
+import { blindMutation } from './mutate.js';
+import { mutateDatagram } from './quic.js';
+import type { Draw } from './rng.js';
+import type { LiveInput, LivePlan } from './live-types.js';
+
+const crypto = nodeCrypto;
+const VERSION = 1;
+const sha = (d: Uint8Array) => crypto.hash('sha256', d);
+export const CLIENT_FILE = '/fuzz.bin';
+const FILE_SIZE = 2000;
+
+export interface ClientInputContext {
+  readonly name: string;
+  readonly peer: PeerDeclaration;
+  readonly alpn: string;
+  readonly certs: RunCerts;
+  /** Folder for this run's logs and downloads (removed afterwards unless kept). */
+  readonly dir: string;
+  readonly quietMs: number;
+  readonly maxMs: number;
+  /** After our server closed the connection, how long the campaign waits for the client to exit before moving on. */
+  readonly liveTimeoutMs: number;
+  /** From the start of its run, how long a client may live at all (its own handshake and idle timeouts) before it is hung. */
+  readonly clientTimeoutMs: number;
+}
+
+export interface ClientOutcome {
+  readonly exit?: ExitStatus;
+  /** Still running clientTimeoutMs after it started (killed). */
+  readonly hung: boolean;
+  /** Still running liveTimeoutMs after our server closed the connection. */
+  readonly outlived: boolean;
+  readonly stderrTail: string;
+  /** Clean run: the file arrived complete and the client exited 0. */
+  readonly ok: boolean;
+}
+
+export function clientPlan(r: Draw): LivePlan {
+  // Datagram 0 is our first flight (Initial + Handshake), then ACKs, HANDSHAKE_DONE, the response.
+  const k = r.pick([0, 0, 0, 0, 1, 1, 2, 2, 3, 4]);
+  return { k, mode: r.chance(0.75) ? 'replace' : 'inject', count: r.pick([1, 1, 1, 2, 3]) };
+}
+
+function reactionOf(c: CloseInfo | undefined): string {
+  if (!c) return 'no-close';
+  if (c.cause === 'idle-timeout') return 'idle-timeout';
+  if (c.cause !== 'close') return c.cause;
+  return `${c.initiator === 'remote' ? 'peer' : 'our'}-close:${c.kind === 'application' ? 'app' : 'transport'}:0x${c.errorCode.toString(16)}`;
+}
+
+function bind(sock: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind(0, '127.0.0.1', () => {
+      sock.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+let pki: { chain: Uint8Array[]; key: ReturnType<typeof loadPrivateKey> } | undefined;
+
+/** One client run; `mutate` false is the liveness check (a clean download that must succeed). */
+export async function runClientInput(
+  ctx: ClientInputContext,
+  r: Draw | undefined,
+  plan: LivePlan | undefined,
+  record: LiveInput | undefined,
+): Promise<{ outlived: boolean; final: Promise<ClientOutcome> }> {
+  pki ??= { chain: loadCertificateChain(readFileSync(ctx.certs.cert, 'utf8')), key: loadPrivateKey(readFileSync(ctx.certs.key, 'utf8')) };
+  const sock = createSocket('udp4');
+  sock.on('error', () => {});
+  await bind(sock);
+  const local: Address = { host: '127.0.0.1', port: sock.address().port };
+  const t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const secrets = new Map<string, Uint8Array>();
+  const host = new ServerHost({
+    config: {
+      crypto,
+      random: seededRandom(`${ctx.name}/server`, sha),
+      clock: () => Date.now(),
+      createTls: createTlsSession,
+      tls: {
+        alpn: ['hq-interop', 'h3'],
+        certificateChain: pki.chain,
+        privateKey: pki.key,
+        cipherSuites: ['TLS_AES_128_GCM_SHA256'],
+        keyLog: (line: string) => {
+          const [label, , secret] = line.split(' ');
+          if (label && secret) secrets.set(label, fromHex(secret));
+        },
+      },
+      version: VERSION,
+      pmtud: false,
+    },
+    files: new GeneratedFiles([[CLIENT_FILE, FILE_SIZE]]),
+  });
+
+  const sent: Uint8Array[] = [];
+  let applied = false;
+  let clientDcid: Uint8Array | undefined;
+  let clientCidLength = 0;
+  let lastActivity = now();
+  let afterMutation = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const engineError = (what: string, e: unknown) => {
+    if (record && !record.engineErrors.some((x) => x.startsWith(what))) record.engineErrors.push(`${what}: ${(e as Error)?.stack ?? String(e)}`);
+  };
+  const keys = (): Partial<Record<ProtectedHeader['kind'], PacketKeys>> => {
+    const hs = secrets.get('SERVER_HANDSHAKE_TRAFFIC_SECRET');
+    const app = secrets.get('SERVER_TRAFFIC_SECRET_0');
+    const suite = CIPHER_SUITES.TLS_AES_128_GCM_SHA256;
+    return {
+      initial: clientDcid ? initialKeys(crypto, VERSION, clientDcid).server : undefined,
+      handshake: hs ? derivePacketKeys(crypto, suite, hs, VERSION) : undefined,
+      '1rtt': app ? derivePacketKeys(crypto, suite, app, VERSION) : undefined,
+    };
+  };
+  const send = (d: Uint8Array, to: Address) => sock.send(d, to.port, to.host);
+  const out = (d: Uint8Array, to: Address) => {
+    const idx = sent.length;
+    sent.push(d);
+    lastActivity = now();
+    if (r && plan && record && idx === plan.k && !applied && !stopped) {
+      applied = true;
+      let data = d;
+      for (let i = 0; i < plan.count; i++) {
+        const field = r.chance(0.5) ? mutateDatagram(r, data, clientCidLength, keys()) : undefined;
+        const m = field ?? blindMutation(r, data, sent[r.int(sent.length)] ?? d);
+        record.mutations.push(m.name);
+        data = m.out;
+      }
+      record.datagram = idx;
+      record.original = hex(d);
+      record.mutated = hex(data);
+      if (plan.mode === 'inject') send(d, to);
+      send(data, to);
+      return;
+    }
+    send(d, to);
+  };
+  const flush = () => {
+    try {
+      for (const d of host.pollDatagrams(now())) out(d.data, d.to);
+    } catch (e) {
+      engineError('pollDatagrams', e);
+    }
+  };
+  const arm = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (stopped) return;
+    const nt = host.nextTimeout();
+    if (nt === undefined) return;
+    timer = setTimeout(() => {
+      try {
+        host.handleTimeout(now());
+      } catch (e) {
+        engineError('handleTimeout', e);
+      }
+      flush();
+      arm();
+    }, Math.max(0, Math.ceil(nt - now())));
+  };
+  sock.on('message', (m, rinfo) => {
+    const data = new Uint8Array(m);
+    lastActivity = now();
+    if (record) record.peerDatagrams++;
+    if (applied) afterMutation++;
+    if (!clientDcid) {
+      const p = splitDatagram(data, 0).packets[0];
+      if (p && p.form === 'long') {
+        clientDcid = p.dcid.slice();
+        clientCidLength = p.scid.length;
+      }
+    }
+    if (stopped) return;
+    try {
+      host.receiveDatagram(data, { host: rinfo.address, port: rinfo.port }, now(), local);
+    } catch (e) {
+      engineError('receiveDatagram', e);
+    }
+    flush();
+    arm();
+  });
+
+  // The client process, as a real-peer cell starts it.
+  const role = ctx.peer.roles.client!;
+  const dir = resolve(ctx.dir);
+  mkdirSync(join(dir, 'downloads'), { recursive: true });
+  const env: Record<string, string> = {
+    ROLE: 'client',
+    TESTCASE: 'handshake',
+    REQUESTS: `https://localhost:${local.port}${CLIENT_FILE}`,
+    PROTOCOL: 'quic',
+    ALPN: ctx.alpn,
+    HOST: '127.0.0.1',
+    PORT: String(local.port),
+    SERVER: `127.0.0.1:${local.port}`,
+    CERTS: ctx.certs.dir,
+    CERT: ctx.certs.cert,
+    KEY: ctx.certs.key,
+    CA: ctx.certs.ca,
+    WWW: dir,
+    DOWNLOADS: join(dir, 'downloads'),
+    LOGS: dir,
+    QUIC_VERSION: '1',
+  };
+  const map: Record<string, string | undefined> = { host: '127.0.0.1', port: env['PORT'], server: env['SERVER'], cert: env['CERT'], key: env['KEY'], ca: env['CA'], www: dir, downloads: env['DOWNLOADS'], logs: dir, alpn: ctx.alpn, protocol: 'quic', testcase: 'handshake' };
+  const expand = (a: string) => expandStatic(a, ctx.peer).replace(/\{([a-z]+)\}/g, (m, k: string) => map[k] ?? m);
+  const argv = role.command.flatMap((a) => (a === '{urls}' ? [env['REQUESTS']!] : [expand(a)]));
+  const extra: Record<string, string> = {};
+  for (const [k, v] of Object.entries(role.env)) extra[k] = expand(v);
+  const proc = new EndpointProcess(`${ctx.peer.name} client`, argv, { env: { ...env, ...extra }, cwd: role.cwd ? expandStatic(role.cwd, ctx.peer) : dir, stdout: join(dir, 'stdout.log'), stderr: join(dir, 'stderr.log') });
+
+  const start = now();
+  await new Promise<void>((done) => {
+    const poll = setInterval(() => {
+      const t = now();
+      const quiet = t - lastActivity >= ctx.quietMs;
+      if (proc.status || (applied && quiet) || t - start >= ctx.maxMs) {
+        clearInterval(poll);
+        done();
+      }
+    }, 10);
+  });
+  for (const e of host.internalErrors) engineError('internal error', e);
+  // Our server closes whatever is still open (never mutated), then the client has liveTimeoutMs to exit.
+  const conns = host.sessions.map((s) => s.conn);
+  const closeBefore = conns[0]?.closeInfo;
+  stopped = true;
+  for (const c of conns) {
+    try {
+      if (!c.closeInfo) c.close(0, 'fuzz input done', true, now());
+    } catch (e) {
+      engineError('close', e);
+    }
+  }
+  flush();
+  if (!proc.status) {
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([proc.exited, new Promise<void>((res) => (t = setTimeout(res, ctx.liveTimeoutMs)))]);
+    clearTimeout(t);
+  }
+  if (timer) clearTimeout(timer);
+  sock.close();
+  // A client that outlived our close may simply not have been able to read it (the mutation broke its keys): it is
+  // only hung if it is still there after its own timeouts. Watched in the background, without holding up the campaign.
+  const outlived = !proc.status;
+  const final = (async (): Promise<ClientOutcome> => {
+    let hung = false;
+    if (!proc.status) {
+      let t: NodeJS.Timeout | undefined;
+      const left = Math.max(0, ctx.clientTimeoutMs - (now() - start));
+      const res = await Promise.race([proc.exited.then(() => 'exited' as const), new Promise<'timeout'>((res) => (t = setTimeout(() => res('timeout'), left)))]);
+      clearTimeout(t);
+      if (res === 'timeout') {
+        hung = true;
+        await proc.stop(500);
+      }
+    }
+    const exit = proc.status;
+    let stderrTail = '';
+    try {
+      const b = readFileSync(proc.stderrPath);
+      stderrTail = b.subarray(Math.max(0, b.length - 4096)).toString('utf8');
+    } catch {
+      // no log
+    }
+    let ok = false;
+    try {
+      ok = !hung && exit?.code === 0 && readFileSync(join(dir, 'downloads', CLIENT_FILE.slice(1))).length === FILE_SIZE;
+    } catch {
+      ok = false;
+    }
+    if (record) {
+      const status = hung ? 'hung' : exit?.signal ? exit.signal : `exit:${exit?.code}`;
+      record.reaction = `${!applied ? 'not-reached' : reactionOf(closeBefore)}|${outlived ? 'outlived-close|' : ''}${ok ? 'download-ok' : status}`;
+    }
+    rmSync(dir, { recursive: true, force: true });
+    return { ...(exit ? { exit } : {}), hung, outlived, stderrTail, ok };
+  })();
+  return { outlived, final };
+}
