@@ -72,8 +72,9 @@ export interface QuicConfig {
   /**
    * Congestion controller (default CUBIC, as in Linux, ngtcp2, quiche and msquic): its β = 0.7 keeps a drop-tail
    * bottleneck busy after a loss where NewReno's halving can fall below the path's bandwidth-delay product.
+   * 'bbr' (recovery/bbr.ts) paces at a measured bottleneck bandwidth and does not back off on random loss.
    */
-  readonly congestionControl?: 'newreno' | 'cubic' | 'none';
+  readonly congestionControl?: 'newreno' | 'cubic' | 'bbr' | 'none';
   /**
    * The ACK Frequency extension (draft-ietf-quic-ack-frequency-14, default true): advertise min_ack_delay and follow the
    * peer's ACK_FREQUENCY requests, and ask a peer that advertises it for fewer ACKs in congestion avoidance

@@ -304,7 +304,8 @@ export class QuicConnection implements DatagramEndpoint {
   }
 
   private freshCongestionController() {
-    return createCongestionController(this.config.congestionControl === 'newreno' ? 'newreno' : 'cubic', { maxDatagramSize: this.pmtu.current });
+    const cc = this.config.congestionControl;
+    return createCongestionController(cc === 'newreno' || cc === 'bbr' ? cc : 'cubic', { maxDatagramSize: this.pmtu.current });
   }
 
   private installInitialKeys(): void {
@@ -831,7 +832,7 @@ export class QuicConnection implements DatagramEndpoint {
       congestion_window: cc.window,
       bytes_in_flight: this.recovery.bytesInFlight,
       ssthresh: Number.isFinite(cc.ssthresh) ? cc.ssthresh : undefined,
-      pacing_rate: this.rtt.hasSample ? Math.round((1.25 * cc.window * 8 * 1000) / Math.max(1, this.rtt.smoothed)) : undefined,
+      pacing_rate: !this.rtt.hasSample ? undefined : cc.pacingRate !== undefined ? Math.round(cc.pacingRate * 8 * 1000) : Math.round((1.25 * cc.window * 8 * 1000) / Math.max(1, this.rtt.smoothed)),
     });
   }
 
@@ -1360,11 +1361,24 @@ export class QuicConnection implements DatagramEndpoint {
         if (!d) break;
         out.push(d);
       }
+      this.noteAppLimited();
     } catch (e) {
       this.failWith(e, now);
     }
     this.lossTimerAt = this.phase === 'handshake' || this.phase === 'established' ? this.computeLossTimer(now) : undefined;
     return out;
+  }
+
+  /**
+   * Delivery-rate sampling (draft-cheng-iccrg-delivery-rate-estimation §3.4): the window had room but the application had
+   * nothing to send, so the rates the current flight measures are the application's, not the path's. Only controllers
+   * that sample rates (BBR) listen.
+   */
+  private noteAppLimited(): void {
+    const cc = this.recovery.congestion;
+    if (!cc.onAppLimited || !this.ccEnabled || this.phase !== 'established') return;
+    if (this.wantsToSend() || this.recovery.sendableBytes() < this.pmtu.current) return;
+    cc.onAppLimited(this.recovery.bytesInFlight);
   }
 
   private buildDatagram(now: number, only?: Frame[], to?: Address): OutgoingDatagram | undefined {
@@ -1643,7 +1657,7 @@ export class QuicConnection implements DatagramEndpoint {
       }
     }
     if (p.kind === '1rtt') this.packetsInSendPhase++;
-    if (inFlight && this.ccEnabled && this.rtt.hasSample) this.pacer.onPacketSent(now, size, this.recovery.congestion.window, this.rtt.smoothed);
+    if (inFlight && this.ccEnabled && this.rtt.hasSample) this.pacer.onPacketSent(now, size, this.recovery.congestion.window, this.rtt.smoothed, this.recovery.congestion.pacingRate);
     if (this.config.qlog) this.qlog('transport:packet_sent', {
       header: { packet_type: qlogPacketType(p.kind), packet_number: p.pn, dcid: hex(dcid), scid: p.kind === '1rtt' ? undefined : hex(this.localCid) },
       raw: { length: size, payload_length: p.payloadSize },
@@ -1708,7 +1722,7 @@ export class QuicConnection implements DatagramEndpoint {
   /** When recovery/'s pacer lets the next full-size datagram go; before an RTT sample the initial window is a burst. */
   private pacingTime(now: number): number {
     if (!this.ccEnabled || !this.rtt.hasSample) return now;
-    return this.pacer.earliestSendTime(now, this.pmtu.current, this.recovery.congestion.window, this.rtt.smoothed);
+    return this.pacer.earliestSendTime(now, this.pmtu.current, this.recovery.congestion.window, this.rtt.smoothed, this.recovery.congestion.pacingRate);
   }
 
   // =====================================================================================================================
