@@ -8,7 +8,8 @@
  * round (gain 2/ln 2) until the bandwidth stops growing by 25% for three rounds (or a round loses more than 2% of its
  * packets, at least six: BBRv2's signal that the queue overflowed); Drain empties the queue Startup built; ProbeBW cycles
  * the pacing gain 1.25, 0.75, then six rounds at 1, so one round in eight probes for more bandwidth and the next drains
- * what the probe queued; ProbeRTT drops to four packets in flight for 200 ms when the minimum RTT is 10 s old.
+ * what the probe queued; ProbeRTT drops to half a BDP in flight (BBRv3; v1 used four packets) for 200 ms and a round
+ * when the minimum RTT is 10 s old.
  *
  * Losses do not cut the rate: random loss says nothing about the bottleneck's capacity (the reason a loss-based
  * controller is bounded by the Mathis formula on lossy paths). Lost bytes leave the window (the lost packets' bytes
@@ -31,6 +32,8 @@ export const BBR_PACING_GAIN_CYCLE: readonly number[] = [1.25, 0.75, 1, 1, 1, 1,
 const BW_FILTER_ROUNDS = 10;
 const MIN_RTT_WINDOW_MS = 10_000;
 const PROBE_RTT_DURATION_MS = 200;
+/** draft-ietf-ccwg-bbr (BBRv3) ProbeRTT holds half a BDP in flight, not BBRv1's four packets: a queue-free RTT sample at a fraction of the cost. */
+const PROBE_RTT_CWND_GAIN = 0.5;
 const MIN_PIPE_PACKETS = 4;
 const FULL_BW_GROWTH = 1.25;
 const FULL_BW_ROUNDS = 3;
@@ -261,7 +264,7 @@ export class Bbr implements CongestionController {
     if (this.state !== 'probe_rtt') return;
     // The low rate of ProbeRTT is ours, not the path's: its samples are app-limited.
     this.sampler.onAppLimited(inflight);
-    if (this.probeRttDoneStamp === undefined && inflight <= this.minPipeCwnd) {
+    if (this.probeRttDoneStamp === undefined && inflight <= this.probeRttCwnd()) {
       this.probeRttDoneStamp = now + PROBE_RTT_DURATION_MS;
       this.probeRttRoundDone = false;
       this.nextRoundDelivered = this.sampler.delivered;
@@ -308,6 +311,10 @@ export class Bbr implements CongestionController {
     if (this.filledPipe) this.window = Math.min(this.window + acked, target);
     else if (this.window < target || this.sampler.delivered < this.initialCwnd) this.window += acked;
     this.window = Math.max(this.window, this.minPipeCwnd);
-    if (this.state === 'probe_rtt') this.window = Math.min(this.window, this.minPipeCwnd);
+    if (this.state === 'probe_rtt') this.window = Math.min(this.window, this.probeRttCwnd());
+  }
+
+  private probeRttCwnd(): number {
+    return Math.max(this.bdp(PROBE_RTT_CWND_GAIN) ?? 0, this.minPipeCwnd);
   }
 }

@@ -80,9 +80,9 @@ export class MinRttFilter {
 
   constructor(readonly windowMs: number) {}
 
-  /** Whether the minimum is older than the window at `now` (BBR then probes for a fresh one). */
+  /** Whether the minimum is older than the window at `now` (BBR then probes for a fresh one); never before a sample. */
   expired(now: number): boolean {
-    return now - this.stamp > this.windowMs;
+    return Number.isFinite(this.value) && now - this.stamp > this.windowMs;
   }
 
   /** A new RTT sample; returns whether the stored minimum had expired before it. */
