@@ -6,6 +6,7 @@
 // carries: that crypto floor bounds the ratio any implementation on this machine and crypto backend could reach.
 //
 // Run: npm run build && node dist/bench/sim.js [--endpoint quic|fake] [--mb 10] [--loss 0] [--crypto node|noble] [--cc cubic|newreno|bbr]
+//      [--metrics p1|p2] (with --json: only P1's speed figures, or only P2's link efficiency; default both)
 // `quic` (default) is the whole stack: an hq-interop download from our QuicServer to an engine/quic client;
 // `fake` is a paced sender of 1200-byte datagrams (the simulator's own cost). Profile with `node --cpu-prof`.
 
@@ -355,10 +356,12 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     // P1 is the lossless QUIC run (issue 15); a lossy run reports its link efficiency under P2's loss figure. The default
     // controller (CUBIC) keeps the ids it always had; another one is tagged with its name.
     const tag = (loss ? `loss${+(loss * 100).toFixed(2)}` : 'loss0') + (cc === 'cubic' ? '' : `.${cc}`);
-    const metrics: BenchMetric[] = [
-      { id: `sim.${tag}.goodput`, name: `P2 goodput ${cc}, ${+(loss * 100).toFixed(2)}% loss (% of link)`, value: (r.goodputBps / 10_000_000) * 100, unit: '%', goal: loss ? '≥ 80' : '≥ 95', better: 'higher' },
-    ];
-    if (!loss && cc === 'cubic') {
+    const only = flag('metrics');
+    const metrics: BenchMetric[] = [];
+    if (only !== 'p1') {
+      metrics.push({ id: `sim.${tag}.goodput`, name: `P2 goodput ${cc}, ${+(loss * 100).toFixed(2)}% loss (% of link)`, value: (r.goodputBps / 10_000_000) * 100, unit: '%', goal: loss ? '≥ 80' : '≥ 95', better: 'higher' });
+    }
+    if (!loss && cc === 'cubic' && only !== 'p2') {
       metrics.unshift(
         { id: 'p1.realtime', name: 'P1 goodput self↔self: simulated / wall', value: r.simulatedMs / r.wallMs, unit: '×', goal: '≥ 20', better: 'higher' },
         { id: 'p1.realtime-cpu', name: 'P1 simulated / CPU time', value: r.simulatedMs / r.cpuMs, unit: '×', better: 'higher' },
