@@ -199,3 +199,14 @@ test('a transfer longer than the 10 s min-RTT window goes through ProbeRTT and k
   expect(r.efficiency).toBeGreaterThan(0.93);
   expect(r.overflow.filter((e) => e.time > 1000).length).toBeLessThan(40);
 });
+
+test('qlog shows BBR moving Startup → Drain → ProbeBW; a CUBIC connection logs no such states', () => {
+  const states = (cc: 'bbr' | 'cubic') => {
+    const d = simulateDownload({ size: 2 << 20, network: { link: LINK } as never, qlog: true, config: { crypto: nodeCrypto, congestionControl: cc } });
+    expect(d.intact).toBe(true);
+    return d.serverQlog.events.filter((e) => e.name === 'recovery:congestion_state_updated').map((e) => e.data as { old?: string; new: string });
+  };
+  const bbr = states('bbr');
+  expect(bbr.slice(0, 3)).toEqual([{ new: 'startup' }, { old: 'startup', new: 'drain' }, { old: 'drain', new: 'probe_bw' }]);
+  expect(states('cubic')).toEqual([]);
+});

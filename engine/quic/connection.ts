@@ -793,8 +793,20 @@ export class QuicConnection implements DatagramEndpoint {
     this.onPacketsLost(res.lost, space, ctx.now, 'reordering_threshold');
     if (space.id === 'application') this.updateAckFrequency(ctx.now);
     if (!res.newlyAcked.length) return;
+    this.qlogCongestionState();
     this.qlogMetrics();
   }
+
+  /** The state of a controller that names one (BBR), as qlog's congestion_state_updated when it changes. */
+  private qlogCongestionState(): void {
+    const state = this.recovery.congestion.state;
+    if (state === undefined || state === this.lastCongestionState) return;
+    const old = this.lastCongestionState;
+    this.lastCongestionState = state;
+    if (this.config.qlog) this.qlog('recovery:congestion_state_updated', { ...(old ? { old } : {}), new: state });
+  }
+
+  private lastCongestionState: string | undefined;
 
   /** Our ACK_FREQUENCY request follows the congestion state (ack-frequency.ts explains the policy). */
   private updateAckFrequency(now: number): void {
