@@ -122,16 +122,16 @@ export class Bbr implements CongestionController {
   }
 
   onPacketsLost(packets: readonly AckedPacketInfo[], _now: number): void {
+    let lost = 0;
     for (const p of packets) {
       this.sampler.onPacketLost(p.size);
-      this.roundLostBytes += p.size;
       this.roundLostPackets++;
-      this.lostThisAck += p.size;
-      this.stats.lostBytes += p.size;
+      lost += p.size;
     }
+    this.roundLostBytes += lost;
+    this.lostThisAck += lost;
+    this.stats.lostBytes += lost;
     // The lost bytes left the flight; their retransmission has to fit the same window (BBR's loss modulation).
-    let lost = 0;
-    for (const p of packets) lost += p.size;
     this.window = Math.max(this.window - lost, this.minPipeCwnd);
   }
 
@@ -143,7 +143,6 @@ export class Bbr implements CongestionController {
 
   onPersistentCongestion(_now: number): void {
     // RFC 9002 §7.6.2: collapse to the minimum window; the model is kept, so the window regrows to its target on ACKs.
-    this.priorCwnd = Math.max(this.priorCwnd, this.window);
     this.window = minimumWindow(this.maxDatagramSize);
   }
 
