@@ -66,7 +66,7 @@ export class Bbr implements CongestionController {
   /** The ProbeBW phase (index into BBR_PACING_GAIN_CYCLE). */
   cycleIndex = 0;
   /** Counters for diagnostics and tests. */
-  readonly stats = { probeRttEntries: 0, startupLossExit: false, lostBytes: 0 };
+  readonly stats = { probeRttEntries: 0, startupLossExit: false, lostBytes: 0, persistentCongestion: 0 };
   private readonly initialCwnd: number;
   private nextRoundDelivered = 0;
   private roundStart = false;
@@ -143,6 +143,7 @@ export class Bbr implements CongestionController {
 
   onPersistentCongestion(_now: number): void {
     // RFC 9002 §7.6.2: collapse to the minimum window; the model is kept, so the window regrows to its target on ACKs.
+    this.stats.persistentCongestion++;
     this.window = minimumWindow(this.maxDatagramSize);
   }
 
