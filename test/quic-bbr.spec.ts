@@ -155,7 +155,7 @@ function run(cc: 'bbr' | 'cubic', loss: number, size = MB10, seed: string | numb
 }
 
 test('P2 at 2% loss each way: BBR keeps the link above 85% where CUBIC is Mathis-bound near a third', () => {
-  // Measured (seeds 1–3): BBR 92.1–93.8%, CUBIC 33.4%, NewReno 27%. Thresholds with margin on both sides.
+  // Measured (seeds 1–3): BBR 90.5–94.3%, CUBIC 33.4%, NewReno 27%. Thresholds with margin on both sides.
   const bbr = run('bbr', 0.02);
   const cubic = run('cubic', 0.02);
   expect(bbr.efficiency).toBeGreaterThan(0.85);

@@ -813,7 +813,8 @@ export class QuicConnection implements DatagramEndpoint {
     const out = this.ackFrequencyOut;
     if (!out || !this.handshakeConfirmed) return;
     const cc = this.recovery.congestion;
-    out.update({ now, inSlowStart: cc.inSlowStart(), recoveryStartTime: cc.recoveryStartTime, congestionWindow: cc.window, maxDatagramSize: cc.maxDatagramSize, smoothedRtt: this.rtt.smoothed, minRtt: this.rtt.min });
+    const modelBdp = cc.bdpEstimate;
+    out.update({ now, inSlowStart: cc.inSlowStart(), recoveryStartTime: cc.recoveryStartTime, congestionWindow: cc.window, maxDatagramSize: cc.maxDatagramSize, smoothedRtt: this.rtt.smoothed, minRtt: this.rtt.min, ...(modelBdp !== undefined ? { modelBdp } : {}) });
   }
 
   /** The max_ack_delay loss recovery assumes: the peer's, or the largest we asked for that may be in force (draft §7). */

@@ -47,6 +47,9 @@ const PACING_MARGIN = 0;
 /** BBRv2: a Startup round losing more than this fraction of its packets, and at least FULL_LOSS_COUNT of them, has filled the pipe. */
 const STARTUP_LOSS_THRESH = 0.02;
 const STARTUP_FULL_LOSS_COUNT = 6;
+const CONGESTIVE_RTT_RATIO = 1.5;
+const INFLIGHT_HI_BETA = 0.85;
+const INFLIGHT_HI_FLOOR_GAIN = 1.25;
 
 export class Bbr implements CongestionController {
   readonly name = 'bbr' as const;
@@ -80,6 +83,10 @@ export class Bbr implements CongestionController {
   private roundLostPackets = 0;
   private roundStartDelivered = 0;
   private lostThisAck = 0;
+  /** RTT of the newest rate sample: a loss while it is well above min_rtt came from a full queue, not from the path. */
+  private lastRtt = 0;
+  /** Cap on bytes in flight learnt from queue-overflow losses (BBRv2's inflight_hi, gated by delay); Infinity when none. */
+  inflightHi = Infinity;
 
   constructor(opts: CongestionOptions = {}) {
     this.maxDatagramSize = opts.maxDatagramSize ?? 1200;
@@ -95,6 +102,11 @@ export class Bbr implements CongestionController {
   /** Windowed minimum RTT (Infinity before a sample). */
   get minRtt(): number {
     return this.minRttFilter.value;
+  }
+
+  /** bandwidth × min RTT, the pipe's size as the model sees it. */
+  get bdpEstimate(): number | undefined {
+    return this.bdp(1);
   }
 
   inSlowStart(): boolean {
@@ -131,6 +143,12 @@ export class Bbr implements CongestionController {
     this.roundLostBytes += lost;
     this.lostThisAck += lost;
     this.stats.lostBytes += lost;
+    // A loss with the queue demonstrably full (RTT 1.5x min_rtt or more) is congestion: bound what is in flight to a little
+    // under what overflowed, never below 1.25 BDP. A random loss on an empty queue leaves the bound alone.
+    if (this.state === 'probe_bw' && Number.isFinite(this.minRtt) && this.lastRtt >= CONGESTIVE_RTT_RATIO * this.minRtt) {
+      const floor = this.bdp(INFLIGHT_HI_FLOOR_GAIN) ?? 0;
+      this.inflightHi = Math.max(floor, INFLIGHT_HI_BETA * Math.min(this.inflightHi, this.window));
+    }
     // The lost bytes left the flight; their retransmission has to fit the same window (BBR's loss modulation).
     this.window = Math.max(this.window - lost, this.minPipeCwnd);
   }
@@ -170,6 +188,9 @@ export class Bbr implements CongestionController {
     if (this.state === 'probe_bw') this.checkCyclePhase(now, inflight + rs.ackedBytes);
     this.checkFullPipe(rs);
     this.checkDrain(inflight, now);
+    this.lastRtt = rs.rtt;
+    // The bound relaxes by one datagram per round without congestive loss.
+    if (this.roundStart && Number.isFinite(this.inflightHi)) this.inflightHi += this.maxDatagramSize;
     const minRttExpired = this.minRttFilter.update(rs.rtt, now);
     this.checkProbeRtt(now, inflight, minRttExpired);
     this.setPacingRate(smoothedRtt);
@@ -307,7 +328,7 @@ export class Bbr implements CongestionController {
   private setCwnd(acked: number): void {
     const bdp = this.bdp(this.cwndGain);
     // The target leaves room for three send quanta of ACK aggregation on top of cwnd_gain × BDP.
-    const target = bdp === undefined ? this.initialCwnd : bdp + 3 * this.sendQuantum();
+    const target = Math.min(bdp === undefined ? this.initialCwnd : bdp + 3 * this.sendQuantum(), this.inflightHi);
     if (this.filledPipe) this.window = Math.min(this.window + acked, target);
     else if (this.window < target || this.sampler.delivered < this.initialCwnd) this.window += acked;
     this.window = Math.max(this.window, this.minPipeCwnd);

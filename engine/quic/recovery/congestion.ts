@@ -56,6 +56,8 @@ export interface CongestionController {
 
   // Optional hooks of model-based controllers (BBR). NewReno and CUBIC leave them out, so their behaviour is untouched.
 
+  /** A model-based controller's bandwidth-delay product estimate in bytes (BBR), undefined before it has one. */
+  readonly bdpEstimate?: number;
   /** The controller's named state (BBR: startup, drain, probe_bw, probe_rtt), reported in qlog when it changes. */
   readonly state?: string;
   /** Pacing rate in bytes per ms chosen by the controller; undefined: the pacer derives one from window / smoothed RTT. */
