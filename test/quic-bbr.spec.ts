@@ -1,7 +1,7 @@
 // BBR (engine/quic/recovery/bbr.ts): the delivery-rate sampler and the windowed filters against hand-computed vectors,
 // then the controller end to end over the P2 goodput link (10 Mbit/s, 30 ms RTT, 25-packet queue) in virtual time.
 import { test, expect } from '@playwright/test';
-import { Bbr, DeliveryRateSampler, MinRttFilter, WindowedMaxFilter, createCongestionController, type DeliveryState } from '../engine/quic/recovery/index.js';
+import { Bbr, DeliveryRateSampler, MinRttFilter, Recovery, WindowedMaxFilter, createCongestionController, type DeliveryState, type SentPacket } from '../engine/quic/recovery/index.js';
 import { nodeCrypto } from '../engine/crypto/node.js';
 import { simulateDownload } from './helpers/sim-download.js';
 import { seededRandom } from '../engine/crypto/random.js';
@@ -127,6 +127,43 @@ test('createCongestionController makes a BBR that starts in Startup with the ini
   cc.onCongestionEvent(0, 10);
   expect(cc.window).toBe(10800);
   expect(cc.ssthresh).toBe(Infinity);
+});
+
+test('through Recovery: packets get delivery state only under BBR; a lost PMTU probe is not a loss to it, a lost packet is', () => {
+  type F = { pn: number };
+  const sent = (pn: number, t: number, size = 1200, pmtuProbe = false): SentPacket<F> => ({ pn, space: 'application', timeSent: t, size, ackEliciting: true, inFlight: true, frames: [{ pn }], pmtuProbe });
+  const cubic = new Recovery<F>({ role: 'server', congestion: createCongestionController('cubic') });
+  const c0 = sent(0, 0);
+  cubic.onPacketSent(c0);
+  expect(c0.delivery).toBeUndefined();
+  const setup = () => {
+    const r = new Recovery<F>({ role: 'server', congestion: createCongestionController('bbr') });
+    r.setHandshakeConfirmed(0);
+    const p0 = sent(0, 0);
+    r.onPacketSent(p0);
+    expect(p0.delivery).toMatchObject({ delivered: 0, txInFlight: 1200, sentTime: 0 });
+    r.onAckReceived('application', { ranges: [{ smallest: 0, largest: 0 }] }, 0, 30);
+    return { r, bbr: r.congestion as Bbr };
+  };
+  // 1200 bytes delivered in 30 ms: the first bandwidth sample, and min RTT 30.
+  const a = setup();
+  expect(a.bbr.bandwidth).toBe(40);
+  expect(a.bbr.minRtt).toBe(30);
+  a.r.onPacketSent(sent(1, 31, 1472, true));
+  for (let pn = 2; pn <= 5; pn++) a.r.onPacketSent(sent(pn, 31 + pn));
+  const before = a.bbr.window;
+  expect(a.r.onAckReceived('application', { ranges: [{ smallest: 2, largest: 5 }] }, 0, 70).lost.map((p) => p.pn)).toEqual([1]);
+  expect(a.bbr.sampler.lost).toBe(0);
+  expect(a.bbr.recoveryStartTime).toBeUndefined();
+  expect(a.bbr.window).toBeGreaterThan(before); // Startup keeps growing
+  // An ordinary packet lost the same way: counted, a recovery period starts, the window loses only its bytes.
+  const b = setup();
+  for (let pn = 1; pn <= 5; pn++) b.r.onPacketSent(sent(pn, 31 + pn));
+  const w = b.bbr.window;
+  b.r.onAckReceived('application', { ranges: [{ smallest: 2, largest: 5 }] }, 0, 70);
+  expect(b.bbr.sampler.lost).toBe(1200);
+  expect(b.bbr.recoveryStartTime).toBe(70);
+  expect(b.bbr.window).toBeGreaterThanOrEqual(w - 1200);
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
