@@ -53,6 +53,7 @@ const PACING_MARGIN = 0;
 const STARTUP_LOSS_THRESH = 0.02;
 const STARTUP_FULL_LOSS_COUNT = 6;
 const CONGESTIVE_RTT_RATIO = 1.5;
+const CONGESTIVE_LOSS_BURST = 2;
 const INFLIGHT_HI_BETA = 0.85;
 const INFLIGHT_HI_FLOOR_GAIN = 1.25;
 
@@ -148,9 +149,10 @@ export class Bbr implements CongestionController {
     this.roundLostBytes += lost;
     this.lostThisAck += lost;
     this.stats.lostBytes += lost;
-    // A loss with the queue demonstrably full (RTT 1.5x min_rtt or more) is congestion: bound what is in flight to a little
-    // under what overflowed, never below 1.25 BDP. A random loss on an empty queue leaves the bound alone.
-    if (this.state === 'probe_bw' && Number.isFinite(this.minRtt) && this.lastRtt >= CONGESTIVE_RTT_RATIO * this.minRtt) {
+    // Two or more packets declared lost at once while the RTT shows a full queue (1.5x min_rtt or more) is a drop-tail
+    // overflow: bound what is in flight to a little under what overflowed, never below 1.25 BDP. Random loss (isolated
+    // packets) or delay from elsewhere (jitter, a busy host) alone leaves the bound alone.
+    if (this.state === 'probe_bw' && packets.length >= CONGESTIVE_LOSS_BURST && Number.isFinite(this.minRtt) && this.lastRtt >= CONGESTIVE_RTT_RATIO * this.minRtt) {
       const floor = this.bdp(INFLIGHT_HI_FLOOR_GAIN) ?? 0;
       this.inflightHi = Math.max(floor, INFLIGHT_HI_BETA * Math.min(this.inflightHi, this.window));
     }
