@@ -1,4 +1,4 @@
-// draft-ietf-ccwg-bbr (BBR v1 model as in draft-cardwell-iccrg-bbr-congestion-control-00 §4: Startup, Drain, ProbeBW gain cycling, ProbeRTT) with BBRv2's loss-bounded Startup exit; rate samples per draft-cheng-iccrg-delivery-rate-estimation.
+// draft-ietf-ccwg-bbr (BBR v1 model as in draft-cardwell-iccrg-bbr-congestion-control-00 §4: Startup, Drain, ProbeBW gain cycling, ProbeRTT) with BBRv2/v3's loss-bounded Startup exit, 2-BDP Startup window, half-BDP ProbeRTT and an inflight_hi bound; rate samples per draft-cheng-iccrg-delivery-rate-estimation.
 /**
  * Exports: `Bbr` (implements CongestionController), `BbrState`, constants `BBR_HIGH_GAIN`, `BBR_PACING_GAIN_CYCLE`.
  *
@@ -14,7 +14,9 @@
  * Losses do not cut the rate: random loss says nothing about the bottleneck's capacity (the reason a loss-based
  * controller is bounded by the Mathis formula on lossy paths). Lost bytes leave the window (the lost packets' bytes
  * are no longer in flight, and their retransmissions must fit the same BDP), and the window regrows toward its target
- * as ACKs arrive. Sizes in bytes, times in ms, rates in bytes per ms. Every decision is a function of the calls made:
+ * as ACKs arrive. Only a drop-tail overflow bounds the window (inflight_hi, as in BBRv2): two or more packets lost in
+ * one batch while the RTT is 1.5 min_rtt or more; the bound is 0.85 of the window, never under 1.25 BDP, and relaxes by
+ * one datagram per round. Sizes in bytes, times in ms, rates in bytes per ms. Every decision is a function of the calls made:
  * no clock, no randomness (the ProbeBW phase a flow starts in follows its round count, not a random draw).
  */
 
