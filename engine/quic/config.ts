@@ -74,7 +74,7 @@ export interface QuicConfig {
    * bottleneck busy after a loss where NewReno's halving can fall below the path's bandwidth-delay product.
    * 'bbr' (recovery/bbr.ts) paces at a measured bottleneck bandwidth and does not back off on random loss.
    * Measured on the P2 link (10 MB, 10 Mbit/s, 30 ms, queue 25, virtual time), link efficiency at 0% / 2% loss:
-   * cubic 95.5% / 34.2%, newreno 93.5% / 27.4%, bbr 95.3% / 94.6%; every QUIC catalog scenario passes self↔self with
+   * cubic 95.5% / 34.2%, newreno 93.5% / 27.4%, bbr 95.4% / 93.7%; every QUIC catalog scenario passes self↔self with
    * either. CUBIC stays the default for now: BBR has not been checked for fairness against loss-based flows sharing a
    * shallow queue, nor against more than one real peer (ngtcp2), and a new default would change every self↔self trace.
    */
