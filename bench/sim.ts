@@ -5,7 +5,8 @@
 // endpoints make inside the run (AEAD, header protection, handshake) and adds the SHA-256 per datagram the trace
 // carries: that crypto floor bounds the ratio any implementation on this machine and crypto backend could reach.
 //
-// Run: npm run build && node dist/bench/sim.js [--endpoint quic|fake] [--mb 10] [--loss 0] [--crypto node|noble]
+// Run: npm run build && node dist/bench/sim.js [--endpoint quic|fake] [--mb 10] [--loss 0] [--crypto node|noble] [--cc cubic|newreno|bbr]
+//      [--metrics p1|p2] (with --json: only P1's speed figures, or only P2's link efficiency; default both)
 // `quic` (default) is the whole stack: an hq-interop download from our QuicServer to an engine/quic client;
 // `fake` is a paced sender of 1200-byte datagrams (the simulator's own cost). Profile with `node --cpu-prof`.
 
@@ -38,6 +39,9 @@ let log: (line: string) => void = logger(false);
 
 const DATAGRAM = 1200;
 
+/** The congestion controller both QUIC endpoints use (the server's is the one that matters: it sends the file). */
+export type SimCc = 'cubic' | 'newreno' | 'bbr';
+
 interface Transfer {
   client: DatagramEndpoint;
   server: DatagramEndpoint;
@@ -49,8 +53,8 @@ interface Transfer {
 }
 
 /** The one place that picks the endpoints under test. */
-function makeTransfer(kind: 'fake' | 'quic', totalBytes: number, provider: CryptoProvider): Transfer {
-  return kind === 'quic' ? quicDownload(totalBytes, provider) : pacedFake(totalBytes);
+function makeTransfer(kind: 'fake' | 'quic', totalBytes: number, provider: CryptoProvider, cc: SimCc): Transfer {
+  return kind === 'quic' ? quicDownload(totalBytes, provider, cc) : pacedFake(totalBytes);
 }
 
 function pacedFake(totalBytes: number): Transfer {
@@ -69,10 +73,11 @@ function pacedFake(totalBytes: number): Transfer {
 
 
 /** The whole stack: an hq-interop download of one generated file, engine/quic client ↔ our QuicServer. */
-function quicDownload(totalBytes: number, provider: CryptoProvider): Transfer {
+function quicDownload(totalBytes: number, provider: CryptoProvider, cc: SimCc): Transfer {
   const pki = makePki();
   const wallClock = Date.now() + 60_000; // certificate dates only; packet timing is the simulator's
-  const common = (role: string): Pick<QuicConfig, 'crypto' | 'random' | 'clock' | 'createTls'> => ({
+  const common = (role: string): Pick<QuicConfig, 'crypto' | 'random' | 'clock' | 'createTls' | 'congestionControl'> => ({
+    congestionControl: cc,
     crypto: provider,
     random: seededRandom(`bench/${role}`, (d) => nobleCrypto.hash('sha256', d)),
     clock: () => wallClock,
@@ -122,7 +127,7 @@ function quicDownload(totalBytes: number, provider: CryptoProvider): Transfer {
       if (!finished || received !== totalBytes) return `download ${finished ? 'ended' : 'did not end'} with ${received} of ${totalBytes} bytes`;
       return mismatchAt === undefined ? undefined : `content differs from the served file at byte ${mismatchAt}`;
     },
-    label: `engine/quic hq-interop download, client ↔ QuicServer (${provider.name} crypto)`,
+    label: `engine/quic hq-interop download, client ↔ QuicServer (${provider.name} crypto, ${cc})`,
   };
 }
 
@@ -270,7 +275,7 @@ export interface SimBenchResult {
   simulatorMs: number;
 }
 
-export function runSimBench(mb = 10, loss = 0, endpoint: 'fake' | 'quic' = 'quic', provider: CryptoProvider = nodeCrypto): SimBenchResult {
+export function runSimBench(mb = 10, loss = 0, endpoint: 'fake' | 'quic' = 'quic', provider: CryptoProvider = nodeCrypto, cc: SimCc = 'cubic'): SimBenchResult {
   const total = Math.round(mb * 1024 * 1024);
   const linkBps = 10_000_000;
   const network: NetworkConfig = {
@@ -278,7 +283,7 @@ export function runSimBench(mb = 10, loss = 0, endpoint: 'fake' | 'quic' = 'quic
     ...(loss ? { 'to-server': [{ loss: { rate: loss } }], 'to-client': [{ loss: { rate: loss } }] } : {}),
   };
   const tally: CryptoTally = { seal: { ms: 0, n: 0 }, open: { ms: 0, n: 0 }, mask: { ms: 0, n: 0 }, handshake: { ms: 0, n: 0 } };
-  const t = makeTransfer(endpoint, total, countedProvider(provider, tally));
+  const t = makeTransfer(endpoint, total, countedProvider(provider, tally), cc);
   const inEndpoints = { ms: 0, calls: 0 };
   const client = timed(t.client, inEndpoints);
   const server = timed(t.server, inEndpoints);
@@ -343,14 +348,20 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const json = wantsJson();
   log = logger(json);
   const loss = Number(flag('loss') ?? 0);
-  const r = runSimBench(Number(flag('mb') ?? 10), loss, endpoint, provider);
+  const ccFlag = flag('cc') ?? 'cubic';
+  if (ccFlag !== 'cubic' && ccFlag !== 'newreno' && ccFlag !== 'bbr') throw new Error(`--cc must be cubic, newreno or bbr, not ${ccFlag}`);
+  const cc: SimCc = ccFlag;
+  const r = runSimBench(Number(flag('mb') ?? 10), loss, endpoint, provider, cc);
   if (json) {
-    // P1 is the lossless QUIC run (issue 15); a lossy run reports its link efficiency under P2's loss figure.
-    const tag = loss ? `loss${+(loss * 100).toFixed(2)}` : 'loss0';
-    const metrics: BenchMetric[] = [
-      { id: `sim.${tag}.goodput`, name: `P2 goodput, ${+(loss * 100).toFixed(2)}% loss (% of link)`, value: (r.goodputBps / 10_000_000) * 100, unit: '%', goal: loss ? '≥ 80' : '≥ 95', better: 'higher' },
-    ];
-    if (!loss) {
+    // P1 is the lossless QUIC run (issue 15); a lossy run reports its link efficiency under P2's loss figure. The default
+    // controller (CUBIC) keeps the ids it always had; another one is tagged with its name.
+    const tag = (loss ? `loss${+(loss * 100).toFixed(2)}` : 'loss0') + (cc === 'cubic' ? '' : `.${cc}`);
+    const only = flag('metrics');
+    const metrics: BenchMetric[] = [];
+    if (only !== 'p1') {
+      metrics.push({ id: `sim.${tag}.goodput`, name: `P2 goodput ${cc}, ${+(loss * 100).toFixed(2)}% loss (% of link)`, value: (r.goodputBps / 10_000_000) * 100, unit: '%', goal: loss ? '≥ 80' : '≥ 95', better: 'higher' });
+    }
+    if (!loss && cc === 'cubic' && only !== 'p2') {
       metrics.unshift(
         { id: 'p1.realtime', name: 'P1 goodput self↔self: simulated / wall', value: r.simulatedMs / r.wallMs, unit: '×', goal: '≥ 20', better: 'higher' },
         { id: 'p1.realtime-cpu', name: 'P1 simulated / CPU time', value: r.simulatedMs / r.cpuMs, unit: '×', better: 'higher' },
@@ -359,6 +370,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       if (r.floorMs !== undefined) metrics.push({ id: 'p1.over-floor', name: 'P1 wall / crypto floor', value: r.wallMs / r.floorMs, unit: '×', goal: '≤ 2', better: 'lower' });
       metrics.push({ id: 'mem.goodput-peak-rss', name: 'peak RSS of the goodput run', value: peakRssMiB(), unit: 'MiB', better: 'lower' });
     }
-    emitBench({ bench: 'sim', metrics, notes: [`sim ${endpoint} ${provider.name} loss ${loss}: ${r.outcome}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`] });
+    emitBench({ bench: 'sim', metrics, notes: [`sim ${endpoint} ${provider.name} ${cc} loss ${loss}: ${r.outcome}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`] });
   }
 }

@@ -48,7 +48,7 @@ export function quicTlsOptions(tls: TlsConfig): QuicTlsOptions {
 
 export function quicConfig(flags: QuicFlags, tls: TlsConfig, extra: Partial<QuicConfig> = {}): QuicConfig {
   const cc = flags.cc ?? 'cubic';
-  if (cc !== 'newreno' && cc !== 'cubic') throw usageError(`--cc must be newreno or cubic, not ${cc}`);
+  if (cc !== 'newreno' && cc !== 'cubic' && cc !== 'bbr') throw usageError(`--cc must be newreno, cubic or bbr, not ${cc}`);
   const ku = flags['key-update'];
   if (ku !== undefined && !(Number.isInteger(ku) && ku > 0)) throw usageError(`--key-update must be a positive packet count, not ${ku}`);
   const mds = flags['max-datagram-size'];

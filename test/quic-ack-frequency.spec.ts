@@ -235,6 +235,16 @@ test('sender policy: RFC 9000 ACKs in slow start, after a loss and without a sta
   expect(new AckFrequencySender(20, 25, 25).desired(state()).maxAckDelayMs).toBe(20);
 });
 
+test('sender policy for a model-based controller (BBR): the window beyond its BDP estimate is slack like a queue', () => {
+  const s = new AckFrequencySender(1, 25, 25);
+  // No standing queue (smoothed = min RTT) but a 60-packet window over a 30-packet BDP: k <= 60 * (1 - 30/60) = 30 → 10.
+  expect(s.desired(state({ smoothedRtt: 30, minRtt: 30, modelBdp: 30 * 1200 }))).toEqual({ ackElicitingThreshold: 10, maxAckDelayMs: 7.5, reorderingThreshold: 3 });
+  // A window at the BDP leaves no slack: RFC 9000's ACKs.
+  expect(s.desired(state({ smoothedRtt: 30, minRtt: 30, modelBdp: 60 * 1200 }))).toMatchObject({ ackElicitingThreshold: 1 });
+  // Without an estimate (NewReno, CUBIC) only the queue counts, as before.
+  expect(s.desired(state({ smoothedRtt: 30, minRtt: 30 }))).toMatchObject({ ackElicitingThreshold: 1 });
+});
+
 test('sender: a frame only on material change, newest wins on loss, and PTO uses the largest max_ack_delay possibly in force', () => {
   const s = new AckFrequencySender(1, 25, 25);
   s.update(state({ inSlowStart: true }));

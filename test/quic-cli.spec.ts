@@ -16,7 +16,7 @@ let files: TestFiles;
 test.describe.configure({ timeout: 300_000 });
 
 test.beforeAll(() => {
-  files = makeTestFiles({ 'small.bin': '1KB' });
+  files = makeTestFiles({ 'small.bin': '1KB', 'medium.bin': '2MB' });
 });
 test.afterAll(() => rmSync(files.dir, { recursive: true, force: true }));
 
@@ -150,4 +150,19 @@ test('get: 1 KB over h3 and hq-interop from a v2-preferring server: v2 clients s
   } finally {
     await peer.kill();
   }
+});
+
+test('--cc bbr on both ends: 2 MB over loopback intact; an unknown controller is a usage error', async () => {
+  const pki = makePki();
+  const { peer, port } = await serve(['--cc', 'bbr']);
+  try {
+    const r = await runCli(['get', `https://localhost:${port}/medium.bin`, '--ca', pki.ca, '--cc', 'bbr']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(createHash('sha256').update(r.stdout).digest('hex')).toBe(files.sha256('medium.bin'));
+  } finally {
+    await peer.kill();
+  }
+  const bad = await runCli(['get', 'https://localhost:1/small.bin', '--cc', 'vegas']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/cc/);
 });

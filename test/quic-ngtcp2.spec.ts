@@ -106,6 +106,18 @@ test.describe('gtlsclient from crosswire serve quic://', () => {
     expect(server!.stderr()).toMatch(/handshake complete with 127\.0\.0\.1:\d+: TLS_AES_128_GCM_SHA256, ALPN h3/);
   });
 
+  test('gtlsclient downloads 5 MB from our server running BBR (--cc bbr), which reaches ProbeBW', async () => {
+    const qlogDir = tempDir('crosswire-qlog-');
+    const port = await serve(['--cc', 'bbr', '--qlog', qlogDir]);
+    await download(port);
+    await server!.kill();
+    const states = readQlogDir(qlogDir).filter((r) => r.name === 'recovery:congestion_state_updated').map((r) => (r.data as { new: string }).new);
+    rmSync(qlogDir, { recursive: true, force: true });
+    // Only BBR names these states; CUBIC would log none of them. (Drain may begin and end within one ACK: not logged then.)
+    expect(states[0]).toBe('startup');
+    expect(states).toContain('probe_bw');
+  });
+
   test('gtlsclient downloads 5 MB through our stateless Retry', async () => {
     const port = await serve(['--retry']);
     await download(port);

@@ -90,6 +90,11 @@ export interface SenderState {
   readonly maxDatagramSize: number;
   readonly smoothedRtt: number;
   readonly minRtt: number;
+  /**
+   * A model-based controller's bandwidth-delay product estimate (BBR): its window is a multiple of it, so the part of
+   * the window beyond it is headroom that absorbs held-back ACKs like a standing queue does. Undefined for NewReno/CUBIC.
+   */
+  readonly modelBdp?: number;
 }
 
 /** The loss detector's packet threshold (RFC 9002 §6.1.1): §6.3 suggests the same value as Reordering Threshold. */
@@ -111,6 +116,8 @@ const MATERIAL_CHANGE = 0.25;
  *   idle window and of lost goodput. Only the queueing delay (smoothed_rtt − min_rtt) can be traded for fewer ACKs
  *   for free, and k packets arriving smoothed_rtt / window apart add about k/2 of those intervals. So
  *   k ≤ window · (smoothed_rtt − min_rtt) / smoothed_rtt; on a loss-limited path that is 1, RFC 9000's default.
+ *   A model-based controller (BBR) paces at its bandwidth estimate and keeps its window at twice its BDP estimate:
+ *   the window beyond the BDP is the same kind of slack, so k ≤ window · (1 − BDP / window) for it as well.
  * - max_ack_delay: a quarter of smoothed_rtt (§8.1: well under one RTT) within [peer min_ack_delay, our max_ack_delay].
  * - Reordering Threshold: our packet threshold, so a gap is reported exactly when it lets us declare a loss (§6.3).
  * - A new frame only when the request changes materially, and, unless it restores every-second-packet ACKs, at most
@@ -142,7 +149,8 @@ export class AckFrequencySender {
   desired(s: SenderState): AckPolicy {
     const recovering = s.recoveryStartTime !== undefined && s.now - s.recoveryStartTime < s.smoothedRtt;
     const windowPackets = s.congestionWindow / s.maxDatagramSize;
-    const queued = s.smoothedRtt > 0 ? Math.max(0, s.smoothedRtt - s.minRtt) / s.smoothedRtt : 0;
+    let queued = s.smoothedRtt > 0 ? Math.max(0, s.smoothedRtt - s.minRtt) / s.smoothedRtt : 0;
+    if (s.modelBdp !== undefined && s.congestionWindow > 0) queued = Math.max(queued, 1 - s.modelBdp / s.congestionWindow);
     const threshold = Math.floor(Math.min(MAX_THRESHOLD, windowPackets / 4, windowPackets * queued));
     if (s.inSlowStart || recovering || threshold <= 1) return rfc9000AckPolicy(this.transportMaxAckDelayMs);
     const upper = Math.max(this.peerMinAckDelayMs, this.localMaxAckDelayMs);

@@ -72,8 +72,13 @@ export interface QuicConfig {
   /**
    * Congestion controller (default CUBIC, as in Linux, ngtcp2, quiche and msquic): its β = 0.7 keeps a drop-tail
    * bottleneck busy after a loss where NewReno's halving can fall below the path's bandwidth-delay product.
+   * 'bbr' (recovery/bbr.ts) paces at a measured bottleneck bandwidth and does not back off on random loss.
+   * Measured on the P2 link (10 MB, 10 Mbit/s, 30 ms, queue 25, virtual time), link efficiency at 0% / 2% loss:
+   * cubic 95.5% / 34.2%, newreno 93.5% / 27.4%, bbr 95.4% / 93.7%; every QUIC catalog scenario passes self↔self with
+   * either. CUBIC stays the default for now: BBR has not been checked for fairness against loss-based flows sharing a
+   * shallow queue, nor against more than one real peer (ngtcp2), and a new default would change every self↔self trace.
    */
-  readonly congestionControl?: 'newreno' | 'cubic' | 'none';
+  readonly congestionControl?: 'newreno' | 'cubic' | 'bbr' | 'none';
   /**
    * The ACK Frequency extension (draft-ietf-quic-ack-frequency-14, default true): advertise min_ack_delay and follow the
    * peer's ACK_FREQUENCY requests, and ask a peer that advertises it for fewer ACKs in congestion avoidance

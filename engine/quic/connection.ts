@@ -304,7 +304,8 @@ export class QuicConnection implements DatagramEndpoint {
   }
 
   private freshCongestionController() {
-    return createCongestionController(this.config.congestionControl === 'newreno' ? 'newreno' : 'cubic', { maxDatagramSize: this.pmtu.current });
+    const cc = this.config.congestionControl;
+    return createCongestionController(cc === 'newreno' || cc === 'bbr' ? cc : 'cubic', { maxDatagramSize: this.pmtu.current });
   }
 
   private installInitialKeys(): void {
@@ -792,15 +793,28 @@ export class QuicConnection implements DatagramEndpoint {
     this.onPacketsLost(res.lost, space, ctx.now, 'reordering_threshold');
     if (space.id === 'application') this.updateAckFrequency(ctx.now);
     if (!res.newlyAcked.length) return;
+    this.qlogCongestionState();
     this.qlogMetrics();
   }
+
+  /** The state of a controller that names one (BBR), as qlog's congestion_state_updated when it changes. */
+  private qlogCongestionState(): void {
+    const state = this.recovery.congestion.state;
+    if (state === undefined || state === this.lastCongestionState) return;
+    const old = this.lastCongestionState;
+    this.lastCongestionState = state;
+    if (this.config.qlog) this.qlog('recovery:congestion_state_updated', { ...(old ? { old } : {}), new: state });
+  }
+
+  private lastCongestionState: string | undefined;
 
   /** Our ACK_FREQUENCY request follows the congestion state (ack-frequency.ts explains the policy). */
   private updateAckFrequency(now: number): void {
     const out = this.ackFrequencyOut;
     if (!out || !this.handshakeConfirmed) return;
     const cc = this.recovery.congestion;
-    out.update({ now, inSlowStart: cc.inSlowStart(), recoveryStartTime: cc.recoveryStartTime, congestionWindow: cc.window, maxDatagramSize: cc.maxDatagramSize, smoothedRtt: this.rtt.smoothed, minRtt: this.rtt.min });
+    const modelBdp = cc.bdpEstimate;
+    out.update({ now, inSlowStart: cc.inSlowStart(), recoveryStartTime: cc.recoveryStartTime, congestionWindow: cc.window, maxDatagramSize: cc.maxDatagramSize, smoothedRtt: this.rtt.smoothed, minRtt: this.rtt.min, ...(modelBdp !== undefined ? { modelBdp } : {}) });
   }
 
   /** The max_ack_delay loss recovery assumes: the peer's, or the largest we asked for that may be in force (draft §7). */
@@ -831,7 +845,7 @@ export class QuicConnection implements DatagramEndpoint {
       congestion_window: cc.window,
       bytes_in_flight: this.recovery.bytesInFlight,
       ssthresh: Number.isFinite(cc.ssthresh) ? cc.ssthresh : undefined,
-      pacing_rate: this.rtt.hasSample ? Math.round((1.25 * cc.window * 8 * 1000) / Math.max(1, this.rtt.smoothed)) : undefined,
+      pacing_rate: !this.rtt.hasSample ? undefined : cc.pacingRate !== undefined ? Math.round(cc.pacingRate * 8 * 1000) : Math.round((1.25 * cc.window * 8 * 1000) / Math.max(1, this.rtt.smoothed)),
     });
   }
 
@@ -1360,11 +1374,24 @@ export class QuicConnection implements DatagramEndpoint {
         if (!d) break;
         out.push(d);
       }
+      this.noteAppLimited();
     } catch (e) {
       this.failWith(e, now);
     }
     this.lossTimerAt = this.phase === 'handshake' || this.phase === 'established' ? this.computeLossTimer(now) : undefined;
     return out;
+  }
+
+  /**
+   * Delivery-rate sampling (draft-cheng-iccrg-delivery-rate-estimation §3.4): the window had room but the application had
+   * nothing to send, so the rates the current flight measures are the application's, not the path's. Only controllers
+   * that sample rates (BBR) listen.
+   */
+  private noteAppLimited(): void {
+    const cc = this.recovery.congestion;
+    if (!cc.onAppLimited || !this.ccEnabled || this.phase !== 'established') return;
+    if (this.wantsToSend() || this.recovery.sendableBytes() < this.pmtu.current) return;
+    cc.onAppLimited(this.recovery.bytesInFlight);
   }
 
   private buildDatagram(now: number, only?: Frame[], to?: Address): OutgoingDatagram | undefined {
@@ -1643,7 +1670,7 @@ export class QuicConnection implements DatagramEndpoint {
       }
     }
     if (p.kind === '1rtt') this.packetsInSendPhase++;
-    if (inFlight && this.ccEnabled && this.rtt.hasSample) this.pacer.onPacketSent(now, size, this.recovery.congestion.window, this.rtt.smoothed);
+    if (inFlight && this.ccEnabled && this.rtt.hasSample) this.pacer.onPacketSent(now, size, this.recovery.congestion.window, this.rtt.smoothed, this.recovery.congestion.pacingRate);
     if (this.config.qlog) this.qlog('transport:packet_sent', {
       header: { packet_type: qlogPacketType(p.kind), packet_number: p.pn, dcid: hex(dcid), scid: p.kind === '1rtt' ? undefined : hex(this.localCid) },
       raw: { length: size, payload_length: p.payloadSize },
@@ -1708,7 +1735,7 @@ export class QuicConnection implements DatagramEndpoint {
   /** When recovery/'s pacer lets the next full-size datagram go; before an RTT sample the initial window is a burst. */
   private pacingTime(now: number): number {
     if (!this.ccEnabled || !this.rtt.hasSample) return now;
-    return this.pacer.earliestSendTime(now, this.pmtu.current, this.recovery.congestion.window, this.rtt.smoothed);
+    return this.pacer.earliestSendTime(now, this.pmtu.current, this.recovery.congestion.window, this.rtt.smoothed, this.recovery.congestion.pacingRate);
   }
 
   // =====================================================================================================================

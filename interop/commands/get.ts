@@ -45,7 +45,7 @@ export const getCommand: CommandModule<object, GetFlags & { urls: string[]; 'out
       .option('0rtt', { type: 'boolean', default: false, describe: 'QUIC: send the request as 0-RTT with the --resume ticket' })
       .option('qlog', { type: 'string', describe: 'QUIC: write qlog 0.3 JSON-SEQ files to this directory (also QLOGDIR)' })
       .option('crypto', { type: 'string', choices: ['node', 'noble'], describe: 'QUIC: crypto backend for packet protection (default node)' })
-      .option('cc', { type: 'string', choices: ['newreno', 'cubic'], describe: 'QUIC: congestion controller (default cubic)' })
+      .option('cc', { type: 'string', choices: ['newreno', 'cubic', 'bbr'], describe: 'QUIC: congestion controller (default cubic; bbr paces at the measured bottleneck rate and does not back off on random loss)' })
       .option('key-update', { type: 'number', describe: 'QUIC: initiate a 1-RTT key update every N packets sent; --tcp: send KeyUpdate(update_requested) before the request' })
       .option('ack-frequency', { type: 'boolean', describe: 'QUIC: the ACK Frequency extension, draft-ietf-quic-ack-frequency-14 (default on; --no-ack-frequency: RFC 9000 ACKs only)' })
       .option('max-datagram-size', { type: 'number', describe: 'QUIC: largest UDP payload to send; PMTU discovery probes up to it (default 1472, 1200 = no probing)' })

@@ -53,7 +53,7 @@ export const serveCommand: CommandModule<object, ServeFlags & { url: string }> =
       .option('quic-version', { type: 'number', choices: [1, 2], describe: 'QUIC: preferred version (both are accepted)' })
       .option('qlog', { type: 'string', describe: 'QUIC: write qlog files to this directory (also QLOGDIR)' })
       .option('crypto', { type: 'string', choices: ['node', 'noble'], describe: 'QUIC: crypto backend for packet protection (default node)' })
-      .option('cc', { type: 'string', choices: ['newreno', 'cubic'], describe: 'QUIC: congestion controller (default cubic)' })
+      .option('cc', { type: 'string', choices: ['newreno', 'cubic', 'bbr'], describe: 'QUIC: congestion controller (default cubic; bbr paces at the measured bottleneck rate and does not back off on random loss)' })
       .conflicts('root', 'echo') as unknown as Argv<ServeFlags & { url: string }>,
   handler: (argv) =>
     runCommand(async () => {

@@ -142,6 +142,7 @@ function contract(side: Side, s: Scenario, alpn: string, lay: Layout, host: stri
     QLOGDIR: lay.qlog[side],
     QUIC_VERSION: String(s.client.quicVersion ?? 1),
     ...(s.client.cipherSuites?.length ? { CIPHER: s.client.cipherSuites[0]! } : {}),
+    ...(s.protocol === 'quic' && s[side].cc ? { CC: s[side].cc } : {}),
     ...(s.protocol === 'dtls' ? { MESSAGES: lay.messages } : {}),
   };
 }

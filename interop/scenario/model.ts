@@ -50,7 +50,7 @@ export interface EndpointSettings {
   versions?: (1 | 2)[];
   cipherSuites?: string[];
   groups?: ('x25519' | 'secp256r1')[];
-  cc?: 'newreno' | 'cubic';
+  cc?: 'newreno' | 'cubic' | 'bbr';
   keyUpdate?: boolean;
   streamMode?: 'default' | 'multi';
   incomingStreams?: 'accept' | 'reject' | 'auto';

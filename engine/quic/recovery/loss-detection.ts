@@ -16,6 +16,7 @@
 import { QuicError, TransportErrorCode } from '../errors.js';
 import type { AckFrame } from '../frames.js';
 import type { CongestionController } from './congestion.js';
+import type { DeliveryState } from './delivery-rate.js';
 import { GRANULARITY, RttEstimator } from './rtt.js';
 
 export type PnSpace = 'initial' | 'handshake' | 'application';
@@ -41,6 +42,8 @@ export interface SentPacket<F> {
    * big, not that the path is congested, so it never reduces the window nor counts toward persistent congestion.
    */
   readonly pmtuProbe?: boolean;
+  /** Delivery-rate state, stamped by a controller that samples delivery rates (BBR) when the packet is sent. */
+  delivery?: DeliveryState;
 }
 
 export interface AckResult<F> {
@@ -168,6 +171,7 @@ export class Recovery<F> {
     s.nextPn = p.pn + 1;
     s.sent.set(p.pn, p);
     if (p.inFlight) {
+      if (this.congestion.onPacketSent) this.congestion.onPacketSent(p, this.bytesInFlight, now);
       this.bytesInFlight += p.size;
       if (p.ackEliciting) {
         s.timeOfLastAckEliciting = p.timeSent;
@@ -235,7 +239,8 @@ export class Recovery<F> {
 
     const lost = this.detectLost(space, now);
     const persistentCongestion = this.onLost(lost, now);
-    this.congestion.onPacketsAcked(inFlightAcked, now, this.rtt.smoothed, this.appLimited);
+    if (this.congestion.onPacketSent) this.congestion.onPacketsAcked(inFlightAcked, now, this.rtt.smoothed, this.appLimited, { bytesInFlight: this.bytesInFlight, minRtt: this.rtt.min });
+    else this.congestion.onPacketsAcked(inFlightAcked, now, this.rtt.smoothed, this.appLimited);
 
     // A client knows the server validated its address once any of its Handshake packets is acknowledged (§6.2.2.1).
     if (space === 'handshake') this.peerValidated = true;
@@ -282,6 +287,7 @@ export class Recovery<F> {
     // Losses on a previous path say nothing about this one's capacity (RFC 9000 §9.4), nor do lost PMTU probes (§14.4).
     const inFlightLost = lost.filter((p) => p.inFlight && !p.pmtuProbe && p.pn >= this.spaces[p.space].firstPnOnPath);
     if (inFlightLost.length === 0) return false;
+    this.congestion.onPacketsLost?.(inFlightLost, now);
     const newestSent = Math.max(...inFlightLost.map((p) => p.timeSent));
     this.congestion.onCongestionEvent(newestSent, now);
     if (this.inPersistentCongestion(inFlightLost)) {

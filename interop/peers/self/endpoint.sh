@@ -31,6 +31,7 @@ if [ "$ROLE" = server ]; then
   fi
   [ "$TESTCASE" = retry ] && extra+=(--retry)
   [ "$TESTCASE" = v2 ] && extra+=(--quic-version 2)
+  [ "$proto" = quic ] && [ -n "${CC:-}" ] && extra+=(--cc "$CC")
   host=$HOST; [[ $host == *:* ]] && host="[$host]"
   if [ "$proto" = dtls ]; then
     exec "${cw[@]}" serve "dtls://$host:$PORT" --cert "$CERT" --key "$KEY" --echo "${keylog[@]}" "${cipher[@]}"
@@ -55,6 +56,7 @@ else
   common+=("${qlog[@]}" --timeout 120)
   [ -n "$alpn" ] && common+=("--alpn=$alpn")
   [ "${QUIC_VERSION:-1}" = 2 ] && common+=(--quic-version 2)
+  [ -n "${CC:-}" ] && common+=(--cc "$CC")
 fi
 # URLs go first: yargs array options (--alpn, --cipher) would swallow positionals after them.
 get() { local n=$1; shift; "${cw[@]}" get "${@:1:n}" "${common[@]}" "${@:n+1}"; }
