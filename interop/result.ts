@@ -25,6 +25,11 @@ export interface PeerInfo {
   version: string;
   /** The ALPN the pair used (chosen by capability); absent when the run never got that far. */
   alpn?: string;
+  /**
+   * Set when the ALPN's application layer is not the peer's own (peer.yaml `alpn-labels`), e.g.
+   * "quiche (h3: crosswire's HTTP/3 over quiche)", so no report credits the peer with it.
+   */
+  label?: string;
 }
 
 export interface RunResult {

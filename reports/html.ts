@@ -133,6 +133,8 @@ export function renderHtml(model: Model, opts: HtmlOptions): { html: string; sta
       if (r.network !== undefined) pr.network = networkText(r.network);
       const alpn = r.client.alpn ?? r.server.alpn;
       if (alpn) pr.alpn = alpn;
+      if (r.client.label) pr.cl = r.client.label;
+      if (r.server.label) pr.sl = r.server.label;
       if (typeof r.measurement === 'number') pr.m = r.measurement;
       runOf.set(run, runs.length);
       runs.push(pr);

@@ -39,6 +39,9 @@ export interface PageRun {
   /** network settings the run recorded, as YAML */
   network?: string;
   alpn?: string;
+  /** client and server labels, when the ALPN's application layer is not the peer's own (result.json side label) */
+  cl?: string;
+  sl?: string;
   /** client and server versions */
   cv: string;
   sv: string;

@@ -3,7 +3,7 @@
 // data points. The matrix is built from real runs (`crosswire run` on a passing and a failing scenario, with
 // --capture) copied to ngtcp2/quiche pairs with other verdicts, plus a flaky cell with three repetitions.
 import { test, expect, type Page } from '@playwright/test';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -54,6 +54,12 @@ test.beforeAll(async () => {
       else if (mixed) cloneRun(imp, out, { client, server, verdict: client === 'quiche' ? 'error' : 'passed', reason: 'harness: the quiche client did not start (exit 127)' });
     }
   }
+  // quiche's h3 mode is crosswire's HTTP/3 over quiche: result.json's side label names it (peer.yaml alpn-labels)
+  const labelled = join(out, 'self_quiche', 'handshake', 'result.json');
+  const lr = JSON.parse(readFileSync(labelled, 'utf8'));
+  lr.client = { ...lr.client, alpn: 'h3', label: "quiche (h3: crosswire's HTTP/3 over quiche)" };
+  lr.server = { ...lr.server, alpn: 'h3' };
+  writeFileSync(labelled, JSON.stringify(lr, null, 2) + '\n');
   // last night everything passed
   const baseline = join(dir, 'baseline.json');
   writeFileSync(baseline, JSON.stringify({ crosswire: { cells: loadModel(out).cells.map((c) => ({ key: c.key, verdict: 'passed' })) } }));
@@ -177,6 +183,15 @@ test('a failed cell opens its checks, replay command, artifacts, sequence diagra
   await expect(d).toBeHidden();
   await expect(page).not.toHaveURL(/run=/);
   await shot('report-matrix.png', true);
+  expect(errors).toEqual([]);
+});
+
+test('a side whose ALPN is not the peer\'s own application layer shows its label next to the peer', async ({ page }) => {
+  await page.goto(url + '#run=' + encodeURIComponent('self_quiche/handshake'));
+  const errors = await ready(page);
+  const d = page.locator('#details');
+  await expect(d).toContainText("quiche 1.0 — quiche (h3: crosswire's HTTP/3 over quiche)");
+  await expect(d).toContainText('quic (ALPN h3)');
   expect(errors).toEqual([]);
 });
 

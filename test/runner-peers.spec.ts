@@ -82,13 +82,50 @@ test('peer ↔ peer with no crosswire endpoint: quiche client → openssl server
   test.setTimeout(200_000);
   for (const p of ['quiche', 'openssl', 'ngtcp2']) requirePeer(p);
   const out = join(tmp(), 'r');
-  const r = await runCli(['run', 'scenarios/quic/transfer.yaml', '--client', 'quiche', '--server', 'openssl,ngtcp2', '--out', out], { timeoutMs: 190_000 });
+  const r = await runCli(['run', 'scenarios/quic/transfer.yaml', '--client', 'quiche', '--server', 'openssl', '--out', out], { timeoutMs: 190_000 });
   const ok = result(out, 'openssl', 'quiche', 'transfer');
   expect(ok.verdict, ok.reason).toBe('passed');
-  const none = result(out, 'ngtcp2', 'quiche', 'transfer');
-  expect(none.verdict).toBe('unsupported');
-  expect(none.reason).toMatch(/^no common ALPN/);
+  expect(ok.client).toEqual({ name: 'quiche', version: '0.18.0', alpn: 'hq-interop' }); // quiche's own stack: no label
   expect(r.code).toBe(0);
+  // OpenSSL's QUIC client speaks hq-interop only, ngtcp2's examples h3 only.
+  const out2 = join(tmp(), 'r');
+  const none = await runCli(['run', 'scenarios/quic/transfer.yaml', '--client', 'openssl', '--server', 'ngtcp2', '--out', out2]);
+  expect(none.code, none.stderr.toString()).toBe(0);
+  const cell = result(out2, 'ngtcp2', 'openssl', 'transfer');
+  expect(cell.verdict).toBe('unsupported');
+  expect(cell.reason).toMatch(/^no common ALPN/);
+});
+
+test('ngtcp2 ↔ quiche meet over h3, which on quiche\'s side is crosswire\'s HTTP/3 over quiche, and result.json says so', async () => {
+  test.setTimeout(300_000);
+  for (const p of ['quiche', 'ngtcp2']) requirePeer(p);
+  const out = join(tmp(), 'r');
+  const r = await runCli(
+    ['run', 'scenarios/quic/handshake.yaml', 'scenarios/quic/transfer.yaml', '--client', 'ngtcp2,quiche', '--server', 'ngtcp2,quiche', '--out', out],
+    { timeoutMs: 290_000 },
+  );
+  const label = "quiche (h3: crosswire's HTTP/3 over quiche)";
+  for (const scenario of ['handshake', 'transfer']) {
+    for (const [server, client] of [
+      ['quiche', 'ngtcp2'],
+      ['ngtcp2', 'quiche'],
+    ] as const) {
+      const cell = result(out, server, client, scenario);
+      expect(cell.verdict, `${scenario} ${client}→${server}: ${cell.reason}`).toBe('passed');
+      expect(cell.client.alpn).toBe('h3');
+      expect(cell.server.alpn).toBe('h3');
+      const quiche = client === 'quiche' ? cell.client : cell.server;
+      const ngtcp2 = client === 'quiche' ? cell.server : cell.client;
+      expect(quiche.label).toBe(label);
+      expect(ngtcp2.label).toBeUndefined(); // ngtcp2's h3 is its own (nghttp3)
+    }
+    // quiche ↔ quiche still prefers hq-interop (the scenario's first ALPN), quiche's own application layer
+    const self = result(out, 'quiche', 'quiche', scenario);
+    expect(self.verdict, self.reason).toBe('passed');
+    expect(self.client.alpn).toBe('hq-interop');
+    expect(self.client.label).toBeUndefined();
+  }
+  expect(r.code, r.stderr.toString().slice(-1500)).toBe(0);
 });
 
 test('DTLS with the cookie exchange checked on the wire: self ↔ openssl and openssl-3.0, both ways', async () => {

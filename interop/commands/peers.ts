@@ -50,7 +50,7 @@ function describe(d: PeerDeclaration) {
     missing: inst.missing,
     roles,
     protocols: union((r) => r.protocols),
-    alpns: union((r) => r.alpns),
+    alpns: union((r) => r.alpns.map((a) => (r.alpnLabels[a] ? `${a} (${r.alpnLabels[a]})` : a))),
     features: Object.fromEntries(roles.map((r) => [r, roleFeatures(d.roles[r]!)])),
     description: d.description,
     file: d.file,

@@ -37,6 +37,8 @@ export type StreamIoForm =
 export interface RoleDeclaration {
   protocols: Protocol[];
   alpns: string[];
+  /** ALPN → who speaks it, when not the implementation itself (peer.yaml `alpn-labels`). */
+  alpnLabels: Record<string, string>;
   versions: (1 | 2)[];
   features: string[];
   command: string[];
@@ -108,6 +110,7 @@ export function parsePeerFile(text: string, file: string, builtin = false): Peer
     roles[side] = {
       protocols: r.protocols,
       alpns: r.alpns ?? [],
+      alpnLabels: r['alpn-labels'] ?? {},
       versions: r.versions ?? [1],
       features: r.features ?? [],
       command: r.command,

@@ -76,6 +76,7 @@ export function qirDeclaration(image: string): PeerDeclaration {
   const role = (): RoleDeclaration => ({
     protocols: ['quic'],
     alpns: ['hq-interop', 'h3'],
+    alpnLabels: {},
     versions: [1, 2],
     features: [...QIR_TESTCASES],
     command: ['/run_endpoint.sh'],

@@ -54,6 +54,17 @@ export function chooseAlpn(s: Scenario, client: RoleDeclaration, server: RoleDec
   return wanted.find((a) => client.alpns.includes(a) && server.alpns.includes(a));
 }
 
+/** Names who speaks the ALPN on a side whose declaration says it is not the peer itself (`alpn-labels`). */
+export function labelAlpn(r: Pick<RunRecord, 'client' | 'server'>, client: PeerDeclaration, server: PeerDeclaration, alpn: string): void {
+  for (const [decl, side] of [
+    [client, 'client'],
+    [server, 'server'],
+  ] as const) {
+    const label = decl.roles[side]?.alpnLabels[alpn];
+    if (label) r[side].label = `${decl.name} (${alpn}: ${label})`;
+  }
+}
+
 /** Why this pair cannot run the scenario (verdict unsupported), or undefined. */
 export function liveUnsupported(s: Scenario, client: PeerDeclaration, server: PeerDeclaration): string | undefined {
   // Step-scripted API scenarios: our engine on one side, the peer's stream-io form on the other (live-api.ts).
@@ -227,6 +238,7 @@ export async function runLive(s: Scenario, client: PeerDeclaration, server: Peer
   const alpn = chooseAlpn(s, client.roles.client!, server.roles.server!)!;
   base.client.alpn = alpn;
   base.server.alpn = alpn;
+  labelAlpn(base, client, server, alpn);
 
   let lay: Layout;
   try {

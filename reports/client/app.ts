@@ -372,8 +372,8 @@ export function reportApp(): void {
     const facts: [string, string][] = [
       ['seed', String(run.seed)],
       ['protocol', s.p + (run.alpn ? ` (ALPN ${run.alpn})` : '')],
-      ['client', `${client}${run.cv ? ' ' + run.cv : ''}`],
-      ['server', `${server}${run.sv ? ' ' + run.sv : ''}`],
+      ['client', `${client}${run.cv ? ' ' + run.cv : ''}${run.cl ? ` — ${run.cl}` : ''}`],
+      ['server', `${server}${run.sv ? ' ' + run.sv : ''}${run.sl ? ` — ${run.sl}` : ''}`],
       ['simulated time', fmtMs(run.simMs)],
       ['wall time', fmtMs(run.wallMs)],
       ['trace hash', run.hash || '—'],

@@ -89,6 +89,7 @@ export interface QuicheConnection {
   streamShutdown(streamId: number, direction: number, err: number): void | null;
   streamFinished(streamId: number): boolean;
   peerStreamsLeftBidi(): number;
+  peerStreamsLeftUni(): number;
   readable(): Iterable<number>;
   writable(): Iterable<number>;
   /** Milliseconds until onTimeout() is due, or null for no timer. */

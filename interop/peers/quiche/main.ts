@@ -1,10 +1,13 @@
-// The quiche peer: an hq-interop client and server following the endpoint contract (interop/peers/README.md), driving
-// quiche 0.18's own transport, loss recovery, congestion control and TLS (BoringSSL) through its N-API binding.
-// Nothing from crosswire's engine is used: this file owns only the UDP sockets, the timers and the HTTP/0.9 layer.
+// The quiche peer: an hq-interop and h3 client and server following the endpoint contract (interop/peers/README.md),
+// driving quiche 0.18's own transport, loss recovery, congestion control and TLS (BoringSSL) through its N-API binding.
+// This file owns the UDP sockets, the timers and the HTTP/0.9 layer. ALPN h3 is NOT quiche's HTTP/3 (the binding has
+// no quiche::h3): it is crosswire's HTTP/3 client and server (engine/apps/h3.ts, QPACK static table only) over
+// quiche's streams (transport.ts). quiche still does all the QUIC work; only the HTTP/3 framing is ours, which is why
+// peer.yaml labels the mode "crosswire's HTTP/3 over quiche" and result.json carries that label.
 //
 // What quiche's binding cannot do decides the unsupported (exit 127) test cases: it has no cipher-suite setting
-// (chacha20), no way to start a key update (keyupdate), no QUIC v2 (v2), no ECN access from node:dgram (ecn), no
-// HTTP/3 here (http3), and this program does not migrate actively (connectionmigration).
+// (chacha20), no way to start a key update (keyupdate), no QUIC v2 (v2), no ECN access from node:dgram (ecn), and this
+// program does not migrate actively (connectionmigration).
 
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
@@ -25,8 +28,15 @@ import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve, sep } from 'node:path';
 import { loadQuiche, type HostPort, type Quiche, type QuicheConfig, type QuicheConnection } from './binding.js';
+import { QuicheStreamTransport } from './transport.js';
+import { H3Client, H3Server } from '../../../engine/apps/h3.js';
+import type { FileSource } from '../../../engine/apps/transport.js';
 
-const ALPN = 'hq-interop';
+/** The ALPNs this peer speaks; h3 is crosswire's HTTP/3 layer over quiche's streams (see above). */
+const ALPNS = ['hq-interop', 'h3'] as const;
+type Alpn = (typeof ALPNS)[number];
+/** H3_NO_ERROR (RFC 9114 §8.1): the application close code of a finished h3 connection. */
+const H3_NO_ERROR = 0x100;
 /** Length of the connection IDs this program chooses (short headers carry no length). */
 const CID_LEN = 16;
 /** quiche's idle timeout (both roles) and the client's give-up time without a packet from the server. */
@@ -50,6 +60,7 @@ const CLIENT_CASES = new Set([
   'multiconnect',
   'rebind-port',
   'rebind-addr',
+  'http3', // over ALPN h3 only: crosswire's HTTP/3 over quiche's streams
 ]);
 const SERVER_CASES = new Set([...CLIENT_CASES, 'chacha20', 'keyupdate']);
 
@@ -122,9 +133,9 @@ class Keylogs {
   }
 }
 
-function commonConfig(cfg: QuicheConfig, q: Quiche, keylogs: Keylogs, server: boolean): void {
+function commonConfig(cfg: QuicheConfig, q: Quiche, keylogs: Keylogs, server: boolean, alpns: readonly Alpn[]): void {
   if (keylogs.enabled) cfg.logKeys();
-  cfg.setApplicationProtos([ALPN]);
+  cfg.setApplicationProtos([...alpns]);
   cfg.setMaxIdleTimeout(IDLE_MS);
   cfg.setMaxRecvUdpPayloadSize(65_527);
   cfg.setMaxSendUdpPayloadSize(q.MAX_DATAGRAM_SIZE);
@@ -133,7 +144,8 @@ function commonConfig(cfg: QuicheConfig, q: Quiche, keylogs: Keylogs, server: bo
   cfg.setInitialMaxStreamDataBidiRemote(8 * 1024 * 1024);
   cfg.setInitialMaxStreamDataUni(1024 * 1024);
   cfg.setInitialMaxStreamsBidi(server ? 128 : 0);
-  cfg.setInitialMaxStreamsUni(server ? 3 : 0);
+  // HTTP/3 needs the peer's control and QPACK streams (RFC 9114 §6.2) in both directions; hq-interop uses none.
+  cfg.setInitialMaxStreamsUni(alpns.includes('h3') ? 16 : server ? 3 : 0);
   cfg.setMaxConnectionWindow(q.MAX_CONNECTION_WINDOW);
   cfg.setMaxStreamWindow(q.MAX_STREAM_WINDOW);
   // quiche 0.18 keeps at most active_connection_id_limit paths per connection and does not recycle old ones: with the
@@ -246,6 +258,7 @@ interface ClientEnv {
   peer: HostPort;
   serverName: string;
   downloads: string;
+  alpn: Alpn;
 }
 
 interface ConnectionPlan {
@@ -294,6 +307,9 @@ function runClientConnection(env: ClientEnv, plan: ConnectionPlan): Promise<Conn
     let nextStreamId = 0;
     let partial: Download | undefined;
     let conn: QuicheConnection;
+    // ALPN h3: crosswire's HTTP/3 client over quiche's streams (see the top of this file).
+    let h3: { t: QuicheStreamTransport; client: H3Client } | undefined;
+    let h3Error: string | undefined;
     let keylogFile: string | undefined;
     let timer: NodeJS.Timeout | undefined;
     let lastPacket = Date.now();
@@ -315,6 +331,7 @@ function runClientConnection(env: ClientEnv, plan: ConnectionPlan): Promise<Conn
       if (ticketPoll) clearTimeout(ticketPoll);
       if (watchdog) clearInterval(watchdog);
       for (const d of downloads) if (d.fd !== undefined) closeSync(d.fd);
+      if (h3) earlyRequests = h3.t.earlyStreams;
       const outcome: ConnectionOutcome = {
         session: conn?.session() ?? null,
         resumed: conn?.isResumed() ?? false,
@@ -419,6 +436,41 @@ function runClientConnection(env: ClientEnv, plan: ConnectionPlan): Promise<Conn
       }
     };
 
+    /** h3: requests go out as crosswire's HTTP/3 client opens streams; responses land in the files through its sink. */
+    const startH3 = () => {
+      const t = new QuicheStreamTransport(q, conn, 'client');
+      const byPath = new Map(downloads.map((d) => [d.url.pathname + d.url.search, d]));
+      const fileOf = (d: Download) => (d.fd ??= openSync(d.file, 'w'));
+      const client = new H3Client(t, plan.urls[0]!.host, {
+        onData(path, chunk) {
+          const d = byPath.get(path);
+          if (!d) return;
+          writeSync(fileOf(d), chunk);
+          d.bytes += chunk.length;
+        },
+        onComplete(path, ok, detail) {
+          const d = byPath.get(path);
+          if (!d) return;
+          closeSync(fileOf(d));
+          d.fd = undefined;
+          d.done = true;
+          if (!ok) h3Error ??= `${path}: ${detail ?? 'failed'}`;
+        },
+      });
+      for (const path of byPath.keys()) client.request(path);
+      h3 = { t, client };
+    };
+
+    const h3Step = () => {
+      const { t, client } = h3!;
+      if (conn.isEstablished() || conn.isInEarlyData()) client.pump();
+      for (const id of conn.readable()) client.onReadable(id);
+      for (const [id, code] of t.resets.splice(0)) client.onReset(id, code);
+      for (const id of conn.writable()) client.onWritable(id);
+      if (conn.isEstablished() || conn.isInEarlyData()) client.pump();
+      if (h3Error) throw new Error(`HTTP/3 (crosswire's, over quiche): ${h3Error}`);
+    };
+
     const checkIpSan = () => {
       // quiche checks the name only for DNS names (it is given none for an IP literal): check the IP SAN here.
       if (ipChecked || !isIP(env.serverName)) return;
@@ -443,8 +495,11 @@ function runClientConnection(env: ClientEnv, plan: ConnectionPlan): Promise<Conn
           checkIpSan();
           if (plan.earlyData && !conn.isResumed()) throw new Error('0-RTT: the server did not resume the session');
         }
-        if (conn.isEstablished() || conn.isInEarlyData()) openRequests();
-        readStreams();
+        if (h3) h3Step();
+        else {
+          if (conn.isEstablished() || conn.isInEarlyData()) openRequests();
+          readStreams();
+        }
       } catch (e) {
         // A certificate this client rejects closes with the TLS alert bad_certificate (0x100 + 42), as quiche would.
         fail((e as Error).message, e instanceof CertificateError ? 0x12a : 0x1);
@@ -461,7 +516,7 @@ function runClientConnection(env: ClientEnv, plan: ConnectionPlan): Promise<Conn
         } else {
           closing = true;
           try {
-            conn.close(true, 0, Buffer.from(''));
+            conn.close(true, h3 ? H3_NO_ERROR : 0, Buffer.from(''));
           } catch {
             // already closing
           }
@@ -529,10 +584,12 @@ function runClientConnection(env: ClientEnv, plan: ConnectionPlan): Promise<Conn
       keylogFile = keylogs.fileFor(plan.label);
       if (keylogFile) conn.setKeylog(keylogFile);
       if (plan.session) conn.setSession(plan.session);
+      if (env.alpn === 'h3') startH3();
       sock.flush(conn); // the first flight: quiche enters early data only after it
       if (plan.earlyData) {
         if (!conn.isInEarlyData()) throw new Error('0-RTT: quiche did not enter early data with the session ticket');
-        openRequests();
+        if (h3) h3Step();
+        else openRequests();
         sock.flush(conn);
       }
     } catch (e) {
@@ -559,7 +616,8 @@ async function runClient(q: Quiche, env: NodeJS.ProcessEnv, testcase: string): P
 
   const keylogs = new Keylogs(env.SSLKEYLOGFILE);
   const cfg = q.Config.withBoringSslCtx(true, false, readFileSync(caFile), null, null, null);
-  commonConfig(cfg, q, keylogs, false);
+  const alpn = (env.ALPN || 'hq-interop') as Alpn;
+  commonConfig(cfg, q, keylogs, false, [alpn]);
   if (testcase === 'zerortt') cfg.enableEarlyData();
 
   const first = urls[0];
@@ -569,7 +627,7 @@ async function runClient(q: Quiche, env: NodeJS.ProcessEnv, testcase: string): P
   const address = isIP(host) ? host : (await lookup(host)).address;
   const sock = new ClientSocket(q, isIP(address) === 6 ? 'udp6' : 'udp4');
   await sock.bind();
-  const cenv: ClientEnv = { q, sock, cfg, keylogs, peer: { host: address, port }, serverName, downloads };
+  const cenv: ClientEnv = { q, sock, cfg, keylogs, peer: { host: address, port }, serverName, downloads, alpn };
 
   try {
     switch (testcase) {
@@ -664,6 +722,8 @@ interface ServerConn {
   retried: boolean;
   stepQueued: boolean;
   zeroRttPackets: number;
+  /** ALPN h3: crosswire's HTTP/3 server over quiche's streams (see the top of this file). */
+  h3?: { t: QuicheStreamTransport; server: H3Server };
 }
 
 class Server {
@@ -671,6 +731,12 @@ class Server {
   private readonly live = new Set<ServerConn>();
   private readonly tokenKey = randomBytes(32);
   private readonly recvBuf = Buffer.allocUnsafe(RECV_BUF);
+  /** The files h3 connections serve (crosswire's HTTP/3 server reads them through this FileSource). */
+  private readonly fileCache = new Map<string, Buffer | undefined>();
+  private readonly files: FileSource = {
+    size: (path) => this.cachedFile(path)?.length,
+    read: (path, offset, length) => this.cachedFile(path)!.subarray(offset, offset + length),
+  };
   private count = 0;
   private local!: HostPort;
   private sock!: Socket;
@@ -681,7 +747,13 @@ class Server {
     private readonly keylogs: Keylogs,
     private readonly www: string,
     private readonly retry: boolean,
+    private readonly alpns: readonly Alpn[],
   ) {}
+
+  private cachedFile(path: string): Buffer | undefined {
+    if (!this.fileCache.has(path)) this.fileCache.set(path, this.readFile(path));
+    return this.fileCache.get(path);
+  }
 
   listen(host: string, port: number): Promise<void> {
     const raw = dgram.createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
@@ -701,7 +773,7 @@ class Server {
         raw.on('error', (e) => log('server', `socket error: ${e.message}`));
         const a = raw.address();
         this.local = { host: a.address, port: a.port };
-        log('server', `listening on ${host}:${a.port} (quiche 0.18, ALPN ${ALPN}${this.retry ? ', Retry' : ''})`);
+        log('server', `listening on ${host}:${a.port} (quiche 0.18, ALPN ${this.alpns.join(', ')}${this.alpns.includes('h3') ? "; h3 is crosswire's HTTP/3 over quiche" : ''}${this.retry ? ', Retry' : ''})`);
         res();
       });
     });
@@ -761,7 +833,13 @@ class Server {
     if (zeroRtt > 0) {
       c.zeroRttPackets += zeroRtt;
       // Requests complete now came in this datagram's 0-RTT packets, if quiche took them as early data.
-      if (c.conn.isInEarlyData()) this.readRequests(c, true);
+      if (c.conn.isInEarlyData()) {
+        if (this.isH3(c)) {
+          const before = c.h3!.server.served;
+          this.h3Step(c);
+          c.earlyRequests += c.h3!.server.served - before;
+        } else this.readRequests(c, true);
+      }
     }
     // Datagrams that arrive together are all handed to quiche before one step answers them.
     if (!c.stepQueued) {
@@ -876,8 +954,14 @@ class Server {
       log('server', `connection ${c.n}: established, resumed=${conn.isResumed()} alpn=${Buffer.from(conn.applicationProto()).toString()}`);
     }
     try {
-      this.readRequests(c);
-      this.writeResponses(c);
+      if (this.isH3(c)) {
+        const before = c.h3!.server.served;
+        this.h3Step(c);
+        c.served += c.h3!.server.served - before;
+      } else {
+        this.readRequests(c);
+        this.writeResponses(c);
+      }
     } catch (e) {
       log('server', `connection ${c.n}: ${(e as Error).message}`);
     }
@@ -896,6 +980,25 @@ class Server {
         this.step(c);
       }, Math.max(0, t));
     }
+  }
+
+  /** True when the connection negotiated h3 (its HTTP/3 server is made on first sight). */
+  private isH3(c: ServerConn): boolean {
+    if (c.h3) return true;
+    if (Buffer.from(c.conn.applicationProto()).toString() !== 'h3') return false;
+    const t = new QuicheStreamTransport(this.q, c.conn, 'server');
+    c.h3 = { t, server: new H3Server(t, this.files) };
+    return true;
+  }
+
+  private h3Step(c: ServerConn): void {
+    const { conn } = c;
+    const { t, server } = c.h3!;
+    if (conn.isEstablished()) server.start();
+    for (const id of conn.readable()) server.onReadable(id);
+    t.resets.splice(0); // a reset request stream needs no answer
+    for (const id of conn.writable()) server.onWritable(id);
+    server.pumpAll();
   }
 
   private forget(c: ServerConn): void {
@@ -1013,10 +1116,12 @@ async function runServer(q: Quiche, env: NodeJS.ProcessEnv, testcase: string): P
   const www = resolve(env.WWW || '/www');
   const keylogs = new Keylogs(env.SSLKEYLOGFILE);
   const cfg = q.Config.withBoringSslCtx(false, false, null, [readFileSync(keyFile)], [readFileSync(certFile)], null);
-  commonConfig(cfg, q, keylogs, true);
+  // The runner names the pair's ALPN; without it (by hand) both are offered and the client's choice decides.
+  const alpns: Alpn[] = env.ALPN ? [env.ALPN as Alpn] : [...ALPNS];
+  commonConfig(cfg, q, keylogs, true, alpns);
   cfg.enableEarlyData();
   cfg.setTicketKey(randomBytes(48));
-  const server = new Server(q, cfg, keylogs, www, testcase === 'retry');
+  const server = new Server(q, cfg, keylogs, www, testcase === 'retry', alpns);
   await server.listen(env.HOST || '::', Number(env.PORT || 443));
   await new Promise<void>((res) => {
     const stop = () => res();
@@ -1035,7 +1140,7 @@ async function main(): Promise<number> {
   try {
     if (role !== 'client' && role !== 'server') throw new Error(`ROLE must be client or server (got '${role}')`);
     if ((env.PROTOCOL ?? 'quic') !== 'quic') throw new Unsupported(`protocol ${env.PROTOCOL} (quiche speaks QUIC only)`);
-    if (env.ALPN && env.ALPN !== ALPN) throw new Unsupported(`ALPN ${env.ALPN} (this peer speaks ${ALPN} only)`);
+    if (env.ALPN && !(ALPNS as readonly string[]).includes(env.ALPN)) throw new Unsupported(`ALPN ${env.ALPN} (this peer speaks ${ALPNS.join(', ')} only)`);
     if (env.CIPHER) {
       // quiche's Config has no cipher-suite setting (BoringSSL picks the TLS 1.3 suite): a client cannot force one.
       // A server still negotiates whichever of BoringSSL's suites the client offers alone, so it runs on.
@@ -1044,6 +1149,7 @@ async function main(): Promise<number> {
       }
     }
     if (env.QUIC_VERSION && env.QUIC_VERSION !== '1') throw new Unsupported(`QUIC version ${env.QUIC_VERSION} (quiche 0.18 has version 1 only)`);
+    if (testcase === 'http3' && env.ALPN && env.ALPN !== 'h3') throw new Unsupported(`test case http3 over ALPN ${env.ALPN}`);
     const cases = role === 'client' ? CLIENT_CASES : SERVER_CASES;
     if (!cases.has(testcase)) throw new Unsupported(`test case '${testcase}'`);
     const q = loadQuiche(env);
