@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Installs the `openssl` peer: OpenSSL 3.5 (LTS) built from Debian trixie's source package, plus OpenSSL's QUIC
 # hq-interop demo client/server and (when libnghttp3-dev allows) the nghttp3 HTTP/3 demo server.
-# Also crosswire's own OpenSSL-API stream-io peer, bin/ossl-quic-api (ossl-quic-api.c, rebuilt alone when it changes).
 #
 # Result: ${CROSSWIRE_CACHE:-$HOME/.cache/crosswire}/openssl-<upstream version>/ with bin/openssl,
 # bin/quic-hq-interop, bin/quic-hq-interop-server, [bin/ossl-nghttp3-demo-server], lib/libssl.so.3 ...; the
@@ -67,47 +66,12 @@ already_installed() {
   echo "openssl $(basename "$dir" | sed 's/^openssl-//') already installed in $dir"
 }
 
-# ossl-quic-api (ossl-quic-api.c next to this script): crosswire's own OpenSSL-API stream-io peer. A separate,
-# incremental step: compiled against an installed prefix whenever the binary is missing or its source or compile line
-# changed (a SHA-256 stamp beside it), so a new or edited program never rebuilds OpenSSL itself.
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-build_api_peer() {
-  local prefix="$1" src="$HERE/ossl-quic-api.c"
-  local bin="$prefix/bin/ossl-quic-api" stamp="$prefix/bin/ossl-quic-api.sha256"
-  if [[ ! -f "$src" ]]; then
-    echo "    ossl-quic-api: no $src here (install.sh copied alone, as in the Docker build stage): skipped"
-    return 0
-  fi
-  local cmd=(cc -O2 -g -Wall -I"$prefix/include" -o "$bin" "$src" -L"$prefix/lib" -Wl,-rpath,"$prefix/lib" -lssl -lcrypto)
-  local want
-  want="$( (cat "$src"; echo "${cmd[*]}") | sha256sum | cut -d' ' -f1)"
-  if [[ -x "$bin" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-    echo "    ossl-quic-api up to date ($bin)"
-    return 0
-  fi
-  echo "==> compiling ossl-quic-api (crosswire's OpenSSL QUIC API peer) into $bin"
-  command -v cc >/dev/null || fail "ossl-quic-api needs a C compiler (apt-get install build-essential)"
-  rm -f "$stamp"
-  local log
-  log="$(mktemp)"
-  if ! "${cmd[@]}" >"$log" 2>&1; then
-    tail -n 25 "$log" >&2
-    rm -f "$log"
-    fail "ossl-quic-api does not compile against $prefix"
-  fi
-  rm -f "$log"
-  echo "$want" >"$stamp"
-}
-
 mkdir -p "$CACHE"
 # One install at a time per cache (two runners starting at once would otherwise build twice into one folder).
 exec 9>"$CACHE/.openssl-$SERIES.lock"
 flock 9
 
-if already_installed; then
-  build_api_peer "$(readlink -f "$LINK")"
-  exit 0
-fi
+if already_installed; then exit 0; fi
 
 # ---------------------------------------------------------------------------------------------------------------
 phase "checking privileges and build dependencies"
@@ -223,7 +187,6 @@ phase_done
 if complete_dir "$PREFIX"; then
   ln -sfn "$(basename "$PREFIX")" "$LINK"
   echo "openssl $UPSTREAM already installed in $PREFIX"
-  build_api_peer "$PREFIX"
   exit 0
 fi
 rm -rf "$PREFIX" # an incomplete earlier attempt
@@ -334,7 +297,6 @@ echo "    $ver"
 for b in openssl quic-hq-interop quic-hq-interop-server; do
   ldd "$PREFIX/bin/$b" | grep -q "$PREFIX/lib/libssl.so" || fail "$PREFIX/bin/$b does not load libssl from $PREFIX/lib"
 done
-build_api_peer "$PREFIX"
 printf 'openssl %s\nsource %s\nbuilt %s\n' "$UPSTREAM" "$DEBVER" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$PREFIX/$MARKER"
 ln -sfn "$(basename "$PREFIX")" "$LINK"
 phase_done
