@@ -198,80 +198,76 @@ function stdinFrame(type: string, payload: Uint8Array): Buffer {
 }
 
 /**
- * A form's stdin. The script may reach the form's first steps before its process is attached (while the relay starts
- * on its thread), so frames and the EOF wait here until then instead of being dropped.
+ * What both kinds of form side share: the form's process, its stdin and what was written on it. The script may reach
+ * the form's first steps before its process is attached (while the relay starts on its thread), so frames and the EOF
+ * wait until then instead of being dropped.
  */
-class StdinFeed {
-  private proc: EndpointProcess | undefined;
-  private readonly queued: Buffer[] = [];
-  private ended = false;
-
-  attach(p: EndpointProcess): void {
-    this.proc = p;
-    for (const b of this.queued.splice(0)) p.child.stdin?.write(b);
-    if (this.ended) p.child.stdin?.end();
-  }
-
-  write(b: Buffer): void {
-    if (this.proc) this.proc.child.stdin?.write(b);
-    else this.queued.push(b);
-  }
-
-  end(): void {
-    this.ended = true;
-    this.proc?.child.stdin?.end();
-  }
-}
-
-class StreamIoSide implements ExternalSide {
+abstract class FormProcess {
   readonly checks: PeerCheck[] = [];
   stdinBytes = 0;
   readonly stdinLog: string[] = [];
-  private readonly written: Uint8Array[] = [];
-  private streamWritten = 0;
-  /** stdout bytes the peer's expect-read steps have consumed (its read offset on the default stream). */
-  private readOffset = 0;
-  private proc: EndpointProcess | undefined;
+  protected readonly written: Uint8Array[] = [];
+  protected proc: EndpointProcess | undefined;
+  private readonly queued: Buffer[] = [];
   private stdinEnded = false;
 
   constructor(
     readonly side: Side,
-    private readonly peerName: string,
-    private readonly form: CommandForm,
-    private readonly scenario: Scenario,
-    private readonly stdoutPath: string,
-    private readonly script: () => StepScript,
+    protected readonly peerName: string,
+    protected readonly form: CommandForm,
   ) {}
-
-  private readonly stdin = new StdinFeed();
 
   attach(p: EndpointProcess): void {
     this.proc = p;
-    this.stdin.attach(p);
+    for (const b of this.queued.splice(0)) p.child.stdin?.write(b);
+    if (this.stdinEnded) p.child.stdin?.end();
   }
 
-  private get who(): string {
+  protected get who(): string {
     return `${this.peerName} ${this.side} (${this.form.label})`;
   }
 
-  private frame(type: 'D' | 'F', payload: Uint8Array): void {
-    this.stdin.write(stdinFrame(type, payload));
+  protected writeFrame(type: string, payload: Uint8Array): void {
+    const b = stdinFrame(type, payload);
+    if (this.proc) this.proc.child.stdin?.write(b);
+    else this.queued.push(b);
   }
 
   /** stdin EOF: the form closes the connection (as its `shutdown` declares) and exits. */
   endStdin(): void {
     if (this.stdinEnded) return;
     this.stdinEnded = true;
-    this.stdin.end();
+    this.proc?.child.stdin?.end();
   }
 
   get ended(): boolean {
     return this.stdinEnded;
   }
 
-  /** Everything written on the default stream, in order (the stdin.bin artifact). */
+  /** Everything written on the form's streams, in order (the stdin.bin artifact). */
   streamBytes(): Uint8Array {
     return Buffer.concat(this.written);
+  }
+}
+
+class StreamIoSide extends FormProcess implements ExternalSide {
+  private streamWritten = 0;
+  /** stdout bytes the peer's expect-read steps have consumed (its read offset on the default stream). */
+  private readOffset = 0;
+
+  constructor(
+    side: Side,
+    peerName: string,
+    form: CommandForm,
+    private readonly scenario: Scenario,
+    private readonly stdoutPath: string,
+    private readonly script: () => StepScript,
+  ) {
+    super(side, peerName, form);
+  }
+
+  private frame(type: 'D' | 'F', payload: Uint8Array): void {
+    this.writeFrame(type, payload);
   }
 
   private stdout(): Uint8Array {
@@ -434,61 +430,31 @@ const u64 = (v: number | bigint) => {
  * its stdin; what the peer observed (a stream's end, a reset and its code, STOP_SENDING, the close info) comes back as
  * lines in its events file; bytes it read, on stdout (handle 0, the default stream) or OUTDIR/stream-<handle>.bin.
  */
-class ApiFormSide implements ExternalSide {
-  readonly checks: PeerCheck[] = [];
-  stdinBytes = 0;
-  readonly stdinLog: string[] = [];
-  private readonly written: Uint8Array[] = [];
+class ApiFormSide extends FormProcess implements ExternalSide {
   private readonly handles = new Map<string, number>();
   private readonly streamWritten = new Map<number, number>();
   private readonly readOffset = new Map<number, number>();
   private nextHandle = 1;
   /** The step whose frame went out and which now waits for its event, with how many such events existed before. */
   private waiting: { st: LocatedStep; before: number } | undefined;
-  private proc: EndpointProcess | undefined;
-  private stdinEnded = false;
   private readonly multi: boolean;
 
   constructor(
-    readonly side: Side,
-    private readonly peerName: string,
-    private readonly form: CommandForm,
+    side: Side,
+    peerName: string,
+    form: CommandForm,
     scenario: Scenario,
     private readonly stdoutPath: string,
     private readonly eventsPath: string,
     private readonly outDir: string,
   ) {
+    super(side, peerName, form);
     this.multi = streamModeOf(scenario, side) === 'multi';
-  }
-
-  private readonly stdin = new StdinFeed();
-
-  attach(p: EndpointProcess): void {
-    this.proc = p;
-    this.stdin.attach(p);
-  }
-
-  private get who(): string {
-    return `${this.peerName} ${this.side} (${this.form.label})`;
-  }
-
-  get ended(): boolean {
-    return this.stdinEnded;
-  }
-
-  endStdin(): void {
-    if (this.stdinEnded) return;
-    this.stdinEnded = true;
-    this.stdin.end();
-  }
-
-  streamBytes(): Uint8Array {
-    return Buffer.concat(this.written);
   }
 
   private frame(type: string, payload: Uint8Array, log: string): void {
     this.stdinLog.push(`${type} ${log}`);
-    this.stdin.write(stdinFrame(type, payload));
+    this.writeFrame(type, payload);
   }
 
   events(): FormEvent[] {
