@@ -212,7 +212,7 @@ async function live(argv: FuzzWireFlags): Promise<number> {
   }
   process.stdout.write(
     `fuzz-wire ${name} ${r.peer.version}: seed ${r.seed}, ${r.inputs} inputs in ${r.seconds.toFixed(1)} s (${r.inputsPerSecond.toFixed(1)} inputs/s, ${r.role === 'client' ? 'one client process per input' : `${r.jobs} peer process(es)`}); ` +
-      `${r.livenessChecks} liveness checks (${r.livenessFailures} failed), ${r.restarts} restarts${r.role === 'server' && r.protocol !== 'tls' ? `, amplification measured on ${r.amplificationMeasured} unvalidated addresses` : ''}\n` +
+      `${r.livenessChecks} liveness checks (${r.livenessFailures} failed), ${r.restarts} restarts${r.occupiedRestarts ? ` (${r.occupiedRestarts} because an input left the peer serving nobody else)` : ''}${r.role === 'server' && r.protocol !== 'tls' ? `, amplification measured on ${r.amplificationMeasured} unvalidated addresses` : ''}\n` +
       `  reactions: ${Object.entries(r.reactions).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}\n`,
   );
   for (const f of r.findings) process.stdout.write(`  ${f.kind} at input ${f.input}: ${f.detail.split('\n', 1)[0]}\n    ${f.replay}\n    ${f.file}\n`);
