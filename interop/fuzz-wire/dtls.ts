@@ -118,7 +118,7 @@ class ServerApp implements Endpoint {
 const newClient = () => new ClientApp(new DtlsClient(config('client'), SERVER, 0));
 const newServer = () => new ServerApp(new DtlsServer(config('server')));
 
-function label(d: Uint8Array): string {
+export function label(d: Uint8Array): string {
   const names: Record<number, string> = { 1: 'ClientHello', 2: 'ServerHello', 3: 'HelloVerifyRequest', 11: 'Certificate', 12: 'ServerKeyExchange', 14: 'ServerHelloDone', 16: 'ClientKeyExchange' };
   const out: string[] = [];
   for (const r of records(d)) {
@@ -171,7 +171,7 @@ function record(): { toServer: Delivery[]; toClient: Delivery[] } {
 }
 
 /** One structure-aware edit: a record header field, a handshake fragment (header or hello extensions), record order. */
-function mutateDatagram(r: Draw, data: Uint8Array): { name: string; out: Uint8Array } | undefined {
+export function mutateDatagram(r: Draw, data: Uint8Array): { name: string; out: Uint8Array } | undefined {
   const rs = records(data);
   if (!rs.length) return undefined;
   const i = r.int(rs.length);

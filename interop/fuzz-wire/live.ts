@@ -21,11 +21,12 @@ import { summaryLine } from './campaign.js';
 import { AMPLIFICATION_LIMIT } from './harness.js';
 import { quicDriver } from './live-quic.js';
 import { tlsDriver } from './live-tls.js';
+import { dtlsDriver } from './live-dtls.js';
 import type { InputContext, LiveDriver, LiveInput } from './live-types.js';
 import { Draw, inputName } from './rng.js';
 import { clientPlan, runClientInput, type ClientInputContext, type ClientOutcome } from './live-client.js';
 
-export type LiveProtocol = 'quic' | 'tls';
+export type LiveProtocol = 'quic' | 'tls' | 'dtls';
 
 export interface LiveCampaignOptions {
   readonly protocol: LiveProtocol;
@@ -91,6 +92,8 @@ export interface LiveCampaignResult {
   /** Liveness checks that failed once and passed when tried again at once (not counted as hangs). */
   readonly livenessRetries: number;
   readonly restarts: number;
+  /** Restarts because an input left the peer serving its connection alone (driver.occupied; DTLS s_server), of `restarts`. */
+  readonly occupiedRestarts: number;
   readonly maxAmplification: number;
   readonly amplificationFindings: number;
   /** Inputs whose client address the peer answered before validation (those the ratio is measured on). */
@@ -107,7 +110,7 @@ export interface LiveCampaignResult {
 export const liveSummaryLine = (r: Pick<LiveCampaignResult, 'inputs' | 'exceptions' | 'hangs' | 'maxAmplification' | 'crashes'>): string =>
   `${summaryLine(r)}, ${r.crashes} crashes`;
 
-const DRIVERS: Record<LiveProtocol, LiveDriver> = { quic: quicDriver, tls: tlsDriver };
+const DRIVERS: Record<LiveProtocol, LiveDriver> = { quic: quicDriver, tls: tlsDriver, dtls: dtlsDriver };
 
 /** An exit status as users read it; the guard script reports a signal death as 128+N. */
 export function exitName(s: ExitStatus): string {
@@ -129,7 +132,7 @@ function tail(path: string, bytes = 4096): string {
   }
 }
 
-const DEFAULT_ALPN: Record<LiveProtocol, string[]> = { quic: ['hq-interop', 'h3'], tls: ['http/1.1'] };
+const DEFAULT_ALPN: Record<LiveProtocol, string[]> = { quic: ['hq-interop', 'h3'], tls: ['http/1.1'], dtls: ['echo'] };
 
 /** One peer process slot: started, watched, restarted. */
 class PeerSlot {
@@ -144,6 +147,7 @@ class PeerSlot {
     private readonly certs: RunCerts,
     private readonly www: string,
     readonly alpn: string,
+    private readonly testcase = 'handshake',
   ) {}
 
   async start(): Promise<void> {
@@ -154,7 +158,7 @@ class PeerSlot {
     mkdirSync(logs, { recursive: true });
     const env: Record<string, string> = {
       ROLE: 'server',
-      TESTCASE: 'handshake',
+      TESTCASE: this.testcase,
       REQUESTS: '',
       PROTOCOL: this.o.protocol,
       ALPN: this.alpn,
@@ -170,7 +174,7 @@ class PeerSlot {
       LOGS: logs,
       QUIC_VERSION: '1',
     };
-    const map: Record<string, string | undefined> = { host: env['HOST'], port: env['PORT'], server: env['SERVER'], cert: env['CERT'], key: env['KEY'], ca: env['CA'], www: env['WWW'], logs, alpn: this.alpn, protocol: this.o.protocol, testcase: 'handshake' };
+    const map: Record<string, string | undefined> = { host: env['HOST'], port: env['PORT'], server: env['SERVER'], cert: env['CERT'], key: env['KEY'], ca: env['CA'], www: env['WWW'], logs, alpn: this.alpn, protocol: this.o.protocol, testcase: this.testcase };
     const expand = (a: string) => expandStatic(a, decl).replace(/\{([a-z]+)\}/g, (m, k: string) => map[k] ?? m);
     const extra: Record<string, string> = {};
     for (const [k, v] of Object.entries(role.env)) extra[k] = expand(v);
@@ -239,7 +243,7 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
   const records: LiveInput[] = [];
   const findings: LiveFinding[] = [];
   const lingers: Promise<void>[] = [];
-  const counts = { livenessChecks: 0, livenessFailures: 0, livenessRetries: 0, restarts: 0, crashes: 0, hangs: 0 };
+  const counts = { livenessChecks: 0, livenessFailures: 0, livenessRetries: 0, restarts: 0, crashes: 0, hangs: 0, occupied: 0 };
   const started = performance.now();
   const replayOf = (i: number) => `crosswire fuzz-wire ${o.protocol} --peer ${decl.name} --role ${o.role} --seed ${o.seed} --input ${i}${o.replayFlags ? ` ${o.replayFlags}` : ''}`;
   const ctxFor = (slot: PeerSlot, name: string): InputContext => ({ name, port: slot.port, alpn, ca, quietMs: o.quietMs ?? 150, maxMs: o.maxMs ?? 3000, lingerMs: o.lingerMs ?? 8000 });
@@ -267,7 +271,7 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
 
   const slots: PeerSlot[] = [];
   const runSlot = async (j: number) => {
-    const slot = new PeerSlot(o, j, certs, www, alpn);
+    const slot = new PeerSlot(o, j, certs, www, alpn, driver.testcase);
     slots.push(slot);
     await slot.start();
     let suspects: number[] = [];
@@ -284,6 +288,14 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
       const plan = driver.plan(r);
       const rec: LiveInput = { index, plan, mutations: [], reaction: 'none', peerDatagrams: 0, amplification: { rx: 0, tx: 0 }, engineErrors: [] };
       lingers.push((await driver.input(ctxFor(slot, name), r, plan, rec)).linger);
+      if (driver.occupied && !slot.crashed() && (await driver.occupied(ctxFor(slot, `${name}/occupied`), rec))) {
+        // Still serving this input's connection alone (not a crash: the process runs; not counted as a hang).
+        await slot.settle(50);
+        if (!slot.crashed()) {
+          counts.occupied++;
+          await restart();
+        }
+      }
       return rec;
     };
     let checks = 0;
@@ -394,7 +406,7 @@ function finish(
   o: LiveCampaignOptions,
   records: LiveInput[],
   findings: LiveFinding[],
-  counts: { livenessChecks: number; livenessFailures: number; livenessRetries: number; restarts: number; crashes: number; hangs: number },
+  counts: { livenessChecks: number; livenessFailures: number; livenessRetries: number; restarts: number; crashes: number; hangs: number; occupied?: number },
   jobs: number,
   seconds: number,
   replayOf: (i: number) => string,
@@ -415,7 +427,7 @@ function finish(
     lines.push(JSON.stringify(inputLine(rec)));
     if (rec.amplification.tx) measured++;
     const ratio = ampOf(rec);
-    if (ratio > AMPLIFICATION_LIMIT) {
+    if (ratio > (DRIVERS[o.protocol].amplificationLimit ?? AMPLIFICATION_LIMIT)) {
       amplificationFindings++;
       if (amplificationFindings <= 20)
         findings.push({ kind: 'amplification', input: rec.index, suspects: [rec.index], detail: `${ratio.toFixed(2)}×: the peer sent ${rec.amplification.tx} bytes to an unvalidated client address that sent it ${rec.amplification.rx}${rec.amplification.txLog ? ` (datagrams at ms:bytes ${rec.amplification.txLog.map(([t, n]) => `${t}:${n}`).join(', ')})` : ''}`, replay: replayOf(rec.index), ...(rec.mutated ? { mutated: rec.mutated, original: rec.original, mutations: rec.mutations } : {}) });
@@ -448,6 +460,7 @@ function finish(
     livenessFailures: counts.livenessFailures,
     livenessRetries: counts.livenessRetries,
     restarts: counts.restarts,
+    occupiedRestarts: counts.occupied ?? 0,
     maxAmplification: maxAmp(records),
     amplificationFindings,
     amplificationMeasured: measured,

@@ -272,6 +272,7 @@ tls_client() {
 dtls_server() {
   case "$TESTCASE" in
     echo | handshake) ;;
+    fuzz-wire) dtls_fuzz_server ;;
     *) unsupported "DTLS test case $TESTCASE (the DTLS server is an echo server)" ;;
   esac
   # -listen: stateless cookie exchange (HelloVerifyRequest) before any state; -quiet: stdout carries only the
@@ -294,6 +295,25 @@ dtls_server() {
   # --idle: restart an s_server whose client went silent for that long without close_notify (see sslio.pl).
   exec env -u SSLKEYLOGFILE "${SSLIO[@]}" echo-server ${work:+--cleanup "$work"} --idle "${DTLS_IDLE_TIMEOUT:-180}" \
     --port "$PORT" -- "$OPENSSL" "${args[@]}"
+}
+
+# crosswire fuzz-wire dtls --peer: ONE long-lived s_server (no -naccept, no sslio.pl restarts), serving client after
+# client (one at a time; a crash must not be hidden by a restart, so any exit of this process is a finding).
+# -timeout: a client that stops mid-handshake (a mutated flight) is dropped at the first DTLS retransmission timer
+# ("ERROR"); without it s_server's blocking SSL_accept waits for that client forever and every later one looks hung.
+dtls_fuzz_server() {
+  local args=(s_server -dtls1_2 -listen -timeout -accept "$(hostport "$HOST" "$PORT")" -cert "$CERT" -key "$KEY" -quiet)
+  [[ -n "$ALPN" ]] && args+=(-alpn "$ALPN")
+  if [[ $CERT_COUNT -gt 1 ]]; then
+    local work
+    work="$(mktemp -d "${TMPDIR:-/tmp}/crosswire-openssl.XXXXXX")" || die "mktemp failed"
+    chain_only >"$work/chain.pem"
+    args+=(-cert_chain "$work/chain.pem")
+  fi
+  log "exec $OPENSSL ${args[*]}"
+  announce_when_listening udp
+  # stdin: a pipe that never delivers (with /dev/null, -quiet s_server spins on its EOF while a client is connected).
+  exec env -u SSLKEYLOGFILE "$OPENSSL" "${args[@]}" < <(exec sleep infinity)
 }
 
 dtls_client() {

@@ -1,0 +1,297 @@
+// DTLS 1.2 inputs against a real server in real time (RFC 6347 §4.1 records, §4.2.1 the cookie exchange, §4.2.2
+// handshake fragments): our client engine runs over a loopback UDP socket, and one of its datagrams passes the
+// mutation stage (record and fragment headers, hello extensions — fuzz-wire/dtls.ts — or blind edits). Amplification:
+// what the server sends to our address before it accepted a cookie (only HelloVerifyRequests, RFC 6347 §4.2.1: no
+// bigger than the ClientHello, so ≤ 1×) against what we sent it. Every input ends with our close_notify, so a server
+// that serves one client at a time (s_server -listen) is free for the next.
+
+import { createSocket, type Socket } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { nodeCrypto } from '../../engine/crypto/node.js';
+import { seededRandom } from '../../engine/crypto/random.js';
+import { DtlsClient } from '../../engine/dtls/index.js';
+import { Alert } from '../../engine/tls/api.js';
+import { hex } from '../../engine/wire/bytes.js';
+import { blindMutation } from './mutate.js';
+import { label, mutateDatagram } from './dtls.js';
+import type { Draw } from './rng.js';
+import type { InputContext, LiveDriver, LiveInput, LivePlan } from './live-types.js';
+
+const crypto = nodeCrypto;
+const sha = (d: Uint8Array) => crypto.hash('sha256', d);
+const MESSAGE = new TextEncoder().encode('crosswire fuzz-wire dtls\n');
+
+function newClient(ctx: InputContext, rngName: string, now: number): DtlsClient {
+  return new DtlsClient(
+    { crypto, random: seededRandom(rngName, sha), clock: () => Date.now(), serverName: 'localhost', alpn: [ctx.alpn], ca: [ctx.ca] },
+    { host: '127.0.0.1', port: ctx.port },
+    now,
+  );
+}
+
+function bind(): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      s.off('error', reject);
+      s.on('error', () => {});
+      resolve(s);
+    });
+  });
+}
+
+/** Only HelloVerifyRequests (epoch-0 handshake records of type 3): the server has not accepted our address yet. */
+const onlyHvr = (d: Uint8Array) => {
+  const l = label(d);
+  return l !== 'garbage' && l.split('+').every((x) => x === 'HelloVerifyRequest');
+};
+
+/** A DTLS 1.2 plaintext record, epoch 0, sequence `seq`: fatal user_canceled (RFC 5246 §7.2). */
+function epochZeroAlert(seq: number): Uint8Array {
+  const d = new Uint8Array(15);
+  d.set([21, 0xfe, 0xfd, 0, 0]);
+  new DataView(d.buffer).setUint32(7, seq);
+  d.set([0, 2, 2, Alert.user_canceled], 11);
+  return d;
+}
+
+export function dtlsPlan(r: Draw): LivePlan {
+  // Datagram 0: ClientHello without cookie; 1: ClientHello with the cookie; 2: our second flight (ClientKeyExchange,
+  // ChangeCipherSpec, Finished); 3: application data.
+  const k = r.pick([0, 0, 0, 1, 1, 1, 1, 2, 2, 3]);
+  return { k, mode: r.chance(0.8) ? 'replace' : 'inject', count: r.pick([1, 1, 1, 2, 3]) };
+}
+
+export const dtlsDriver: LiveDriver = {
+  protocol: 'dtls',
+  // The peer's one long-lived server: an exit is a crash (the interop form restarts s_server per client).
+  testcase: 'fuzz-wire',
+  // RFC 6347 §4.2.1: the HelloVerifyRequest is no bigger than the ClientHello it answers.
+  amplificationLimit: 1,
+  plan: dtlsPlan,
+
+  /**
+   * s_server -listen serves one client at a time, and a handshake it can no longer finish (it accepted our cookie,
+   * then a mutated flight left it waiting for an epoch-1 record it cannot decrypt, so our close_notify is discarded
+   * too, RFC 6347 §4.1.2.7) holds it for its whole retransmission schedule (1 s doubling to 60 s, 12 tries: minutes).
+   * The same after a handshake the server ended with its own alert: s_server -listen connect()s its socket to the
+   * client and its error path leaves it connected, so it hears no one else (a real s_server limitation, reported as
+   * the reaction `peer-alert:N+occupied`, counted in occupiedRestarts). After any input that got past the cookie and
+   * did not complete — and, measured, after most inputs that got past DTLSv1_listen at all (a mutated ClientHello
+   * with a valid cookie, a closed connection) — a fresh ClientHello without cookie asks whether it listens again: no HelloVerifyRequest within 300 ms means
+   * occupied (a retransmitted flight of the old handshake does not count). A server that stops answering after any other input is found by the liveness check.
+   */
+  async occupied(ctx: InputContext, rec: LiveInput): Promise<boolean> {
+    const sock = await bind();
+    const client = newClient(ctx, ctx.name, 0);
+    const answered = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 300);
+      // Only a HelloVerifyRequest says it listens: s_server's unconnected socket sends to whoever wrote last, so a
+      // server still in that handshake answers our probe with a retransmission of its flight.
+      sock.on('message', (b) => {
+        if (!onlyHvr(new Uint8Array(b))) return;
+        clearTimeout(t);
+        resolve(true);
+      });
+      for (const d of client.pollDatagrams(0)) sock.send(d.data, ctx.port, '127.0.0.1');
+    });
+    sock.close();
+    // In the record: after the server's own alert this is s_server staying connect()ed to the failed client (measured
+    // on 3.0.x: its error path skips un-connecting the socket), not a handshake it still waits for.
+    if (!answered) rec.reaction += '+occupied';
+    return !answered;
+  },
+
+  async input(ctx: InputContext, r: Draw, plan: LivePlan, record: LiveInput): Promise<{ linger: Promise<void> }> {
+    const sock = await bind();
+    const t0 = performance.now();
+    const now = () => performance.now() - t0;
+    const client = newClient(ctx, `${ctx.name}/client`, 0);
+    const sent: Uint8Array[] = [];
+    let applied = false;
+    let established = false;
+    let hvr = false;
+    let alert: string | undefined;
+    let closed = false;
+    let validated = false;
+    let lastActivity = 0;
+    let afterMutation = 0;
+    let wrote = false;
+    let echoed = false;
+    let ended = false;
+    const engineError = (what: string, e: unknown) => record.engineErrors.push(`${what}: ${(e as Error)?.stack ?? String(e)}`);
+    const send = (d: Uint8Array) => {
+      if (!validated) record.amplification.rx += d.length;
+      sock.send(d, ctx.port, '127.0.0.1');
+    };
+    const out = (d: Uint8Array) => {
+      const idx = sent.length;
+      sent.push(d);
+      lastActivity = now();
+      if (idx === plan.k && !applied) {
+        applied = true;
+        let data = d;
+        for (let i = 0; i < plan.count; i++) {
+          const field = r.chance(0.5) ? mutateDatagram(r, data) : undefined;
+          const m = field ?? blindMutation(r, data, sent[r.int(sent.length)] ?? d);
+          record.mutations.push(m.name);
+          data = m.out;
+        }
+        record.datagram = idx;
+        record.original = hex(d);
+        record.mutated = hex(data);
+        if (plan.mode === 'inject') send(d);
+        send(data);
+        return;
+      }
+      send(d);
+    };
+    const pump = () => {
+      try {
+        for (let e = client.pollEvent(); e; e = client.pollEvent()) {
+          if (e.type === 'hello-verify-request') hvr = true;
+          else if (e.type === 'handshake-complete') established = true;
+          else if (e.type === 'data') echoed = true;
+          else if (e.type === 'alert' && e.level === 'fatal') alert = `${e.sent ? 'our' : 'peer'}-alert:${e.description}`;
+          else if (e.type === 'closed') {
+            closed = true;
+            // internal_error raised by our own engine is an engine bug, whatever the peer sent.
+            if (e.error && e.error.alert === Alert.internal_error && !e.error.remote) engineError('internal error', e.error.cause ?? e.error);
+          }
+        }
+        if (established && !wrote && !client.closed && !client.closing) {
+          wrote = true;
+          client.send(MESSAGE);
+        }
+        for (const d of client.pollDatagrams(now())) out(d.data);
+      } catch (e) {
+        engineError('dtls', e);
+      }
+    };
+    sock.on('message', (b, rinfo) => {
+      const d = new Uint8Array(b);
+      lastActivity = now();
+      record.peerDatagrams++;
+      if (applied) afterMutation++;
+      if (!validated) {
+        if (onlyHvr(d)) record.amplification.tx += d.length;
+        else {
+          validated = true;
+          record.amplification.validatedAfterMs = Math.round(now());
+        }
+      }
+      if (ended) return;
+      try {
+        client.receiveDatagram(d, { host: rinfo.address, port: rinfo.port }, now());
+      } catch (e) {
+        engineError('receive', e);
+      }
+      pump();
+    });
+    pump();
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        const t = now();
+        try {
+          const due = client.nextTimeout();
+          if (due !== undefined && due <= t) client.handleTimeout(t);
+        } catch (e) {
+          engineError('timeout', e);
+        }
+        pump();
+        const quiet = t - lastActivity >= ctx.quietMs;
+        if (alert || closed || echoed || (applied && quiet) || t >= ctx.maxMs) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 5);
+    });
+    ended = true;
+    record.reaction = !applied
+      ? 'not-reached'
+      : alert
+        ? alert
+        : closed
+          ? 'closed'
+          : echoed
+            ? 'completed'
+            : established
+              ? 'established'
+              : afterMutation
+                ? hvr && !validated ? 'hello-verify-only' : 'stalled'
+                : 'silence';
+    // Free the server for the next client: a server that never got a flight it could use (a mutated one) waits for us
+    // mid-handshake, and s_server -listen serves no one else meanwhile. A plaintext epoch-0 fatal alert (user_canceled)
+    // ends that handshake where the server cannot read epoch 1 yet; then close_notify at whatever epoch we are in.
+    try {
+      // Not after the server's own alert: it is listening again, and a stray alert there leaves 3.0's s_server deaf.
+      if (!established && validated && !alert?.startsWith('peer-')) sock.send(epochZeroAlert(1000 + sent.length), ctx.port, '127.0.0.1');
+      client.close();
+      for (const d of client.pollDatagrams(now())) sock.send(d.data, ctx.port, '127.0.0.1');
+    } catch (e) {
+      engineError('close', e);
+    }
+    // The socket keeps counting what the server sends our address before validation for a moment (a retransmitted
+    // HelloVerifyRequest would be one).
+    const linger = new Promise<void>((resolve) => setTimeout(() => {
+      sock.close();
+      resolve();
+    }, validated ? 50 : Math.min(ctx.lingerMs, 300)));
+    return { linger };
+  },
+
+  async handshake(ctx: InputContext, timeoutMs: number): Promise<{ ok: boolean; detail: string; ms: number }> {
+    const t0 = performance.now();
+    const ms = () => Math.round(performance.now() - t0);
+    const sock = await bind();
+    const client = newClient(ctx, `${ctx.name}/liveness`, 0);
+    let hvr = false;
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (ok: boolean, detail: string) => {
+        if (done) return;
+        done = true;
+        clearInterval(timer);
+        try {
+          client.close();
+          for (const d of client.pollDatagrams(ms())) sock.send(d.data, ctx.port, '127.0.0.1');
+        } catch {
+          // closing a failed client
+        }
+        setTimeout(() => sock.close(), 20);
+        resolve({ ok, detail, ms: ms() });
+      };
+      const pump = () => {
+        try {
+          for (let e = client.pollEvent(); e; e = client.pollEvent()) {
+            if (e.type === 'hello-verify-request') hvr = true;
+            else if (e.type === 'handshake-complete') {
+              if (!hvr) return finish(false, 'handshake completed without a HelloVerifyRequest (no cookie exchange)');
+              return finish(true, 'cookie exchange and handshake complete');
+            } else if (e.type === 'closed') return finish(false, e.error ? `closed with alert ${e.error.alert} (${e.error.remote ? 'from the peer' : 'ours'})` : 'closed');
+          }
+          for (const d of client.pollDatagrams(ms())) sock.send(d.data, ctx.port, '127.0.0.1');
+        } catch (e) {
+          finish(false, `our engine threw: ${(e as Error).message}`);
+        }
+      };
+      const timer = setInterval(() => {
+        if (ms() >= timeoutMs) return finish(false, `no handshake within ${timeoutMs} ms${hvr ? ' (HelloVerifyRequest received)' : ' (no HelloVerifyRequest)'}`);
+        try {
+          const due = client.nextTimeout();
+          if (due !== undefined && due <= ms()) client.handleTimeout(ms());
+        } catch (e) {
+          return finish(false, `our engine threw: ${(e as Error).message}`);
+        }
+        pump();
+      }, 5);
+      sock.on('message', (b, rinfo) => {
+        if (done) return;
+        client.receiveDatagram(new Uint8Array(b), { host: rinfo.address, port: rinfo.port }, ms());
+        pump();
+      });
+      pump();
+    });
+  },
+};
