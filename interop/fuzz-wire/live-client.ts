@@ -24,7 +24,7 @@ import { GeneratedFiles } from '../runner/content.js';
 import type { RunCerts } from '../runner/live-pki.js';
 import { EndpointProcess, type ExitStatus } from '../runner/processes.js';
 import { ServerHost } from '../runner/quic-server.js';
-import { blindMutation } from './mutate.js';
+import { applyMutations } from './mutate.js';
 import { mutateDatagram } from './quic.js';
 import type { Draw } from './rng.js';
 import type { LiveInput, LivePlan } from './live-types.js';
@@ -151,13 +151,7 @@ export async function runClientInput(
     lastActivity = now();
     if (r && plan && record && idx === plan.k && !applied && !stopped) {
       applied = true;
-      let data = d;
-      for (let i = 0; i < plan.count; i++) {
-        const field = r.chance(0.5) ? mutateDatagram(r, data, clientCidLength, keys()) : undefined;
-        const m = field ?? blindMutation(r, data, sent[r.int(sent.length)] ?? d);
-        record.mutations.push(m.name);
-        data = m.out;
-      }
+      const data = applyMutations(r, d, plan.count, sent, (x) => mutateDatagram(r, x, clientCidLength, keys()), record.mutations);
       record.datagram = idx;
       record.original = hex(d);
       record.mutated = hex(data);

@@ -12,7 +12,7 @@ import { seededRandom } from '../../engine/crypto/random.js';
 import { DtlsClient } from '../../engine/dtls/index.js';
 import { Alert } from '../../engine/tls/api.js';
 import { hex } from '../../engine/wire/bytes.js';
-import { blindMutation } from './mutate.js';
+import { applyMutations } from './mutate.js';
 import { label, mutateDatagram } from './dtls.js';
 import type { Draw } from './rng.js';
 import type { InputContext, LiveDriver, LiveInput, LivePlan } from './live-types.js';
@@ -131,13 +131,7 @@ export const dtlsDriver: LiveDriver = {
       lastActivity = now();
       if (idx === plan.k && !applied) {
         applied = true;
-        let data = d;
-        for (let i = 0; i < plan.count; i++) {
-          const field = r.chance(0.5) ? mutateDatagram(r, data) : undefined;
-          const m = field ?? blindMutation(r, data, sent[r.int(sent.length)] ?? d);
-          record.mutations.push(m.name);
-          data = m.out;
-        }
+        const data = applyMutations(r, d, plan.count, sent, (x) => mutateDatagram(r, x), record.mutations);
         record.datagram = idx;
         record.original = hex(d);
         record.mutated = hex(data);

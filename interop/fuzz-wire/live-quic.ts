@@ -17,7 +17,7 @@ import { derivePacketKeys, initialKeys, type PacketKeys } from '../../engine/qui
 import { CIPHER_SUITES } from '../../engine/tls/api.js';
 import { createTlsSession } from '../../engine/tls/session.js';
 import { fromHex, hex } from '../../engine/wire/bytes.js';
-import { blindMutation } from './mutate.js';
+import { applyMutations } from './mutate.js';
 import { mutateDatagram } from './quic.js';
 import { Draw } from './rng.js';
 import type { InputContext, LiveDriver, LiveInput, LivePlan } from './live-types.js';
@@ -174,16 +174,7 @@ export const quicDriver: LiveDriver = {
         '1rtt': app ? derivePacketKeys(crypto, SUITE, app, VERSION) : undefined,
       };
     };
-    const mutate = (d: Uint8Array): Uint8Array => {
-      let data = d;
-      for (let i = 0; i < plan.count; i++) {
-        const field = r.chance(0.5) ? mutateDatagram(r, data, serverCidLength, keys()) : undefined;
-        const m = field ?? blindMutation(r, data, sent[r.int(sent.length)] ?? d);
-        record.mutations.push(m.name);
-        data = m.out;
-      }
-      return data;
-    };
+    const mutate = (d: Uint8Array): Uint8Array => applyMutations(r, d, plan.count, sent, (x) => mutateDatagram(r, x, serverCidLength, keys()), record.mutations);
     const send = (data: Uint8Array) => {
       if (!validated) amp.rx += data.length;
       sock.send(data, ctx.port, '127.0.0.1');

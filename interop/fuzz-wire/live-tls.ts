@@ -12,7 +12,7 @@ import { Alert } from '../../engine/tls/api.js';
 import { TlsRecordConnection } from '../../engine/tls/record-connection.js';
 import { createTlsSession } from '../../engine/tls/session.js';
 import { hex } from '../../engine/wire/bytes.js';
-import { blindMutation } from './mutate.js';
+import { applyMutations } from './mutate.js';
 import { mutateChunk } from './tls.js';
 import type { Draw } from './rng.js';
 import type { InputContext, LiveDriver, LiveInput, LivePlan } from './live-types.js';
@@ -87,13 +87,7 @@ export const tlsDriver: LiveDriver = {
       lastActivity = now();
       if (idx === plan.k && !applied) {
         applied = true;
-        let data = d;
-        for (let i = 0; i < plan.count; i++) {
-          const field = r.chance(0.5) ? mutateChunk(r, data) : undefined;
-          const m = field ?? blindMutation(r, data, sent[r.int(sent.length)] ?? d);
-          record.mutations.push(m.name);
-          data = m.out;
-        }
+        const data = applyMutations(r, d, plan.count, sent, (x) => mutateChunk(r, x), record.mutations);
         record.datagram = idx;
         record.original = hex(d);
         record.mutated = hex(data);

@@ -12,6 +12,20 @@ const INTERESTING8 = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x40, 0x3f, 0xfe, 0x20];
 const INTERESTING16 = [0x0000, 0x0001, 0x7fff, 0x8000, 0xffff, 0x0100, 0x00ff, 0x3fff, 0x4000, 0xfffe, 0x05dc];
 const INTERESTING32 = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x00010000, 0x0000ffff, 0x3fffffff, 0x40000000];
 
+/**
+ * A live input's planned mutations applied in turn to one outgoing datagram or record: half the time a field-aware edit
+ * (`field`, when it finds something to edit), else a blind one spliced with an earlier unit; each name goes to `names`.
+ */
+export function applyMutations(r: Draw, d: Uint8Array, count: number, sent: readonly Uint8Array[], field: (data: Uint8Array) => { name: string; out: Uint8Array } | undefined, names: string[]): Uint8Array {
+  let data = d;
+  for (let i = 0; i < count; i++) {
+    const m = (r.chance(0.5) ? field(data) : undefined) ?? blindMutation(r, data, sent[r.int(sent.length)] ?? d);
+    names.push(m.name);
+    data = m.out;
+  }
+  return data;
+}
+
 /** Names of the blind strategies, in the order `blindMutation` draws them (recorded in findings). */
 export const BLIND = ['bitflip', 'interesting', 'truncate', 'extend', 'delete', 'insert', 'duplicate-chunk', 'splice', 'duplicate'] as const;
 
