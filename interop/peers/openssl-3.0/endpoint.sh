@@ -4,4 +4,6 @@
 # The behaviour is the openssl peer's endpoint.sh, run with this binary and QUIC switched off.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export OPENSSL_BIN="${OPENSSL_BIN:-/usr/bin/openssl}" OPENSSL_NO_QUIC=1 OPENSSL_PEER_NAME=openssl-3.0
+# TESTCASE=fuzz-wire: crosswire's ossl-dtls-server linked against this same system libssl (install.sh builds it).
+export OSSL_DTLS_SERVER="${OSSL_DTLS_SERVER:-${CROSSWIRE_CACHE:-$HOME/.cache/crosswire}/openssl-3.0-dtls/bin/ossl-dtls-server}"
 exec "$here/../openssl/endpoint.sh" "$@"

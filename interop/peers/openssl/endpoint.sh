@@ -3,7 +3,8 @@
 #   quic: OpenSSL's hq-interop demo client/server (test/quic-openssl-docker/hq-interop), and the nghttp3 demo
 #         server for ALPN h3 when install.sh could build it. Built by install.sh into the cache (OpenSSL 3.5).
 #   tls:  openssl s_server -tls1_3 -WWW / openssl s_client -tls1_3 with an HTTP/1.0 GET per URL.
-#   dtls: openssl s_server -dtls1_2 -listen as an echo server / openssl s_client -dtls1_2 sending MESSAGES.
+#   dtls: openssl s_server -dtls1_2 -listen as an echo server / openssl s_client -dtls1_2 sending MESSAGES;
+#         TESTCASE=fuzz-wire: crosswire's ossl-dtls-server (OSSL_DTLS_SERVER, default $PREFIX/bin/ossl-dtls-server).
 # The openssl-3.0 peer runs this script with OPENSSL_BIN=/usr/bin/openssl and OPENSSL_NO_QUIC=1.
 # Exit 127: test case not supported by this implementation.
 set -uo pipefail
@@ -297,23 +298,19 @@ dtls_server() {
     --port "$PORT" -- "$OPENSSL" "${args[@]}"
 }
 
-# crosswire fuzz-wire dtls --peer: ONE long-lived s_server (no -naccept, no sslio.pl restarts), serving client after
-# client (one at a time; a crash must not be hidden by a restart, so any exit of this process is a finding).
-# -timeout: a client that stops mid-handshake (a mutated flight) is dropped at the first DTLS retransmission timer
-# ("ERROR"); without it s_server's blocking SSL_accept waits for that client forever and every later one looks hung.
+# crosswire fuzz-wire dtls --peer: ONE long-lived crosswire ossl-dtls-server (ossl-dtls-server.c, built against this
+# peer's libssl by build-ossl-dtls-server.sh) serving every client concurrently, so any exit is a crash and a failed
+# clean handshake is a hang. Not s_server -listen: it connect()s its socket to each client it accepts and, after a
+# failed handshake or a closed connection, hears no one else.
 dtls_fuzz_server() {
-  local args=(s_server -dtls1_2 -listen -timeout -accept "$(hostport "$HOST" "$PORT")" -cert "$CERT" -key "$KEY" -quiet)
-  [[ -n "$ALPN" ]] && args+=(-alpn "$ALPN")
-  if [[ $CERT_COUNT -gt 1 ]]; then
-    local work
-    work="$(mktemp -d "${TMPDIR:-/tmp}/crosswire-openssl.XXXXXX")" || die "mktemp failed"
-    chain_only >"$work/chain.pem"
-    args+=(-cert_chain "$work/chain.pem")
-  fi
-  log "exec $OPENSSL ${args[*]}"
-  announce_when_listening udp
-  # stdin: a pipe that never delivers (with /dev/null, -quiet s_server spins on its EOF while a client is connected).
-  exec env -u SSLKEYLOGFILE "$OPENSSL" "${args[@]}" < <(exec sleep infinity)
+  local prog="${OSSL_DTLS_SERVER:-$PREFIX/bin/ossl-dtls-server}"
+  [[ -x "$prog" ]] || die "$prog not found (run install.sh / setup.sh)"
+  local args=(--host "$HOST" --port "$PORT" --cert "$CERT" --key "$KEY")
+  [[ -n "$ALPN" ]] && args+=(--alpn "$ALPN")
+  [[ -n "$SSLKEYLOGFILE" ]] && args+=(--keylog "$SSLKEYLOGFILE")
+  log "exec $prog ${args[*]}"
+  # It prints the readiness line ("listening on udp port P") itself once its socket is bound.
+  exec "$prog" "${args[@]}"
 }
 
 dtls_client() {
