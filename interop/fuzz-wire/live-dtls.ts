@@ -2,8 +2,10 @@
 // handshake fragments): our client engine runs over a loopback UDP socket, and one of its datagrams passes the
 // mutation stage (record and fragment headers, hello extensions — fuzz-wire/dtls.ts — or blind edits). Amplification:
 // what the server sends to our address before it accepted a cookie (only HelloVerifyRequests, RFC 6347 §4.2.1: no
-// bigger than the ClientHello, so ≤ 1×) against what we sent it. Every input ends with our close_notify, so a server
-// that serves one client at a time (s_server -listen) is free for the next.
+// bigger than the ClientHello, so ≤ 1×) against what we sent it. Every input ends with our close_notify; a handshake
+// the server can no longer finish is left to its timers. The peer's TESTCASE=fuzz-wire server serves every client at
+// once (OpenSSL: crosswire's ossl-dtls-server), so nothing an input leaves behind keeps the next one out: a clean
+// handshake that fails twice is a hang, an exit a crash.
 
 import { createSocket, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
@@ -47,15 +49,6 @@ const onlyHvr = (d: Uint8Array) => {
   return l !== 'garbage' && l.split('+').every((x) => x === 'HelloVerifyRequest');
 };
 
-/** A DTLS 1.2 plaintext record, epoch 0, sequence `seq`: fatal user_canceled (RFC 5246 §7.2). */
-function epochZeroAlert(seq: number): Uint8Array {
-  const d = new Uint8Array(15);
-  d.set([21, 0xfe, 0xfd, 0, 0]);
-  new DataView(d.buffer).setUint32(7, seq);
-  d.set([0, 2, 2, Alert.user_canceled], 11);
-  return d;
-}
-
 export function dtlsPlan(r: Draw): LivePlan {
   // Datagram 0: ClientHello without cookie; 1: ClientHello with the cookie; 2: our second flight (ClientKeyExchange,
   // ChangeCipherSpec, Finished); 3: application data.
@@ -65,43 +58,11 @@ export function dtlsPlan(r: Draw): LivePlan {
 
 export const dtlsDriver: LiveDriver = {
   protocol: 'dtls',
-  // The peer's one long-lived server: an exit is a crash (the interop form restarts s_server per client).
+  // The peer's one long-lived server: an exit is a crash (the interop echo form restarts s_server per client).
   testcase: 'fuzz-wire',
   // RFC 6347 §4.2.1: the HelloVerifyRequest is no bigger than the ClientHello it answers.
   amplificationLimit: 1,
   plan: dtlsPlan,
-
-  /**
-   * s_server -listen serves one client at a time, and a handshake it can no longer finish (it accepted our cookie,
-   * then a mutated flight left it waiting for an epoch-1 record it cannot decrypt, so our close_notify is discarded
-   * too, RFC 6347 §4.1.2.7) holds it for its whole retransmission schedule (1 s doubling to 60 s, 12 tries: minutes).
-   * The same after a handshake the server ended with its own alert: s_server -listen connect()s its socket to the
-   * client and its error path leaves it connected, so it hears no one else (a real s_server limitation, reported as
-   * the reaction `peer-alert:N+occupied`, counted in occupiedRestarts). After any input that got past the cookie and
-   * did not complete — and, measured, after most inputs that got past DTLSv1_listen at all (a mutated ClientHello
-   * with a valid cookie, a closed connection) — a fresh ClientHello without cookie asks whether it listens again: no HelloVerifyRequest within 300 ms means
-   * occupied (a retransmitted flight of the old handshake does not count). A server that stops answering after any other input is found by the liveness check.
-   */
-  async occupied(ctx: InputContext, rec: LiveInput): Promise<boolean> {
-    const sock = await bind();
-    const client = newClient(ctx, ctx.name, 0);
-    const answered = await new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), 300);
-      // Only a HelloVerifyRequest says it listens: s_server's unconnected socket sends to whoever wrote last, so a
-      // server still in that handshake answers our probe with a retransmission of its flight.
-      sock.on('message', (b) => {
-        if (!onlyHvr(new Uint8Array(b))) return;
-        clearTimeout(t);
-        resolve(true);
-      });
-      for (const d of client.pollDatagrams(0)) sock.send(d.data, ctx.port, '127.0.0.1');
-    });
-    sock.close();
-    // In the record: after the server's own alert this is s_server staying connect()ed to the failed client (measured
-    // on 3.0.x: its error path skips un-connecting the socket), not a handshake it still waits for.
-    if (!answered) rec.reaction += '+occupied';
-    return !answered;
-  },
 
   async input(ctx: InputContext, r: Draw, plan: LivePlan, record: LiveInput): Promise<{ linger: Promise<void> }> {
     const sock = await bind();
@@ -215,12 +176,7 @@ export const dtlsDriver: LiveDriver = {
               : afterMutation
                 ? hvr && !validated ? 'hello-verify-only' : 'stalled'
                 : 'silence';
-    // Free the server for the next client: a server that never got a flight it could use (a mutated one) waits for us
-    // mid-handshake, and s_server -listen serves no one else meanwhile. A plaintext epoch-0 fatal alert (user_canceled)
-    // ends that handshake where the server cannot read epoch 1 yet; then close_notify at whatever epoch we are in.
     try {
-      // Not after the server's own alert: it is listening again, and a stray alert there leaves 3.0's s_server deaf.
-      if (!established && validated && !alert?.startsWith('peer-')) sock.send(epochZeroAlert(1000 + sent.length), ctx.port, '127.0.0.1');
       client.close();
       for (const d of client.pollDatagrams(now())) sock.send(d.data, ctx.port, '127.0.0.1');
     } catch (e) {

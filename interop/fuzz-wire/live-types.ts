@@ -57,12 +57,6 @@ export interface LiveDriver {
   readonly testcase?: string;
   /** Bytes the peer may send an unvalidated address per byte received (default 3, RFC 9000 §8.1). */
   readonly amplificationLimit?: number;
-  /**
-   * After an input: is the peer still occupied with that input's connection, serving nobody else (a one-client-at-a-time
-   * server holding a handshake it can no longer finish)? Then the campaign restarts it, once its exit status showed
-   * no crash. Undefined: never.
-   */
-  occupied?(ctx: InputContext, record: LiveInput): Promise<boolean>;
   plan(r: Draw): LivePlan;
   /** Runs one input; resolves when the input is over, with a promise for the end of its linger window (a field: a
    * promise resolved with a promise would wait for both). */

@@ -92,8 +92,6 @@ export interface LiveCampaignResult {
   /** Liveness checks that failed once and passed when tried again at once (not counted as hangs). */
   readonly livenessRetries: number;
   readonly restarts: number;
-  /** Restarts because an input left the peer serving its connection alone (driver.occupied; DTLS s_server), of `restarts`. */
-  readonly occupiedRestarts: number;
   readonly maxAmplification: number;
   readonly amplificationFindings: number;
   /** Inputs whose client address the peer answered before validation (those the ratio is measured on). */
@@ -243,7 +241,7 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
   const records: LiveInput[] = [];
   const findings: LiveFinding[] = [];
   const lingers: Promise<void>[] = [];
-  const counts = { livenessChecks: 0, livenessFailures: 0, livenessRetries: 0, restarts: 0, crashes: 0, hangs: 0, occupied: 0 };
+  const counts = { livenessChecks: 0, livenessFailures: 0, livenessRetries: 0, restarts: 0, crashes: 0, hangs: 0 };
   const started = performance.now();
   const replayOf = (i: number) => `crosswire fuzz-wire ${o.protocol} --peer ${decl.name} --role ${o.role} --seed ${o.seed} --input ${i}${o.replayFlags ? ` ${o.replayFlags}` : ''}`;
   const ctxFor = (slot: PeerSlot, name: string): InputContext => ({ name, port: slot.port, alpn, ca, quietMs: o.quietMs ?? 150, maxMs: o.maxMs ?? 3000, lingerMs: o.lingerMs ?? 8000 });
@@ -288,14 +286,6 @@ export async function runLiveCampaign(o: LiveCampaignOptions): Promise<LiveCampa
       const plan = driver.plan(r);
       const rec: LiveInput = { index, plan, mutations: [], reaction: 'none', peerDatagrams: 0, amplification: { rx: 0, tx: 0 }, engineErrors: [] };
       lingers.push((await driver.input(ctxFor(slot, name), r, plan, rec)).linger);
-      if (driver.occupied && !slot.crashed() && (await driver.occupied(ctxFor(slot, `${name}/occupied`), rec))) {
-        // Still serving this input's connection alone (not a crash: the process runs; not counted as a hang).
-        await slot.settle(50);
-        if (!slot.crashed()) {
-          counts.occupied++;
-          await restart();
-        }
-      }
       return rec;
     };
     let checks = 0;
@@ -406,7 +396,7 @@ function finish(
   o: LiveCampaignOptions,
   records: LiveInput[],
   findings: LiveFinding[],
-  counts: { livenessChecks: number; livenessFailures: number; livenessRetries: number; restarts: number; crashes: number; hangs: number; occupied?: number },
+  counts: { livenessChecks: number; livenessFailures: number; livenessRetries: number; restarts: number; crashes: number; hangs: number },
   jobs: number,
   seconds: number,
   replayOf: (i: number) => string,
@@ -460,7 +450,6 @@ function finish(
     livenessFailures: counts.livenessFailures,
     livenessRetries: counts.livenessRetries,
     restarts: counts.restarts,
-    occupiedRestarts: counts.occupied ?? 0,
     maxAmplification: maxAmp(records),
     amplificationFindings,
     amplificationMeasured: measured,
