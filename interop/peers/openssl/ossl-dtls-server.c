@@ -61,6 +61,7 @@ typedef struct {
     socklen_t peer_len;
     const unsigned char *in;
     size_t in_len;
+    int read_empty; /* the last read handed over an empty datagram */
 } Dgram;
 
 typedef struct {
@@ -173,6 +174,7 @@ static int dgram_read(BIO *b, char *out, int len)
     /* Like recvfrom() into a short buffer: the rest of the datagram is lost. */
     size_t n = d->in_len < (size_t)len ? d->in_len : (size_t)len;
     memcpy(out, d->in, n);
+    d->read_empty = n == 0;
     d->in = NULL;
     d->in_len = 0;
     return (int)n;
@@ -351,8 +353,11 @@ static const char *ssl_reason(SSL *ssl, int ret, char *buf, size_t n)
         snprintf(buf, n, "close_notify");
     else if (code != 0)
         snprintf(buf, n, "%s", ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "error");
+    else if (e == SSL_ERROR_SYSCALL && ((Dgram *)BIO_get_data(SSL_get_rbio(ssl)))->read_empty)
+        /* dgram_read hands over an empty datagram as 0 bytes, as recvfrom() does; libssl takes that for EOF. */
+        snprintf(buf, n, "EOF (an empty datagram)");
     else if (e == SSL_ERROR_SYSCALL)
-        snprintf(buf, n, "syscall");
+        snprintf(buf, n, "SSL_ERROR_SYSCALL");
     else
         snprintf(buf, n, "ssl error %d", e);
     ERR_clear_error();
