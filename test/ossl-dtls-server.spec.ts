@@ -1,7 +1,8 @@
 // crosswire's ossl-dtls-server (interop/peers/openssl/ossl-dtls-server.c), the TESTCASE=fuzz-wire DTLS server of the
 // openssl (3.5) and openssl-3.0 peers, built against each one's libssl: it must answer cookie-less ClientHellos
 // statelessly (RFC 6347 §4.2.1: no client state before a valid cookie, and a cookie is good only for the address it
-// was sent to), serve several clients at the same time on its one socket, and free a client whose handshake stalls.
+// was sent to), serve several clients at the same time on its one socket, free a client whose handshake stalls, and
+// keep its client count bounded without ever pushing out an established client.
 // Driven by our own DTLS client engine over loopback UDP; the counts come from the status line it prints on SIGUSR1.
 // A missing build fails these tests (CI or not), never skips them.
 
@@ -239,6 +240,57 @@ for (const b of builds) {
       await until(() => fresh.established, 'a handshake after the timeout');
       fresh.close();
       stall.close();
+    } finally {
+      await stop(server);
+    }
+  });
+
+  test(`ossl-dtls-server (${b.peer}): at --max-clients 2 a new client pushes out the oldest unfinished handshake, never an established one (then it is refused)`, async () => {
+    const bin = b.bin();
+    requireBuild(b.peer, bin);
+    const { server, port, ca } = await start(bin, ['--max-clients', '2']);
+    try {
+      // Two handshakes stopped after the server's flight (our second flight held back), the first one older.
+      const stalled: Conn[] = [];
+      for (const name of ['old', 'young']) {
+        const c = await new Conn(`bounded-${name}`, port, ca).open();
+        c.limit = 2;
+        c.pump();
+        await until(() => c.received.some((d) => label(d).includes('ServerHello')), `the server flight to ${name}`);
+        stalled.push(c);
+      }
+      expect(await status(server)).toMatchObject({ clients: 2, handshaking: 2 });
+      const a = await new Conn('bounded-a', port, ca).open();
+      a.pump();
+      await until(() => a.established, 'a third handshake at the limit');
+      let s = await status(server);
+      expect(s).toMatchObject({ clients: 2, handshaking: 1, established: 1, evicted: 1, refused: 0 });
+      // The older one went: its held second flight now draws no answer; the younger one's still completes.
+      const [older, younger] = stalled as [Conn, Conn];
+      expect(older.held.length).toBeGreaterThan(0);
+      const heard = older.received.length;
+      for (const d of older.held) older.sendRaw(d);
+      younger.limit = Infinity;
+      for (const d of younger.held) younger.sendRaw(d);
+      await until(() => younger.established, 'the younger stalled handshake, resumed');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(older.received.length).toBe(heard);
+      expect(older.established).toBe(false);
+      expect(server.stderr()).toMatch(/end 127\.0\.0\.1:\d+: evicted for a new client \(too many handshakes\) \(handshake, clients=1\)/);
+      s = await status(server);
+      expect(s).toMatchObject({ clients: 2, handshaking: 0, established: 2, evicted: 1 });
+      // Both slots established: a fourth client gets its cookie exchange but is refused, and the two are still served.
+      const refused = await new Conn('bounded-refused', port, ca).open();
+      refused.pump();
+      await until(() => /refused 127\.0\.0\.1:\d+: 2 established clients/.test(server.stderr()), 'the refusal');
+      expect(refused.hvr).toBe(true);
+      expect(refused.established).toBe(false);
+      s = await status(server);
+      expect(s).toMatchObject({ clients: 2, established: 2, refused: 1 });
+      a.send('still');
+      younger.send('here');
+      await until(() => a.echoes.length === 1 && younger.echoes.length === 1, 'echoes at the limit');
+      for (const c of [...stalled, a, refused]) c.close();
     } finally {
       await stop(server);
     }

@@ -372,14 +372,13 @@ static void drop_client(int i, const char *why)
     clients[i] = clients[--nclients];
 }
 
-static void arm(Client *c, double t)
+static void arm(Client *c)
 {
     c->deadline = c->established ? c->last_rx + opt.idle_timeout : c->started + opt.handshake_timeout;
-    (void)t;
 }
 
 /* Drives a client after input or a timer; returns 0 when the client is gone (dropped). */
-static int service(int i, double t)
+static int service(int i)
 {
     Client *c = &clients[i];
     char why[160];
@@ -394,7 +393,7 @@ static int service(int i, double t)
             int e = SSL_get_error(c->ssl, r);
             if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
                 ERR_clear_error();
-                arm(c, t);
+                arm(c);
                 return 1;
             }
             stats.failed++;
@@ -428,7 +427,7 @@ static int service(int i, double t)
         drop_client(i, ssl_reason(c->ssl, r, why, sizeof why));
         return 0;
     }
-    arm(c, t);
+    arm(c);
     return 1;
 }
 
@@ -470,7 +469,7 @@ static void on_datagram(SSL_CTX *ctx, const unsigned char *data, size_t len, con
         c->bio->in = data;
         c->bio->in_len = len;
         c->last_rx = t;
-        service(i, t);
+        service(i);
         /* A datagram the SSL object did not read (it was gone first) must not stay pointed at. */
         if ((i = find_client(from)) >= 0)
             clients[i].bio->in = NULL;
@@ -505,7 +504,9 @@ static void on_datagram(SSL_CTX *ctx, const unsigned char *data, size_t len, con
         char name[64];
         addr_name(from, name, sizeof name);
         say("refused %s: %d established clients", name, nclients);
-        SSL_clear(listener);
+        /* The listener object is half into this client's handshake now: a fresh one listens on. */
+        SSL_free(listener);
+        listener = new_ssl(ctx, &listener_bio);
         return;
     }
     Client *c = &clients[nclients++];
@@ -517,7 +518,7 @@ static void on_datagram(SSL_CTX *ctx, const unsigned char *data, size_t len, con
     stats.accepted++;
     say("accept %s (clients=%d)", c->name, nclients);
     listener = new_ssl(ctx, &listener_bio);
-    service(nclients - 1, t);
+    service(nclients - 1);
 }
 
 /* Counts HelloVerifyRequests: the listener's BIO sees every datagram DTLSv1_listen sends, and those are all it sends. */
@@ -539,7 +540,7 @@ static void on_timers(double t)
         }
         struct timeval tv;
         if (DTLSv1_get_timeout(c->ssl, &tv) && tv.tv_sec == 0 && tv.tv_usec == 0) {
-            /* Retransmits our last flight; past its retry budget the handshake fails (then service() ends it). */
+            /* Retransmits our last flight; past libssl's retry budget the handshake fails and the client ends here. */
             if (DTLSv1_handle_timeout(c->ssl) < 0) {
                 char why[160];
                 stats.failed++;
