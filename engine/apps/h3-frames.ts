@@ -111,8 +111,12 @@ export class FrameParser {
 
   constructor(private readonly maxFrame = 1 << 20) {}
 
+  /**
+   * Adds bytes that arrived. They are kept as a view, not copied (a download pushes every packet's worth): the caller
+   * hands them over and never modifies them afterwards, as StreamTransport.read() results are.
+   */
   push(bytes: Uint8Array): void {
-    if (this.buf.length === 0) this.buf = bytes.slice();
+    if (this.buf.length === 0) this.buf = bytes;
     else {
       const n = new Uint8Array(this.buf.length + bytes.length);
       n.set(this.buf);
