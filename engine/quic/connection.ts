@@ -1489,19 +1489,14 @@ export class QuicConnection implements DatagramEndpoint {
     const pn = space.nextPn;
     const pnLength = packetNumberLength(pn, space.largestAcked);
     const headerSize = kind === '1rtt' ? shortHeaderSize(this.cids.activeRemote.cid.length, pnLength) : this.longHeaderSizeFor({ space: id, kind, keys, frames: [], pn, pnLength, headerSize: 0, payloadSize: 0 });
-    let avail = room - headerSize - AEAD_TAG_LENGTH;
-    if (avail < 24) return undefined;
-    const availAtStart = avail;
-    const frames: Frame[] = [];
-    const add = (f: Frame): boolean => {
-      const size = frameSize(f);
-      if (size > avail) return false;
-      frames.push(f);
-      avail -= size;
-      return true;
-    };
+    const availAtStart = room - headerSize - AEAD_TAG_LENGTH;
+    if (availAtStart < 24) return undefined;
+    // The packet being filled lives in planFrames/planAvail (see addFrame): no closures or arrays per call, which
+    // matters because most calls (every poll that finds nothing to send) end with no frame at all.
+    this.planAvail = availAtStart;
+    this.planFrames = undefined;
     if (only) {
-      for (const f of only) add(f);
+      for (const f of only) this.addFrame(f);
     } else if (this.phase === 'closing') {
       if (!this.closeFrame) return undefined;
       // During the handshake the close goes in every space the peer might read; application details stay hidden (RFC 9000 §10.2.3).
@@ -1511,7 +1506,7 @@ export class QuicConnection implements DatagramEndpoint {
         f = { type: 'connection_close', application: false, errorCode: TransportErrorCode.APPLICATION_ERROR, frameType: 0, reason: '' };
       }
       if (kind === '0rtt') return undefined;
-      add(f);
+      this.addFrame(f);
     } else {
       const probe = this.probesPending[id] > 0;
       // Congestion control limits ack-eliciting packets; ACK-only packets and probes always go (RFC 9002 §7).
@@ -1521,30 +1516,30 @@ export class QuicConnection implements DatagramEndpoint {
       // quick-ACK mode, so the peer samples RTT and frees its buffers promptly.
       // A peer that asked for an ACK frequency (ack-frequency.ts) gets what it asked for instead.
       const quickAck = space.ackElicitingReceived <= QUICK_ACK_PACKETS && !space.ackPolicy;
-      if (ackPending && (space.ackDue(now) || (quickAck && !ccBlocked))) add(this.ackFrame(space, now));
+      if (ackPending && (space.ackDue(now) || (quickAck && !ccBlocked))) this.addFrame(this.ackFrame(space, now));
       // A 1-RTT probe repeats our ACK even when nothing new arrived: the last one may have been lost (see onLossTimer).
-      else if (probe && kind === '1rtt' && !space.received.isEmpty()) add(this.ackFrame(space, now));
+      else if (probe && kind === '1rtt' && !space.received.isEmpty()) this.addFrame(this.ackFrame(space, now));
       // PTO probes ask a peer that supports it to acknowledge at once rather than after its (requested) ACK delay (draft §7).
-      const immediateAck = probe && kind === '1rtt' && this.ackFrequencyOut !== undefined && avail > 1;
-      if (immediateAck) avail -= 1;
-      if (!ccBlocked && ackPending && frames.length === 0) {
+      const immediateAck = probe && kind === '1rtt' && this.ackFrequencyOut !== undefined && this.planAvail > 1;
+      if (immediateAck) this.planAvail -= 1;
+      if (!ccBlocked && ackPending && this.planFrames === undefined) {
         // Past that, a not-yet-due ACK only rides along on a packet that goes anyway: alone it would make one ACK-only
         // packet per received packet instead of one per two (RFC 9000 §13.2.2), doubling reverse traffic and its crypto.
         const ack = this.ackFrame(space, now);
         const ackSize = frameSize(ack);
-        avail -= ackSize;
-        if (avail > 0) this.fillFrames(id, kind, space, add, () => avail);
-        if (frames.length) frames.unshift(ack);
-        else avail += ackSize;
+        this.planAvail -= ackSize;
+        if (this.planAvail > 0) this.fillFrames(id, kind, space);
+        if (this.planFrames) (this.planFrames as Frame[]).unshift(ack);
+        else this.planAvail += ackSize;
       } else if (!ccBlocked) {
-        this.fillFrames(id, kind, space, add, () => avail);
+        this.fillFrames(id, kind, space);
       }
       if (immediateAck) {
         // In front: a STREAM frame without Length must stay last.
-        frames.unshift(IMMEDIATE_ACK);
+        (this.planFrames ??= []).unshift(IMMEDIATE_ACK);
       }
-      const eliciting = isAckEliciting(frames as { type: FrameTypeName }[]);
-      if (probe && !eliciting) add({ type: 'ping' });
+      const eliciting = this.planFrames !== undefined && isAckEliciting(this.planFrames as { type: FrameTypeName }[]);
+      if (probe && !eliciting) this.addFrame({ type: 'ping' });
       if (probe) {
         this.probesPending[id]--;
         // Both probes of a PTO carry the CRYPTO data (RFC 9002 §6.2.4 allows the same data twice): with only the first
@@ -1553,14 +1548,16 @@ export class QuicConnection implements DatagramEndpoint {
         if (this.probesPending[id] > 0 && id !== 'application') this.requeueUnackedCrypto(id);
       }
       if (this.pendingPing && kind === '1rtt' && !eliciting) {
-        add({ type: 'ping' });
+        this.addFrame({ type: 'ping' });
         this.pendingPing = false;
       }
     }
-    if (!frames.length) return undefined;
+    const frames = this.planFrames as Frame[] | undefined;
+    this.planFrames = undefined;
+    if (!frames || !frames.length) return undefined;
     if (frames.some(isAck)) space.onAckSent();
-    // Every frame came in through add() or, for a riding ACK, was charged to `avail` as well: what it lost is the payload.
-    let payloadSize = availAtStart - avail;
+    // Every frame came in through addFrame() or, for a riding ACK, was charged to planAvail as well: what it lost is the payload.
+    let payloadSize = availAtStart - this.planAvail;
     const minPayload = minPayloadForSample(pnLength);
     if (payloadSize < minPayload) {
       addPadding(frames, minPayload - payloadSize);
@@ -1579,27 +1576,40 @@ export class QuicConnection implements DatagramEndpoint {
     return { type: 'ack', ranges: space.ackRanges(), ackDelay: Math.floor(delayUs / 2 ** exponent) };
   }
 
-  private fillFrames(id: SpaceId, kind: PlannedPacket['kind'], space: PacketSpace, add: (f: Frame) => boolean, avail: () => number): void {
+  /** The frames of the packet planPacket is filling (allocated with the first one) and the payload room left. */
+  private planFrames: Frame[] | undefined;
+  private planAvail = 0;
+
+  /** Adds `f` to the packet being planned if it fits in planAvail. */
+  private addFrame(f: Frame): boolean {
+    const size = frameSize(f);
+    if (size > this.planAvail) return false;
+    (this.planFrames ??= []).push(f);
+    this.planAvail -= size;
+    return true;
+  }
+
+  private fillFrames(id: SpaceId, kind: PlannedPacket['kind'], space: PacketSpace): void {
     // CRYPTO first: the handshake cannot progress without it.
     if (kind !== '0rtt') {
-      while (space.cryptoSend.hasData() && avail() > 8) {
+      while (space.cryptoSend.hasData() && this.planAvail > 8) {
         const offset = space.cryptoSend.nextOffset();
-        const fit = maxCryptoDataFitting(avail(), offset);
+        const fit = maxCryptoDataFitting(this.planAvail, offset);
         if (fit <= 0) break;
         const next = space.cryptoSend.nextChunk(fit, Number.MAX_SAFE_INTEGER);
         if (!next) break;
-        add({ type: 'crypto', offset: next.chunk.offset, data: next.chunk.data });
+        this.addFrame({ type: 'crypto', offset: next.chunk.offset, data: next.chunk.data });
       }
     }
     if (id !== 'application') return;
     if (kind === '1rtt') {
-      if (this.handshakeDonePending && this.role === 'server' && add({ type: 'handshake_done' })) this.handshakeDonePending = false;
-      if (this.newTokenPending && this.role === 'server' && add({ type: 'new_token', token: this.newTokenPending })) this.newTokenPending = undefined;
+      if (this.handshakeDonePending && this.role === 'server' && this.addFrame({ type: 'handshake_done' })) this.handshakeDonePending = false;
+      if (this.newTokenPending && this.role === 'server' && this.addFrame({ type: 'new_token', token: this.newTokenPending })) this.newTokenPending = undefined;
       while (this.pathResponses.length && sameAddress(this.pathResponses[0]!.to, this.path.remote)) {
-        if (!add({ type: 'path_response', data: this.pathResponses[0]!.data })) break;
+        if (!this.addFrame({ type: 'path_response', data: this.pathResponses[0]!.data })) break;
         this.pathResponses.shift();
       }
-      if (this.path.challengePending && this.path.challenge && add({ type: 'path_challenge', data: this.path.challenge })) {
+      if (this.path.challengePending && this.path.challenge && this.addFrame({ type: 'path_challenge', data: this.path.challenge })) {
         this.path.challengePending = false;
         // A lost PATH_RESPONSE is never resent by the peer and an acknowledged challenge is not "lost": without a timer
         // of its own the path would stay unvalidated, held to 3x what the peer sends, for the rest of the connection.
@@ -1607,20 +1617,20 @@ export class QuicConnection implements DatagramEndpoint {
         this.path.challengeRetryAt = this.clockNow + this.ptoPeriod() * 2 ** (this.path.challengesSent - 1);
       }
       for (const f of this.cids.takeNewConnectionIds()) {
-        if (!add({ type: 'new_connection_id', sequence: f.sequence, retirePriorTo: f.retirePriorTo, connectionId: f.cid, resetToken: f.resetToken })) this.cids.onNewConnectionIdLost(f.sequence);
+        if (!this.addFrame({ type: 'new_connection_id', sequence: f.sequence, retirePriorTo: f.retirePriorTo, connectionId: f.cid, resetToken: f.resetToken })) this.cids.onNewConnectionIdLost(f.sequence);
       }
-      for (const seq of this.cids.takeRetirements()) if (!add({ type: 'retire_connection_id', sequence: seq })) this.cids.onRetireLost(seq);
+      for (const seq of this.cids.takeRetirements()) if (!this.addFrame({ type: 'retire_connection_id', sequence: seq })) this.cids.onRetireLost(seq);
       const ackFrequency = this.ackFrequencyOut?.take();
       if (ackFrequency) {
-        if (!add(ackFrequency)) this.ackFrequencyOut!.onLost(ackFrequency);
+        if (!this.addFrame(ackFrequency)) this.ackFrequencyOut!.onLost(ackFrequency);
         this.syncPeerMaxAckDelay();
       }
     }
-    for (const f of this.streams.controlFrames()) if (!add(f)) this.streams.onFrameLost(f);
-    while (avail() > 4) {
-      const f = this.streams.nextStreamFrame(avail(), true);
+    for (const f of this.streams.controlFrames()) if (!this.addFrame(f)) this.streams.onFrameLost(f);
+    while (this.planAvail > 4) {
+      const f = this.streams.nextStreamFrame(this.planAvail, true);
       if (!f) break;
-      if (!add(f)) {
+      if (!this.addFrame(f)) {
         this.streams.onFrameLost(f);
         break;
       }
