@@ -2,7 +2,6 @@
 // per RFC 6347 §4.1) over node:dgram: the one place those endpoints meet sockets and timers.
 
 import { createSocket, type Socket } from 'node:dgram';
-import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP, isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Address, DatagramEndpoint, OutgoingDatagram } from '../endpoint.js';
@@ -80,21 +79,9 @@ export async function bindUdp(host: string, port: number): Promise<Socket> {
   throw error;
 }
 
-/**
- * The lookup an unconnected socket runs before every send (node:dgram resolves the destination each time). node's
- * default, dns.lookup, answers even an IP literal on the next tick: a closure, a nextTick and a turn of the microtask
- * queue per datagram, about a tenth of a serving process's time in a loopback download. Endpoints address their peers
- * by IP literal (what rinfo reported), so those are answered at once; a name still goes to dns.lookup.
- */
-function literalFirstLookup(host: string, family: number | LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
-  const v = isIP(host);
-  if (v !== 0) return callback(null, host, v);
-  dnsLookup(host, typeof family === 'number' ? { family } : family, callback);
-}
-
 function bindUdpAddress(host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', lookup: literalFirstLookup as never });
+    const socket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
     socket.once('error', reject);
     socket.bind(port, host, () => {
       socket.off('error', reject);
