@@ -410,7 +410,8 @@ export class QuicConnection implements DatagramEndpoint {
       return;
     }
     let anyProcessed = false;
-    for (const h of packets) {
+    for (let i = 0; i < packets.length; i++) {
+      const h = packets[i]!;
       if (this.phase !== 'handshake' && this.phase !== 'established') break;
       const ok = this.onPacket(h, from, now, data.length, local);
       if (ok) anyProcessed = true;
@@ -514,9 +515,9 @@ export class QuicConnection implements DatagramEndpoint {
     this.resetIdle(now);
     if (h.form === 'short') this.checkPathChange(from, frames, pn > largestBefore, datagramLength);
     const ctx: FrameContext = { space, kind: h.kind as FrameContext['kind'], dcid: h.dcid, from, now };
-    for (const f of frames) {
+    for (let i = 0; i < frames.length; i++) {
       if (this.phase !== 'handshake' && this.phase !== 'established') break;
-      this.handleFrame(f, ctx);
+      this.handleFrame(frames[i]!, ctx);
     }
     if (h.kind === 'handshake' && this.role === 'server') this.discardSpace('initial', now);
     // A repeated client Initial (its PTO or anti-deadlock probe, RFC 9002 §6.2.2.1) whose ACK frame, handled above, still
@@ -776,8 +777,10 @@ export class QuicConnection implements DatagramEndpoint {
     const res = this.recovery.onAckReceived(space.id, f, ackDelay, ctx.now);
     const largestAcked = this.recovery.largestAcked(space.id);
     if (largestAcked >= 0) space.largestAcked = largestAcked;
-    for (const p of res.newlyAcked) {
-      for (const fr of p.frames) this.onFrameAcked(fr, space);
+    const newlyAcked = res.newlyAcked;
+    for (let i = 0; i < newlyAcked.length; i++) {
+      const p = newlyAcked[i]!;
+      for (let j = 0; j < p.frames.length; j++) this.onFrameAcked(p.frames[j]!, space);
       if (space.id === 'application' && p.pn >= this.firstPnInSendPhase && p.pn >= this.firstOneRttPn) this.currentPhaseAcked = true;
       if (space.id === 'handshake') this.peerAckedHandshake = true;
     }
@@ -1411,7 +1414,8 @@ export class QuicConnection implements DatagramEndpoint {
     const plans: PlannedPacket[] = [];
     let used = 0;
     let needsPadding = false;
-    for (const id of SEND_ORDER) {
+    for (let s = 0; s < SEND_ORDER.length; s++) {
+      const id = SEND_ORDER[s]!;
       const plan = this.planPacket(id, now, budget - used, ccRoom - used, paced, only, plans.length > 0);
       if (!plan) continue;
       plans.push(plan);
@@ -1440,15 +1444,15 @@ export class QuicConnection implements DatagramEndpoint {
     }
     // The plans know their exact sizes: the whole datagram is laid out in one buffer and each packet sealed in place.
     let total = 0;
-    for (const p of plans) total += p.headerSize + p.payloadSize + AEAD_TAG_LENGTH;
+    for (let i = 0; i < plans.length; i++) total += plans[i]!.headerSize + plans[i]!.payloadSize + AEAD_TAG_LENGTH;
     const w = new Writer(DATAGRAM_SLAB.take(total));
-    for (const p of plans) this.seal(p, now, w);
+    for (let i = 0; i < plans.length; i++) this.seal(plans[i]!, now, w);
     const data = w.view();
     const dest = to ?? this.path.remote;
     if (sameAddress(dest, this.path.remote)) this.path.bytesSent += data.length;
     else this.offPathBudget(dest).sent += data.length;
     // The client discards Initial keys once it sends its first Handshake packet (RFC 9001 §4.9.1).
-    if (this.role === 'client' && !this.sentHandshakePacket && plans.some((p) => p.kind === 'handshake')) {
+    if (this.role === 'client' && !this.sentHandshakePacket && plans.some(isHandshakePlan)) {
       this.sentHandshakePacket = true;
       this.discardSpace('initial', now);
     }
@@ -1616,17 +1620,21 @@ export class QuicConnection implements DatagramEndpoint {
         this.path.challengesSent = (this.path.challengesSent ?? 0) + 1;
         this.path.challengeRetryAt = this.clockNow + this.ptoPeriod() * 2 ** (this.path.challengesSent - 1);
       }
-      for (const f of this.cids.takeNewConnectionIds()) {
+      const newIds = this.cids.takeNewConnectionIds();
+      for (let i = 0; i < newIds.length; i++) {
+        const f = newIds[i]!;
         if (!this.addFrame({ type: 'new_connection_id', sequence: f.sequence, retirePriorTo: f.retirePriorTo, connectionId: f.cid, resetToken: f.resetToken })) this.cids.onNewConnectionIdLost(f.sequence);
       }
-      for (const seq of this.cids.takeRetirements()) if (!this.addFrame({ type: 'retire_connection_id', sequence: seq })) this.cids.onRetireLost(seq);
+      const retirements = this.cids.takeRetirements();
+      for (let i = 0; i < retirements.length; i++) if (!this.addFrame({ type: 'retire_connection_id', sequence: retirements[i]! })) this.cids.onRetireLost(retirements[i]!);
       const ackFrequency = this.ackFrequencyOut?.take();
       if (ackFrequency) {
         if (!this.addFrame(ackFrequency)) this.ackFrequencyOut!.onLost(ackFrequency);
         this.syncPeerMaxAckDelay();
       }
     }
-    for (const f of this.streams.controlFrames()) if (!this.addFrame(f)) this.streams.onFrameLost(f);
+    const control = this.streams.controlFrames();
+    for (let i = 0; i < control.length; i++) if (!this.addFrame(control[i]!)) this.streams.onFrameLost(control[i]!);
     while (this.planAvail > 4) {
       const f = this.streams.nextStreamFrame(this.planAvail, true);
       if (!f) break;
@@ -1647,7 +1655,7 @@ export class QuicConnection implements DatagramEndpoint {
       p.kind === '1rtt'
         ? writeShortHeader(w, { dcid, keyPhase: p.keyPhase }, truncated, p.pnLength)
         : writeLongHeader(w, { type: p.kind, version: this.version, dcid, scid: this.localCid, token: p.kind === 'initial' ? (this.role === 'client' ? this.token : EMPTY_TOKEN) : undefined }, truncated, p.pnLength, p.payloadSize + AEAD_TAG_LENGTH);
-    for (const f of p.frames) encodeFrame(w, f);
+    for (let i = 0; i < p.frames.length; i++) encodeFrame(w, p.frames[i]!);
     const size = p.headerSize + p.payloadSize + AEAD_TAG_LENGTH;
     // The Length field and the datagram size were computed from the plan: a frame encoding to another size is a bug here.
     if (w.length - start !== size - AEAD_TAG_LENGTH) throw new Error(`${p.kind} packet ${p.pn}: planned ${size - AEAD_TAG_LENGTH} bytes, wrote ${w.length - start}`);
@@ -1662,7 +1670,8 @@ export class QuicConnection implements DatagramEndpoint {
       const t = p.frames[i]!.type;
       if (t !== 'ack' && t !== 'padding') continue;
       kept = [];
-      for (const f of p.frames) {
+      for (let j = 0; j < p.frames.length; j++) {
+        const f = p.frames[j]!;
         if (f.type === 'padding') padded = true;
         else if (f.type !== 'ack') kept.push(f);
       }
@@ -1720,13 +1729,15 @@ export class QuicConnection implements DatagramEndpoint {
   /** Fate of application-space packets for pmtu.ts: probes acknowledged or lost, and black-hole evidence from the rest. */
   private pmtuFeedback(acked: readonly SentPacket<Frame>[], lost: readonly SentPacket<Frame>[], now: number): void {
     if (this.pmtu.state === 'disabled') return;
-    for (const p of acked) {
+    for (let i = 0; i < acked.length; i++) {
+      const p = acked[i]!;
       if (!p.pmtuProbe) continue;
       const u = this.pmtu.onProbeAcked(p.pn, p.size, now);
       if (u) this.applyMtu(u);
     }
     this.pmtu.onAcked(acked);
-    for (const p of lost) {
+    for (let i = 0; i < lost.length; i++) {
+      const p = lost[i]!;
       if (!p.pmtuProbe) continue;
       const u = this.pmtu.onProbeLost(p.pn, p.size, now);
       if (u) this.applyMtu(u);
@@ -1860,8 +1871,12 @@ function isAck(f: Frame): boolean {
   return f.type === 'ack';
 }
 
+function isHandshakePlan(p: PlannedPacket): boolean {
+  return p.kind === 'handshake';
+}
+
 function carriesPathChallenge(p: PlannedPacket): boolean {
-  for (const f of p.frames) if (f.type === 'path_challenge') return true;
+  for (let i = 0; i < p.frames.length; i++) if (p.frames[i]!.type === 'path_challenge') return true;
   return false;
 }
 
