@@ -147,7 +147,7 @@ export class Network {
     });
     if (this.onSend.length) {
       const ev: WireEvent = { time: now, direction, from, to, data, classification, entry };
-      for (const o of this.onSend) o.onSend!(ev);
+      for (let i = 0; i < this.onSend.length; i++) this.onSend[i]!.onSend!(ev);
     }
     const d: InFlight = { index, copy: 0, data, from, to, sentAt: now, departAt: now, classification, entry, direction };
     const forced = path.forced?.get(index);
@@ -210,7 +210,7 @@ export class Network {
     if (d.copy === 0) this.decisions.push({ direction, index: d.index, decision: 'deliver', by: 'network' });
     if (this.onDeliver.length) {
       const ev: WireEvent = { time: now, direction, from: d.from, to: d.to, data: d.data, classification: d.classification, entry: e };
-      for (const o of this.onDeliver) o.onDeliver!(ev);
+      for (let i = 0; i < this.onDeliver.length; i++) this.onDeliver[i]!.onDeliver!(ev);
     }
     this.opts.deliver(direction, d.data, d.from, d.to, now);
   }

@@ -428,6 +428,18 @@ for (const backend of BACKENDS) {
       expect(() => c.headerProtection('aes-128', new Uint8Array(32))).toThrow(CryptoError);
     });
 
+    test('AES header protection masks match OpenSSL ECB for 200 seeded AES-128 and AES-256 keys and samples', () => {
+      const rnd = seededRandom('aes-hp-oracle', (d) => nobleCrypto.hash('sha256', d));
+      for (const [name, bytes] of [['aes-128', 16], ['aes-256', 32]] as const) {
+        for (let i = 0; i < 200; i++) {
+          const key = rnd(bytes);
+          const sample = rnd(16);
+          const want = nodeCryptoLib.createCipheriv(`${name}-ecb`, key, null).setAutoPadding(false).update(sample).subarray(0, 5);
+          expect(hex(c.headerProtection(name, key).mask(sample))).toBe(want.toString('hex'));
+        }
+      }
+    });
+
     test('X25519: RFC 7748 §6.1 key pairs and shared secret, with the private key drawn from the injected random', () => {
       const alicePriv = fromHex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
       const bobPriv = fromHex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb');

@@ -105,14 +105,21 @@ export const H2_ONLY_FRAMES = new Set([0x2, 0x6, 0x8, 0x9]);
  * Incremental frame parser for one stream: push bytes as they arrive, pull complete frames. DATA payloads are
  * delivered in pieces (type DATA, partial payloads) so a large body never has to sit whole in memory.
  */
+/** The parser's empty buffer (never written to). */
+const NOTHING = new Uint8Array(0);
+
 export class FrameParser {
-  private buf: Uint8Array = new Uint8Array(0);
+  private buf: Uint8Array = NOTHING;
   private dataLeft = 0;
 
   constructor(private readonly maxFrame = 1 << 20) {}
 
+  /**
+   * Adds bytes that arrived. They are kept as a view, not copied (a download pushes every packet's worth): the caller
+   * hands them over and never modifies them afterwards, as StreamTransport.read() results are.
+   */
   push(bytes: Uint8Array): void {
-    if (this.buf.length === 0) this.buf = bytes.slice();
+    if (this.buf.length === 0) this.buf = bytes;
     else {
       const n = new Uint8Array(this.buf.length + bytes.length);
       n.set(this.buf);
@@ -130,8 +137,10 @@ export class FrameParser {
     if (this.dataLeft > 0) {
       if (this.buf.length === 0) return undefined;
       const n = Math.min(this.dataLeft, this.buf.length);
-      const payload = this.buf.subarray(0, n);
-      this.buf = this.buf.subarray(n);
+      // A DATA payload usually takes the whole buffer (one packet's worth): then it is handed over as it is.
+      const whole = n === this.buf.length;
+      const payload = whole ? this.buf : this.buf.subarray(0, n);
+      this.buf = whole ? NOTHING : this.buf.subarray(n);
       this.dataLeft -= n;
       return { type: H3FrameType.DATA, payload };
     }

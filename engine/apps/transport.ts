@@ -6,6 +6,7 @@ export interface StreamTransport {
   openStream(dir: 'bidi' | 'uni'): number | undefined;
   /** Bytes accepted (may be fewer than offered: flow control or the send buffer is full; resume on writable). */
   write(id: number, data: Uint8Array, fin?: boolean): number;
+  /** In-order bytes received; they are the caller's to keep (the transport never reuses or modifies them). */
   read(id: number, max: number): { data: Uint8Array; fin: boolean };
   reset(id: number, code: number): void;
   stopSending(id: number, code: number): void;

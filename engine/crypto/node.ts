@@ -143,10 +143,11 @@ function makeAead(name: AeadName, key: Uint8Array): Aead {
 
 function makeHeaderProtection(name: HeaderProtectionName, key: Uint8Array): HeaderProtection {
   if (key.length !== HP_KEY_LENGTH[name]) throw new CryptoError(`${name} header protection: key must be ${HP_KEY_LENGTH[name]} bytes`);
-  // Both schemes reuse the noble backend's single-block code on a key expanded once. Measured again for issue 15
-  // (bench/crypto.ts, interleaved, same process): noble AES 1.7–2.8 µs per mask against 4.2–4.5 µs for one reused
-  // node:crypto aes-128-ecb cipher fed each sample — the call into OpenSSL costs more than the block itself; for
-  // ChaCha20 OpenSSL would even need a cipher object per sample (the sample is its IV).
+  // Both schemes reuse the noble backend's single-block code on a key expanded once (for AES, aes-block.ts's 4 KiB
+  // T-tables). Measured for issue 15 (bench/crypto.ts, interleaved, same process): noble's AES 1.7–2.8 µs per mask
+  // against 4.2–4.5 µs for one reused node:crypto aes-128-ecb cipher fed each sample — the call into OpenSSL costs
+  // more than the block itself; aes-block.ts takes ~0.13 µs in a loop, and its tables stay in cache inside a transfer
+  // where noble's 512 KiB ones did not. For ChaCha20 OpenSSL would need a cipher object per sample (its IV).
   return nobleCrypto.headerProtection(name, key);
 }
 

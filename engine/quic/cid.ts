@@ -36,6 +36,10 @@ export interface CidManagerOptions {
 /** Upper bound on IDs we issue, whatever the peer allows: more only costs memory. */
 const MAX_ISSUED = 8;
 
+/** What the take* methods return when nothing is due: asked for on every packet, so no array is allocated then. */
+const NO_NEW_IDS: readonly NewConnectionIdFrame[] = Object.freeze([]);
+const NO_RETIREMENTS: readonly number[] = Object.freeze([]);
+
 export class CidManager {
   private readonly local = new Map<number, IssuedCid>();
   private nextLocalSeq = 0;
@@ -100,8 +104,8 @@ export class CidManager {
     }
   }
 
-  takeNewConnectionIds(): NewConnectionIdFrame[] {
-    if (!this.pendingNew.length) return [];
+  takeNewConnectionIds(): readonly NewConnectionIdFrame[] {
+    if (!this.pendingNew.length) return NO_NEW_IDS;
     const out = this.pendingNew.splice(0).filter((e) => this.local.has(e.sequence));
     return out.map((e) => ({ sequence: e.sequence, retirePriorTo: 0, cid: e.cid, resetToken: e.resetToken }));
   }
@@ -203,8 +207,8 @@ export class CidManager {
     return true;
   }
 
-  takeRetirements(): number[] {
-    return this.pendingRetire.length ? this.pendingRetire.splice(0) : [];
+  takeRetirements(): readonly number[] {
+    return this.pendingRetire.length ? this.pendingRetire.splice(0) : NO_RETIREMENTS;
   }
 
   onRetireLost(sequence: number): void {

@@ -64,6 +64,7 @@ export class PacketSpace {
   onPacketReceived(pn: number, ackEliciting: boolean, now: number, maxAckDelay: number): void {
     const outOfOrder = pn < this.largestReceived || (this.largestReceived >= 0 && pn > this.largestReceived + 1);
     this.received.add(pn, pn + 1);
+    this.receivedVersion++;
     while (this.received.size > MAX_ACK_RANGES) {
       const end = this.received.endAt(0);
       this.received.remove(this.received.startAt(0), end);
@@ -103,12 +104,37 @@ export class PacketSpace {
     return this.ackImmediately || (this.ackDeadline !== undefined && now >= this.ackDeadline);
   }
 
-  /** The ACK frame's ranges, highest first. */
+  /**
+   * The ACK frame's ranges, highest first. Built on every packet we send with an ACK (up to MAX_ACK_RANGES objects
+   * each), yet between two received packets nothing changes and across them usually only the highest range grows: the
+   * array is kept until `received` changes, and a range equal to the one last reported at its position is the same
+   * (read-only) object again. Frames only read their ranges, so sharing them is safe.
+   */
   ackRanges(): AckRange[] {
-    const out: AckRange[] = [];
-    for (let i = this.received.size - 1; i >= 0; i--) out.push({ smallest: this.received.startAt(i), largest: this.received.endAt(i) - 1 });
+    const rs = this.received;
+    if (this.ackRangesCache && this.ackRangesVersion === this.receivedVersion) return this.ackRangesCache;
+    const n = rs.size;
+    const byPos = this.ackRangeObjects;
+    const out: AckRange[] = new Array<AckRange>(n);
+    for (let i = n - 1, k = 0; i >= 0; i--, k++) {
+      const smallest = rs.startAt(i);
+      const largest = rs.endAt(i) - 1;
+      let r = byPos[i];
+      if (r === undefined || r.smallest !== smallest || r.largest !== largest) byPos[i] = r = { smallest, largest };
+      out[k] = r;
+    }
+    byPos.length = n;
+    this.ackRangesCache = out;
+    this.ackRangesVersion = this.receivedVersion;
     return out;
   }
+
+  /** Bumped whenever `received` changes (onPacketReceived is its only writer). */
+  private receivedVersion = 0;
+  private ackRangesCache: AckRange[] | undefined;
+  private ackRangesVersion = -1;
+  /** The range objects last reported, by ascending position in `received`. */
+  private readonly ackRangeObjects: (AckRange | undefined)[] = [];
 
   onAckSent(): void {
     this.largestAckSent = this.largestReceived;

@@ -262,7 +262,8 @@ export class StreamManager {
     let out: Frame[] | undefined = this.lostControl.length ? this.lostControl.splice(0) : undefined;
     const maxData = this.connRecv.takeUpdate();
     if (maxData !== undefined) (out ??= []).push({ type: 'max_data', maximum: maxData });
-    for (const dir of DIRECTIONS) {
+    for (let d = 0; d < DIRECTIONS.length; d++) {
+      const dir = DIRECTIONS[d]!;
       const m = this.peerOpenWindow[dir].takeUpdate();
       if (m !== undefined) (out ??= []).push({ type: 'max_streams', bidi: dir === 'bidi', maximum: m });
       const b = this.streamsBlockedPending[dir];

@@ -410,7 +410,8 @@ export class QuicConnection implements DatagramEndpoint {
       return;
     }
     let anyProcessed = false;
-    for (const h of packets) {
+    for (let i = 0; i < packets.length; i++) {
+      const h = packets[i]!;
       if (this.phase !== 'handshake' && this.phase !== 'established') break;
       const ok = this.onPacket(h, from, now, data.length, local);
       if (ok) anyProcessed = true;
@@ -514,9 +515,9 @@ export class QuicConnection implements DatagramEndpoint {
     this.resetIdle(now);
     if (h.form === 'short') this.checkPathChange(from, frames, pn > largestBefore, datagramLength);
     const ctx: FrameContext = { space, kind: h.kind as FrameContext['kind'], dcid: h.dcid, from, now };
-    for (const f of frames) {
+    for (let i = 0; i < frames.length; i++) {
       if (this.phase !== 'handshake' && this.phase !== 'established') break;
-      this.handleFrame(f, ctx);
+      this.handleFrame(frames[i]!, ctx);
     }
     if (h.kind === 'handshake' && this.role === 'server') this.discardSpace('initial', now);
     // A repeated client Initial (its PTO or anti-deadlock probe, RFC 9002 §6.2.2.1) whose ACK frame, handled above, still
@@ -776,8 +777,10 @@ export class QuicConnection implements DatagramEndpoint {
     const res = this.recovery.onAckReceived(space.id, f, ackDelay, ctx.now);
     const largestAcked = this.recovery.largestAcked(space.id);
     if (largestAcked >= 0) space.largestAcked = largestAcked;
-    for (const p of res.newlyAcked) {
-      for (const fr of p.frames) this.onFrameAcked(fr, space);
+    const newlyAcked = res.newlyAcked;
+    for (let i = 0; i < newlyAcked.length; i++) {
+      const p = newlyAcked[i]!;
+      for (let j = 0; j < p.frames.length; j++) this.onFrameAcked(p.frames[j]!, space);
       if (space.id === 'application' && p.pn >= this.firstPnInSendPhase && p.pn >= this.firstOneRttPn) this.currentPhaseAcked = true;
       if (space.id === 'handshake') this.peerAckedHandshake = true;
     }
@@ -1411,7 +1414,8 @@ export class QuicConnection implements DatagramEndpoint {
     const plans: PlannedPacket[] = [];
     let used = 0;
     let needsPadding = false;
-    for (const id of SEND_ORDER) {
+    for (let s = 0; s < SEND_ORDER.length; s++) {
+      const id = SEND_ORDER[s]!;
       const plan = this.planPacket(id, now, budget - used, ccRoom - used, paced, only, plans.length > 0);
       if (!plan) continue;
       plans.push(plan);
@@ -1440,15 +1444,15 @@ export class QuicConnection implements DatagramEndpoint {
     }
     // The plans know their exact sizes: the whole datagram is laid out in one buffer and each packet sealed in place.
     let total = 0;
-    for (const p of plans) total += p.headerSize + p.payloadSize + AEAD_TAG_LENGTH;
+    for (let i = 0; i < plans.length; i++) total += plans[i]!.headerSize + plans[i]!.payloadSize + AEAD_TAG_LENGTH;
     const w = new Writer(DATAGRAM_SLAB.take(total));
-    for (const p of plans) this.seal(p, now, w);
+    for (let i = 0; i < plans.length; i++) this.seal(plans[i]!, now, w);
     const data = w.view();
     const dest = to ?? this.path.remote;
     if (sameAddress(dest, this.path.remote)) this.path.bytesSent += data.length;
     else this.offPathBudget(dest).sent += data.length;
     // The client discards Initial keys once it sends its first Handshake packet (RFC 9001 §4.9.1).
-    if (this.role === 'client' && !this.sentHandshakePacket && plans.some((p) => p.kind === 'handshake')) {
+    if (this.role === 'client' && !this.sentHandshakePacket && plans.some(isHandshakePlan)) {
       this.sentHandshakePacket = true;
       this.discardSpace('initial', now);
     }
@@ -1489,19 +1493,14 @@ export class QuicConnection implements DatagramEndpoint {
     const pn = space.nextPn;
     const pnLength = packetNumberLength(pn, space.largestAcked);
     const headerSize = kind === '1rtt' ? shortHeaderSize(this.cids.activeRemote.cid.length, pnLength) : this.longHeaderSizeFor({ space: id, kind, keys, frames: [], pn, pnLength, headerSize: 0, payloadSize: 0 });
-    let avail = room - headerSize - AEAD_TAG_LENGTH;
-    if (avail < 24) return undefined;
-    const availAtStart = avail;
-    const frames: Frame[] = [];
-    const add = (f: Frame): boolean => {
-      const size = frameSize(f);
-      if (size > avail) return false;
-      frames.push(f);
-      avail -= size;
-      return true;
-    };
+    const availAtStart = room - headerSize - AEAD_TAG_LENGTH;
+    if (availAtStart < 24) return undefined;
+    // The packet being filled lives in planFrames/planAvail (see addFrame): no closures or arrays per call, which
+    // matters because most calls (every poll that finds nothing to send) end with no frame at all.
+    this.planAvail = availAtStart;
+    this.planFrames = undefined;
     if (only) {
-      for (const f of only) add(f);
+      for (const f of only) this.addFrame(f);
     } else if (this.phase === 'closing') {
       if (!this.closeFrame) return undefined;
       // During the handshake the close goes in every space the peer might read; application details stay hidden (RFC 9000 §10.2.3).
@@ -1511,7 +1510,7 @@ export class QuicConnection implements DatagramEndpoint {
         f = { type: 'connection_close', application: false, errorCode: TransportErrorCode.APPLICATION_ERROR, frameType: 0, reason: '' };
       }
       if (kind === '0rtt') return undefined;
-      add(f);
+      this.addFrame(f);
     } else {
       const probe = this.probesPending[id] > 0;
       // Congestion control limits ack-eliciting packets; ACK-only packets and probes always go (RFC 9002 §7).
@@ -1521,30 +1520,30 @@ export class QuicConnection implements DatagramEndpoint {
       // quick-ACK mode, so the peer samples RTT and frees its buffers promptly.
       // A peer that asked for an ACK frequency (ack-frequency.ts) gets what it asked for instead.
       const quickAck = space.ackElicitingReceived <= QUICK_ACK_PACKETS && !space.ackPolicy;
-      if (ackPending && (space.ackDue(now) || (quickAck && !ccBlocked))) add(this.ackFrame(space, now));
+      if (ackPending && (space.ackDue(now) || (quickAck && !ccBlocked))) this.addFrame(this.ackFrame(space, now));
       // A 1-RTT probe repeats our ACK even when nothing new arrived: the last one may have been lost (see onLossTimer).
-      else if (probe && kind === '1rtt' && !space.received.isEmpty()) add(this.ackFrame(space, now));
+      else if (probe && kind === '1rtt' && !space.received.isEmpty()) this.addFrame(this.ackFrame(space, now));
       // PTO probes ask a peer that supports it to acknowledge at once rather than after its (requested) ACK delay (draft §7).
-      const immediateAck = probe && kind === '1rtt' && this.ackFrequencyOut !== undefined && avail > 1;
-      if (immediateAck) avail -= 1;
-      if (!ccBlocked && ackPending && frames.length === 0) {
+      const immediateAck = probe && kind === '1rtt' && this.ackFrequencyOut !== undefined && this.planAvail > 1;
+      if (immediateAck) this.planAvail -= 1;
+      if (!ccBlocked && ackPending && this.planFrames === undefined) {
         // Past that, a not-yet-due ACK only rides along on a packet that goes anyway: alone it would make one ACK-only
         // packet per received packet instead of one per two (RFC 9000 §13.2.2), doubling reverse traffic and its crypto.
         const ack = this.ackFrame(space, now);
         const ackSize = frameSize(ack);
-        avail -= ackSize;
-        if (avail > 0) this.fillFrames(id, kind, space, add, () => avail);
-        if (frames.length) frames.unshift(ack);
-        else avail += ackSize;
+        this.planAvail -= ackSize;
+        if (this.planAvail > 0) this.fillFrames(id, kind, space);
+        if (this.planFrames) (this.planFrames as Frame[]).unshift(ack);
+        else this.planAvail += ackSize;
       } else if (!ccBlocked) {
-        this.fillFrames(id, kind, space, add, () => avail);
+        this.fillFrames(id, kind, space);
       }
       if (immediateAck) {
         // In front: a STREAM frame without Length must stay last.
-        frames.unshift(IMMEDIATE_ACK);
+        (this.planFrames ??= []).unshift(IMMEDIATE_ACK);
       }
-      const eliciting = isAckEliciting(frames as { type: FrameTypeName }[]);
-      if (probe && !eliciting) add({ type: 'ping' });
+      const eliciting = this.planFrames !== undefined && isAckEliciting(this.planFrames as { type: FrameTypeName }[]);
+      if (probe && !eliciting) this.addFrame({ type: 'ping' });
       if (probe) {
         this.probesPending[id]--;
         // Both probes of a PTO carry the CRYPTO data (RFC 9002 §6.2.4 allows the same data twice): with only the first
@@ -1553,14 +1552,16 @@ export class QuicConnection implements DatagramEndpoint {
         if (this.probesPending[id] > 0 && id !== 'application') this.requeueUnackedCrypto(id);
       }
       if (this.pendingPing && kind === '1rtt' && !eliciting) {
-        add({ type: 'ping' });
+        this.addFrame({ type: 'ping' });
         this.pendingPing = false;
       }
     }
-    if (!frames.length) return undefined;
+    const frames = this.planFrames as Frame[] | undefined;
+    this.planFrames = undefined;
+    if (!frames || !frames.length) return undefined;
     if (frames.some(isAck)) space.onAckSent();
-    // Every frame came in through add() or, for a riding ACK, was charged to `avail` as well: what it lost is the payload.
-    let payloadSize = availAtStart - avail;
+    // Every frame came in through addFrame() or, for a riding ACK, was charged to planAvail as well: what it lost is the payload.
+    let payloadSize = availAtStart - this.planAvail;
     const minPayload = minPayloadForSample(pnLength);
     if (payloadSize < minPayload) {
       addPadding(frames, minPayload - payloadSize);
@@ -1579,48 +1580,65 @@ export class QuicConnection implements DatagramEndpoint {
     return { type: 'ack', ranges: space.ackRanges(), ackDelay: Math.floor(delayUs / 2 ** exponent) };
   }
 
-  private fillFrames(id: SpaceId, kind: PlannedPacket['kind'], space: PacketSpace, add: (f: Frame) => boolean, avail: () => number): void {
+  /** The frames of the packet planPacket is filling (allocated with the first one) and the payload room left. */
+  private planFrames: Frame[] | undefined;
+  private planAvail = 0;
+
+  /** Adds `f` to the packet being planned if it fits in planAvail. */
+  private addFrame(f: Frame): boolean {
+    const size = frameSize(f);
+    if (size > this.planAvail) return false;
+    (this.planFrames ??= []).push(f);
+    this.planAvail -= size;
+    return true;
+  }
+
+  private fillFrames(id: SpaceId, kind: PlannedPacket['kind'], space: PacketSpace): void {
     // CRYPTO first: the handshake cannot progress without it.
     if (kind !== '0rtt') {
-      while (space.cryptoSend.hasData() && avail() > 8) {
+      while (space.cryptoSend.hasData() && this.planAvail > 8) {
         const offset = space.cryptoSend.nextOffset();
-        const fit = maxCryptoDataFitting(avail(), offset);
+        const fit = maxCryptoDataFitting(this.planAvail, offset);
         if (fit <= 0) break;
         const next = space.cryptoSend.nextChunk(fit, Number.MAX_SAFE_INTEGER);
         if (!next) break;
-        add({ type: 'crypto', offset: next.chunk.offset, data: next.chunk.data });
+        this.addFrame({ type: 'crypto', offset: next.chunk.offset, data: next.chunk.data });
       }
     }
     if (id !== 'application') return;
     if (kind === '1rtt') {
-      if (this.handshakeDonePending && this.role === 'server' && add({ type: 'handshake_done' })) this.handshakeDonePending = false;
-      if (this.newTokenPending && this.role === 'server' && add({ type: 'new_token', token: this.newTokenPending })) this.newTokenPending = undefined;
+      if (this.handshakeDonePending && this.role === 'server' && this.addFrame({ type: 'handshake_done' })) this.handshakeDonePending = false;
+      if (this.newTokenPending && this.role === 'server' && this.addFrame({ type: 'new_token', token: this.newTokenPending })) this.newTokenPending = undefined;
       while (this.pathResponses.length && sameAddress(this.pathResponses[0]!.to, this.path.remote)) {
-        if (!add({ type: 'path_response', data: this.pathResponses[0]!.data })) break;
+        if (!this.addFrame({ type: 'path_response', data: this.pathResponses[0]!.data })) break;
         this.pathResponses.shift();
       }
-      if (this.path.challengePending && this.path.challenge && add({ type: 'path_challenge', data: this.path.challenge })) {
+      if (this.path.challengePending && this.path.challenge && this.addFrame({ type: 'path_challenge', data: this.path.challenge })) {
         this.path.challengePending = false;
         // A lost PATH_RESPONSE is never resent by the peer and an acknowledged challenge is not "lost": without a timer
         // of its own the path would stay unvalidated, held to 3x what the peer sends, for the rest of the connection.
         this.path.challengesSent = (this.path.challengesSent ?? 0) + 1;
         this.path.challengeRetryAt = this.clockNow + this.ptoPeriod() * 2 ** (this.path.challengesSent - 1);
       }
-      for (const f of this.cids.takeNewConnectionIds()) {
-        if (!add({ type: 'new_connection_id', sequence: f.sequence, retirePriorTo: f.retirePriorTo, connectionId: f.cid, resetToken: f.resetToken })) this.cids.onNewConnectionIdLost(f.sequence);
+      const newIds = this.cids.takeNewConnectionIds();
+      for (let i = 0; i < newIds.length; i++) {
+        const f = newIds[i]!;
+        if (!this.addFrame({ type: 'new_connection_id', sequence: f.sequence, retirePriorTo: f.retirePriorTo, connectionId: f.cid, resetToken: f.resetToken })) this.cids.onNewConnectionIdLost(f.sequence);
       }
-      for (const seq of this.cids.takeRetirements()) if (!add({ type: 'retire_connection_id', sequence: seq })) this.cids.onRetireLost(seq);
+      const retirements = this.cids.takeRetirements();
+      for (let i = 0; i < retirements.length; i++) if (!this.addFrame({ type: 'retire_connection_id', sequence: retirements[i]! })) this.cids.onRetireLost(retirements[i]!);
       const ackFrequency = this.ackFrequencyOut?.take();
       if (ackFrequency) {
-        if (!add(ackFrequency)) this.ackFrequencyOut!.onLost(ackFrequency);
+        if (!this.addFrame(ackFrequency)) this.ackFrequencyOut!.onLost(ackFrequency);
         this.syncPeerMaxAckDelay();
       }
     }
-    for (const f of this.streams.controlFrames()) if (!add(f)) this.streams.onFrameLost(f);
-    while (avail() > 4) {
-      const f = this.streams.nextStreamFrame(avail(), true);
+    const control = this.streams.controlFrames();
+    for (let i = 0; i < control.length; i++) if (!this.addFrame(control[i]!)) this.streams.onFrameLost(control[i]!);
+    while (this.planAvail > 4) {
+      const f = this.streams.nextStreamFrame(this.planAvail, true);
       if (!f) break;
-      if (!add(f)) {
+      if (!this.addFrame(f)) {
         this.streams.onFrameLost(f);
         break;
       }
@@ -1637,7 +1655,7 @@ export class QuicConnection implements DatagramEndpoint {
       p.kind === '1rtt'
         ? writeShortHeader(w, { dcid, keyPhase: p.keyPhase }, truncated, p.pnLength)
         : writeLongHeader(w, { type: p.kind, version: this.version, dcid, scid: this.localCid, token: p.kind === 'initial' ? (this.role === 'client' ? this.token : EMPTY_TOKEN) : undefined }, truncated, p.pnLength, p.payloadSize + AEAD_TAG_LENGTH);
-    for (const f of p.frames) encodeFrame(w, f);
+    for (let i = 0; i < p.frames.length; i++) encodeFrame(w, p.frames[i]!);
     const size = p.headerSize + p.payloadSize + AEAD_TAG_LENGTH;
     // The Length field and the datagram size were computed from the plan: a frame encoding to another size is a bug here.
     if (w.length - start !== size - AEAD_TAG_LENGTH) throw new Error(`${p.kind} packet ${p.pn}: planned ${size - AEAD_TAG_LENGTH} bytes, wrote ${w.length - start}`);
@@ -1652,7 +1670,8 @@ export class QuicConnection implements DatagramEndpoint {
       const t = p.frames[i]!.type;
       if (t !== 'ack' && t !== 'padding') continue;
       kept = [];
-      for (const f of p.frames) {
+      for (let j = 0; j < p.frames.length; j++) {
+        const f = p.frames[j]!;
         if (f.type === 'padding') padded = true;
         else if (f.type !== 'ack') kept.push(f);
       }
@@ -1710,13 +1729,15 @@ export class QuicConnection implements DatagramEndpoint {
   /** Fate of application-space packets for pmtu.ts: probes acknowledged or lost, and black-hole evidence from the rest. */
   private pmtuFeedback(acked: readonly SentPacket<Frame>[], lost: readonly SentPacket<Frame>[], now: number): void {
     if (this.pmtu.state === 'disabled') return;
-    for (const p of acked) {
+    for (let i = 0; i < acked.length; i++) {
+      const p = acked[i]!;
       if (!p.pmtuProbe) continue;
       const u = this.pmtu.onProbeAcked(p.pn, p.size, now);
       if (u) this.applyMtu(u);
     }
     this.pmtu.onAcked(acked);
-    for (const p of lost) {
+    for (let i = 0; i < lost.length; i++) {
+      const p = lost[i]!;
       if (!p.pmtuProbe) continue;
       const u = this.pmtu.onProbeLost(p.pn, p.size, now);
       if (u) this.applyMtu(u);
@@ -1850,8 +1871,12 @@ function isAck(f: Frame): boolean {
   return f.type === 'ack';
 }
 
+function isHandshakePlan(p: PlannedPacket): boolean {
+  return p.kind === 'handshake';
+}
+
 function carriesPathChallenge(p: PlannedPacket): boolean {
-  for (const f of p.frames) if (f.type === 'path_challenge') return true;
+  for (let i = 0; i < p.frames.length; i++) if (p.frames[i]!.type === 'path_challenge') return true;
   return false;
 }
 

@@ -278,7 +278,9 @@ const VARINT_BOUNDS: [number, number][] = [
 /** Largest n for which `base` + Length(n) + n fits in `space`; 0 when not even one byte fits. */
 function largestFitting(space: number, base: number): number {
   let best = 0;
-  for (const [width, max] of VARINT_BOUNDS) {
+  for (let i = 0; i < VARINT_BOUNDS.length; i++) {
+    const width = VARINT_BOUNDS[i]![0];
+    const max = VARINT_BOUNDS[i]![1];
     const n = Math.min(space - base - width, max);
     if (n > best) best = n;
   }

@@ -132,7 +132,8 @@ export class PmtuDiscovery {
 
   /** Ordinary packets acknowledged: a full-size one shows the size in use still gets through. */
   onAcked(packets: readonly Fate[]): void {
-    for (const p of packets) {
+    for (let i = 0; i < packets.length; i++) {
+      const p = packets[i]!;
       if (p.pmtuProbe) continue;
       if (p.size > BASE_PLPMTU) {
         if (p.timeSent > this.largeAckedSentAt) this.largeAckedSentAt = p.timeSent;
@@ -150,7 +151,8 @@ export class PmtuDiscovery {
    */
   onLost(packets: readonly Fate[]): MtuUpdate | undefined {
     if (this.current <= BASE_PLPMTU) return undefined;
-    for (const p of packets) {
+    for (let i = 0; i < packets.length; i++) {
+      const p = packets[i]!;
       if (p.pmtuProbe || p.size <= BASE_PLPMTU || p.timeSent <= this.largeAckedSentAt) continue;
       this.suspectLosses++;
       if (p.timeSent < this.firstSuspectSentAt) this.firstSuspectSentAt = p.timeSent;

@@ -218,7 +218,7 @@ export class Recovery<F> {
       if (p.inFlight && p.pn >= s.firstPnOnPath) inFlightAcked.push(p);
     }
     if (newlyAcked.length === 0) return { newlyAcked, lost: [], rttUpdated: false, persistentCongestion: false };
-    for (const p of newlyAcked) this.removeSent(s, p);
+    for (let i = 0; i < newlyAcked.length; i++) this.removeSent(s, newlyAcked[i]!);
 
     // An RTT sample needs the largest acknowledged to be newly acknowledged and something ack-eliciting acknowledged.
     let rttUpdated = false;
