@@ -1,7 +1,7 @@
 // Pure-JS CryptoProvider over @noble/*: AEAD (RFC 5116, RFC 8439 §2.8), QUIC header protection (RFC 9001 §5.4.3-§5.4.4), HKDF (RFC 5869), ECDHE (RFC 8446 §7.4), signatures (RFC 8446 §4.2.3).
 
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { aesEncryptBlockPrefix, expandAesKey } from './aes-block.js';
+import { unsafe as aesInternals } from '@noble/ciphers/aes.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { hmac } from '@noble/hashes/hmac.js';
@@ -84,16 +84,16 @@ function makeHeaderProtection(name: HeaderProtectionName, key: Uint8Array): Head
       },
     };
   }
-  // Expand the AES key once (a fresh ecb() would rerun the key schedule per sample) and encrypt the sample where it
-  // lies: header protection runs twice per packet, so it allocates only the 5-byte mask it returns. The block function
-  // is aes-block.ts's small-table one, not noble's (whose 512 KiB of tables miss cache inside a transfer).
-  const expanded = expandAesKey(key);
+  // Expand the AES key once (a fresh ecb() would rerun the key schedule per sample) and encrypt in one scratch block:
+  // header protection runs twice per packet, so it allocates only the 5-byte mask it returns.
+  const expanded = aesInternals.expandKeyLE(key);
+  const block = new Uint8Array(16);
   return {
     mask(sample) {
       if (sample.length < 16) throw new CryptoError('header protection sample must be 16 bytes');
-      const out = new Uint8Array(5);
-      aesEncryptBlockPrefix(expanded, sample, 0, out, 5);
-      return out;
+      block.set(sample.subarray(0, 16));
+      aesInternals.encryptBlock(expanded, block);
+      return block.slice(0, 5);
     },
   };
 }

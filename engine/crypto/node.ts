@@ -143,12 +143,19 @@ function makeAead(name: AeadName, key: Uint8Array): Aead {
 
 function makeHeaderProtection(name: HeaderProtectionName, key: Uint8Array): HeaderProtection {
   if (key.length !== HP_KEY_LENGTH[name]) throw new CryptoError(`${name} header protection: key must be ${HP_KEY_LENGTH[name]} bytes`);
-  // Both schemes reuse the noble backend's single-block code on a key expanded once (for AES, aes-block.ts's 4 KiB
-  // T-tables). Measured for issue 15 (bench/crypto.ts, interleaved, same process): noble's AES 1.7–2.8 µs per mask
-  // against 4.2–4.5 µs for one reused node:crypto aes-128-ecb cipher fed each sample — the call into OpenSSL costs
-  // more than the block itself; aes-block.ts takes ~0.13 µs in a loop, and its tables stay in cache inside a transfer
-  // where noble's 512 KiB ones did not. For ChaCha20 OpenSSL would need a cipher object per sample (its IV).
-  return nobleCrypto.headerProtection(name, key);
+  // ChaCha20's sample is its counter and nonce, so OpenSSL would need a cipher object per sample: the noble backend's
+  // single-block code serves it. For AES one ECB cipher per key is fed every sample: AES-NI needs no lookup tables, so
+  // it costs the same inside a transfer as alone (P1 run, issue 15: 2.8–4.9 µs per mask, against 5–8.7 µs for noble's
+  // table-driven AES, whose 512 KiB of tables miss cache between two packets).
+  if (name === 'chacha20') return nobleCrypto.headerProtection(name, key);
+  const ecb = createCipheriv(name === 'aes-128' ? 'aes-128-ecb' : 'aes-256-ecb', key, null);
+  ecb.setAutoPadding(false);
+  return {
+    mask(sample) {
+      if (sample.length < 16) throw new CryptoError('header protection sample must be 16 bytes');
+      return ecb.update(sample.subarray(0, 16)).subarray(0, 5);
+    },
+  };
 }
 
 // Raw X25519 keys go in and out as JWK: OpenSSL 3's DER decoders and encoders cost about 1.4 ms per PKCS#8 import
