@@ -16,8 +16,6 @@ const K = new Int32Array([
 ]);
 const IV = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
 const W = new Int32Array(64);
-/** One block being filled (the tail of the message, then the padding). */
-const BLOCK = new Uint8Array(64);
 
 function compress(st: Int32Array, blk: Uint8Array, off: number): void {
   const w = W;
@@ -54,51 +52,41 @@ function compress(st: Int32Array, blk: Uint8Array, off: number): void {
   st[7] = (st[7]! + h) | 0;
 }
 
+/** Scratch for a message and its padding (callers keep inputs to at most a few blocks; longer ones grow it). */
+let scratch = new Uint8Array(256);
+
 /**
  * Hashes `parts` (in order) into `st`, a state that has already absorbed `prefix` bytes (0, or 64 for an HMAC pad
  * block), pads, and writes the 32-byte digest at `out[outOff]`. `st` is consumed.
  */
 function finish(st: Int32Array, prefix: number, parts: readonly Uint8Array[], out: Uint8Array, outOff: number): void {
-  const blk = BLOCK;
-  let fill = 0;
-  let total = prefix;
-  for (const p of parts) {
-    total += p.length;
-    let i = 0;
-    if (fill) {
-      const take = Math.min(64 - fill, p.length);
-      blk.set(p.subarray(0, take), fill);
-      fill += take;
-      i = take;
-      if (fill < 64) continue;
-      compress(st, blk, 0);
-      fill = 0;
-    }
-    for (; i + 64 <= p.length; i += 64) compress(st, p, i);
-    if (i < p.length) {
-      blk.set(p.subarray(i), 0);
-      fill = p.length - i;
-    }
+  let len = 0;
+  for (let j = 0; j < parts.length; j++) len += parts[j]!.length;
+  const padded = (len + 9 + 63) & ~63;
+  if (scratch.length < padded) scratch = new Uint8Array(padded * 2);
+  const m = scratch;
+  let o = 0;
+  for (let j = 0; j < parts.length; j++) {
+    const p = parts[j]!;
+    if (p.length > 32) {
+      m.set(p, o);
+      o += p.length;
+    } else for (let i = 0; i < p.length; i++) m[o++] = p[i]!;
   }
-  blk[fill++] = 0x80;
-  if (fill > 56) {
-    blk.fill(0, fill);
-    compress(st, blk, 0);
-    fill = 0;
-  }
-  blk.fill(0, fill, 56);
+  m[o++] = 0x80;
+  while (o < padded - 8) m[o++] = 0;
   // Bit length, big-endian 64-bit (inputs here stay far below 2^53 bits).
-  const bits = total * 8;
+  const bits = (prefix + len) * 8;
   const hi = Math.floor(bits / 0x100000000);
-  blk[56] = hi >>> 24;
-  blk[57] = hi >>> 16;
-  blk[58] = hi >>> 8;
-  blk[59] = hi;
-  blk[60] = bits >>> 24;
-  blk[61] = bits >>> 16;
-  blk[62] = bits >>> 8;
-  blk[63] = bits;
-  compress(st, blk, 0);
+  m[o++] = hi >>> 24;
+  m[o++] = hi >>> 16;
+  m[o++] = hi >>> 8;
+  m[o++] = hi;
+  m[o++] = bits >>> 24;
+  m[o++] = bits >>> 16;
+  m[o++] = bits >>> 8;
+  m[o++] = bits;
+  for (let off = 0; off < padded; off += 64) compress(st, m, off);
   for (let i = 0; i < 8; i++) {
     const v = st[i]!;
     out[outOff++] = v >>> 24;
@@ -136,11 +124,14 @@ export function hmacSha256Key(key: Uint8Array): HmacSha256Key {
 
 const innerDigest = new Uint8Array(32);
 const innerList = [innerDigest];
+const state = new Int32Array(8);
 
 /** HMAC-SHA-256(key, parts concatenated) into out[outOff..outOff+32). */
 export function hmacSha256Into(key: HmacSha256Key, parts: readonly Uint8Array[], out: Uint8Array, outOff = 0): void {
-  finish(key.inner.slice(), 64, parts, innerDigest, 0);
-  finish(key.outer.slice(), 64, innerList, out, outOff);
+  state.set(key.inner);
+  finish(state, 64, parts, innerDigest, 0);
+  state.set(key.outer);
+  finish(state, 64, innerList, out, outOff);
 }
 
 export function hmacSha256(key: HmacSha256Key, ...parts: Uint8Array[]): Uint8Array {
