@@ -1,7 +1,9 @@
 // One unit of work for `run`, `fuzz` and `replay`: a scenario file, a seed and how to run it; executed in-process or in
 // a worker thread, always with the same inputs, so results never depend on how many jobs run side by side.
 
+import { readFileSync } from 'node:fs';
 import { loadScenario, parseScenario } from '../scenario/load.js';
+import type { Scenario } from '../scenario/model.js';
 import { PEERS } from '../peers/self.js';
 import type { FaultName } from '../peers/types.js';
 import type { FateList } from './network.js';
@@ -27,10 +29,33 @@ export type JobOutcome = { ok: true; result: RunRecord; description: string } | 
 
 export const DEFAULT_SEED = 1;
 
+/**
+ * The last scenario parsed in this thread, by file and exact text. A fuzz sweep runs one file for every seed, and
+ * parsing plus schema validation cost ~6 ms per job (as much as a whole one-handshake run); the file is still read
+ * each time, so an edited file is parsed again. Scenario objects are never modified by a run.
+ */
+let lastParsed: { file: string; text: string; scenario: Scenario } | undefined;
+
+function scenarioOf(job: Job): Scenario {
+  if (job.text === undefined) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(job.file, 'utf8');
+    } catch {
+      return loadScenario(job.file); // its error message for an unreadable file
+    }
+    if (lastParsed && lastParsed.file === job.file && lastParsed.text === text) return lastParsed.scenario;
+    const scenario = parseScenario(text, job.file);
+    lastParsed = { file: job.file, text, scenario };
+    return scenario;
+  }
+  return parseScenario(job.text, job.file);
+}
+
 export function executeJob(job: Job): JobOutcome {
   let scenario;
   try {
-    scenario = job.text !== undefined ? parseScenario(job.text, job.file) : loadScenario(job.file);
+    scenario = scenarioOf(job);
   } catch (e) {
     return { ok: false, error: (e as Error).message };
   }
