@@ -203,7 +203,8 @@ const b64url = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).
 function ecdhGenerate(group: EcdhGroup, random: (n: number) => Uint8Array): EcdhKeyPair {
   if (group === 'x25519') {
     const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(random(32)), x: '' }, format: 'jwk' });
-    const publicKey = own(Buffer.from(createPublicKey(privateKey).export({ format: 'jwk' }).x ?? '', 'base64url'));
+    // The private key's own JWK carries the public half: no second KeyObject (createPublicKey) per key share.
+    const publicKey = own(Buffer.from(privateKey.export({ format: 'jwk' }).x ?? '', 'base64url'));
     if (publicKey.length !== 32) throw new CryptoError('x25519: key generation failed');
     return {
       group,
