@@ -12,6 +12,7 @@ import { cryptoProvider, nobleCrypto, nodeCrypto, CryptoError, type CryptoProvid
 import { hkdfExpandLabel } from '../engine/crypto/hkdf-label.js';
 import { chacha20BlockFunction } from '../engine/crypto/chacha-block.js';
 import { seededRandom } from '../engine/crypto/random.js';
+import { hmacSha256, hmacSha256Key, sha256 } from '../engine/crypto/sha256.js';
 import { fromHex, hex } from '../engine/wire/bytes.js';
 import { makePki } from './helpers/pki.js';
 
@@ -133,6 +134,31 @@ test('cryptoProvider() selects backends by name, noble by default', () => {
   expect(cryptoProvider('noble').name).toBe('noble');
   expect(cryptoProvider('node')).toBe(nodeCrypto);
   expect(() => cryptoProvider('openssl' as 'node')).toThrow(/unknown crypto backend/);
+});
+
+test('sha256.ts: SHA-256, HMAC-SHA-256 and the JS HKDF of the node backend equal OpenSSL for every length 0..200, long keys, and never reuse a changed PRK', () => {
+  for (let n = 0; n <= 200; n++) {
+    const d = nodeCryptoLib.randomBytes(n);
+    expect(hex(sha256(d))).toBe(nodeCryptoLib.createHash('sha256').update(d).digest('hex'));
+    for (const kl of [0, 32, 64, 65, 130]) {
+      const k = nodeCryptoLib.randomBytes(kl);
+      expect(hex(hmacSha256(hmacSha256Key(k), d.subarray(0, n >> 1), d.subarray(n >> 1)))).toBe(nodeCryptoLib.createHmac('sha256', k).update(d).digest('hex'));
+    }
+    const prk = nodeCryptoLib.randomBytes(32);
+    const info = d.subarray(0, n % 90);
+    const reference = (key: Uint8Array, len: number) => {
+      let t = Buffer.alloc(0);
+      let o = Buffer.alloc(0);
+      for (let i = 1; o.length < len; i++) {
+        t = nodeCryptoLib.createHmac('sha256', key).update(Buffer.concat([t, info, Buffer.from([i])])).digest();
+        o = Buffer.concat([o, t]);
+      }
+      return o.subarray(0, len).toString('hex');
+    };
+    for (const len of [12, 16, 32, 33, 100]) expect(hex(nodeCrypto.hkdfExpand('sha256', prk, info, len))).toBe(reference(prk, len));
+    prk[0]! ^= 1; // the same (Buffer) object with other bytes: the cached pad states must not be used
+    expect(hex(nodeCrypto.hkdfExpand('sha256', prk, info, 32))).toBe(reference(prk, 32));
+  }
 });
 
 test('ChaCha20 block function: RFC 8439 §2.3.2 keystream block, and counter 0xffffffff matches OpenSSL', () => {

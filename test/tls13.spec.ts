@@ -255,6 +255,26 @@ for (const backend of BACKENDS) {
       expect(a).not.toEqual(client.session.exportKeyingMaterial!('EXPERIMENTAL crosswire', new Uint8Array(0), 32));
     });
 
+    test('handshake-only state is released once both Finished are through; tickets and exporters still work', () => {
+      // Issue 15 (memory per idle connection): the key schedule, transcript hash, handshake secrets and ECDHE keys go.
+      const e = env(backend, 'release');
+      const sc = serverConfig(e, loadIdentity('ec'), { ticketKey: TICKET_KEY, ticketCount: 0 });
+      const first = connect(clientConfig(e), sc);
+      for (const s of [first.client.session, first.server.session]) {
+        const internals = s as unknown as { ks?: unknown; transcript: { hash(): Uint8Array }; clientHandshakeSecret?: unknown };
+        expect(internals.ks).toBeUndefined();
+        expect(internals.clientHandshakeSecret).toBeUndefined();
+        expect(() => internals.transcript.hash()).toThrow(/released/);
+      }
+      expect((first.client.session as unknown as { shares: Map<string, unknown> }).shares.size).toBe(0);
+      const ctx = Uint8Array.of(7);
+      expect(first.client.session.exportKeyingMaterial!('EXPERIMENTAL crosswire', ctx, 16)).toEqual(first.server.session.exportKeyingMaterial!('EXPERIMENTAL crosswire', ctx, 16));
+      first.server.session.sendSessionTicket();
+      pump(first.client, first.server);
+      const r = connect(clientConfig(e, { session: tickets(first.client)[0] }), sc);
+      expect(r.server.session.resumed).toBe(true);
+    });
+
     test('an untrusted client certificate is unknown_ca at the server', () => {
       const e = env(backend, 'untrusted-client');
       const id = loadIdentity('untrusted');

@@ -72,6 +72,9 @@ function makeAead(name: AeadName, key: Uint8Array): Aead {
   };
 }
 
+/** Scratch block of every AES header-protection key (see makeHeaderProtection). */
+const HP_BLOCK = new Uint8Array(16);
+
 function makeHeaderProtection(name: HeaderProtectionName, key: Uint8Array): HeaderProtection {
   if (key.length !== HP_KEY_LENGTH[name]) throw new CryptoError(`${name} header protection: key must be ${HP_KEY_LENGTH[name]} bytes`);
   if (name === 'chacha20') {
@@ -87,7 +90,7 @@ function makeHeaderProtection(name: HeaderProtectionName, key: Uint8Array): Head
   // Expand the AES key once (a fresh ecb() would rerun the key schedule per sample) and encrypt in one scratch block:
   // header protection runs twice per packet, so it allocates only the 5-byte mask it returns.
   const expanded = aesInternals.expandKeyLE(key);
-  const block = new Uint8Array(16);
+  const block = HP_BLOCK; // shared: mask() is synchronous and returns a copy (one scratch array less per key, issue 15)
   return {
     mask(sample) {
       if (sample.length < 16) throw new CryptoError('header protection sample must be 16 bytes');

@@ -4,7 +4,8 @@
 // for the private scalar k is exactly k·G, the HMAC-DRBG runs on node:crypto HMAC, and the rest is BigInt arithmetic
 // modulo n. The bytes equal noble's sign(digest, d, { prehash: false, format: 'der' }) (test/crypto.spec.ts checks).
 
-import { createECDH, createHmac } from 'node:crypto';
+import { createECDH, createHmac, type ECDH } from 'node:crypto';
+import { hmacSha256, hmacSha256Key } from './sha256.js';
 
 interface Curve {
   readonly openssl: string;
@@ -22,6 +23,9 @@ const CURVES: Record<'secp256r1' | 'secp384r1', Curve> = {
     hash: 'sha384',
   },
 };
+
+/** One ECDH object per curve, reused: only its private scalar is set per signature (k), and nothing else is kept. */
+const ecdhByCurve: Partial<Record<'secp256r1' | 'secp384r1', ECDH>> = {};
 
 function toBig(b: Uint8Array): bigint {
   return b.length ? BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex')) : 0n;
@@ -65,19 +69,23 @@ export function ecdsaSignDeterministic(curveName: 'secp256r1' | 'secp384r1', has
   const e = toBig(digest) % c.n; // bits2int(h) mod n; qlen = hlen here
   const h1 = toBytes(e, c.bytes); // bits2octets(h)
   const xo = toBytes(x, c.bytes); // int2octets(x)
-  const hmac = (key: Buffer, ...parts: Uint8Array[]) => {
-    const m = createHmac(c.hash, key);
-    for (const p of parts) m.update(p);
-    return m.digest();
-  };
+  // SHA-256 HMACs on sha256.ts: twelve-odd one-block HMACs per signature, each cheaper in JS than a node:crypto call.
+  const hmac =
+    c.hash === 'sha256'
+      ? (key: Uint8Array, ...parts: Uint8Array[]): Buffer => Buffer.from(hmacSha256(hmacSha256Key(key), ...parts).buffer)
+      : (key: Uint8Array, ...parts: Uint8Array[]): Buffer => {
+          const m = createHmac(c.hash, key);
+          for (const p of parts) m.update(p);
+          return m.digest();
+        };
   // RFC 6979 §3.2 steps b–f.
-  let v = Buffer.alloc(c.bytes, 0x01);
-  let k = Buffer.alloc(c.bytes, 0x00);
+  let v: Buffer = Buffer.alloc(c.bytes, 0x01);
+  let k: Buffer = Buffer.alloc(c.bytes, 0x00);
   k = hmac(k, v, Buffer.from([0x00]), xo, h1);
   v = hmac(k, v);
   k = hmac(k, v, Buffer.from([0x01]), xo, h1);
   v = hmac(k, v);
-  const ecdh = createECDH(c.openssl);
+  const ecdh = (ecdhByCurve[curveName] ??= createECDH(c.openssl));
   for (let attempt = 0; attempt < 64; attempt++) {
     v = hmac(k, v); // tlen = qlen = hlen: one block is T
     const kk = toBig(v);

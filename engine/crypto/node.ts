@@ -43,6 +43,7 @@ import { AEAD_KEY_LENGTH, HP_KEY_LENGTH, allZero, describeAlgorithm } from './co
 import { byteLength, bitLength, emsaPssEncode, i2osp, type RsaHash } from './rsa.js';
 import { drawP256Scalar, nobleCrypto } from './noble.js';
 import { ecdsaSignDeterministic } from './node-ecdsa.js';
+import { hmacSha256, hmacSha256Into, hmacSha256Key, sha256, type HmacSha256Key } from './sha256.js';
 
 const HASH_LENGTH: Record<HashName, number> = { sha256: 32, sha384: 48 };
 const RSA_HASH_LENGTH: Record<RsaHash['name'], number> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
@@ -62,7 +63,36 @@ function wrapHasher(h: Hash): ReturnType<CryptoProvider['hasher']> {
   };
 }
 
+/** Inputs up to this size are hashed by sha256.ts; longer ones by OpenSSL, whose hardware SHA wins on bulk data. */
+const JS_SHA256_MAX = 1024;
+
+/**
+ * The last few HKDF PRKs with their HMAC pad blocks compressed (RFC 8446 labels expand one secret two or three times
+ * in a row: key, iv, hp; or two traffic secrets). A small ring by array identity, not a WeakMap: a WeakMap entry would
+ * live as long as its secret, and connections keep their traffic secrets (issue 15 measured +5 KiB per idle
+ * connection). An entry is used only while the array still holds the bytes it was made from, so a caller that reuses
+ * or changes a buffer can never get a stale key.
+ */
+const PRK_CACHE_SIZE = 4;
+const prkCache: { prk: Uint8Array; bytes: Uint8Array; key: HmacSha256Key }[] = [];
+let prkNext = 0;
+
+function prkKey(prk: Uint8Array): HmacSha256Key {
+  for (let j = 0; j < prkCache.length; j++) {
+    const e = prkCache[j]!;
+    if (e.prk !== prk || e.bytes.length !== prk.length) continue;
+    let same = true;
+    for (let i = 0; i < prk.length; i++) if (e.bytes[i] !== prk[i]) same = false;
+    if (same) return e.key;
+  }
+  const key = hmacSha256Key(prk);
+  prkCache[prkNext] = { prk, bytes: new Uint8Array(prk), key }; // not slice(): on a Buffer that would alias
+  prkNext = (prkNext + 1) % PRK_CACHE_SIZE;
+  return key;
+}
+
 function hmac(hash: HashName, key: Uint8Array, data: Uint8Array): Uint8Array {
+  if (hash === 'sha256' && data.length <= JS_SHA256_MAX) return hmacSha256(hmacSha256Key(key), data);
   return own(createHmac(hash, key).update(data).digest());
 }
 
@@ -74,6 +104,7 @@ function hkdfExtract(hash: HashName, salt: Uint8Array, ikm: Uint8Array): Uint8Ar
 function hkdfExpand(hash: HashName, prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
   const hLen = HASH_LENGTH[hash];
   if (length > 255 * hLen) throw new CryptoError(`HKDF-Expand: length ${length} exceeds 255 * HashLen`);
+  if (hash === 'sha256' && info.length <= JS_SHA256_MAX) return hkdfExpandSha256(prk, info, length);
   // T(i) = HMAC(PRK, T(i-1) || info || i), fed as one buffer: every update() is a call into OpenSSL, and a handshake
   // derives dozens of short labels (packet keys, IVs, header-protection keys, the key schedule), nearly all one block.
   const input = Buffer.allocUnsafe(hLen + info.length + 1);
@@ -88,6 +119,19 @@ function hkdfExpand(hash: HashName, prk: Uint8Array, info: Uint8Array, length: n
     input.set(previous, 0);
   }
   return out;
+}
+
+/** hkdfExpand for SHA-256 on sha256.ts: T(i) = HMAC(PRK, T(i-1) || info || i), written straight into the output. */
+function hkdfExpandSha256(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  const key = prkKey(prk);
+  const blocks = Math.ceil(length / 32);
+  const out = new Uint8Array(blocks * 32);
+  const counter = new Uint8Array(1);
+  for (let i = 1; i <= blocks; i++) {
+    counter[0] = i;
+    hmacSha256Into(key, i === 1 ? [info, counter] : [out.subarray((i - 2) * 32, (i - 1) * 32), info, counter], out, (i - 1) * 32);
+  }
+  return blocks * 32 === length ? out : out.slice(0, length);
 }
 
 function makeAead(name: AeadName, key: Uint8Array): Aead {
@@ -167,7 +211,8 @@ const b64url = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).
 function ecdhGenerate(group: EcdhGroup, random: (n: number) => Uint8Array): EcdhKeyPair {
   if (group === 'x25519') {
     const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(random(32)), x: '' }, format: 'jwk' });
-    const publicKey = own(Buffer.from(createPublicKey(privateKey).export({ format: 'jwk' }).x ?? '', 'base64url'));
+    // The private key's own JWK carries the public half: no second KeyObject (createPublicKey) per key share.
+    const publicKey = own(Buffer.from(privateKey.export({ format: 'jwk' }).x ?? '', 'base64url'));
     if (publicKey.length !== 32) throw new CryptoError('x25519: key generation failed');
     return {
       group,
@@ -311,7 +356,7 @@ function sign(alg: SignatureAlgorithm, key: PrivateKey, message: Uint8Array, ran
 export const nodeCrypto: CryptoProvider = {
   name: 'node',
   hashLength: (hash) => HASH_LENGTH[hash],
-  hash: (hash, data) => own(createHash(hash).update(data).digest()),
+  hash: (hash, data) => (hash === 'sha256' && data.length <= JS_SHA256_MAX ? sha256(data) : own(createHash(hash).update(data).digest())),
   hasher: (hash) => wrapHasher(createHash(hash)),
   hmac,
   hkdfExtract,

@@ -27,8 +27,8 @@ export class PacketSpace {
   largestReceivedTime = 0;
   /** Largest packet number of ours the peer has acknowledged (for packet number encoding). */
   largestAcked: number | undefined;
-  /** Packet numbers received, for ACK frames and duplicate detection. */
-  readonly received = new RangeSet();
+  /** Packet numbers received, for ACK frames and duplicate detection (emptied when the space is discarded). */
+  received = new RangeSet();
   /** Ack-eliciting packets received since our last ACK. */
   ackElicitingUnacked = 0;
   /** Ack-eliciting packets received in this space in total (early in a connection every one is acknowledged). */
@@ -41,8 +41,9 @@ export class PacketSpace {
   /** Largest ack-eliciting packet number received, and the Largest Acknowledged of our last ACK (for §6.2 of the draft). */
   private largestAckEliciting = -1;
   private largestAckSent = -1;
-  readonly cryptoSend = new SendStream(-1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-  readonly cryptoRecv = new RecvStream(-1, CRYPTO_BUFFER_LIMIT);
+  /** The CRYPTO streams; replaced by empty ones when the space is discarded. */
+  cryptoSend = new SendStream(-1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  cryptoRecv = new RecvStream(-1, CRYPTO_BUFFER_LIMIT);
 
   constructor(readonly id: SpaceId) {}
 
@@ -147,6 +148,12 @@ export class PacketSpace {
     this.discarded = true;
     this.sendKeys = undefined;
     this.recvKeys = undefined;
+    // Nothing is sent, received or acknowledged in this space again (RFC 9001 §4.9): the handshake bytes still buffered
+    // (a server's certificate flight awaiting acknowledgement, ~4 KiB) and the received ranges go with the keys.
+    // Issue 15: they were most of an idle connection's leftover handshake state.
+    this.cryptoSend = new SendStream(-1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    this.cryptoRecv = new RecvStream(-1, CRYPTO_BUFFER_LIMIT);
+    this.received = new RangeSet();
     this.ackElicitingUnacked = 0;
     this.ackDeadline = undefined;
     this.ackImmediately = false;

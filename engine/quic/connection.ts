@@ -265,8 +265,10 @@ export class QuicConnection implements DatagramEndpoint {
       this.cids.setInitialRemote(opts.clientScid);
     }
     this.installInitialKeys();
-    this.tls = this.createTls();
-    this.qlog('transport:parameters_set', { owner: 'local', ...qlogParams(this.localTransportParameters()) });
+    // Built once for both uses (it was built twice per connection, the second time only for a qlog that is usually off).
+    const localParams = this.localTransportParameters();
+    this.tls = this.createTls(localParams);
+    if (this.config.qlog) this.qlog('transport:parameters_set', { owner: 'local', ...qlogParams(localParams) });
     if (this.role === 'client') {
       this.rememberedParameters();
       this.tls.start();
@@ -341,7 +343,7 @@ export class QuicConnection implements DatagramEndpoint {
     return tp;
   }
 
-  private createTls(): TlsSession {
+  private createTls(localParams: TransportParameters = this.localTransportParameters()): TlsSession {
     const c = this.config;
     return c.createTls({
       ...c.tls,
@@ -350,7 +352,7 @@ export class QuicConnection implements DatagramEndpoint {
       random: c.random,
       clock: c.clock,
       quic: true,
-      quicTransportParameters: encodeTransportParameters(this.localTransportParameters()),
+      quicTransportParameters: encodeTransportParameters(localParams),
       session: this.role === 'client' ? (c.session ?? c.tls.session) : undefined,
       earlyData: this.role === 'client' ? !!(c.session ?? c.tls.session) && (c.tls.earlyData ?? true) : c.tls.earlyData,
     });
@@ -1042,9 +1044,11 @@ export class QuicConnection implements DatagramEndpoint {
 
   private installSecret(s: TrafficSecret): boolean {
     const keys = derivePacketKeys(this.config.crypto, s.suite, s.secret, this.version);
-    const mine = (this.role === 'client') === (s.direction === 'write');
-    const keyType = `${mine ? 'client' : 'server'}_${s.epoch === 'early' ? '0rtt' : s.epoch === 'application' ? '1rtt' : s.epoch}_secret` as QlogKeyType;
-    this.qlog('security:key_updated', { key_type: keyType, trigger: 'tls', generation: 0 });
+    if (this.config.qlog) {
+      const mine = (this.role === 'client') === (s.direction === 'write');
+      const keyType = `${mine ? 'client' : 'server'}_${s.epoch === 'early' ? '0rtt' : s.epoch === 'application' ? '1rtt' : s.epoch}_secret` as QlogKeyType;
+      this.qlog('security:key_updated', { key_type: keyType, trigger: 'tls', generation: 0 });
+    }
     if (s.epoch === 'early') {
       if (s.direction === 'write') {
         this.zeroRttSend = keys;

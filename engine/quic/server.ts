@@ -181,10 +181,12 @@ export class QuicServer implements DatagramEndpoint {
       remote: from,
       local,
       now,
-      originalDcid,
-      initialDcid: h.dcid,
-      clientScid: h.scid,
-      retrySourceCid,
+      // Copies: the header's CIDs are views into the datagram, which the connection would otherwise keep alive for its
+      // whole life (issue 15: ~7 KiB per idle connection).
+      originalDcid: new Uint8Array(originalDcid),
+      initialDcid: new Uint8Array(h.dcid),
+      clientScid: new Uint8Array(h.scid),
+      retrySourceCid: retrySourceCid && new Uint8Array(retrySourceCid),
       addressValidated: validated,
       version: h.version,
       resetTokenFor: (cid) => this.resetTokenFor(cid),

@@ -389,6 +389,13 @@ export class TlsClient extends TlsSessionBase {
     this.state = 'connected';
     this.handshakeComplete = true;
     this.emit({ type: 'handshake-complete' });
+    this.shares.clear(); // the ECDHE private keys
+    this.pskSchedule = undefined;
+    this.clientHandshakeSecret = undefined;
+    this.serverHandshakeSecret = undefined;
+    this.cookie = undefined;
+    this.certificateRequest = undefined;
+    this.releaseHandshakeState();
   }
 
   private sendClientCertificate(req: { context: Uint8Array; schemes: SignatureScheme[] }): void {

@@ -360,6 +360,10 @@ export class TlsServer extends TlsSessionBase {
     this.handshakeComplete = true;
     this.emit({ type: 'handshake-complete' });
     if (this.config.ticketKey) for (let i = 0; i < (this.config.ticketCount ?? 1); i++) this.issueTicket({});
+    this.clientHandshakeSecret = undefined;
+    this.clientApplicationSecret = undefined; // appReadSecret holds it
+    this.cookie = undefined;
+    this.releaseHandshakeState();
   }
 
   sendSessionTicket(opts: { maxEarlyData?: number; appData?: Uint8Array } = {}): void {

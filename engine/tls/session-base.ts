@@ -151,6 +151,17 @@ export abstract class TlsSessionBase implements TlsSession {
     return { client, server };
   }
 
+  /**
+   * Both Finished messages are through: drop what only the handshake needed — the transcript hash state and the key
+   * schedule with its early, handshake and master secrets (RFC 9001 §4.9 discards the keys; this is the TLS side of it).
+   * Kept: the traffic secrets (key updates), the exporter and resumption master secrets (exporters, tickets), the peer's
+   * certificates and transport parameters, and the configuration. Issue 15: part of an idle connection's footprint.
+   */
+  protected releaseHandshakeState(): void {
+    this.transcript.release();
+    this.ks = undefined;
+  }
+
   /** KeyUpdate and the other post-handshake messages both roles accept (§4.6.3). */
   protected handleKeyUpdate(msg: HandshakeMessage): void {
     if (this.config.quic) throw new TlsError(Alert.unexpected_message, 'KeyUpdate is forbidden in QUIC (RFC 9001 §6)');

@@ -14,9 +14,22 @@ export class Transcript {
 
   constructor(private readonly crypto: CryptoProvider) {}
 
+  private released = false;
+
   add(message: Uint8Array): void {
+    if (this.released) return;
     if (this.hasher) this.hasher.update(message);
     else this.pending.push(message);
+  }
+
+  /**
+   * The handshake is over: drop the hash state (and any messages still waiting for a hash). Later messages are not
+   * hashed, and hash() throws: nothing after both Finished messages is part of the transcript (RFC 8446 §4.4.1).
+   */
+  release(): void {
+    this.released = true;
+    this.hasher = undefined;
+    this.pending.length = 0;
   }
 
   setHash(hash: HashName): void {
@@ -29,7 +42,7 @@ export class Transcript {
 
   /** Hash of everything so far. */
   hash(): Uint8Array {
-    if (!this.hasher) throw new Error('transcript hash not chosen yet');
+    if (!this.hasher) throw new Error(this.released ? 'transcript released after the handshake' : 'transcript hash not chosen yet');
     return this.hasher.digest();
   }
 

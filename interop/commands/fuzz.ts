@@ -60,7 +60,7 @@ export const fuzzCommand: CommandModule<object, FuzzFlags> = {
       }
       const seeds = Array.from({ length: argv.seeds }, (_, i) => argv.from + i);
       const dirOf = (seed: number) => join(argv.out, scenario.name, `seed-${seed}`);
-      const jobs: Job[] = seeds.map((seed) => ({ file: scenario.file, seed, outDir: dirOf(seed), failuresOnly: true, peer: argv.peer, ...(faults.length ? { faults } : {}) }));
+      const jobs: Job[] = seeds.map((seed) => ({ file: scenario.file, scenario, seed, outDir: dirOf(seed), failuresOnly: true, peer: argv.peer, ...(faults.length ? { faults } : {}) }));
       const progress = new Progress(jobs.length);
       const started = performance.now();
       const outcomes = await runJobs(jobs, argv.jobs, (i, o) => progress.step(`seed ${seeds[i]}`, o.ok ? o.result.verdict : 'error'));

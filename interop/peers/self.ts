@@ -38,6 +38,9 @@ function quicClient(ctx: PeerContext): RoleEndpoint {
   const c = ctx.scenario.client;
   const scripted = ctx.scripted;
   const alpn = c.alpn ?? 'hq-interop';
+  // One array for every connection: the engine indexes trust anchors per array, so a fresh one per connection would
+  // rebuild the index on each handshake.
+  const anchors = [ctx.pki.ca];
   const fleet = new ClientFleet({
     connections: scripted ? 1 : c.connections,
     parallel: c.parallel,
@@ -58,7 +61,7 @@ function quicClient(ctx: PeerContext): RoleEndpoint {
       tls: {
         serverName: 'localhost',
         alpn: [alpn],
-        verify: { ca: [ctx.pki.ca] },
+        verify: { ca: anchors },
         ...(c.cipherSuites ? { cipherSuites: c.cipherSuites as CipherSuiteName[] } : {}),
         ...(c.groups ? { groups: c.groups } : {}),
         ...(ticket ? { session: ticket, earlyData: c.zerortt } : {}),

@@ -1,11 +1,10 @@
 // Simulation PKI (RFC 5280 §4.1 certificate structure, RFC 5480/8410 key encodings): a CA and leaves made in-process.
 // Every byte is a function of fixed labels, so certificates — and therefore traces — are identical in every run.
 
-import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { p256, p384 } from '@noble/curves/nist.js';
+import { createECDH, createPrivateKey, createPublicKey } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256, sha384 } from '@noble/hashes/sha2.js';
-import { nobleCrypto } from '../../engine/crypto/noble.js';
+import { nodeCrypto } from '../../engine/crypto/node.js';
 import type { PrivateKey } from '../../engine/crypto/provider.js';
 import { loadPrivateKey } from '../../engine/tls/x509/pem.js';
 
@@ -133,7 +132,11 @@ const label = (s: string): Uint8Array => new TextEncoder().encode(`crosswire sim
 
 function ecKey(curve: 'secp256r1' | 'secp384r1', tag: string): KeyPair {
   const d = curve === 'secp256r1' ? sha256(label(tag)) : sha384(label(tag));
-  const point = curve === 'secp256r1' ? p256.getPublicKey(d, false) : p384.getPublicKey(d, false);
+  // d·G through OpenSSL: the same uncompressed point as noble's getPublicKey, without noble's ~70 ms of precomputed
+  // tables that every worker thread of a sweep would build for two keys.
+  const ecdh = createECDH(curve === 'secp256r1' ? 'prime256v1' : 'secp384r1');
+  ecdh.setPrivateKey(d);
+  const point = new Uint8Array(ecdh.getPublicKey(null, 'uncompressed'));
   const curveOid = curve === 'secp256r1' ? '1.2.840.10045.3.1.7' : '1.3.132.0.34';
   return { key: { kind: 'ec', curve, d, publicPoint: point }, spki: seq(seq(oid('1.2.840.10045.2.1'), oid(curveOid)), bits(point)) };
 }
@@ -183,7 +186,7 @@ function certificate(opts: { serial: number; subject: string; issuer: string; sp
     explicit(3, seq(...exts)),
   );
   // ECDSA nonces are RFC 6979 deterministic, so the random source is never drawn from.
-  const sig = nobleCrypto.sign('ecdsa_secp256r1_sha256', opts.signer, tbs, () => new Uint8Array(0));
+  const sig = nodeCrypto.sign('ecdsa_secp256r1_sha256', opts.signer, tbs, () => new Uint8Array(0)); // bytes equal noble's (crypto spec)
   return seq(tbs, ECDSA_SHA256, bits(sig));
 }
 

@@ -25,6 +25,8 @@ class ServerSession {
   readonly transport: ConnectionTransport;
   private app: ServerApp | undefined;
   readonly record: ServerConnectionRecord = { keyUpdates: 0, served: 0 };
+  /** Closed and its final events read (ServerHost stops visiting it). */
+  drained = false;
 
   constructor(
     readonly conn: QuicConnection,
@@ -123,9 +125,25 @@ export class ServerHost implements DatagramEndpoint {
     return [...this.server.internalErrors, ...this.sessions.flatMap((s) => s.conn.internalErrors)];
   }
 
+  /**
+   * The sessions whose connection has not closed and been read to the end, in accept order: a fifty-connection run
+   * (handshakeloss) otherwise visits every finished session on every datagram.
+   */
+  private active: ServerSession[] = [];
+
   private afterInput(now: number): void {
-    for (let c = this.server.accept(); c; c = this.server.accept()) this.sessions.push(new ServerSession(c, this.opts.files));
-    for (const s of this.sessions) s.process(now, !!this.opts.scripted);
+    for (let c = this.server.accept(); c; c = this.server.accept()) {
+      const s = new ServerSession(c, this.opts.files);
+      this.sessions.push(s);
+      this.active.push(s);
+    }
+    // A session closed before this input still has its last events (closing, closed) to read: once more, then no more.
+    let drained = false;
+    for (const s of this.active) {
+      if (s.conn.phase === 'closed') drained = s.drained = true;
+      s.process(now, !!this.opts.scripted);
+    }
+    if (drained) this.active = this.active.filter((s) => !s.drained);
   }
 
   receiveDatagram(data: Uint8Array, from: Address, now: number, local?: Address): void {
@@ -134,7 +152,7 @@ export class ServerHost implements DatagramEndpoint {
   }
 
   pollDatagrams(now: number): OutgoingDatagram[] {
-    if (!this.opts.scripted) for (const s of this.sessions) if (s.conn.phase !== 'closed') s.pump();
+    if (!this.opts.scripted) for (const s of this.active) if (s.conn.phase !== 'closed') s.pump();
     return this.server.pollDatagrams(now);
   }
 

@@ -1,14 +1,19 @@
-// Worker-thread entry for parallel runs: executes each job it is sent and posts the outcome back.
+// Worker-thread entry for parallel runs: executes each job it is sent and posts the outcome back. Jobs that carry their
+// loaded scenario (fuzz sweeps) run without the scenario loader, which is imported only for the first job that needs it.
 
 import { parentPort } from 'node:worker_threads';
-import { executeJob, type Job } from './job.js';
+import { runLoadedJob, type Job, type JobOutcome } from './job-run.js';
 
 parentPort?.on('message', (job: Job) => {
-  let outcome;
-  try {
-    outcome = executeJob(job);
-  } catch (e) {
-    outcome = { ok: false as const, error: `internal error: ${(e as Error).message}` };
-  }
-  parentPort!.postMessage(outcome);
+  void outcomeOf(job).then((outcome) => parentPort!.postMessage(outcome));
 });
+
+async function outcomeOf(job: Job): Promise<JobOutcome> {
+  try {
+    if (job.scenario) return runLoadedJob(job, job.scenario);
+    const { executeJob } = await import('./job.js');
+    return executeJob(job);
+  } catch (e) {
+    return { ok: false as const, error: `internal error: ${(e as Error).message}` };
+  }
+}

@@ -69,14 +69,14 @@ function verify(chain: readonly Uint8Array[], opts: VerifyChainOptions): Certifi
   const leaf = parseLeaf(chain[0]!);
   const intermediates: Certificate[] = [];
   const skipped: string[] = [];
-  const seen = new Set([derKey(leaf.der)]);
+  const seen = new Set([certKey(leaf)]);
   for (let i = 1; i < chain.length; i++) {
     // Repeats add no new path, only search work (some servers send their intermediate twice).
     const key = derKey(chain[i]!);
     if (seen.has(key)) continue;
     seen.add(key);
     try {
-      intermediates.push(parseCertificate(chain[i]!));
+      intermediates.push(parseCached(chain[i]!, key));
     } catch (e) {
       // An unusable extra certificate is harmless unless the path needed it; remember why for the unknown_ca message.
       skipped.push(`certificate #${i + 1} in the chain was ignored: ${(e as Error).message}`);
@@ -106,19 +106,28 @@ function verify(chain: readonly Uint8Array[], opts: VerifyChainOptions): Certifi
  * thousands) reuses the object — and with it the backend's imported public key, cached per key object, which the
  * CertificateVerify check would otherwise import again on every handshake.
  */
-const parsedLeaves = new Map<string, Certificate>();
-const LEAF_CACHE_SIZE = 16;
+const parsedCertificates = new Map<string, Certificate>();
+/** Leaves and the intermediates sent with them: a handful of servers' chains. */
+const PARSED_CACHE_SIZE = 32;
+
+/**
+ * parseCertificate through the cache above, keyed by `key` (derKey of `der`). Intermediates go through it too: the
+ * server's chain repeats on every handshake, and parsing the CA certificate it carries cost as much as the leaf
+ * (issue 15: 7 ms of each 50-handshake seed). Failures are not cached; they throw as parseCertificate does.
+ */
+function parseCached(der: Uint8Array, key: string): Certificate {
+  const hit = parsedCertificates.get(key);
+  if (hit) return hit;
+  // Parsed from a private copy: the object outlives this handshake, the caller's buffer may not stay as it is.
+  const cert = parseCertificate(der.slice());
+  parsedCertificates.set(key, cert);
+  if (parsedCertificates.size > PARSED_CACHE_SIZE) parsedCertificates.delete(parsedCertificates.keys().next().value!);
+  return cert;
+}
 
 function parseLeaf(der: Uint8Array): Certificate {
-  const key = derKey(der);
-  const hit = parsedLeaves.get(key);
-  if (hit) return hit;
   try {
-    // Parsed from a private copy: the object outlives this handshake, the caller's buffer may not stay as it is.
-    const cert = parseCertificate(der.slice());
-    parsedLeaves.set(key, cert);
-    if (parsedLeaves.size > LEAF_CACHE_SIZE) parsedLeaves.delete(parsedLeaves.keys().next().value!);
-    return cert;
+    return parseCached(der, derKey(der));
   } catch (e) {
     if (e instanceof UnsupportedAlgorithmError) throw new TlsError(Alert.unsupported_certificate, `the peer's certificate uses an unsupported algorithm: ${e.message}`);
     if (e instanceof DecodeError) throw new TlsError(Alert.bad_certificate, `the peer's certificate cannot be parsed: ${e.message}`);
@@ -147,7 +156,7 @@ function anchorSet(list: readonly Uint8Array[]): AnchorSet {
     const same = bySubject.get(key);
     if (same) same.push(cert);
     else bySubject.set(key, [cert]);
-    byDer.set(derKey(cert.der), cert);
+    byDer.set(certKey(cert), cert);
   }
   set = { source: [...list], bySubject, byDer, count: byDer.size };
   anchorSets.set(list, set);
@@ -162,8 +171,17 @@ function nameKey(name: DistinguishedName): string {
   return name.text.toLowerCase().replace(/\s+/g, ' ').trim();
 }
 
+/** derKey of the encodings of parsed (cached) certificates, which are private copies that never change. */
+const derKeys = new WeakMap<Uint8Array, string>();
+
 function derKey(der: Uint8Array): string {
   return Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+}
+
+function certKey(cert: Certificate): string {
+  let k = derKeys.get(cert.der);
+  if (k === undefined) derKeys.set(cert.der, (k = derKey(cert.der)));
+  return k;
 }
 
 /** Depth-first path building; a path lists leaf … anchor, the anchor last. */
@@ -185,7 +203,7 @@ class PathSearch {
   from(cert: Certificate, below: Certificate[]): void {
     if (this.paths.length >= MAX_PATHS) return;
     const path = [...below, cert];
-    const pinned = this.anchors.byDer.get(derKey(cert.der));
+    const pinned = this.anchors.byDer.get(certKey(cert));
     if (pinned) {
       this.paths.push(path);
       return;
@@ -218,7 +236,7 @@ class PathSearch {
     // so it neither costs a signature check nor turns "unknown CA" into "bad signature".
     if (cert.authorityKeyId && issuer.subjectKeyId && !sameBytes(cert.authorityKeyId, issuer.subjectKeyId)) return false;
     if (this.budget-- <= 0) return false;
-    const key = `${this.crypto.name}|${derKey(cert.der)}|${derKey(issuer.der)}`;
+    const key = `${this.crypto.name}|${certKey(cert)}|${certKey(issuer)}`;
     let failure = signatureResults.get(key);
     if (failure === undefined) {
       failure = signatureProblem(this.crypto, cert, issuer);
