@@ -136,7 +136,7 @@ test('cryptoProvider() selects backends by name, noble by default', () => {
   expect(() => cryptoProvider('openssl' as 'node')).toThrow(/unknown crypto backend/);
 });
 
-test('sha256.ts: SHA-256, HMAC-SHA-256 and the JS HKDF of the node backend equal OpenSSL for every length 0..200, long keys, and never reuse a changed PRK', () => {
+test('sha256.ts (noble, keyed once): SHA-256, HMAC-SHA-256 and the JS HKDF of the node backend equal OpenSSL for every length 0..200, long keys, and never reuse a changed PRK', () => {
   for (let n = 0; n <= 200; n++) {
     const d = nodeCryptoLib.randomBytes(n);
     expect(hex(sha256(d))).toBe(nodeCryptoLib.createHash('sha256').update(d).digest('hex'));
