@@ -25,6 +25,8 @@ interface Options {
   crypto: ('node' | 'noble')[];
   /** Another crosswire checkout (built) to compare against. */
   baseline?: string;
+  /** Passed to serve and get: lets PMTU discovery probe past 1472 on loopback (its MTU is 65536). */
+  maxDatagramSize?: number;
   /** Human lines to stderr, one result line for bench/index.ts on stdout. */
   json: boolean;
 }
@@ -59,7 +61,8 @@ function parseArgs(argv: string[]): Options {
       const dir = resolve(value());
       if (!existsSync(join(dir, CLI))) throw new Error(`--baseline ${dir} has no ${CLI} (build it first)`);
       o.baseline = dir;
-    } else if (a === '--json') o.json = true;
+    } else if (a === '--max-datagram-size') o.maxDatagramSize = Number(value());
+    else if (a === '--json') o.json = true;
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
@@ -150,6 +153,7 @@ async function main(): Promise<void> {
 
   try {
     if (o.only !== 'ngtcp2') {
+      const mdsArgs = o.maxDatagramSize ? ['--max-datagram-size', String(o.maxDatagramSize)] : [];
       const builds = [{ label: 'crosswire', cli: CLI }, ...(o.baseline ? [{ label: 'baseline', cli: join(o.baseline, CLI) }] : [])];
       for (const crypto of o.crypto) {
         const res = builds.map((b): Result => ({ name: `${b.label} ${crypto}`, ms: [] }));
@@ -158,11 +162,11 @@ async function main(): Promise<void> {
           for (const [i, b] of builds.entries()) {
             const r = res[i]!;
             await withServer(
-              (port) => spawnPeer(process.execPath, [b.cli, 'serve', `quic://127.0.0.1:${port}`, '--cert', pki.leaf.ec.cert, '--key', pki.leaf.ec.key, '--root', root, '--crypto', crypto]),
+              (port) => spawnPeer(process.execPath, [b.cli, 'serve', `quic://127.0.0.1:${port}`, '--cert', pki.leaf.ec.cert, '--key', pki.leaf.ec.key, '--root', root, '--crypto', crypto, ...mdsArgs]),
               (p) => p.waitFor(/listening on/, 60_000),
               async (port) => {
                 const out = join(outDir, name);
-                const c = await timedClient(process.execPath, [b.cli, 'get', `https://localhost:${port}/${name}`, '--ca', pki.ca, '--crypto', crypto, '--out', out, '--timeout', '3600']);
+                const c = await timedClient(process.execPath, [b.cli, 'get', `https://localhost:${port}/${name}`, '--ca', pki.ca, '--crypto', crypto, '--out', out, '--timeout', '3600', ...mdsArgs]);
                 check(out, r.name, c);
                 r.ms.push(c.ms);
               },

@@ -3,7 +3,7 @@
 import { cryptoProvider, type CryptoProvider } from '../engine/crypto/index.js';
 import { openQlogFile, qlogDir, type QlogFile } from '../engine/io/qlog-file.js';
 import { systemClock, systemRandom } from '../engine/io/system.js';
-import type { QuicConfig, QuicTlsOptions } from '../engine/quic/config.js';
+import { DEFAULT_TRANSPORT, type QuicConfig, type QuicTlsOptions } from '../engine/quic/config.js';
 import type { CloseInfo } from '../engine/quic/connection-events.js';
 import { transportErrorName } from '../engine/quic/errors.js';
 import type { QlogEvent, QlogSink } from '../engine/quic/qlog.js';
@@ -62,7 +62,9 @@ export function quicConfig(flags: QuicFlags, tls: TlsConfig, extra: Partial<Quic
     congestionControl: cc,
     ...quicVersions(flags),
     ...(ku ? { keyUpdateAfterPackets: ku } : {}),
-    ...(mds !== undefined ? { maxDatagramSize: mds } : {}),
+    // Sending larger datagrams is only half of it: the peer searches up to our max_udp_payload_size, so we advertise
+    // that we accept as much as we would send (never less than the 1472 default).
+    ...(mds !== undefined ? { maxDatagramSize: mds, transport: { maxUdpPayloadSize: Math.max(DEFAULT_TRANSPORT.maxUdpPayloadSize, mds) } } : {}),
     ...(flags['ack-frequency'] === false ? { ackFrequency: false } : {}),
     ...extra,
   };

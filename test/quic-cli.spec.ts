@@ -9,7 +9,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { rmSync } from 'node:fs';
 import { makePki } from './helpers/pki.js';
 import { freeUdpPort, runCli } from './helpers/proc.js';
-import { makeTestFiles, serveQuic, type TestFiles } from './helpers/ngtcp2.js';
+import { makeTestFiles, readQlogDir, serveQuic, tempDir, type TestFiles } from './helpers/ngtcp2.js';
 
 let files: TestFiles;
 
@@ -165,4 +165,28 @@ test('--cc bbr on both ends: 2 MB over loopback intact; an unknown controller is
   const bad = await runCli(['get', 'https://localhost:1/small.bin', '--cc', 'vegas']);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toMatch(/cc/);
+});
+
+test('--max-datagram-size 16384 on both ends: each side advertises it and PMTU discovery climbs to it over loopback, file intact', async () => {
+  // Loopback carries 64 KiB datagrams. Without advertising max_udp_payload_size ≥ the flag, the peer's 1472 default
+  // would cap our search; this is what lets a loopback transfer use a twelfth of the datagrams (bench/quic-throughput.ts).
+  const pki = makePki();
+  const qlogDir = tempDir('crosswire-qlog-');
+  const { peer, port } = await serve(['--max-datagram-size', '16384', '--qlog', qlogDir]);
+  try {
+    const r = await runCli(['get', `https://localhost:${port}/medium.bin`, '--ca', pki.ca, '--max-datagram-size', '16384', '--qlog', qlogDir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(createHash('sha256').update(r.stdout).digest('hex')).toBe(files.sha256('medium.bin'));
+  } finally {
+    await peer.kill();
+  }
+  const records = readQlogDir(qlogDir);
+  rmSync(qlogDir, { recursive: true, force: true });
+  const remote = records.filter((x) => x.name === 'transport:parameters_set' && x.data.owner === 'remote');
+  expect(remote.length).toBe(2); // one per side
+  for (const p of remote) expect(p.data.max_udp_payload_size).toBe(16384);
+  const mtu = records.filter((x) => x.name === 'connectivity:mtu_updated').map((x) => x.data.new as number);
+  expect(Math.max(...mtu)).toBe(16384);
+  const sent = records.filter((x) => x.name === 'transport:packet_sent').map((x) => x.data.raw?.length as number);
+  expect(sent.filter((n) => n > 8000).length).toBeGreaterThan(100); // 2 MB went mostly in jumbo datagrams
 });
