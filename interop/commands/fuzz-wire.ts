@@ -150,7 +150,6 @@ function checkWireFaults(argv: FuzzWireFlags): QuicFault[] {
 
 /** --peer: the campaign against a real peer process (interop/fuzz-wire/live.ts). */
 async function live(argv: FuzzWireFlags): Promise<number> {
-  if (argv.role === 'client' && argv.protocol !== 'quic') throw usageError(`fuzz-wire ${argv.protocol} --peer --role client is not implemented (quic is)`);
   if (argv.replay) throw usageError('--replay is for virtual-time findings; with --peer use --seed S --input I');
   if (!(argv.inputs >= 1) || !Number.isInteger(argv.inputs)) throw usageError('--inputs must be a positive integer');
   if (!(argv.jobs >= 1) || !Number.isInteger(argv.jobs)) throw usageError('--jobs must be a positive integer');
@@ -200,7 +199,7 @@ async function live(argv: FuzzWireFlags): Promise<number> {
             `fuzz-wire ${name}: ${p.done}/${p.total} inputs, ${p.inputsPerSecond.toFixed(1)}/s, ${p.crashes} crashes, ${p.hangs} hangs, max amplification ${p.maxAmplification.toFixed(1)}×\n`,
           ),
   }).catch((e: unknown) => {
-    if (e instanceof Error && /not installed|cannot act|does not speak|ready|exited with/.test(e.message)) throw new CliError(e.message, EXIT_FAILURE);
+    if (e instanceof Error && /not installed|cannot act|does not speak|does not answer|failed a clean run|ready|exited with/.test(e.message)) throw new CliError(e.message, EXIT_FAILURE);
     throw e;
   });
   for (const rec of r.records ?? []) {
