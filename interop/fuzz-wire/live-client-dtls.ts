@@ -187,8 +187,14 @@ export async function runDtlsClientInput(
   }
   stopped = true;
   if (timer) clearTimeout(timer);
-  await awaitExit(proc, ctx.liveTimeoutMs);
+  // s_client, once shut down, drains its socket for 500 ms until a read returns ≤ 0: an empty datagram ends that wait
+  // (a DTLS stack mid-handshake discards it as a record too short). Then our port goes away: a client still sending
+  // gets port unreachable.
+  await new Promise((res) => setTimeout(res, 30));
+  if (client) sock.send(new Uint8Array(0), client.port, client.host);
+  await new Promise((res) => setTimeout(res, 10));
   sock.close();
+  await awaitExit(proc, ctx.liveTimeoutMs);
   const outlived = !proc.status;
   const final = (async (): Promise<ClientOutcome> => {
     const { exit, hung, stderrTail } = await clientEnd(ctx, proc, start, now);

@@ -221,7 +221,8 @@ export async function runTlsClientInput(
         else if (e.type === 'data' && !answered) {
           request += new TextDecoder().decode(e.data);
           // One HTTP/1.0 GET: the response, then close_notify (later chunks to mutate, and the client's cue to exit).
-          if (request.includes('\r\n\r\n')) {
+          // (Not once our side can no longer write: an alert went out, or the data came with the client's close.)
+          if (request.includes('\r\n\r\n') && !conn.writeClosed && !conn.failed) {
             answered = true;
             conn.write(new TextEncoder().encode(`HTTP/1.0 200 OK\r\nContent-Length: ${TLS_BODY.length}\r\n\r\n${TLS_BODY}`));
             // The response and close_notify as chunks of their own (each a mutation target).
