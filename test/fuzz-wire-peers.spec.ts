@@ -411,3 +411,15 @@ test('Ctrl-C in the middle of a campaign: crosswire exits and no peer process ou
   expect(await p.exited).toBe(130);
   expect(await leftovers(out)).toEqual([]);
 });
+
+test('Ctrl-C in the middle of a client-role campaign: crosswire exits and no client process outlives it', async () => {
+  requirePeer('openssl-3.0');
+  const out = tmp();
+  const p = spawnPeer(process.execPath, ['bin/crosswire.js', 'fuzz-wire', 'tls', '--peer', 'openssl-3.0', '--role', 'client', '--inputs', '100000', '--seed', '5', '--out', out]);
+  // Each run's client is short-lived: wait until one is seen running (its environment names --out).
+  for (let i = 0; i < 600 && processesOf(out).length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+  expect(processesOf(out).length).toBeGreaterThanOrEqual(1);
+  p.proc.kill('SIGINT');
+  expect(await p.exited).toBe(130);
+  expect(await leftovers(out)).toEqual([]);
+});
