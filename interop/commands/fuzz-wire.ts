@@ -61,7 +61,7 @@ export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
       .option('peers-file', { type: 'string', array: true, describe: 'extra peer declarations (peer.yaml files or folders), as for run' })
       .option('input', { type: 'number', array: true, describe: 'with --peer: run only input I (repeatable) of the campaign --seed, printing its mutated bytes and what the peer did' })
       .option('check-every', { type: 'number', default: 10, describe: 'with --peer: a clean liveness handshake after every K inputs (1 = after each)' })
-      .option('in-flight', { type: 'number', describe: 'with --peer: inputs side by side on each peer process, own socket each (default 4 for QUIC; 1 for TLS: s_server-like servers take one connection at a time, and inputs queued behind another would look like silence; DTLS: 1 only)' })
+      .option('in-flight', { type: 'number', describe: 'with --peer: inputs side by side on each peer process, own socket each (default 4 for QUIC; 1 for TLS: s_server-like servers take one connection at a time, and inputs queued behind another would look like silence; DTLS server: 1 only; --role client: client runs side by side, jobs × in-flight)' })
       .option('client-timeout', { type: 'number', default: 70, describe: 'with --peer --role client: seconds a client run may live at all before it counts as hung (past its own handshake and idle timeouts)' })
       .option('live-timeout', { type: 'number', default: 5, describe: 'with --peer: seconds the liveness handshake may take before the peer counts as hung' })
       .option('input-quiet', { type: 'number', default: 150, describe: 'with --peer: ms without traffic after the mutation that end an input' })
@@ -156,8 +156,9 @@ async function live(argv: FuzzWireFlags): Promise<number> {
   if (!(argv['check-every'] >= 1) || !Number.isInteger(argv['check-every'])) throw usageError('--check-every must be a positive integer');
   const inFlight = argv['in-flight'] ?? (argv.protocol === 'quic' ? 4 : 1);
   if (!(inFlight >= 1) || !Number.isInteger(inFlight)) throw usageError('--in-flight must be a positive integer');
-  // s_server -listen serves one DTLS client at a time on one socket: a second input's datagrams would land in the first's association.
-  if (argv.protocol === 'dtls' && inFlight !== 1) throw usageError('fuzz-wire dtls --peer takes --in-flight 1 only (a DTLS server like s_server -listen serves one client at a time)');
+  // s_server -listen serves one DTLS client at a time on one socket: a second input's datagrams would land in the first's
+  // association. (The client role gives every input a server port of its own.)
+  if (argv.protocol === 'dtls' && argv.role === 'server' && inFlight !== 1) throw usageError('fuzz-wire dtls --peer takes --in-flight 1 only (a DTLS server like s_server -listen serves one client at a time)');
   for (const i of argv.input ?? []) if (!(Number.isInteger(i) && i >= 0)) throw usageError('--input must be an integer ≥ 0');
   let registry;
   try {
