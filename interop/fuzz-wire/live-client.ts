@@ -99,7 +99,7 @@ export async function runClientInput(
   plan: LivePlan | undefined,
   record: LiveInput | undefined,
 ): Promise<{ outlived: boolean; final: Promise<ClientOutcome> }> {
-  pki = serverCredentials(ctx.certs);
+  const creds = serverCredentials(ctx.certs);
   const sock = createSocket('udp4');
   sock.on('error', () => {});
   await bind(sock);
@@ -115,8 +115,8 @@ export async function runClientInput(
       createTls: createTlsSession,
       tls: {
         alpn: ['hq-interop', 'h3'],
-        certificateChain: pki.chain,
-        privateKey: pki.key,
+        certificateChain: creds.chain,
+        privateKey: creds.key,
         cipherSuites: ['TLS_AES_128_GCM_SHA256'],
         keyLog: (line: string) => {
           const [label, , secret] = line.split(' ');
