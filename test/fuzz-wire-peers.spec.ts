@@ -2,7 +2,9 @@
 // quiche over QUIC, OpenSSL 3.0's s_server over TLS/TCP, OpenSSL 3.0 and 3.5 over DTLS (crosswire's ossl-dtls-server
 // on each one's libssl) — through the mutation stage, and a fake peer (crosswire's
 // own server behind a forwarder, test/fixtures/fake-peer/) that dies with SIGSEGV or stops answering on a short
-// Initial, which must come out as a crash and a hang pinned to that input. Afterwards no process of the run may be
+// Initial, which must come out as a crash and a hang pinned to that input. The client role: ngtcp2's QUIC client, and
+// s_client of OpenSSL 3.0 and 3.5 over TLS and DTLS against our mutating server, and a fake client (crosswire connect
+// behind a forwarder) that dies with SIGSEGV on a server record of unknown content type. Afterwards no process of the run may be
 // left. A missing peer fails these tests (CI or not), never skips them. Runs the built CLI (dist/).
 
 import { test, expect } from '@playwright/test';
@@ -277,6 +279,126 @@ test('fuzz-wire quic --peer ngtcp2 --role client: one client run per input again
   expect(await leftovers(out)).toEqual([]);
 });
 
+// The peer as a TLS/DTLS client: one run of its client (the TESTCASE=fuzz-wire form, s_client itself) per input against
+// our server engine, which mutates one of its chunks (TLS: first flight, NewSessionTicket, response, close_notify) or
+// datagrams (DTLS: HelloVerifyRequest, ServerHello flight, ChangeCipherSpec + Finished, echo, close_notify).
+const CLIENT_RE = /^(liveness|not-reached|completed|established|stalled|closed|peer-closed|tcp-close|(peer|our)-alert:\d+)\|(outlived-close\|)?(response-ok|echo-ok|exit:\d+|SIG[A-Z]+|hung)$/;
+for (const protocol of ['tls', 'dtls'] as const) {
+  for (const peer of ['openssl-3.0', 'openssl'] as const) {
+    test(`fuzz-wire ${protocol} --peer ${peer} --role client: one client run per input against our mutating server, liveness runs, the replay draws the same plan`, async () => {
+      requirePeer(peer);
+      const out = tmp();
+      const inputs = 30;
+      const r = await runCli(['fuzz-wire', protocol, '--peer', peer, '--role', 'client', '--inputs', String(inputs), '--seed', '14', '--check-every', '10', '--out', out, '-q'], { timeoutMs: 280_000 });
+      const stdout = r.stdout.toString();
+      expect(r.code, stdout + r.stderr).toBe(0);
+      const m = SUMMARY.exec(lastLine(stdout));
+      expect(m, lastLine(stdout)).not.toBeNull();
+      expect(Number(m![1])).toBe(inputs);
+      expect(Number(m![2])).toBe(0); // our server engine threw nothing
+      expect(Number(m![3])).toBe(0);
+      expect(Number(m![4])).toBe(0); // no amplification in the client role
+      expect(Number(m![5])).toBe(0);
+      const json = JSON.parse(readFileSync(join(out, 'fuzz-wire.json'), 'utf8'));
+      expect(json).toMatchObject({ protocol, role: 'client', seed: 14, inputs, crashes: 0, hangs: 0, exceptions: 0, livenessChecks: 3, livenessFailures: 0, findings: [] });
+      expect(json.peer.name).toBe(peer);
+      expect(json.summary).toBe(lastLine(stdout));
+      const lines = inputsOf(out);
+      expect(lines.map((l) => l.index)).toEqual(Array.from({ length: inputs }, (_, i) => i));
+      expect(lines.filter((l) => l.mutatedSha256).length).toBeGreaterThan(inputs / 2);
+      // What our server saw, and how the client process ended; the client noticed the mutations more than one way.
+      for (const l of lines) expect(l.reaction).toMatch(CLIENT_RE);
+      expect(Object.keys(json.reactions).length).toBeGreaterThan(2);
+      expect(lines.some((l) => /\|exit:[1-9]/.test(l.reaction))).toBe(true);
+      // More than one stage of our server's output was mutated.
+      expect(new Set(lines.filter((l) => l.mutatedSha256).map((l) => l.target)).size).toBeGreaterThan(2);
+      // Every message of ours answers the client's random hello (ServerHello, the cookie): no byte-exact replays.
+      expect(lines.some((l) => l.exact)).toBe(false);
+
+      // --seed S --input I draws the same plan and the same edits for that input (the bytes differ with the client's randomness).
+      const pick = lines.find((l) => l.mutatedSha256 && l.mutations.length > 1) ?? lines.find((l) => l.mutatedSha256)!;
+      const again = await runCli(['fuzz-wire', protocol, '--peer', peer, '--role', 'client', '--seed', '14', '--input', String(pick.index), '--out', tmp(), '-q'], { timeoutMs: 120_000 });
+      const replayOut = again.stdout.toString();
+      expect(again.code, replayOut + again.stderr).toBe(0);
+      expect(replayOut).toContain(`input ${pick.index}: ${pick.mode} our datagram/chunk ${pick.target} with ${pick.mutations.join(' + ')};`);
+      expect(replayOut).toMatch(/^ {2}mutated: [0-9a-f]+$/m);
+      expect(await leftovers(out)).toEqual([]);
+    });
+  }
+}
+
+/** Content types of a run of TLS records from its start, and whether it ends inside a record (the next chunk then continues it). */
+function tlsTypes(hex: string): { types: number[]; partial: boolean } {
+  const b = Buffer.from(hex, 'hex');
+  const types: number[] = [];
+  let p = 0;
+  while (p + 5 <= b.length) {
+    types.push(b[p]!);
+    if (b[p]! < 20 || b[p]! > 23) return { types, partial: false };
+    p += 5 + b.readUInt16BE(p + 3);
+  }
+  return { types, partial: p !== b.length };
+}
+
+test('a TLS client that dies with SIGSEGV on a record of unknown content type: crash, signal named, pinned to that input, confirmed by running it again', async () => {
+  const out = tmp();
+  const file = `${FAKE}/crashing-client.yaml`;
+  const r = await runCli(['fuzz-wire', 'tls', '--peer', 'fake-crashing-client', '--peers-file', file, '--role', 'client', '--inputs', '20', '--seed', '1', '--check-every', '10', '--out', out, '-q'], { timeoutMs: 280_000 });
+  const stdout = r.stdout.toString();
+  expect(r.code, stdout + r.stderr).toBe(1);
+  const m = SUMMARY.exec(lastLine(stdout))!;
+  expect(m, lastLine(stdout)).not.toBeNull();
+  expect(Number(m[1])).toBe(20);
+  expect(Number(m[3])).toBe(0);
+  const crashes = Number(m[5]);
+  expect(crashes).toBeGreaterThan(0);
+  const json = JSON.parse(readFileSync(join(out, 'fuzz-wire.json'), 'utf8'));
+  expect(json).toMatchObject({ role: 'client', crashes, hangs: 0, livenessFailures: 0 });
+  const found = json.findings.filter((f: { kind: string }) => f.kind === 'crash');
+  expect(found).toHaveLength(crashes);
+  for (const f of found) {
+    expect(f.detail).toBe(`fake-crashing-client client exited with SIGSEGV after input ${f.input}; running the input again does it again`);
+    expect(f.reproduced).toBe(true);
+    expect(f.suspects).toEqual([f.input]);
+    expect(f.replay).toBe(`crosswire fuzz-wire tls --peer fake-crashing-client --role client --seed 1 --input ${f.input} --peers-file ${file}`);
+    expect(f.stderrTail).toContain('crashing with SIGSEGV');
+    // What the blamed input sent reaches a record type outside 20–23, or leaves the stream mid-record (then the
+    // client's reader runs into whatever follows).
+    const t = tlsTypes(f.mutated);
+    expect(t.types.some((x) => x < 20 || x > 23) || t.partial, f.mutated.slice(0, 64)).toBe(true);
+  }
+  // Every input whose mutated chunk itself holds such a record header is blamed.
+  const lines = inputsOf(out);
+  const blamed = new Set(found.map((f: { input: number }) => f.input));
+  const badType = (head: string) => parseInt(head.slice(0, 2), 16) < 20 || parseInt(head.slice(0, 2), 16) > 23;
+  for (const l of lines) if (l.mutatedHead && badType(l.mutatedHead)) expect(blamed.has(l.index), `input ${l.index}`).toBe(true);
+  for (const l of lines) expect(l.reaction.endsWith('|SIGSEGV') || l.reaction.endsWith('|exit:139')).toBe(blamed.has(l.index));
+  expect(await leftovers(out)).toEqual([]);
+});
+
+test('a DTLS client that dies with SIGSEGV on a datagram of unknown content type: exactly those inputs are crashes', async () => {
+  const out = tmp();
+  const file = `${FAKE}/crashing-client.yaml`;
+  const r = await runCli(['fuzz-wire', 'dtls', '--peer', 'fake-crashing-client', '--peers-file', file, '--role', 'client', '--inputs', '6', '--seed', '6', '--check-every', '10', '--out', out, '-q'], { timeoutMs: 280_000 });
+  const stdout = r.stdout.toString();
+  expect(r.code, stdout + r.stderr).toBe(1);
+  const json = JSON.parse(readFileSync(join(out, 'fuzz-wire.json'), 'utf8'));
+  const found = json.findings.filter((f: { kind: string }) => f.kind === 'crash');
+  expect(json.hangs).toBe(0);
+  // Our server's datagram reaches the fake's forwarder whatever the client did before: the blamed inputs are exactly
+  // those whose mutated datagram starts with a record type outside 20–23.
+  const badType = (head: string) => parseInt(head.slice(0, 2), 16) < 20 || parseInt(head.slice(0, 2), 16) > 23;
+  const expected = inputsOf(out).filter((l) => l.mutatedHead && badType(l.mutatedHead)).map((l) => l.index);
+  expect(expected.length).toBeGreaterThan(0);
+  expect(found.map((f: { input: number }) => f.input).sort((a: number, b: number) => a - b)).toEqual(expected);
+  for (const f of found) {
+    expect(f.detail).toBe(`fake-crashing-client client exited with SIGSEGV after input ${f.input}; running the input again does it again`);
+    expect(f.stderrTail).toContain('crashing with SIGSEGV');
+  }
+  expect(lastLine(stdout)).toBe(`6 inputs, 0 exceptions, 0 hangs, max amplification 0.0×, ${expected.length} crashes`);
+  expect(await leftovers(out)).toEqual([]);
+});
+
 test('a peer that dies with SIGSEGV on one input: crash, signal named, pinned to that input, peer restarted, replay reproduces it', async () => {
   const out = tmp();
   const file = `${FAKE}/crashing.yaml`;
@@ -349,6 +471,18 @@ test('Ctrl-C in the middle of a campaign: crosswire exits and no peer process ou
   // Wait until both peers run (their environment names --out).
   for (let i = 0; i < 300 && processesOf(out).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
   expect(processesOf(out).length).toBeGreaterThanOrEqual(2);
+  p.proc.kill('SIGINT');
+  expect(await p.exited).toBe(130);
+  expect(await leftovers(out)).toEqual([]);
+});
+
+test('Ctrl-C in the middle of a client-role campaign: crosswire exits and no client process outlives it', async () => {
+  requirePeer('openssl-3.0');
+  const out = tmp();
+  const p = spawnPeer(process.execPath, ['bin/crosswire.js', 'fuzz-wire', 'tls', '--peer', 'openssl-3.0', '--role', 'client', '--inputs', '100000', '--seed', '5', '--out', out]);
+  // Each run's client is short-lived: wait until one is seen running (its environment names --out).
+  for (let i = 0; i < 600 && processesOf(out).length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+  expect(processesOf(out).length).toBeGreaterThanOrEqual(1);
   p.proc.kill('SIGINT');
   expect(await p.exited).toBe(130);
   expect(await leftovers(out)).toEqual([]);

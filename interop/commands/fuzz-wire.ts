@@ -61,7 +61,7 @@ export const fuzzWireCommand: CommandModule<object, FuzzWireFlags> = {
       .option('peers-file', { type: 'string', array: true, describe: 'extra peer declarations (peer.yaml files or folders), as for run' })
       .option('input', { type: 'number', array: true, describe: 'with --peer: run only input I (repeatable) of the campaign --seed, printing its mutated bytes and what the peer did' })
       .option('check-every', { type: 'number', default: 10, describe: 'with --peer: a clean liveness handshake after every K inputs (1 = after each)' })
-      .option('in-flight', { type: 'number', describe: 'with --peer: inputs side by side on each peer process, own socket each (default 4 for QUIC; 1 for TLS: s_server-like servers take one connection at a time, and inputs queued behind another would look like silence; DTLS: 1, more for a server that serves clients concurrently like the OpenSSL peers\' ossl-dtls-server)' })
+      .option('in-flight', { type: 'number', describe: 'with --peer: inputs side by side on each peer process, own socket each (default 4 for QUIC; 1 for TLS: s_server-like servers take one connection at a time, and inputs queued behind another would look like silence; DTLS server: 1, more for a server that serves clients concurrently like the OpenSSL peers\' ossl-dtls-server; --role client: client runs side by side, jobs × in-flight)' })
       .option('client-timeout', { type: 'number', default: 70, describe: 'with --peer --role client: seconds a client run may live at all before it counts as hung (past its own handshake and idle timeouts)' })
       .option('live-timeout', { type: 'number', default: 5, describe: 'with --peer: seconds the liveness handshake may take before the peer counts as hung' })
       .option('input-quiet', { type: 'number', default: 150, describe: 'with --peer: ms without traffic after the mutation that end an input' })
@@ -150,7 +150,6 @@ function checkWireFaults(argv: FuzzWireFlags): QuicFault[] {
 
 /** --peer: the campaign against a real peer process (interop/fuzz-wire/live.ts). */
 async function live(argv: FuzzWireFlags): Promise<number> {
-  if (argv.role === 'client' && argv.protocol !== 'quic') throw usageError(`fuzz-wire ${argv.protocol} --peer --role client is not implemented (quic is)`);
   if (argv.replay) throw usageError('--replay is for virtual-time findings; with --peer use --seed S --input I');
   if (!(argv.inputs >= 1) || !Number.isInteger(argv.inputs)) throw usageError('--inputs must be a positive integer');
   if (!(argv.jobs >= 1) || !Number.isInteger(argv.jobs)) throw usageError('--jobs must be a positive integer');
@@ -198,7 +197,7 @@ async function live(argv: FuzzWireFlags): Promise<number> {
             `fuzz-wire ${name}: ${p.done}/${p.total} inputs, ${p.inputsPerSecond.toFixed(1)}/s, ${p.crashes} crashes, ${p.hangs} hangs, max amplification ${p.maxAmplification.toFixed(1)}×\n`,
           ),
   }).catch((e: unknown) => {
-    if (e instanceof Error && /not installed|cannot act|does not speak|ready|exited with/.test(e.message)) throw new CliError(e.message, EXIT_FAILURE);
+    if (e instanceof Error && /not installed|cannot act|does not speak|does not answer|failed a clean run|ready|exited with/.test(e.message)) throw new CliError(e.message, EXIT_FAILURE);
     throw e;
   });
   for (const rec of r.records ?? []) {

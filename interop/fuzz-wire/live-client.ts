@@ -86,6 +86,12 @@ function bind(sock: Socket): Promise<void> {
 
 let pki: { chain: Uint8Array[]; key: ReturnType<typeof loadPrivateKey> } | undefined;
 
+/** Our server's certificate chain and key (the run's, issued for localhost), read once. */
+export function serverCredentials(certs: RunCerts): { chain: Uint8Array[]; key: ReturnType<typeof loadPrivateKey> } {
+  pki ??= { chain: loadCertificateChain(readFileSync(certs.cert, 'utf8')), key: loadPrivateKey(readFileSync(certs.key, 'utf8')) };
+  return pki;
+}
+
 /** One client run; `mutate` false is the liveness check (a clean download that must succeed). */
 export async function runClientInput(
   ctx: ClientInputContext,
@@ -93,7 +99,7 @@ export async function runClientInput(
   plan: LivePlan | undefined,
   record: LiveInput | undefined,
 ): Promise<{ outlived: boolean; final: Promise<ClientOutcome> }> {
-  pki ??= { chain: loadCertificateChain(readFileSync(ctx.certs.cert, 'utf8')), key: loadPrivateKey(readFileSync(ctx.certs.key, 'utf8')) };
+  const creds = serverCredentials(ctx.certs);
   const sock = createSocket('udp4');
   sock.on('error', () => {});
   await bind(sock);
@@ -109,8 +115,8 @@ export async function runClientInput(
       createTls: createTlsSession,
       tls: {
         alpn: ['hq-interop', 'h3'],
-        certificateChain: pki.chain,
-        privateKey: pki.key,
+        certificateChain: creds.chain,
+        privateKey: creds.key,
         cipherSuites: ['TLS_AES_128_GCM_SHA256'],
         keyLog: (line: string) => {
           const [label, , secret] = line.split(' ');
@@ -207,33 +213,8 @@ export async function runClientInput(
   });
 
   // The client process, as a real-peer cell starts it.
-  const role = ctx.peer.roles.client!;
   const dir = resolve(ctx.dir);
-  mkdirSync(join(dir, 'downloads'), { recursive: true });
-  const env: Record<string, string> = {
-    ROLE: 'client',
-    TESTCASE: 'handshake',
-    REQUESTS: `https://localhost:${local.port}${CLIENT_FILE}`,
-    PROTOCOL: 'quic',
-    ALPN: ctx.alpn,
-    HOST: '127.0.0.1',
-    PORT: String(local.port),
-    SERVER: `127.0.0.1:${local.port}`,
-    CERTS: ctx.certs.dir,
-    CERT: ctx.certs.cert,
-    KEY: ctx.certs.key,
-    CA: ctx.certs.ca,
-    WWW: dir,
-    DOWNLOADS: join(dir, 'downloads'),
-    LOGS: dir,
-    QUIC_VERSION: '1',
-  };
-  const map: Record<string, string | undefined> = { host: '127.0.0.1', port: env['PORT'], server: env['SERVER'], cert: env['CERT'], key: env['KEY'], ca: env['CA'], www: dir, downloads: env['DOWNLOADS'], logs: dir, alpn: ctx.alpn, protocol: 'quic', testcase: 'handshake' };
-  const expand = (a: string) => expandStatic(a, ctx.peer).replace(/\{([a-z]+)\}/g, (m, k: string) => map[k] ?? m);
-  const argv = role.command.flatMap((a) => (a === '{urls}' ? [env['REQUESTS']!] : [expand(a)]));
-  const extra: Record<string, string> = {};
-  for (const [k, v] of Object.entries(role.env)) extra[k] = expand(v);
-  const proc = new EndpointProcess(`${ctx.peer.name} client`, argv, { env: { ...env, ...extra }, cwd: role.cwd ? expandStatic(role.cwd, ctx.peer) : dir, stdout: join(dir, 'stdout.log'), stderr: join(dir, 'stderr.log') });
+  const proc = startClient(ctx, 'quic', 'handshake', local.port, `https://localhost:${local.port}${CLIENT_FILE}`);
 
   const start = now();
   await new Promise<void>((done) => {
@@ -266,29 +247,9 @@ export async function runClientInput(
   }
   if (timer) clearTimeout(timer);
   sock.close();
-  // A client that outlived our close may simply not have been able to read it (the mutation broke its keys): it is
-  // only hung if it is still there after its own timeouts. Watched in the background, without holding up the campaign.
   const outlived = !proc.status;
   const final = (async (): Promise<ClientOutcome> => {
-    let hung = false;
-    if (!proc.status) {
-      let t: NodeJS.Timeout | undefined;
-      const left = Math.max(0, ctx.clientTimeoutMs - (now() - start));
-      const res = await Promise.race([proc.exited.then(() => 'exited' as const), new Promise<'timeout'>((res) => (t = setTimeout(() => res('timeout'), left)))]);
-      clearTimeout(t);
-      if (res === 'timeout') {
-        hung = true;
-        await proc.stop(500);
-      }
-    }
-    const exit = proc.status;
-    let stderrTail = '';
-    try {
-      const b = readFileSync(proc.stderrPath);
-      stderrTail = b.subarray(Math.max(0, b.length - 4096)).toString('utf8');
-    } catch {
-      // no log
-    }
+    const { exit, hung, stderrTail } = await clientEnd(ctx, proc, start, now);
     let ok = false;
     try {
       ok = !hung && exit?.code === 0 && readFileSync(join(dir, 'downloads', CLIENT_FILE.slice(1))).length === FILE_SIZE;
@@ -303,4 +264,74 @@ export async function runClientInput(
     return { ...(exit ? { exit } : {}), hung, outlived, stderrTail, ok };
   })();
   return { outlived, final };
+}
+
+/**
+ * The peer's client process for one run, as a real-peer cell starts it: its declaration's client command with the
+ * runner's environment (TESTCASE names the form: QUIC the interop `handshake` download, TLS/DTLS `fuzz-wire`), in its
+ * own process group, logs in ctx.dir.
+ */
+export function startClient(ctx: ClientInputContext, protocol: 'quic' | 'tls' | 'dtls', testcase: string, port: number, requests: string): EndpointProcess {
+  const role = ctx.peer.roles.client!;
+  const dir = resolve(ctx.dir);
+  mkdirSync(join(dir, 'downloads'), { recursive: true });
+  const env: Record<string, string> = {
+    ROLE: 'client',
+    TESTCASE: testcase,
+    REQUESTS: requests,
+    PROTOCOL: protocol,
+    ALPN: ctx.alpn,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    SERVER: `127.0.0.1:${port}`,
+    CERTS: ctx.certs.dir,
+    CERT: ctx.certs.cert,
+    KEY: ctx.certs.key,
+    CA: ctx.certs.ca,
+    WWW: dir,
+    DOWNLOADS: join(dir, 'downloads'),
+    LOGS: dir,
+    QUIC_VERSION: '1',
+  };
+  const map: Record<string, string | undefined> = { host: '127.0.0.1', port: env['PORT'], server: env['SERVER'], cert: env['CERT'], key: env['KEY'], ca: env['CA'], www: dir, downloads: env['DOWNLOADS'], logs: dir, alpn: ctx.alpn, protocol, testcase };
+  const expand = (a: string) => expandStatic(a, ctx.peer).replace(/\{([a-z]+)\}/g, (m, k: string) => map[k] ?? m);
+  const argv = role.command.flatMap((a) => (a === '{urls}' ? (requests ? requests.split(' ') : []) : [expand(a)]));
+  const extra: Record<string, string> = {};
+  for (const [k, v] of Object.entries(role.env)) extra[k] = expand(v);
+  return new EndpointProcess(`${ctx.peer.name} client`, argv, { env: { ...env, ...extra }, cwd: role.cwd ? expandStatic(role.cwd, ctx.peer) : dir, stdout: join(dir, 'stdout.log'), stderr: join(dir, 'stderr.log') });
+}
+
+/**
+ * After our side closed: a client that outlived the close may simply not have been able to read it (a mutation broke
+ * its keys, or UDP carries no close it can read): it is only hung if it still runs clientTimeoutMs after it started
+ * (then it is killed). Its exit status and stderr tail.
+ */
+export async function clientEnd(ctx: ClientInputContext, proc: EndpointProcess, start: number, now: () => number): Promise<{ exit?: ExitStatus; hung: boolean; stderrTail: string }> {
+  let hung = false;
+  if (!proc.status) {
+    let t: NodeJS.Timeout | undefined;
+    const left = Math.max(0, ctx.clientTimeoutMs - (now() - start));
+    const res = await Promise.race([proc.exited.then(() => 'exited' as const), new Promise<'timeout'>((res) => (t = setTimeout(() => res('timeout'), left)))]);
+    clearTimeout(t);
+    if (res === 'timeout') {
+      hung = true;
+      await proc.stop(500);
+    }
+  }
+  let stderrTail = '';
+  try {
+    const b = readFileSync(proc.stderrPath);
+    stderrTail = b.subarray(Math.max(0, b.length - 4096)).toString('utf8');
+  } catch {
+    // no log
+  }
+  return { ...(proc.status ? { exit: proc.status } : {}), hung, stderrTail };
+}
+
+/** Waits until the process exits or ms pass. */
+export async function awaitExit(proc: EndpointProcess, ms: number): Promise<void> {
+  if (proc.status) return;
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([proc.exited, new Promise<void>((res) => (t = setTimeout(res, ms)))]);
+  clearTimeout(t);
 }

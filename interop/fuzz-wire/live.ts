@@ -25,12 +25,14 @@ import { dtlsDriver } from './live-dtls.js';
 import type { InputContext, LiveDriver, LiveInput } from './live-types.js';
 import { Draw, inputName } from './rng.js';
 import { clientPlan, runClientInput, type ClientInputContext, type ClientOutcome } from './live-client.js';
+import { runTlsClientInput, tlsClientPlan } from './live-client-tls.js';
+import { dtlsClientPlan, runDtlsClientInput } from './live-client-dtls.js';
 
 export type LiveProtocol = 'quic' | 'tls' | 'dtls';
 
 export interface LiveCampaignOptions {
   readonly protocol: LiveProtocol;
-  /** The role the peer plays: server (our client engine drives the connections) or client (QUIC: one peer client run per input against our server). */
+  /** The role the peer plays: server (our client engine drives the connections) or client (one peer client run per input against our server). */
   readonly role: 'server' | 'client';
   readonly peer: PeerDeclaration;
   readonly inputs: number;
@@ -496,20 +498,27 @@ export function inputLine(rec: LiveInput) {
   };
 }
 
+/** Per protocol, the client role's plan and one client run against our server (no draw: a clean run, the liveness check). */
+const CLIENT_RUNS = {
+  quic: { plan: clientPlan, run: runClientInput, testcase: 'handshake' },
+  tls: { plan: tlsClientPlan, run: runTlsClientInput, testcase: 'fuzz-wire' },
+  dtls: { plan: dtlsClientPlan, run: runDtlsClientInput, testcase: 'fuzz-wire' },
+} as const;
+
 /**
- * The peer as client (QUIC): every input is one run of its client process against our server on a fresh port, so a
+ * The peer as client: every input is one run of its client process against our server on a fresh port, so a
  * crash or hang belongs to exactly that input (confirmed by running it once more). `jobs × inFlight` runs side by
  * side; a clean download every K inputs is the liveness check (the peer and this setup work at all).
  */
 async function runClientCampaign(o: LiveCampaignOptions): Promise<LiveCampaignResult> {
   const decl = o.peer;
   const role = decl.roles.client;
-  if (o.protocol !== 'quic') throw new Error(`fuzz-wire ${o.protocol} --role client is not implemented (quic is)`);
+  const kind = CLIENT_RUNS[o.protocol];
   if (!role) throw new Error(`${decl.name} cannot act as client`);
-  if (!role.protocols.includes('quic')) throw new Error(`${decl.name} (client) does not speak quic`);
+  if (!role.protocols.includes(o.protocol)) throw new Error(`${decl.name} (client) does not speak ${o.protocol}`);
   const inst = isInstalled(decl);
   if (!inst.ok) throw new Error(`${decl.name} is not installed (missing ${inst.missing[0]}); run: crosswire peers install ${decl.name}`);
-  const alpn = ['hq-interop', 'h3'].find((a) => role.alpns.includes(a)) ?? role.alpns[0] ?? 'hq-interop';
+  const alpn = DEFAULT_ALPN[o.protocol].find((a) => role.alpns.includes(a)) ?? role.alpns[0] ?? DEFAULT_ALPN[o.protocol][0]!;
   mkdirSync(o.out, { recursive: true });
   rmSync(join(o.out, 'runs'), { recursive: true, force: true });
   const certs = writeRunCerts(resolve(join(o.out, 'certs')));
@@ -521,16 +530,16 @@ async function runClientCampaign(o: LiveCampaignOptions): Promise<LiveCampaignRe
   const findings: LiveFinding[] = [];
   const counts = { livenessChecks: 0, livenessFailures: 0, livenessRetries: 0, restarts: 0, crashes: 0, hangs: 0 };
   const started = performance.now();
-  const replayOf = (i: number) => `crosswire fuzz-wire quic --peer ${decl.name} --role client --seed ${o.seed} --input ${i}${o.replayFlags ? ` ${o.replayFlags}` : ''}`;
+  const replayOf = (i: number) => `crosswire fuzz-wire ${o.protocol} --peer ${decl.name} --role client --seed ${o.seed} --input ${i}${o.replayFlags ? ` ${o.replayFlags}` : ''}`;
   let run = 0;
   const ctxFor = (name: string): ClientInputContext => ({ name, peer: decl, alpn, certs, dir: join(o.out, 'runs', String(++run)), quietMs: o.quietMs ?? 150, maxMs: o.maxMs ?? 3000, liveTimeoutMs, clientTimeoutMs: o.clientTimeoutMs ?? 70_000 });
   const watches: Promise<void>[] = [];
   const one = async (index: number) => {
-    const name = inputName(o.seed, 'quic', 'live-client', index);
+    const name = inputName(o.seed, o.protocol, 'live-client', index);
     const r = new Draw(name);
-    const plan = clientPlan(r);
+    const plan = kind.plan(r);
     const rec: LiveInput = { index, plan, mutations: [], reaction: 'none', peerDatagrams: 0, amplification: { rx: 0, tx: 0 }, engineErrors: [], exact: false };
-    const run = await runClientInput(ctxFor(name), r, plan, rec);
+    const run = await kind.run(ctxFor(name), r, plan, rec);
     return { rec, run };
   };
   const judge = async (index: number, rec: LiveInput, outcome: ClientOutcome) => {
@@ -578,7 +587,7 @@ async function runClientCampaign(o: LiveCampaignOptions): Promise<LiveCampaignRe
       if (++sinceCheck >= checkEvery) {
         sinceCheck = 0;
         counts.livenessChecks++;
-        const h = await (await runClientInput(ctxFor(`${inputName(o.seed, 'quic', 'live-client', index)}/liveness`), undefined, undefined, undefined)).final;
+        const h = await (await kind.run(ctxFor(`${inputName(o.seed, o.protocol, 'live-client', index)}/liveness`), undefined, undefined, undefined)).final;
         if (!h.ok) {
           counts.livenessFailures++;
           counts.hangs++;
@@ -588,6 +597,15 @@ async function runClientCampaign(o: LiveCampaignOptions): Promise<LiveCampaignRe
     }
   };
   try {
+    // TLS/DTLS: the peer's client form for fuzz-wire must work at all before a failed input means anything: one clean
+    // run first (a peer without the form exits 127).
+    if (kind.testcase === 'fuzz-wire' && !o.signal?.aborted) {
+      const h = await (await kind.run(ctxFor(`${inputName(o.seed, o.protocol, 'live-client', -1)}/first`), undefined, undefined, undefined)).final;
+      if (!h.ok) {
+        const why = h.exit?.code === 127 ? `does not answer TESTCASE=fuzz-wire (exit 127)` : `failed a clean run (${h.hung ? 'hung' : h.exit ? exitName(h.exit) : 'no exit'})`;
+        throw new Error(`${decl.name} client ${why}${h.stderrTail ? `: ${h.stderrTail.trim().split('\n').at(-1)}` : ''}`);
+      }
+    }
     await Promise.all(Array.from({ length: Math.min(parallel, indices.length) }, () => worker()));
     await Promise.all(watches);
   } finally {

@@ -215,10 +215,22 @@ tls_server() {
   exec env -u SSLKEYLOGFILE "$OPENSSL" "${args[@]}"
 }
 
+# crosswire fuzz-wire tls --peer --role client: s_client itself (exec, no sslio.pl), so a signal that kills it is the
+# exit status fuzz-wire reads. One GET goes in on stdin, which then stays open (at EOF, -quiet's -ign_eof has s_client
+# poll stdin in a loop): s_client ends when the server closes the connection (close_notify or TCP).
+tls_fuzz_client() {
+  local args=(s_client -tls1_3 -connect "$(hostport "$HOST" "$PORT")" -CAfile "$CA" -verify_return_error -quiet
+    -servername localhost -verify_hostname localhost)
+  [[ -n "$ALPN" ]] && args+=(-alpn "$ALPN")
+  log "exec $OPENSSL ${args[*]}"
+  exec env -u SSLKEYLOGFILE "$OPENSSL" "${args[@]}" < <(printf 'GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n'; exec sleep infinity)
+}
+
 tls_client() {
   local keyupdate=0 resume=0
   case "$TESTCASE" in
     handshake | transfer) ;;
+    fuzz-wire) tls_fuzz_client ;;
     resumption) resume=1 ;;
     keyupdate) keyupdate=1 ;;
     chacha20) [[ -n "$CIPHER" ]] || CIPHER_ARGS=(-ciphersuites TLS_CHACHA20_POLY1305_SHA256) ;;
@@ -313,9 +325,21 @@ dtls_fuzz_server() {
   exec "$prog" "${args[@]}"
 }
 
+# crosswire fuzz-wire dtls --peer --role client: s_client itself (exec), as for TLS. One line on stdin, which stays
+# open; s_client ends on the server's close_notify or alert, or when its handshake gives up. -timeout: as in
+# dtls_client below (a discarded datagram must not leave it blocked in recvfrom()).
+dtls_fuzz_client() {
+  local args=(s_client -dtls1_2 -connect "$(hostport "$HOST" "$PORT")" -CAfile "$CA" -verify_return_error -quiet -timeout
+    -servername localhost -verify_hostname localhost)
+  [[ -n "$ALPN" ]] && args+=(-alpn "$ALPN")
+  log "exec $OPENSSL ${args[*]}"
+  exec env -u SSLKEYLOGFILE "$OPENSSL" "${args[@]}" < <(printf 'crosswire fuzz-wire dtls\n'; exec sleep infinity)
+}
+
 dtls_client() {
   case "$TESTCASE" in
     echo | handshake) ;;
+    fuzz-wire) dtls_fuzz_client ;;
     *) unsupported "DTLS test case $TESTCASE (the DTLS client is an echo client)" ;;
   esac
   mkdir -p "$DOWNLOADS" || die "cannot create $DOWNLOADS"
