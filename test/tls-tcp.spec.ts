@@ -402,3 +402,41 @@ test.describe('crosswire serve tls:// against openssl s_client and our own clien
     expect(await peer.exited).toBe(0);
   });
 });
+
+test('connect tls://: a bad record in the same TCP read as the server Finished is exit 1 with the alert, not a silent hang', async () => {
+  // The handshake completes and our client fails on the next record within one 'data' event: the error used to be
+  // emitted before the CLI had the socket (and swallowed), so `connect` waited forever for a close that never came.
+  const { port, peer } = await crosswireServer(['--cert', pki.leaf.ec.cert, '--key', pki.leaf.ec.key, '--echo']);
+  const { createServer, connect } = await import('node:net');
+  // A relay that holds the server's bytes for 300 ms (the whole first flight) and hands them over in one write,
+  // followed by a record of an unknown content type (0x63).
+  const relay = createServer((down) => {
+    const up = connect(port, '127.0.0.1');
+    const held: Buffer[] = [];
+    let first = true;
+    up.on('data', (d: Buffer) => {
+      if (!first) return void down.write(d);
+      held.push(d);
+      if (held.length === 1)
+        setTimeout(() => {
+          first = false;
+          down.write(Buffer.concat([...held, Buffer.from([0x63, 0x03, 0x03, 0x00, 0x01, 0x00])]));
+        }, 300);
+    });
+    down.on('data', (d: Buffer) => up.write(d));
+    down.on('close', () => up.destroy());
+    up.on('close', () => down.destroy());
+    down.on('error', () => {});
+    up.on('error', () => {});
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  try {
+    const relayPort = (relay.address() as { port: number }).port;
+    const r = await runCli(['connect', `tls://localhost:${relayPort}`, '--ca', pki.ca], { input: 'hello\n', timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/unexpected_message|decode_error|content type/i);
+  } finally {
+    relay.close();
+    await peer.kill();
+  }
+});

@@ -227,7 +227,11 @@ export function connectTls(opts: ConnectTlsOptions): Promise<TlsSocket> {
       tls.handshake.then(
         () => {
           tls.off('error', swallow);
-          resolve(tls);
+          // The read that completed the handshake may also have failed the connection (a bad record right after the
+          // server's Finished): that error was emitted, and swallowed, before the caller could listen. Hand it over.
+          if (tls.errored) reject(tls.errored);
+          else if (tls.destroyed) reject(new TransportError('connection closed right after the TLS handshake'));
+          else resolve(tls);
         },
         (e: Error) => reject(e),
       );
