@@ -4,16 +4,6 @@ import { createRequire } from 'node:module';
 import type { Argv, CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { VERSION, EXIT_USAGE, CliError } from './cli-util.js';
-import { getCommand } from './commands/get.js';
-import { connectCommand } from './commands/connect.js';
-import { serveCommand } from './commands/serve.js';
-import { runCommandModule } from './commands/run.js';
-import { replayCommand } from './commands/replay.js';
-import { fuzzCommand } from './commands/fuzz.js';
-import { fuzzWireCommand } from './commands/fuzz-wire.js';
-import { peersCommand } from './commands/peers.js';
-import { reportCommand } from './commands/report.js';
-import { mergeCommand } from './commands/merge.js';
 
 export { VERSION };
 
@@ -59,20 +49,39 @@ function withExamples<T extends CommandModule<object, any>>(c: T): T { // eslint
   return { ...c, builder: (y: Argv) => examples.reduce((a, [cmd, what]) => a.example(cmd, what), builder(y) as Argv) };
 }
 
+type AnyCommand = CommandModule<object, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * Each command's module, loaded on demand: together they pull in every engine, the simulator and the peer adapters,
+ * which took ~0.3 s of module loading before a `get` or `serve` could start (all of it counted in a download's time).
+ */
+const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
+  get: async () => withExamples((await import('./commands/get.js')).getCommand),
+  connect: async () => withExamples((await import('./commands/connect.js')).connectCommand),
+  serve: async () => withExamples((await import('./commands/serve.js')).serveCommand),
+  run: async () => withExamples((await import('./commands/run.js')).runCommandModule),
+  replay: async () => withExamples((await import('./commands/replay.js')).replayCommand),
+  fuzz: async () => withExamples((await import('./commands/fuzz.js')).fuzzCommand),
+  'fuzz-wire': async () => (await import('./commands/fuzz-wire.js')).fuzzWireCommand,
+  peers: async () => (await import('./commands/peers.js')).peersCommand,
+  report: async () => withExamples((await import('./commands/report.js')).reportCommand),
+  merge: async () => withExamples((await import('./commands/merge.js')).mergeCommand),
+};
+
+/**
+ * The command named first on the command line alone (yargs parses only that one's flags anyway); anything else (no
+ * command, --help, --version, a typo) gets all of them, in the order the top-level help lists them.
+ */
+async function loadCommands(first: string | undefined): Promise<AnyCommand[]> {
+  const names = first !== undefined && Object.hasOwn(COMMANDS, first) ? [first] : Object.keys(COMMANDS);
+  return Promise.all(names.map((n) => COMMANDS[n]!()));
+}
+
 await yargs(hideBin(process.argv))
   .scriptName('crosswire')
   .version(VERSION)
   .strict()
-  .command(withExamples(getCommand))
-  .command(withExamples(connectCommand))
-  .command(withExamples(serveCommand))
-  .command(withExamples(runCommandModule))
-  .command(withExamples(replayCommand))
-  .command(withExamples(fuzzCommand))
-  .command(fuzzWireCommand)
-  .command(peersCommand)
-  .command(withExamples(reportCommand))
-  .command(withExamples(mergeCommand))
+  .command(await loadCommands(process.argv[2]))
   .demandCommand(1, 'name a command: get, connect, serve, run, replay, fuzz, fuzz-wire, peers, report, merge')
   .fail((msg, err) => {
     // Usage errors: one line and exit 2 (DESIGN.md §5); errors thrown by handlers are reported by runCommand. yargs
