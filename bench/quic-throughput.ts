@@ -4,6 +4,7 @@
 // crosswire pairs from another built checkout (its bin/crosswire.js), interleaved run by run, for an A/B in one run.
 //
 //   node dist/bench/quic-throughput.js [--size 100MB] [--runs 1] [--only self|ngtcp2] [--crypto node|noble] [--baseline DIR] [--json]
+//     [--max-datagram-size N]   (passed to serve and get: loopback carries up to 64 KiB, so PMTU discovery may climb to N)
 
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -218,11 +219,13 @@ async function main(): Promise<void> {
     const before = (r: Result) => results.find((x) => x.name === r.name.replace('crosswire ', 'baseline '));
     for (const r of results) {
       if (r.name.startsWith('baseline ')) continue;
-      const key = r.name.replace(/\s+/g, '-');
+      // A run with --max-datagram-size is a second P3 row set, named apart (ngtcp2 keeps its own datagram size).
+      const mds = o.maxDatagramSize ? (r === base ? ` (beside ${o.maxDatagramSize})` : `, ${o.maxDatagramSize}-byte datagrams`) : '';
+      const key = r.name.replace(/\s+/g, '-') + (o.maxDatagramSize ? `-mds${o.maxDatagramSize}` : '');
       const old = before(r);
-      metrics.push({ id: `p3.${key}.mbps`, name: `P3 loopback ${mb.toFixed(0)} MiB, ${r.name} (MB/s)`, value: rate(r), unit: 'MB/s', better: 'higher', ...(old && old !== r ? { before: rate(old) } : {}) });
+      metrics.push({ id: `p3.${key}.mbps`, name: `P3 loopback ${mb.toFixed(0)} MiB, ${r.name}${mds} (MB/s)`, value: rate(r), unit: 'MB/s', better: 'higher', ...(old && old !== r ? { before: rate(old) } : {}) });
       if (base && r !== base) {
-        metrics.push({ id: `p3.${key}.vs-ngtcp2`, name: `P3 ${r.name} / ngtcp2`, value: rate(r) / rate(base), unit: '×', goal: '≥ 0.5', better: 'higher', ...(old && old !== r ? { before: rate(old) / rate(base) } : {}) });
+        metrics.push({ id: `p3.${key}.vs-ngtcp2`, name: `P3 ${r.name}${mds} / ngtcp2`, value: rate(r) / rate(base), unit: '×', goal: '≥ 0.5', better: 'higher', ...(old && old !== r ? { before: rate(old) / rate(base) } : {}) });
       }
     }
     emitBench({ bench: 'quic-throughput', metrics, notes: [`quic-throughput: load at the end ${load()}`] });
