@@ -6,7 +6,7 @@ import { QuicError, TransportErrorCode as TransportError } from '../engine/quic/
 import { makeStreamId, streamDirection, streamInitiator, hasSendHalf, hasRecvHalf } from '../engine/quic/stream-id.js';
 import { RangeSet } from '../engine/quic/stream-ranges.js';
 import { utf8 } from '../engine/wire/bytes.js';
-import { StreamManager } from '../engine/quic/connection-streams.js';
+import { StreamManager, sendBufferLimitFor } from '../engine/quic/connection-streams.js';
 import { DEFAULT_TRANSPORT } from '../engine/quic/config.js';
 import { defaultTransportParameters } from '../engine/quic/transport-params.js';
 import type { ConnectionEvent } from '../engine/quic/connection-events.js';
@@ -222,4 +222,20 @@ test('an ACK frame acknowledging several STREAM frames of a stream gives one str
   ]);
   m.emitAckedWritable();
   expect(events.length).toBe(2);
+});
+
+test('send buffer per stream follows the congestion window: 2 windows, at least 1 MiB, at most 16 MiB, read on every write', () => {
+  expect(sendBufferLimitFor(12_000)).toBe(1 << 20);
+  expect(sendBufferLimitFor(3 << 20)).toBe(6 << 20);
+  expect(sendBufferLimitFor(64 << 20)).toBe(16 << 20);
+  let window = 12_000;
+  const m = new StreamManager('client', DEFAULT_TRANSPORT, () => {}, 1 << 20, () => sendBufferLimitFor(window));
+  m.applyPeerParameters({ ...defaultTransportParameters(), initialMaxData: 64 << 20, initialMaxStreamDataBidiRemote: 64 << 20, initialMaxStreamsBidi: 4 });
+  const send = m.get(m.open('bidi')!)!.send!;
+  const body = new Uint8Array(8 << 20);
+  expect(send.write(body, false, true)).toBe(1 << 20); // a small window: the 1 MiB floor
+  window = 2 << 20; // the window grew: room for two of them, nothing acknowledged yet
+  expect(send.writable()).toBe(3 << 20);
+  expect(send.write(body.subarray(1 << 20), false, true)).toBe(3 << 20);
+  expect(send.writable()).toBe(0);
 });

@@ -32,7 +32,7 @@ import { CidManager } from './cid.js';
 import { PacketSpace, type SpaceId } from './connection-space.js';
 import { Recovery, Pacer, createCongestionController, type RttEstimator, type SentPacket } from './recovery/index.js';
 import { BASE_PLPMTU, DEFAULT_MAX_DATAGRAM_SIZE, PmtuDiscovery, type MtuUpdate } from './pmtu.js';
-import { StreamManager } from './connection-streams.js';
+import { StreamManager, sendBufferLimitFor } from './connection-streams.js';
 import type { CloseInfo, ConnectionEvent, ConnectionPhase } from './connection-events.js';
 import { resolveTransport, resolveVersions, type QuicConfig, type TransportSettings } from './config.js';
 import type { QlogEventData, QlogEventName, QlogFrame, QlogKeyType, QlogPacketType } from './qlog.js';
@@ -248,7 +248,9 @@ export class QuicConnection implements DatagramEndpoint {
       onLocalAdded: opts.onCidAdded,
       onLocalRetired: opts.onCidRetired,
     });
-    this.streams = new StreamManager(this.role, this.local, (e) => this.events.push(e), opts.config.maxReceiveWindow ?? 16 << 20);
+    this.streams = new StreamManager(this.role, this.local, (e) => this.events.push(e), opts.config.maxReceiveWindow ?? 16 << 20, () =>
+      sendBufferLimitFor(this.recovery.congestion.window),
+    );
     this.token = opts.config.token ?? new Uint8Array(0);
 
     if (this.role === 'client') {
@@ -1994,3 +1996,4 @@ function clientVersionsFromClientHello(hello: Uint8Array): number[] | undefined 
 
 export { transportErrorName, isSupportedVersion };
 export type { QlogFrame };
+

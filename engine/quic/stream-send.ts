@@ -39,8 +39,8 @@ export class SendStream {
   constructor(
     readonly id: number,
     peerMaxStreamData: number,
-    /** Local buffering limit: write() accepts no more than this many unacknowledged bytes. */
-    private readonly maxBuffered = 1 << 20,
+    /** Local buffering limit: write() accepts no more than this many unacknowledged bytes (a function: read per call). */
+    private readonly maxBuffered: number | (() => number) = 1 << 20,
   ) {
     this.credit = new SendCredit(peerMaxStreamData);
   }
@@ -60,7 +60,8 @@ export class SendStream {
   /** Room left in the local buffer. */
   writable(): number {
     if (this.finWritten || this.resetCode !== undefined) return 0;
-    return Math.max(0, this.maxBuffered - (this.written - this.bufferBase));
+    const limit = typeof this.maxBuffered === 'number' ? this.maxBuffered : this.maxBuffered();
+    return Math.max(0, limit - (this.written - this.bufferBase));
   }
 
   /**
