@@ -22,6 +22,7 @@ import { mutateDatagram } from './dtls.js';
 import type { Draw } from './rng.js';
 import type { LiveInput, LivePlan } from './live-types.js';
 import { awaitExit, clientEnd, serverCredentials, startClient, type ClientInputContext, type ClientOutcome } from './live-client.js';
+import { EngineTimer } from './engine-timer.js';
 
 const crypto = nodeCrypto;
 const sha = (d: Uint8Array) => crypto.hash('sha256', d);
@@ -90,7 +91,6 @@ export async function runDtlsClientInput(
   let closed = false;
   let lastActivity = now();
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
   const send = (d: Uint8Array, to: Address) => sock.send(d, to.port, to.host);
   const out = (d: Uint8Array, to: Address) => {
     const idx = sent.length;
@@ -133,22 +133,8 @@ export async function runDtlsClientInput(
       engineError('dtls', e);
     }
   };
-  const arm = () => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    if (stopped) return;
-    const nt = server.nextTimeout();
-    if (nt === undefined) return;
-    timer = setTimeout(() => {
-      try {
-        server.handleTimeout(now());
-      } catch (e) {
-        engineError('handleTimeout', e);
-      }
-      pump();
-      arm();
-    }, Math.max(0, Math.ceil(nt - now())));
-  };
+  const timer = new EngineTimer(server, now, engineError, pump, () => !stopped);
+  const arm = () => timer.arm();
   sock.on('message', (m, rinfo) => {
     lastActivity = now();
     if (record) record.peerDatagrams++;
@@ -186,7 +172,7 @@ export async function runDtlsClientInput(
     engineError('close', e);
   }
   stopped = true;
-  if (timer) clearTimeout(timer);
+  timer.clear();
   // s_client, once shut down, drains its socket for 500 ms until a read returns ≤ 0: an empty datagram ends that wait
   // (a DTLS stack mid-handshake discards it as a record too short). Then our port goes away: a client still sending
   // gets port unreachable.

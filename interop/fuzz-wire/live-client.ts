@@ -28,6 +28,7 @@ import { applyMutations } from './mutate.js';
 import { mutateDatagram } from './quic.js';
 import type { Draw } from './rng.js';
 import type { LiveInput, LivePlan } from './live-types.js';
+import { EngineTimer } from './engine-timer.js';
 
 const crypto = nodeCrypto;
 const VERSION = 1;
@@ -135,7 +136,6 @@ export async function runClientInput(
   let clientCidLength = 0;
   let lastActivity = now();
   let afterMutation = 0;
-  let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const engineError = (what: string, e: unknown) => {
     if (record && !record.engineErrors.some((x) => x.startsWith(what))) record.engineErrors.push(`${what}: ${(e as Error)?.stack ?? String(e)}`);
@@ -174,22 +174,8 @@ export async function runClientInput(
       engineError('pollDatagrams', e);
     }
   };
-  const arm = () => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    if (stopped) return;
-    const nt = host.nextTimeout();
-    if (nt === undefined) return;
-    timer = setTimeout(() => {
-      try {
-        host.handleTimeout(now());
-      } catch (e) {
-        engineError('handleTimeout', e);
-      }
-      flush();
-      arm();
-    }, Math.max(0, Math.ceil(nt - now())));
-  };
+  const timer = new EngineTimer(host, now, engineError, flush, () => !stopped);
+  const arm = () => timer.arm();
   sock.on('message', (m, rinfo) => {
     const data = new Uint8Array(m);
     lastActivity = now();
@@ -245,7 +231,7 @@ export async function runClientInput(
     await Promise.race([proc.exited, new Promise<void>((res) => (t = setTimeout(res, ctx.liveTimeoutMs)))]);
     clearTimeout(t);
   }
-  if (timer) clearTimeout(timer);
+  timer.clear();
   sock.close();
   const outlived = !proc.status;
   const final = (async (): Promise<ClientOutcome> => {

@@ -21,6 +21,7 @@ import { applyMutations } from './mutate.js';
 import { mutateDatagram } from './quic.js';
 import { Draw } from './rng.js';
 import type { InputContext, LiveDriver, LiveInput, LivePlan } from './live-types.js';
+import { EngineTimer } from './engine-timer.js';
 
 const crypto = nodeCrypto;
 const SUITE = CIPHER_SUITES.TLS_AES_128_GCM_SHA256;
@@ -159,7 +160,6 @@ export const quicDriver: LiveDriver = {
     let pings = 0;
     let lastActivity = now();
     let afterMutation = 0;
-    let timer: NodeJS.Timeout | undefined;
     const amp = record.amplification;
 
     const engineError = (what: string, e: unknown) => {
@@ -234,28 +234,17 @@ export const quicDriver: LiveDriver = {
         conn.ping();
       }
     };
-    const arm = () => {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      if (abandoned || finished) return;
-      let nt: number | undefined;
-      try {
-        nt = conn.nextTimeout();
-      } catch (e) {
-        engineError('nextTimeout', e);
-      }
-      if (nt === undefined) return;
-      timer = setTimeout(() => {
-        try {
-          conn.handleTimeout(now());
-        } catch (e) {
-          engineError('handleTimeout', e);
-        }
+    const timer = new EngineTimer(
+      conn,
+      now,
+      engineError,
+      () => {
         events();
         flush();
-        arm();
-      }, Math.max(0, Math.ceil(nt - now())));
-    };
+      },
+      () => !(abandoned || finished),
+    );
+    const arm = () => timer.arm();
 
     const ourCid = conn.localCid.slice();
     sock.on('message', (m) => {
@@ -329,7 +318,7 @@ export const quicDriver: LiveDriver = {
       }
     }
     finished = true;
-    if (timer) clearTimeout(timer);
+    timer.clear();
     // The socket lingers: the server's retransmissions toward an unvalidated address still count.
     const linger = new Promise<void>((resolve) =>
       setTimeout(() => {
