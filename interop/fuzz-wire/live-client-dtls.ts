@@ -9,7 +9,7 @@
 // retransmissions give up: it is watched until `clientTimeoutMs` and then counted as hung.
 
 import { createSocket, type Socket } from 'node:dgram';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { nodeCrypto } from '../../engine/crypto/node.js';
 import { seededRandom } from '../../engine/crypto/random.js';
@@ -21,7 +21,7 @@ import { applyMutations } from './mutate.js';
 import { mutateDatagram } from './dtls.js';
 import type { Draw } from './rng.js';
 import type { LiveInput, LivePlan } from './live-types.js';
-import { awaitExit, clientEnd, serverCredentials, startClient, type ClientInputContext, type ClientOutcome } from './live-client.js';
+import { awaitExit, judgeClientRun, serverCredentials, startClient, type ClientInputContext, type ClientOutcome } from './live-client.js';
 import { EngineTimer } from './engine-timer.js';
 
 const crypto = nodeCrypto;
@@ -182,20 +182,13 @@ export async function runDtlsClientInput(
   sock.close();
   await awaitExit(proc, ctx.liveTimeoutMs);
   const outlived = !proc.status;
-  const final = (async (): Promise<ClientOutcome> => {
-    const { exit, hung, stderrTail } = await clientEnd(ctx, proc, start, now);
-    let ok = false;
-    try {
-      ok = !hung && exit?.code === 0 && readFileSync(proc.stdoutPath, 'utf8').includes(DTLS_LINE);
-    } catch {
-      ok = false;
-    }
-    if (record) {
-      const status = hung ? 'hung' : exit?.signal ? exit.signal : `exit:${exit?.code}`;
-      record.reaction = `${reaction}|${outlived ? 'outlived-close|' : ''}${ok ? 'echo-ok' : status}`;
-    }
-    rmSync(ctx.dir, { recursive: true, force: true });
-    return { ...(exit ? { exit } : {}), hung, outlived, stderrTail, ok };
-  })();
+  const final = judgeClientRun(ctx, proc, start, now, {
+    record,
+    ours: reaction,
+    outlived,
+    okWord: 'echo-ok',
+    succeeded: () => readFileSync(proc.stdoutPath, 'utf8').includes(DTLS_LINE),
+    dir: ctx.dir,
+  });
   return { outlived, final };
 }

@@ -8,8 +8,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { nodeCrypto } from '../../engine/crypto/node.js';
 import { seededRandom } from '../../engine/crypto/random.js';
 import { Alert, CIPHER_SUITES, type Epoch } from '../../engine/tls/api.js';
@@ -21,7 +20,7 @@ import { applyMutations, blindMutation, mutateHandshakeMessage, splitTlsMessages
 import { mutateChunk } from './tls.js';
 import type { Draw } from './rng.js';
 import type { LiveInput, LivePlan } from './live-types.js';
-import { awaitExit, clientEnd, serverCredentials, startClient, type ClientInputContext, type ClientOutcome } from './live-client.js';
+import { awaitExit, judgeClientRun, serverCredentials, startClient, type ClientInputContext, type ClientOutcome } from './live-client.js';
 
 const crypto = nodeCrypto;
 const sha = (d: Uint8Array) => crypto.hash('sha256', d);
@@ -289,20 +288,13 @@ export async function runTlsClientInput(
   await awaitExit(proc, ctx.liveTimeoutMs);
   sock?.destroy();
   const outlived = !proc.status;
-  const final = (async (): Promise<ClientOutcome> => {
-    const { exit, hung, stderrTail } = await clientEnd(ctx, proc, start, now);
-    let ok = false;
-    try {
-      ok = !hung && exit?.code === 0 && readFileSync(proc.stdoutPath, 'utf8').includes(TLS_BODY);
-    } catch {
-      ok = false;
-    }
-    if (record) {
-      const status = hung ? 'hung' : exit?.signal ? exit.signal : `exit:${exit?.code}`;
-      record.reaction = `${reaction}|${outlived ? 'outlived-close|' : ''}${ok ? 'response-ok' : status}`;
-    }
-    rmSync(join(ctx.dir), { recursive: true, force: true });
-    return { ...(exit ? { exit } : {}), hung, outlived, stderrTail, ok };
-  })();
+  const final = judgeClientRun(ctx, proc, start, now, {
+    record,
+    ours: reaction,
+    outlived,
+    okWord: 'response-ok',
+    succeeded: () => readFileSync(proc.stdoutPath, 'utf8').includes(TLS_BODY),
+    dir: ctx.dir,
+  });
   return { outlived, final };
 }

@@ -226,30 +226,48 @@ export async function runClientInput(
     }
   }
   flush();
-  if (!proc.status) {
-    let t: NodeJS.Timeout | undefined;
-    await Promise.race([proc.exited, new Promise<void>((res) => (t = setTimeout(res, ctx.liveTimeoutMs)))]);
-    clearTimeout(t);
-  }
+  await awaitExit(proc, ctx.liveTimeoutMs);
   timer.clear();
   sock.close();
   const outlived = !proc.status;
-  const final = (async (): Promise<ClientOutcome> => {
-    const { exit, hung, stderrTail } = await clientEnd(ctx, proc, start, now);
-    let ok = false;
+  const final = judgeClientRun(ctx, proc, start, now, {
+    record,
+    ours: !applied ? 'not-reached' : reactionOf(closeBefore),
+    outlived,
+    okWord: 'download-ok',
+    succeeded: () => readFileSync(join(dir, 'downloads', CLIENT_FILE.slice(1))).length === FILE_SIZE,
+    dir,
+  });
+  return { outlived, final };
+}
+
+/**
+ * The verdict on one client run once our side has closed: how it ended (clientEnd), whether it did the clean thing
+ * (`succeeded`, asked only of a run that exited 0 in time; a throw counts as no), the reaction line
+ * `<what our side saw>|[outlived-close|]<okWord or how it ended>`, and the run's folder removed.
+ */
+export async function judgeClientRun(
+  ctx: ClientInputContext,
+  proc: EndpointProcess,
+  start: number,
+  now: () => number,
+  o: { record: LiveInput | undefined; ours: string; outlived: boolean; okWord: string; succeeded: () => boolean; dir: string },
+): Promise<ClientOutcome> {
+  const { exit, hung, stderrTail } = await clientEnd(ctx, proc, start, now);
+  let ok = false;
+  if (!hung && exit?.code === 0) {
     try {
-      ok = !hung && exit?.code === 0 && readFileSync(join(dir, 'downloads', CLIENT_FILE.slice(1))).length === FILE_SIZE;
+      ok = o.succeeded();
     } catch {
       ok = false;
     }
-    if (record) {
-      const status = hung ? 'hung' : exit?.signal ? exit.signal : `exit:${exit?.code}`;
-      record.reaction = `${!applied ? 'not-reached' : reactionOf(closeBefore)}|${outlived ? 'outlived-close|' : ''}${ok ? 'download-ok' : status}`;
-    }
-    rmSync(dir, { recursive: true, force: true });
-    return { ...(exit ? { exit } : {}), hung, outlived, stderrTail, ok };
-  })();
-  return { outlived, final };
+  }
+  if (o.record) {
+    const status = hung ? 'hung' : exit?.signal ? exit.signal : `exit:${exit?.code}`;
+    o.record.reaction = `${o.ours}|${o.outlived ? 'outlived-close|' : ''}${ok ? o.okWord : status}`;
+  }
+  rmSync(o.dir, { recursive: true, force: true });
+  return { ...(exit ? { exit } : {}), hung, outlived: o.outlived, stderrTail, ok };
 }
 
 /**
