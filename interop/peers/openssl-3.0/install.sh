@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the openssl-3.0 peer: Debian 12's openssl package (/usr/bin/openssl, OpenSSL 3.0.x) and libssl-dev, then
-# crosswire's ossl-dtls-server against that libssl (../openssl/build-ossl-dtls-server.sh system: the DTLS server of
+# crosswire's ossl-dtls-server against that libssl (../openssl/build-ossl-program.sh ossl-dtls-server system: the DTLS server of
 # `fuzz-wire dtls --peer openssl-3.0`). perl (for the endpoint's I/O helper, ../openssl/sslio.pl) is part of every
 # Debian system (perl-base).
 set -euo pipefail
@@ -19,4 +19,4 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null || { echo "openssl-3.0 install failed: apt-get install ${missing[*]}" >&2; exit 1; }
 fi
 echo "openssl $(dpkg-query -W -f '${Version}' openssl) installed ($(/usr/bin/openssl version))"
-bash "$HERE/../openssl/build-ossl-dtls-server.sh" system
+bash "$HERE/../openssl/build-ossl-program.sh" ossl-dtls-server system

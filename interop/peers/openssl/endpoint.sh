@@ -311,7 +311,7 @@ dtls_server() {
 }
 
 # crosswire fuzz-wire dtls --peer: ONE long-lived crosswire ossl-dtls-server (ossl-dtls-server.c, built against this
-# peer's libssl by build-ossl-dtls-server.sh) serving every client concurrently, so any exit is a crash and a failed
+# peer's libssl by build-ossl-program.sh) serving every client concurrently, so any exit is a crash and a failed
 # clean handshake is a hang. Not s_server -listen: it connect()s its socket to each client it accepts and, after a
 # failed handshake or a closed connection, hears no one else.
 dtls_fuzz_server() {
