@@ -8,7 +8,6 @@
 // close, so a client that can read neither (its keys broken by the mutation) only ends when its own handshake
 // retransmissions give up: it is watched until `clientTimeoutMs` and then counted as hung.
 
-import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { nodeCrypto } from '../../engine/crypto/node.js';
@@ -22,7 +21,7 @@ import { mutateDatagram } from './dtls.js';
 import type { Draw } from './rng.js';
 import type { LiveInput, LivePlan } from './live-types.js';
 import { awaitExit, judgeClientRun, serverCredentials, startClient, type ClientInputContext, type ClientOutcome } from './live-client.js';
-import { EngineTimer } from './engine-timer.js';
+import { EngineTimer, bindLoopbackUdp } from './live-io.js';
 
 const crypto = nodeCrypto;
 const sha = (d: Uint8Array) => crypto.hash('sha256', d);
@@ -45,18 +44,6 @@ function epochZeroCancel(seq: number): Uint8Array {
   return d;
 }
 
-function bind(): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      s.off('error', reject);
-      s.on('error', () => {});
-      resolve(s);
-    });
-  });
-}
-
 /** One client run; no `r`/`plan` is the liveness check (a clean cookie exchange, handshake and echo that must succeed). */
 export async function runDtlsClientInput(
   ctx: ClientInputContext,
@@ -65,7 +52,7 @@ export async function runDtlsClientInput(
   record: LiveInput | undefined,
 ): Promise<{ outlived: boolean; final: Promise<ClientOutcome> }> {
   const pki = serverCredentials(ctx.certs);
-  const sock = await bind();
+  const sock = await bindLoopbackUdp();
   const port = sock.address().port;
   const t0 = performance.now();
   const now = () => performance.now() - t0;

@@ -5,7 +5,6 @@
 // client still running `clientTimeoutMs` after it started (past its own handshake and idle timeouts, though our server
 // closed the connection) is a hang; anything else is a reaction (its close code and exit status).
 
-import { createSocket, type Socket } from 'node:dgram';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,7 +27,7 @@ import { applyMutations } from './mutate.js';
 import { mutateDatagram } from './quic.js';
 import type { Draw } from './rng.js';
 import type { LiveInput, LivePlan } from './live-types.js';
-import { EngineTimer } from './engine-timer.js';
+import { EngineTimer, bindLoopbackUdp } from './live-io.js';
 
 const crypto = nodeCrypto;
 const VERSION = 1;
@@ -75,16 +74,6 @@ function reactionOf(c: CloseInfo | undefined): string {
   return `${c.initiator === 'remote' ? 'peer' : 'our'}-close:${c.kind === 'application' ? 'app' : 'transport'}:0x${c.errorCode.toString(16)}`;
 }
 
-function bind(sock: Socket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    sock.once('error', reject);
-    sock.bind(0, '127.0.0.1', () => {
-      sock.off('error', reject);
-      resolve();
-    });
-  });
-}
-
 let pki: { chain: Uint8Array[]; key: ReturnType<typeof loadPrivateKey> } | undefined;
 
 /** Our server's certificate chain and key (the run's, issued for localhost), read once. */
@@ -101,9 +90,7 @@ export async function runClientInput(
   record: LiveInput | undefined,
 ): Promise<{ outlived: boolean; final: Promise<ClientOutcome> }> {
   const creds = serverCredentials(ctx.certs);
-  const sock = createSocket('udp4');
-  sock.on('error', () => {});
-  await bind(sock);
+  const sock = await bindLoopbackUdp();
   const local: Address = { host: '127.0.0.1', port: sock.address().port };
   const t0 = performance.now();
   const now = () => performance.now() - t0;

@@ -7,7 +7,6 @@
 // once (OpenSSL: crosswire's ossl-dtls-server), so nothing an input leaves behind keeps the next one out: a clean
 // handshake that fails twice is a hang, an exit a crash.
 
-import { createSocket, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { nodeCrypto } from '../../engine/crypto/node.js';
 import { seededRandom } from '../../engine/crypto/random.js';
@@ -18,6 +17,7 @@ import { applyMutations } from './mutate.js';
 import { label, mutateDatagram } from './dtls.js';
 import type { Draw } from './rng.js';
 import type { InputContext, LiveDriver, LiveInput, LivePlan } from './live-types.js';
+import { bindLoopbackUdp } from './live-io.js';
 
 const crypto = nodeCrypto;
 const sha = (d: Uint8Array) => crypto.hash('sha256', d);
@@ -29,18 +29,6 @@ function newClient(ctx: InputContext, rngName: string, now: number): DtlsClient 
     { host: '127.0.0.1', port: ctx.port },
     now,
   );
-}
-
-function bind(): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      s.off('error', reject);
-      s.on('error', () => {});
-      resolve(s);
-    });
-  });
 }
 
 /** Only HelloVerifyRequests (epoch-0 handshake records of type 3): the server has not accepted our address yet. */
@@ -65,7 +53,7 @@ export const dtlsDriver: LiveDriver = {
   plan: dtlsPlan,
 
   async input(ctx: InputContext, r: Draw, plan: LivePlan, record: LiveInput): Promise<{ linger: Promise<void> }> {
-    const sock = await bind();
+    const sock = await bindLoopbackUdp();
     const t0 = performance.now();
     const now = () => performance.now() - t0;
     const client = newClient(ctx, `${ctx.name}/client`, 0);
@@ -194,7 +182,7 @@ export const dtlsDriver: LiveDriver = {
   async handshake(ctx: InputContext, timeoutMs: number): Promise<{ ok: boolean; detail: string; ms: number }> {
     const t0 = performance.now();
     const ms = () => Math.round(performance.now() - t0);
-    const sock = await bind();
+    const sock = await bindLoopbackUdp();
     const client = newClient(ctx, `${ctx.name}/liveness`, 0);
     let hvr = false;
     return new Promise((resolve) => {

@@ -5,7 +5,7 @@
 // sends before the address is validated are counted per address; the socket lingers after the input so the server's
 // retransmissions count too.
 
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { nodeCrypto } from '../../engine/crypto/node.js';
 import { seededRandom } from '../../engine/crypto/random.js';
@@ -21,22 +21,12 @@ import { applyMutations } from './mutate.js';
 import { mutateDatagram } from './quic.js';
 import { Draw } from './rng.js';
 import type { InputContext, LiveDriver, LiveInput, LivePlan } from './live-types.js';
-import { EngineTimer } from './engine-timer.js';
+import { EngineTimer, bindLoopbackUdp } from './live-io.js';
 
 const crypto = nodeCrypto;
 const SUITE = CIPHER_SUITES.TLS_AES_128_GCM_SHA256;
 const VERSION = 1;
 const sha = (d: Uint8Array) => crypto.hash('sha256', d);
-
-function bind(sock: Socket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    sock.once('error', reject);
-    sock.bind(0, '127.0.0.1', () => {
-      sock.off('error', reject);
-      resolve();
-    });
-  });
-}
 
 function reactionOf(c: CloseInfo): string {
   if (c.cause === 'stateless-reset') return 'stateless-reset';
@@ -93,9 +83,7 @@ interface Session {
 }
 
 async function open(ctx: InputContext, rngName: string): Promise<Session> {
-  const sock = createSocket('udp4');
-  sock.on('error', () => {});
-  await bind(sock);
+  const sock = await bindLoopbackUdp();
   const t0 = performance.now();
   const now = () => performance.now() - t0;
   const secrets = new Map<string, Uint8Array>();

@@ -1,4 +1,24 @@
-// One wall-clock timer for a sans-I/O engine's next deadline, for the live fuzz-wire drivers (our engine beside a real peer).
+// The I/O pieces every live fuzz-wire driver (our engine beside a real peer) needs: a loopback UDP socket, and one
+// wall-clock timer for the sans-I/O engine's next deadline.
+
+import { createSocket, type Socket } from 'node:dgram';
+
+/**
+ * A UDP socket on an ephemeral 127.0.0.1 port (test traffic stays on loopback). Errors after the bind are dropped: an
+ * input's outcome is read from our engine and the peer's process, and an ICMP error from a peer that went away must not
+ * end the campaign.
+ */
+export function bindLoopbackUdp(): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      s.off('error', reject);
+      s.on('error', () => {});
+      resolve(s);
+    });
+  });
+}
 
 /** What the timer drives: QUIC connections and hosts, TLS/DTLS servers alike. */
 export interface TimedEngine {
