@@ -15,8 +15,7 @@ import { seededRandom } from '../../engine/crypto/random.js';
 import { DtlsServer } from '../../engine/dtls/index.js';
 import type { Address } from '../../engine/endpoint.js';
 import { Alert } from '../../engine/tls/api.js';
-import { hex } from '../../engine/wire/bytes.js';
-import { applyMutations } from './mutate.js';
+import { mutatedUnits } from './mutate.js';
 import { mutateDatagram } from './dtls.js';
 import type { Draw } from './rng.js';
 import type { LiveInput, LivePlan } from './live-types.js';
@@ -85,12 +84,7 @@ export async function runDtlsClientInput(
     lastActivity = now();
     if (r && plan && record && idx === plan.k && !applied) {
       applied = true;
-      const data = applyMutations(r, d, plan.count, sent, (x) => mutateDatagram(r, x), record.mutations);
-      record.datagram = idx;
-      record.original = hex(d);
-      record.mutated = hex(data);
-      if (plan.mode === 'inject') send(d, to);
-      send(data, to);
+      for (const u of mutatedUnits(r, plan, record, idx, d, sent, (x) => mutateDatagram(r, x))) send(u, to);
       return;
     }
     send(d, to);

@@ -15,8 +15,8 @@ import { Alert, CIPHER_SUITES, type Epoch } from '../../engine/tls/api.js';
 import { RecordProtector, type ContentTypeCode } from '../../engine/tls/record.js';
 import { TlsRecordConnection } from '../../engine/tls/record-connection.js';
 import { createTlsSession } from '../../engine/tls/session.js';
-import { concat, fromHex, hex } from '../../engine/wire/bytes.js';
-import { applyMutations, blindMutation, mutateHandshakeMessage, splitTlsMessages } from './mutate.js';
+import { concat, fromHex } from '../../engine/wire/bytes.js';
+import { blindMutation, mutatedUnits, mutateHandshakeMessage, splitTlsMessages } from './mutate.js';
 import { mutateChunk } from './tls.js';
 import type { Draw } from './rng.js';
 import type { LiveInput, LivePlan } from './live-types.js';
@@ -199,12 +199,7 @@ export async function runTlsClientInput(
     lastActivity = now();
     if (r && plan && record && idx === plan.k && !applied) {
       applied = true;
-      const data = applyMutations(r, d, plan.count, sent, (x) => (r.chance(0.6) ? sealed.mutate(r, x, idx) : undefined) ?? mutateChunk(r, x), record.mutations);
-      record.datagram = idx;
-      record.original = hex(d);
-      record.mutated = hex(data);
-      if (plan.mode === 'inject') s.write(d);
-      s.write(data);
+      for (const u of mutatedUnits(r, plan, record, idx, d, sent, (x) => (r.chance(0.6) ? sealed.mutate(r, x, idx) : undefined) ?? mutateChunk(r, x))) s.write(u);
       return;
     }
     s.write(d);

@@ -17,13 +17,13 @@ import { derivePacketKeys, initialKeys, type PacketKeys } from '../../engine/qui
 import { CIPHER_SUITES } from '../../engine/tls/api.js';
 import { createTlsSession } from '../../engine/tls/session.js';
 import { loadCertificateChain, loadPrivateKey } from '../../engine/tls/x509/pem.js';
-import { fromHex, hex } from '../../engine/wire/bytes.js';
+import { fromHex } from '../../engine/wire/bytes.js';
 import { expandStatic, type PeerDeclaration } from '../peers/declaration.js';
 import { GeneratedFiles } from '../runner/content.js';
 import type { RunCerts } from '../runner/live-pki.js';
 import { EndpointProcess, type ExitStatus } from '../runner/processes.js';
 import { ServerHost } from '../runner/quic-server.js';
-import { applyMutations } from './mutate.js';
+import { mutatedUnits } from './mutate.js';
 import { mutateDatagram } from './quic.js';
 import type { Draw } from './rng.js';
 import type { LiveInput, LivePlan } from './live-types.js';
@@ -144,12 +144,7 @@ export async function runClientInput(
     lastActivity = now();
     if (r && plan && record && idx === plan.k && !applied && !stopped) {
       applied = true;
-      const data = applyMutations(r, d, plan.count, sent, (x) => mutateDatagram(r, x, clientCidLength, keys()), record.mutations);
-      record.datagram = idx;
-      record.original = hex(d);
-      record.mutated = hex(data);
-      if (plan.mode === 'inject') send(d, to);
-      send(data, to);
+      for (const u of mutatedUnits(r, plan, record, idx, d, sent, (x) => mutateDatagram(r, x, clientCidLength, keys()))) send(u, to);
       return;
     }
     send(d, to);

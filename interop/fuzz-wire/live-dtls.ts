@@ -12,8 +12,7 @@ import { nodeCrypto } from '../../engine/crypto/node.js';
 import { seededRandom } from '../../engine/crypto/random.js';
 import { DtlsClient } from '../../engine/dtls/index.js';
 import { Alert } from '../../engine/tls/api.js';
-import { hex } from '../../engine/wire/bytes.js';
-import { applyMutations } from './mutate.js';
+import { mutatedUnits } from './mutate.js';
 import { label, mutateDatagram } from './dtls.js';
 import type { Draw } from './rng.js';
 import type { InputContext, LiveDriver, LiveInput, LivePlan } from './live-types.js';
@@ -80,12 +79,7 @@ export const dtlsDriver: LiveDriver = {
       lastActivity = now();
       if (idx === plan.k && !applied) {
         applied = true;
-        const data = applyMutations(r, d, plan.count, sent, (x) => mutateDatagram(r, x), record.mutations);
-        record.datagram = idx;
-        record.original = hex(d);
-        record.mutated = hex(data);
-        if (plan.mode === 'inject') send(d);
-        send(data);
+        for (const u of mutatedUnits(r, plan, record, idx, d, sent, (x) => mutateDatagram(r, x))) send(u);
         return;
       }
       send(d);

@@ -11,8 +11,7 @@ import { seededRandom } from '../../engine/crypto/random.js';
 import { Alert } from '../../engine/tls/api.js';
 import { TlsRecordConnection } from '../../engine/tls/record-connection.js';
 import { createTlsSession } from '../../engine/tls/session.js';
-import { hex } from '../../engine/wire/bytes.js';
-import { applyMutations } from './mutate.js';
+import { mutatedUnits } from './mutate.js';
 import { mutateChunk } from './tls.js';
 import type { Draw } from './rng.js';
 import type { InputContext, LiveDriver, LiveInput, LivePlan } from './live-types.js';
@@ -87,12 +86,7 @@ export const tlsDriver: LiveDriver = {
       lastActivity = now();
       if (idx === plan.k && !applied) {
         applied = true;
-        const data = applyMutations(r, d, plan.count, sent, (x) => mutateChunk(r, x), record.mutations);
-        record.datagram = idx;
-        record.original = hex(d);
-        record.mutated = hex(data);
-        if (plan.mode === 'inject') sock.write(d);
-        sock.write(data);
+        for (const u of mutatedUnits(r, plan, record, idx, d, sent, (x) => mutateChunk(r, x))) sock.write(u);
         return;
       }
       sock.write(d);

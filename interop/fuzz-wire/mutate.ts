@@ -2,7 +2,8 @@
 // structure-aware edits of TLS handshake messages (RFC 8446 §4, RFC 6347 §4.2.2 headers), their extensions (§4.2) and
 // QUIC transport parameters (RFC 9000 §18), re-encoded with consistent lengths unless the edit is the length itself.
 
-import { concat } from '../../engine/wire/bytes.js';
+import { concat, hex } from '../../engine/wire/bytes.js';
+import type { LiveInput, LivePlan } from './live-types.js';
 import type { Draw } from './rng.js';
 
 // ------------------------------------------------------------------------------------------------ bytes
@@ -24,6 +25,18 @@ export function applyMutations(r: Draw, d: Uint8Array, count: number, sent: read
     data = m.out;
   }
   return data;
+}
+
+/**
+ * What goes out in place of unit `idx` (`d`), the one the input's plan targets: its mutated form, after the original
+ * for an `inject` plan. The edits and both forms go to `record`.
+ */
+export function mutatedUnits(r: Draw, plan: LivePlan, record: LiveInput, idx: number, d: Uint8Array, sent: readonly Uint8Array[], field: (data: Uint8Array) => { name: string; out: Uint8Array } | undefined): Uint8Array[] {
+  const data = applyMutations(r, d, plan.count, sent, field, record.mutations);
+  record.datagram = idx;
+  record.original = hex(d);
+  record.mutated = hex(data);
+  return plan.mode === 'inject' ? [d, data] : [data];
 }
 
 /** Names of the blind strategies, in the order `blindMutation` draws them (recorded in findings). */
