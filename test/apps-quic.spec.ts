@@ -6,18 +6,21 @@ import { QuicServer } from '../engine/quic/server.js';
 import { QuicClientApp, QuicServerApp, withApp, type AppProtocol } from '../engine/apps/quic-app.js';
 import { GeneratedFiles, generatedBytes } from '../engine/apps/generated-files.js';
 import { simulate } from '../simulator/run.js';
+import type { FileSource } from '../engine/apps/transport.js';
 import { baseConfig } from './quic-conn-harness.js';
 
 const SERVER: Address = { host: '10.0.0.2', port: 443 };
 
 
-function download(protocol: AppProtocol, files: [string, number][], missing: string[] = []) {
+function download(protocol: AppProtocol, files: [string, number][], missing: string[] = [], wrap: (s: FileSource) => FileSource = (s) => s) {
   const clock = { now: 0 };
-  const source = new GeneratedFiles();
-  for (const [p, s] of files) source.add(p, s);
+  const generated = new GeneratedFiles();
+  for (const [p, s] of files) generated.add(p, s);
+  const source = wrap(generated);
   const server = new QuicServer({ config: baseConfig('server', { tls: { ...baseConfig('server').tls, alpn: [protocol] } }) });
   const serverApp = new QuicServerApp(source, () => clock.now);
   const conn = new QuicConnection({ role: 'client', config: baseConfig('client', { tls: { ...baseConfig('client').tls, alpn: [protocol] } }), remote: SERVER, now: 0 });
+  const accepted: QuicConnection[] = [];
   const hashes = new Map<string, ReturnType<typeof createHash>>();
   const results = new Map<string, { ok: boolean; detail?: string; bytes: number }>();
   const app = new QuicClientApp(
@@ -40,14 +43,14 @@ function download(protocol: AppProtocol, files: [string, number][], missing: str
   const sim = simulate(
     withApp(conn, () => app.poll(), clock),
     withApp(server, () => {
-      for (let c = server.accept(); c; c = server.accept()) void c;
+      for (let c = server.accept(); c; c = server.accept()) accepted.push(c);
       serverApp.poll(server.connections);
     }, clock),
     {},
     1,
     { protocol: 'quic', until: () => app.idle && app.handshakeDone, maxSimulatedMs: 120_000 },
   );
-  return { sim, results, hashes, app };
+  return { sim, results, hashes, app, conn, accepted };
 }
 
 for (const protocol of ['hq-interop', 'h3'] as const) {
@@ -77,3 +80,23 @@ test('h3: a missing file is a 404 that fails only that request', () => {
   expect(results.get('/missing')).toMatchObject({ ok: false, detail: 'HTTP status 404' });
   expect(app.failed).toBe(1);
 });
+
+for (const [protocol, code] of [['h3', 0x102], ['hq-interop', 0x1]] as const) {
+  test(`${protocol}: an exception in the server's application closes only that connection, with the stack kept`, () => {
+    // A FileSource that fails mid-body, as a fractional file offset once made readSync throw in `crosswire serve`.
+    const failing = (s: FileSource): FileSource => ({
+      size: (p) => s.size(p),
+      read: (p, offset, length) => {
+        if (offset >= 65536) throw new RangeError(`position ${offset + 0.25} is not an integer`);
+        return s.read(p, offset, length);
+      },
+    });
+    const { sim, conn, accepted } = download(protocol, [['/big', 300_000]], [], failing);
+    expect(sim.outcome).not.toBe('exception');
+    expect(conn.closeInfo).toMatchObject({ kind: 'application', errorCode: code, initiator: 'remote' });
+    expect(conn.closeInfo?.reason).toContain('internal error: position 65536.25 is not an integer');
+    expect(accepted).toHaveLength(1);
+    const errors = accepted.flatMap((c) => c.internalErrors);
+    expect(errors.map((e) => e.message)).toEqual(['position 65536.25 is not an integer']);
+  });
+}

@@ -239,3 +239,15 @@ test('send buffer per stream follows the congestion window: 2 windows, at least 
   expect(send.write(body.subarray(1 << 20), false, true)).toBe(3 << 20);
   expect(send.writable()).toBe(0);
 });
+
+test('send buffer limit is whole bytes when the congestion window is fractional (CUBIC), so writes never take part of a byte', () => {
+  expect(sendBufferLimitFor(1_234_567.623)).toBe(2_469_135);
+  let window = 1_234_567.623;
+  const m = new StreamManager('client', DEFAULT_TRANSPORT, () => {}, 1 << 20, () => sendBufferLimitFor(window));
+  m.applyPeerParameters({ ...defaultTransportParameters(), initialMaxData: 64 << 20, initialMaxStreamDataBidiRemote: 64 << 20, initialMaxStreamsBidi: 4 });
+  const send = m.get(m.open('bidi')!)!.send!;
+  const n = send.write(new Uint8Array(8 << 20), false, true);
+  expect(Number.isInteger(n)).toBe(true);
+  window = 1_500_000.5;
+  expect(Number.isInteger(send.writable())).toBe(true);
+});

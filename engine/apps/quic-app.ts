@@ -114,6 +114,8 @@ export class QuicClientApp {
  */
 export class QuicServerApp {
   private readonly apps = new Map<QuicConnection, HqServer | H3Server | EchoServer>();
+  /** Connections whose application failed: closing, and never given a new application. */
+  private readonly failed = new WeakSet<QuicConnection>();
 
   constructor(
     private readonly files: FileSource | 'echo',
@@ -134,30 +136,49 @@ export class QuicServerApp {
     return app;
   }
 
-  /** Drains events of every connection; call after every input to the server endpoint. */
+  /**
+   * Drains events of every connection; call after every input to the server endpoint. A fault in one connection's
+   * application (a bug, a file that cannot be read) closes that connection with an internal error and keeps the stack
+   * in its `internalErrors`; the other connections and the server go on.
+   */
   poll(connections: Iterable<QuicConnection>): void {
     for (const conn of connections) {
-      for (let e = conn.pollEvent(); e; e = conn.pollEvent()) {
-        const app = this.appFor(conn);
-        switch (e.type) {
-          case 'handshake-complete':
-            if (app instanceof H3Server) app.start();
-            break;
-          case 'stream-readable':
-          case 'stream-opened':
-            app?.onReadable(e.streamId);
-            break;
-          case 'stream-writable':
-            app?.onWritable(e.streamId);
-            break;
-          case 'closed':
-            this.apps.delete(conn);
-            break;
-        }
-        this.observe?.(conn, e);
+      try {
+        this.pollOne(conn);
+      } catch (e) {
+        const error = e instanceof Error ? e : new Error(String(e));
+        conn.internalErrors.push(error);
+        // H3_INTERNAL_ERROR for HTTP/3; hq-interop and echo define no codes, so the transport's INTERNAL_ERROR value.
+        const code = this.apps.get(conn) instanceof H3Server ? 0x102 : 0x1;
+        this.apps.delete(conn);
+        this.failed.add(conn);
+        conn.close(code, `internal error: ${error.message}`, true, this.now());
+        for (let ev = conn.pollEvent(); ev; ev = conn.pollEvent()) this.observe?.(conn, ev);
       }
-      this.apps.get(conn)?.pumpAll();
     }
+  }
+
+  private pollOne(conn: QuicConnection): void {
+    for (let e = conn.pollEvent(); e; e = conn.pollEvent()) {
+      const app = this.failed.has(conn) ? undefined : this.appFor(conn);
+      switch (e.type) {
+        case 'handshake-complete':
+          if (app instanceof H3Server) app.start();
+          break;
+        case 'stream-readable':
+        case 'stream-opened':
+          app?.onReadable(e.streamId);
+          break;
+        case 'stream-writable':
+          app?.onWritable(e.streamId);
+          break;
+        case 'closed':
+          this.apps.delete(conn);
+          break;
+      }
+      this.observe?.(conn, e);
+    }
+    this.apps.get(conn)?.pumpAll();
   }
 
   get served(): number {

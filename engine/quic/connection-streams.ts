@@ -410,8 +410,9 @@ export class StreamManager {
 /**
  * Unacknowledged bytes one stream may hold: two congestion windows, so a sender that may have a window in flight also
  * has the next one queued while ACKs travel (on a fast path a fixed 1 MiB ran dry between ACKs: loopback, 64 KiB
- * datagrams, 75-80 -> 90-96 MB/s at 4 MiB), never under 1 MiB and never over 16 MiB per stream.
+ * datagrams, 75-80 -> 90-96 MB/s at 4 MiB), never under 1 MiB and never over 16 MiB per stream. Whole bytes: CUBIC's
+ * window is fractional, and a fractional limit became a fractional write length and file offset (a server crash).
  */
 export function sendBufferLimitFor(window: number): number {
-  return Math.min(16 << 20, Math.max(1 << 20, 2 * window));
+  return Math.min(16 << 20, Math.max(1 << 20, Math.floor(2 * window)));
 }

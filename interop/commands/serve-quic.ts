@@ -7,6 +7,7 @@ import { DirectoryFiles } from '../../engine/io/directory-files.js';
 import { monotonicNow, UdpEndpointDriver } from '../../engine/io/udp.js';
 import { openQlogFile, qlogDir } from '../../engine/io/qlog-file.js';
 import { systemRandom } from '../../engine/io/system.js';
+import { describeInternalError } from '../runner/internal-errors.js';
 import { EXIT_OK, usageError, verboseLogger, type Target } from '../cli-util.js';
 import { serverConfig } from '../cli-util-tls.js';
 import { describeClose, quicConfig, type QuicFlags } from '../cli-util-quic.js';
@@ -49,7 +50,11 @@ export async function serveQuic(target: Target, flags: ServeQuicFlags): Promise<
     const peer = `${c.remoteAddress.host}:${c.remoteAddress.port}`;
     if (e.type === 'key-update') log(`key update to generation ${e.generation} (${e.initiator === 'remote' ? 'initiated by the client' : 'initiated by us'}) with ${peer}`);
     else if (e.type === 'early-data') log(`0-RTT ${e.accepted ? 'accepted' : 'rejected'} from ${peer}`);
-    else if (e.type === 'closing') log(`connection with ${peer} closing: ${describeClose(e.info)}`);
+    else if (e.type === 'closing') {
+      log(`connection with ${peer} closing: ${describeClose(e.info)}`);
+      // Always printed: a server bug must be visible without -v.
+      for (const err of c.internalErrors) process.stderr.write(`crosswire: internal error on the connection with ${peer}: ${describeInternalError(err)}\n`);
+    }
   });
   const seen = new Set<unknown>();
   const afterInput = () => {
