@@ -47,6 +47,19 @@ test('a ChaCha20-Poly1305 self↔self run in virtual time has one trace hash on 
   expect(runScenario(chachaScenario('sodium', 'sodium'), { seed: 8 }).traceHash).not.toBe(reference.traceHash);
 });
 
+test('TLS over TCP and DTLS with their ChaCha20-Poly1305 suites: sodium and node give the same trace hash', () => {
+  const cases = [
+    (b: string) => `name: t\nprotocol: tls\nclient: { alpn: http/1.1, cipher-suites: [TLS_CHACHA20_POLY1305_SHA256], requests: [{ size: 64KiB }], crypto: ${b} }\nserver: { crypto: ${b} }\nexpect: { handshakes: 1, files: identical, cipher-suite: TLS_CHACHA20_POLY1305_SHA256 }\n`,
+    (b: string) => `name: d\nprotocol: dtls\nnetwork: { to-client: [{ loss: { rate: 0.2 } }] }\nclient: { alpn: echo, cipher-suites: [ECDHE-ECDSA-CHACHA20-POLY1305], messages: [{ text: hello }, { size: 900B }], crypto: ${b} }\nserver: { crypto: ${b} }\nexpect: { handshakes: 1, messages: echoed, cipher-suite: ECDHE-ECDSA-CHACHA20-POLY1305 }\n`,
+  ];
+  for (const make of cases) {
+    const [node, sodium] = ['node', 'sodium'].map((b) => runScenario(parseScenario(make(b), 'x.yaml'), { seed: 3 }));
+    expect(node!.verdict, node!.reason).toBe('passed');
+    expect(sodium!.verdict, sodium!.reason).toBe('passed');
+    expect(sodium!.traceHash).toBe(node!.traceHash);
+  }
+});
+
 test('scenario `crypto` takes node, noble or sodium on either side and rejects anything else at load', () => {
   for (const b of CRYPTO_BACKENDS) expect(chachaScenario(b, b).client.crypto).toBe(b);
   expect(parseScenario('name: d\nprotocol: quic\nclient: { requests: [{ size: 1KiB }] }\n', 'd.yaml').client.crypto).toBeUndefined();
