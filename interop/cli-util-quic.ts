@@ -1,6 +1,6 @@
 // Shared by the QUIC commands (get, connect, serve): QUIC configuration from flags, qlog files, close reasons.
 
-import { cryptoProvider, type CryptoProvider } from '../engine/crypto/index.js';
+import { CRYPTO_BACKENDS, cryptoProvider, isCryptoBackendName, type CryptoProvider } from '../engine/crypto/index.js';
 import { openQlogFile, qlogDir, type QlogFile } from '../engine/io/qlog-file.js';
 import { systemClock, systemRandom } from '../engine/io/system.js';
 import { DEFAULT_TRANSPORT, type QuicConfig, type QuicTlsOptions } from '../engine/quic/config.js';
@@ -26,11 +26,18 @@ export interface QuicFlags {
   'ack-frequency'?: boolean;
 }
 
-/** QUIC's packet AEAD is the hot path: the node:crypto backend by default, noble on request. */
+export const CRYPTO_FLAG_HELP = 'QUIC: crypto backend for packet protection (default node; sodium runs ChaCha20-Poly1305 on libsodium and needs the npm package sodium-native)';
+
+/** QUIC's packet AEAD is the hot path: the node:crypto backend by default, noble or sodium on request. */
 export function quicCrypto(flags: QuicFlags): CryptoProvider {
   const name = flags.crypto ?? 'node';
-  if (name !== 'node' && name !== 'noble') throw usageError(`--crypto must be node or noble, not ${name}`);
-  return cryptoProvider(name);
+  if (!isCryptoBackendName(name)) throw usageError(`--crypto must be ${CRYPTO_BACKENDS.join(', ')}, not ${name}`);
+  try {
+    return cryptoProvider(name);
+  } catch (e) {
+    // A chosen backend whose package is missing is a usage problem: one line naming the package, no stack.
+    throw usageError((e as Error).message);
+  }
 }
 
 export function quicVersions(flags: QuicFlags): { version: number; versions: number[] } {

@@ -1,4 +1,5 @@
-// Conformance suite for the CryptoProvider backends: every case runs against noble and node, with RFC/NIST vectors
+// Conformance suite for the CryptoProvider backends: every case runs against each of CRYPTO_BACKENDS (noble, node and
+// sodium; sodium is node's code except for ChaCha20-Poly1305 and ChaCha20 header protection), with RFC/NIST vectors
 // where they exist and node:crypto / the openssl CLI as independent oracles for signatures.
 
 import { test, expect } from '@playwright/test';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as nodeCryptoLib from 'node:crypto';
 import { gcm } from '@noble/ciphers/aes.js';
-import { cryptoProvider, nobleCrypto, nodeCrypto, CryptoError, type CryptoProvider, type PrivateKey, type PublicKey, type SignatureAlgorithm } from '../engine/crypto/index.js';
+import { CRYPTO_BACKENDS, cryptoProvider, nobleCrypto, nodeCrypto, sodiumCrypto, CryptoError, type CryptoProvider, type PrivateKey, type PublicKey, type SignatureAlgorithm } from '../engine/crypto/index.js';
 import { hkdfExpandLabel } from '../engine/crypto/hkdf-label.js';
 import { chacha20BlockFunction } from '../engine/crypto/chacha-block.js';
 import { seededRandom } from '../engine/crypto/random.js';
@@ -16,7 +17,7 @@ import { hmacSha256, hmacSha256Key, sha256 } from '../engine/crypto/sha256.js';
 import { fromHex, hex } from '../engine/wire/bytes.js';
 import { makePki } from './helpers/pki.js';
 
-const BACKENDS = ['noble', 'node'] as const;
+const BACKENDS = CRYPTO_BACKENDS;
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const empty = new Uint8Array(0);
 const noRandom = (): Uint8Array => {
@@ -134,6 +135,45 @@ test('cryptoProvider() selects backends by name, noble by default', () => {
   expect(cryptoProvider('noble').name).toBe('noble');
   expect(cryptoProvider('node')).toBe(nodeCrypto);
   expect(() => cryptoProvider('openssl' as 'node')).toThrow(/unknown crypto backend/);
+  const sodium = cryptoProvider('sodium');
+  expect(sodium.name).toBe('sodium');
+  expect(cryptoProvider('sodium')).toBe(sodium); // sodium-native is loaded once
+});
+
+test('sodium backend without the sodium-native package: choosing it fails with a CryptoError naming the package', () => {
+  const missing = () => {
+    throw Object.assign(new Error("Cannot find module 'sodium-native'\nRequire stack:\n- engine/crypto/sodium.js"), { code: 'MODULE_NOT_FOUND' });
+  };
+  expect(() => sodiumCrypto(missing)).toThrow(CryptoError);
+  expect(() => sodiumCrypto(missing)).toThrow(/crypto backend 'sodium' needs the npm package sodium-native.*npm install sodium-native/);
+  expect(() => sodiumCrypto(() => ({}))).toThrow(/sodium-native lacks the ChaCha20-Poly1305/);
+  // The failed loads cached nothing: the real package still serves.
+  expect(sodiumCrypto().name).toBe('sodium');
+});
+
+test('sodium ChaCha20-Poly1305 and ChaCha20 masks equal OpenSSL and noble for every length 0..300, misaligned views and counters near 2^32', () => {
+  const rnd = seededRandom('sodium-oracle', (d) => nobleCrypto.hash('sha256', d));
+  const sodium = cryptoProvider('sodium');
+  for (let len = 0; len <= 300; len++) {
+    const key = rnd(32);
+    const nonce = rnd(12);
+    const aad = rnd(len % 37);
+    const pt = rnd(len);
+    const cipher = nodeCryptoLib.createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+    cipher.setAAD(aad);
+    const want = hex(Buffer.concat([cipher.update(pt), cipher.final(), cipher.getAuthTag()]));
+    const a = sodium.aead('chacha20-poly1305', key);
+    expect(hex(a.seal(nonce, pt, aad)), `length ${len}`).toBe(want);
+    // A view at an odd offset into a larger buffer, as packets arrive inside datagrams.
+    const shifted = new Uint8Array(want.length / 2 + 3);
+    shifted.set(fromHex(want), 3);
+    expect(a.open(nonce, shifted.subarray(3), aad)).toEqual(pt);
+    expect(a.open(nonce, flipBit(shifted.subarray(3), len), aad)).toBeNull();
+    const sample = rnd(16);
+    if (len % 4 === 0) sample.set([0xff, 0xff, 0xff, len % 8 === 0 ? 0xff : 0x7f]); // counter 0xffffffff / 0x7fffffff
+    const hpKey = rnd(32);
+    expect(hex(sodium.headerProtection('chacha20', hpKey).mask(sample))).toBe(hex(nobleCrypto.headerProtection('chacha20', hpKey).mask(sample)));
+  }
 });
 
 test('sha256.ts (noble, keyed once): SHA-256, HMAC-SHA-256 and the JS HKDF of the node backend equal OpenSSL for every length 0..200, long keys, and never reuse a changed PRK', () => {
@@ -289,6 +329,26 @@ for (const backend of BACKENDS) {
         '1ae10b594f09e26a7e902ecbd0600691';
       expect(hex(a.seal(nonce, pt, aad))).toBe(sealed);
       expect(a.open(nonce, fromHex(sealed), aad)).toEqual(pt);
+    });
+
+    test('ChaCha20-Poly1305: RFC 8439 Appendix A.5 decryption of the Internet-Draft boilerplate', () => {
+      const a = c.aead('chacha20-poly1305', fromHex('1c9240a5eb55d38af333888604f6b5f0473917c1402b80099dca5cbc207075c0'));
+      const nonce = fromHex('000000000102030405060708');
+      const aad = fromHex('f33388860000000000004e91');
+      const sealed = fromHex(
+        '64a0861575861af460f062c79be643bd5e805cfd345cf389f108670ac76c8cb24c6cfc18755d43eea09ee94e382d26b0bdb7b73c321b0100d4f03b7f355894cf' +
+        '332f830e710b97ce98c8a84abd0b948114ad176e008d33bd60f982b1ff37c8559797a06ef4f0ef61c186324e2b3506383606907b6a7c02b0f9f6157b53c867e4' +
+        'b9166c767b804d46a59b5216cde7a4e99040c5a40433225ee282a1b0a06c523eaf4534d7f83fa1155b0047718cbc546a0d072b04b3564eea1b422273f548271a' +
+        '0bb2316053fa76991955ebd63159434ecebb4e466dae5a1073a6727627097a1049e617d91d361094fa68f0ff77987130305beaba2eda04df997b714d6c6f2c29' +
+        'a6ad5cb4022b02709b' + 'eead9d67890cbb22392336fea1851f38',
+      );
+      const pt = a.open(nonce, sealed, aad);
+      expect(pt).not.toBeNull();
+      const text = new TextDecoder().decode(pt!);
+      expect(text.startsWith('Internet-Drafts are draft documents valid for a maximum of six months')).toBe(true);
+      expect(text.endsWith('\u201cwork in progress./\u201d')).toBe(true);
+      expect(hex(a.seal(nonce, pt!, aad))).toBe(hex(sealed));
+      expect(a.open(nonce, flipBit(sealed, 100), aad)).toBeNull();
     });
 
     test('AEAD tampering (ciphertext, tag, AAD, nonce, truncation) makes open() return null, never throw', () => {

@@ -3,6 +3,8 @@
 // The protocol comes from the URL scheme; each one registers a connector in CONNECT_PROTOCOLS.
 
 import type { Argv, CommandModule } from 'yargs';
+import { CRYPTO_BACKENDS } from '../../engine/crypto/index.js';
+import { CRYPTO_FLAG_HELP } from '../cli-util-quic.js';
 import { parseTarget, runCommand, type Target } from '../cli-util.js';
 import { connectOverTls, type ConnectFlags } from './connect-tls.js';
 import { connectDtls } from './dtls.js';
@@ -35,7 +37,7 @@ export const connectCommand: CommandModule<object, ConnectFlags & { url: string 
       .option('timeout', { type: 'number', describe: 'give up when the handshake has not completed after this many seconds (default 30; 0: no limit); the message names the address tried' })
       .option('quic-version', { type: 'number', choices: [1, 2], describe: 'QUIC: version of the first Initial (default 1)' })
       .option('qlog', { type: 'string', describe: 'QUIC: write qlog files to this directory (also QLOGDIR)' })
-      .option('crypto', { type: 'string', choices: ['node', 'noble'], describe: 'QUIC: crypto backend for packet protection (default node)' })
+      .option('crypto', { type: 'string', choices: [...CRYPTO_BACKENDS], describe: CRYPTO_FLAG_HELP })
       .option('await-echo', { type: 'boolean', default: false, describe: 'DTLS: after stdin ends, wait until every line came back, re-sending missing lines every second, then close' }) as unknown as Argv<ConnectFlags & { url: string }>,
   handler: (argv) =>
     runCommand(async () => {

@@ -3,6 +3,8 @@
 // The transport is picked from the URL scheme and --tcp; each transport registers a fetcher in GET_TRANSPORTS.
 
 import type { Argv, CommandModule } from 'yargs';
+import { CRYPTO_BACKENDS } from '../../engine/crypto/index.js';
+import { CRYPTO_FLAG_HELP } from '../cli-util-quic.js';
 import { parseTarget, runCommand, usageError, type Target } from '../cli-util.js';
 import { getOverTcp, type GetFlags } from './get-tcp.js';
 import { downloadName, getOverQuic } from './get-quic.js';
@@ -44,7 +46,7 @@ export const getCommand: CommandModule<object, GetFlags & { urls: string[]; 'out
       .option('quic-version', { type: 'number', choices: [1, 2], describe: 'QUIC: version of the first Initial (default 1; v2 is offered for compatible upgrade)' })
       .option('0rtt', { type: 'boolean', default: false, describe: 'QUIC: send the request as 0-RTT with the --resume ticket' })
       .option('qlog', { type: 'string', describe: 'QUIC: write qlog 0.3 JSON-SEQ files to this directory (also QLOGDIR)' })
-      .option('crypto', { type: 'string', choices: ['node', 'noble'], describe: 'QUIC: crypto backend for packet protection (default node)' })
+      .option('crypto', { type: 'string', choices: [...CRYPTO_BACKENDS], describe: CRYPTO_FLAG_HELP })
       .option('cc', { type: 'string', choices: ['newreno', 'cubic', 'bbr'], describe: 'QUIC: congestion controller (default cubic; bbr paces at the measured bottleneck rate and does not back off on random loss)' })
       .option('key-update', { type: 'number', describe: 'QUIC: initiate a 1-RTT key update every N packets sent; --tcp: send KeyUpdate(update_requested) before the request' })
       .option('ack-frequency', { type: 'boolean', describe: 'QUIC: the ACK Frequency extension, draft-ietf-quic-ack-frequency-14 (default on; --no-ack-frequency: RFC 9000 ACKs only)' })

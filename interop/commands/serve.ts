@@ -4,6 +4,8 @@
 // The protocol comes from the URL scheme; each one registers a server in SERVE_PROTOCOLS.
 
 import type { Argv, CommandModule } from 'yargs';
+import { CRYPTO_BACKENDS } from '../../engine/crypto/index.js';
+import { CRYPTO_FLAG_HELP } from '../cli-util-quic.js';
 import { parseTarget, runCommand, usageError, type Target } from '../cli-util.js';
 import { serveTls, type ServeFlags } from './serve-tls.js';
 import { serveDtls } from './dtls.js';
@@ -52,7 +54,7 @@ export const serveCommand: CommandModule<object, ServeFlags & { url: string }> =
       .option('retry', { type: 'boolean', default: false, describe: 'QUIC: stateless Retry for every new connection (address validation)' })
       .option('quic-version', { type: 'number', choices: [1, 2], describe: 'QUIC: preferred version (both are accepted)' })
       .option('qlog', { type: 'string', describe: 'QUIC: write qlog files to this directory (also QLOGDIR)' })
-      .option('crypto', { type: 'string', choices: ['node', 'noble'], describe: 'QUIC: crypto backend for packet protection (default node)' })
+      .option('crypto', { type: 'string', choices: [...CRYPTO_BACKENDS], describe: CRYPTO_FLAG_HELP })
       .option('cc', { type: 'string', choices: ['newreno', 'cubic', 'bbr'], describe: 'QUIC: congestion controller (default cubic; bbr paces at the measured bottleneck rate and does not back off on random loss)' })
       .conflicts('root', 'echo') as unknown as Argv<ServeFlags & { url: string }>,
   handler: (argv) =>

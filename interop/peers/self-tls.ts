@@ -5,6 +5,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { nodeCrypto } from '../../engine/crypto/node.js';
+import { cryptoProvider, type CryptoProvider } from '../../engine/crypto/index.js';
 import { seededRandom, type RandomSource } from '../../engine/crypto/random.js';
 import { createTlsSession } from '../../engine/tls/session.js';
 import { TlsError, alertName, type CipherSuiteName, type SessionTicket, type TlsConfig } from '../../engine/tls/api.js';
@@ -84,6 +85,7 @@ export class TlsHttpClient implements StreamApp {
   private ticket: SessionTicket | undefined;
   private pipe: StreamPipe | undefined;
   private stopped = false;
+  private readonly crypto: CryptoProvider;
 
   /** Connections the client meant to make. */
   get planned(): number {
@@ -91,6 +93,7 @@ export class TlsHttpClient implements StreamApp {
   }
 
   constructor(private readonly ctx: TlsRoleContext, paths: readonly string[]) {
+    this.crypto = cryptoProvider(ctx.scenario.client.crypto ?? 'node');
     const n = ctx.scenario.client.connections;
     this.plan = [];
     for (let c = 0; c < n; c++) for (const p of paths) this.plan.push(p);
@@ -112,7 +115,7 @@ export class TlsHttpClient implements StreamApp {
     const own = c.clientCertificate ? this.ctx.pki.leaf(c.clientCertificate) : undefined;
     return {
       role: 'client',
-      crypto: nodeCrypto,
+      crypto: this.crypto,
       random: rng(this.ctx, `client/conn-${i}`),
       clock,
       serverName: 'localhost',
@@ -132,7 +135,7 @@ export class TlsHttpClient implements StreamApp {
     if (i >= this.plan.length) return;
     const rec: TlsClientRecord = { id: i + 1, path: this.plan[i]!, startedAt: now, keyUpdates: 0, bytes: 0, complete: false };
     this.records.push(rec);
-    const tls = new TlsRecordConnection(createTlsSession(this.config(i)), nodeCrypto);
+    const tls = new TlsRecordConnection(createTlsSession(this.config(i)), this.crypto);
     const conn: ClientConn = { rec, tls, parser: new ResponseParser('GET'), hash: createHash('sha256'), settled: false, peerEnded: false };
     const sock = this.pipe.connect();
     conn.sock = sock;
@@ -299,8 +302,10 @@ export class TlsHttpServer implements StreamApp {
   readonly records: TlsServerRecord[] = [];
   private readonly conns = new Map<number, ServerConn>();
   private readonly ticketKey: Uint8Array | undefined;
+  private readonly crypto: CryptoProvider;
 
   constructor(private readonly ctx: TlsRoleContext) {
+    this.crypto = cryptoProvider(ctx.scenario.server.crypto ?? 'node');
     this.ticketKey = ctx.scenario.server.tickets ? rng(ctx, 'server/ticket-key')(32) : undefined;
   }
 
@@ -310,7 +315,7 @@ export class TlsHttpServer implements StreamApp {
     const auth = s.clientAuth ?? 'none';
     return {
       role: 'server',
-      crypto: nodeCrypto,
+      crypto: this.crypto,
       random: rng(this.ctx, `server/conn-${id}`),
       clock,
       alpn: s.alpn ? [s.alpn] : ['http/1.1'],
@@ -327,7 +332,7 @@ export class TlsHttpServer implements StreamApp {
   opened(sock: StreamSocket): void {
     const rec: TlsServerRecord = { id: sock.id, keyUpdates: 0 };
     this.records.push(rec);
-    this.conns.set(sock.id, { rec, tls: new TlsRecordConnection(createTlsSession(this.config(sock.id)), nodeCrypto), sock, parser: new RequestParser(), answered: false });
+    this.conns.set(sock.id, { rec, tls: new TlsRecordConnection(createTlsSession(this.config(sock.id)), this.crypto), sock, parser: new RequestParser(), answered: false });
   }
 
   data(sock: StreamSocket, data: Uint8Array, now: number): void {

@@ -2,6 +2,7 @@
 
 import type { Address, DatagramEndpoint, OutgoingDatagram } from '../../engine/endpoint.js';
 import { nodeCrypto } from '../../engine/crypto/node.js';
+import { cryptoProvider } from '../../engine/crypto/index.js';
 import { seededRandom, type RandomSource } from '../../engine/crypto/random.js';
 import type { QuicConfig } from '../../engine/quic/config.js';
 import { QUIC_V1, QUIC_V2 } from '../../engine/quic/version.js';
@@ -37,6 +38,7 @@ function transportFor(s: EndpointSettings): Partial<NonNullable<QuicConfig['tran
 function quicClient(ctx: PeerContext): RoleEndpoint {
   const c = ctx.scenario.client;
   const scripted = ctx.scripted;
+  const crypto = cryptoProvider(c.crypto ?? 'node'); // here, not per connection: a missing backend fails the role's start
   const alpn = c.alpn ?? 'hq-interop';
   // One array for every connection: the engine indexes trust anchors per array, so a fresh one per connection would
   // rebuild the index on each handshake.
@@ -54,7 +56,7 @@ function quicClient(ctx: PeerContext): RoleEndpoint {
     basePort: ctx.clientAddress.port,
     server: ctx.serverAddress,
     config: (i, ticket) => ({
-      crypto: nodeCrypto,
+      crypto,
       random: rng(ctx, `conn-${i}`),
       clock: ctx.clock ?? clock,
       createTls: createTlsSession,
@@ -114,7 +116,7 @@ function quicServer(ctx: PeerContext): RoleEndpoint {
   const leaf = ctx.pki.leaf(s.certificate);
   const host = new ServerHost({
     config: {
-      crypto: nodeCrypto,
+      crypto: cryptoProvider(s.crypto ?? 'node'),
       random: rng(ctx, 'endpoint'),
       clock: ctx.clock ?? clock,
       createTls: createTlsSession,
@@ -315,7 +317,7 @@ function dtlsConfig(ctx: PeerContext, role: 'client' | 'server', label = 'dtls')
   const mine = role === 'client' ? sc.client : sc.server;
   const leaf = ctx.pki.leaf(sc.server.certificate);
   return {
-    crypto: nodeCrypto,
+    crypto: cryptoProvider(mine.crypto ?? 'node'),
     random: rng(ctx, label),
     clock: ctx.clock ?? clock,
     ...(mine.alpn ? { alpn: [mine.alpn] } : {}),

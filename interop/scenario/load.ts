@@ -145,6 +145,7 @@ function normalize(raw: Raw, file: string, loc: Locator): Scenario {
     cipherSuites: e['cipher-suites'],
     groups: e['groups'],
     cc: e['cc'],
+    crypto: e['crypto'],
     keyUpdate: e['key-update'],
     streamMode: e['stream-mode'],
     incomingStreams: e['incoming-streams'],

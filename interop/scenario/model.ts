@@ -51,6 +51,8 @@ export interface EndpointSettings {
   cipherSuites?: string[];
   groups?: ('x25519' | 'secp256r1')[];
   cc?: 'newreno' | 'cubic' | 'bbr';
+  /** Crypto backend of crosswire's own endpoint in virtual time (default node); real peers bring their own. */
+  crypto?: 'node' | 'noble' | 'sodium';
   keyUpdate?: boolean;
   streamMode?: 'default' | 'multi';
   incomingStreams?: 'accept' | 'reject' | 'auto';
