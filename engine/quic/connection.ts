@@ -22,7 +22,7 @@ import { QuicError, TransportErrorCode, checkErrorCode, cryptoErrorCode, transpo
 import { decodeFrames, encodeFrame, frameSize, maxCryptoDataFitting, type AckFrame, type AckFrequencyFrame, type Frame } from './frames.js';
 import { AckFrequencyReceiver, AckFrequencySender, localMinAckDelayUs } from './ack-frequency.js';
 import { isAckEliciting, isProbingOnly, type FrameTypeName } from './frame-table.js';
-import { longHeaderSize, parseVersionNegotiation, shortHeaderSize, splitDatagram, writeLongHeader, writeShortHeader, MIN_INITIAL_DATAGRAM, type ProtectedHeader } from './packet.js';
+import { longHeaderSize, parsePacket, parseVersionNegotiation, shortHeaderSize, splitDatagram, writeLongHeader, writeShortHeader, MIN_INITIAL_DATAGRAM, type ProtectedHeader } from './packet.js';
 import { packetNumberLength, truncatePacketNumber } from './packet-number.js';
 import { derivePacketKeys, initialKeys, minPayloadForSample, nextGenerationKeys, openPayload, protectPacketInPlace, removeHeaderProtection, unprotectPacket, AEAD_TAG_LENGTH, type PacketKeys, type UnprotectedHeader } from './protection.js';
 import { parseRetry, verifyRetry } from './retry.js';
@@ -405,6 +405,14 @@ export class QuicConnection implements DatagramEndpoint {
     if (this.phase === 'closing') {
       // RFC 9000 §10.2.1: answer further packets with the CONNECTION_CLOSE again, no more often than packets arrive.
       this.closeFrameDue = true;
+      return;
+    }
+    // Nearly every datagram of a transfer is one short-header packet: it is parsed and handled without the coalesced
+    // walk's array and result object (splitDatagram would return exactly this one header).
+    if ((data[0]! & 0xc0) === 0x40 && data.length > this.localCid.length) {
+      const ok = this.onPacket(parsePacket(data, 0, this.localCid.length), from, now, data.length, local);
+      if (!onPath && ok && !sameAddress(from, this.path.remote)) this.offPathBudget(from).received += data.length;
+      if (!ok && this.cids.isStatelessReset(data)) this.onStatelessReset(now);
       return;
     }
     const { packets, error } = splitDatagram(data, this.localCid.length);
