@@ -1556,11 +1556,12 @@ export class QuicConnection implements DatagramEndpoint {
       if (!ccBlocked && ackPending && this.planFrames === undefined) {
         // Past that, a not-yet-due ACK only rides along on a packet that goes anyway: alone it would make one ACK-only
         // packet per received packet instead of one per two (RFC 9000 §13.2.2), doubling reverse traffic and its crypto.
-        const ack = this.ackFrame(space, now);
-        const ackSize = frameSize(ack);
+        // Only its size is needed to know the room left; the frame itself is made once something else is going.
+        const ackDelay = this.ackDelayField(space, now);
+        const ackSize = space.ackFrameSize(ackDelay);
         this.planAvail -= ackSize;
         if (this.planAvail > 0) this.fillFrames(id, kind, space);
-        if (this.planFrames) (this.planFrames as Frame[]).unshift(ack);
+        if (this.planFrames) (this.planFrames as Frame[]).unshift({ type: 'ack', ranges: space.ackRanges(), ackDelay });
         else this.planAvail += ackSize;
       } else if (!ccBlocked) {
         this.fillFrames(id, kind, space);
@@ -1602,9 +1603,14 @@ export class QuicConnection implements DatagramEndpoint {
   }
 
   private ackFrame(space: PacketSpace, now: number): AckFrame {
+    return { type: 'ack', ranges: space.ackRanges(), ackDelay: this.ackDelayField(space, now) };
+  }
+
+  /** The ACK Delay field of an ACK sent now (RFC 9000 §19.3, §18.2 ack_delay_exponent; zero outside 1-RTT). */
+  private ackDelayField(space: PacketSpace, now: number): number {
     const exponent = space.id === 'application' ? this.local.ackDelayExponent : 0;
     const delayUs = space.id === 'application' ? Math.max(0, now - space.largestReceivedTime) * 1000 : 0;
-    return { type: 'ack', ranges: space.ackRanges(), ackDelay: Math.floor(delayUs / 2 ** exponent) };
+    return Math.floor(delayUs / 2 ** exponent);
   }
 
   /** The frames of the packet planPacket is filling (allocated with the first one) and the payload room left. */
