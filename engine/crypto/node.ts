@@ -197,7 +197,8 @@ function makeHeaderProtection(name: HeaderProtectionName, key: Uint8Array): Head
   return {
     mask(sample) {
       if (sample.length < 16) throw new CryptoError('header protection sample must be 16 bytes');
-      return ecb.update(sample.subarray(0, 16)).subarray(0, 5);
+      // The packet path hands exactly the 16-byte sample: no second view of it per mask.
+      return ecb.update(sample.length === 16 ? sample : sample.subarray(0, 16)).subarray(0, 5);
     },
   };
 }

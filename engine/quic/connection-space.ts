@@ -7,6 +7,7 @@ import type { PacketKeys } from './protection.js';
 import { RangeSet } from './stream-ranges.js';
 import { SendStream } from './stream-send.js';
 import { RecvStream } from './stream-recv.js';
+import { varintLength } from '../wire/varint.js';
 
 export type SpaceId = 'initial' | 'handshake' | 'application';
 
@@ -64,6 +65,9 @@ export class PacketSpace {
 
   onPacketReceived(pn: number, ackEliciting: boolean, now: number, maxAckDelay: number): void {
     const outOfOrder = pn < this.largestReceived || (this.largestReceived >= 0 && pn > this.largestReceived + 1);
+    // Only the highest range grows (the common case): what ackFrameSize keeps about the ranges below it still holds.
+    const rs = this.received;
+    if (rs.size === 0 || pn !== rs.endAt(rs.size - 1)) this.lowerRangesVersion++;
     this.received.add(pn, pn + 1);
     this.receivedVersion++;
     while (this.received.size > MAX_ACK_RANGES) {
@@ -130,6 +134,38 @@ export class PacketSpace {
     return out;
   }
 
+  /**
+   * The exact encoded size of the ACK frame ackRanges() would make with this ACK Delay field (RFC 9000 §19.3, no ECN
+   * counts), without making it. A planned packet must reserve its riding ACK's size before it knows whether anything
+   * else will go, and most of the time (every received packet while the ACK is not yet due) nothing does: with a few
+   * dozen ranges, building and measuring the frame each time was most of that poll. The ranges below the highest one
+   * only change when a packet does something other than extend it, so their share is kept between calls.
+   */
+  ackFrameSize(ackDelay: number): number {
+    const rs = this.received;
+    const top = rs.size - 1;
+    const smallest = rs.startAt(top);
+    const largest = rs.endAt(top) - 1;
+    if (this.lowerRangesSizeVersion !== this.lowerRangesVersion) {
+      let n = 0;
+      let prevSmallest = smallest;
+      for (let i = top - 1; i >= 0; i--) {
+        const lo = rs.startAt(i);
+        const hi = rs.endAt(i) - 1;
+        n += varintLength(prevSmallest - hi - 2) + varintLength(hi - lo);
+        prevSmallest = lo;
+      }
+      this.lowerRangesSize = n;
+      this.lowerRangesSizeVersion = this.lowerRangesVersion;
+    }
+    return 1 + varintLength(largest) + varintLength(ackDelay) + varintLength(top) + varintLength(largest - smallest) + this.lowerRangesSize;
+  }
+
+  /** Bumped whenever a range other than the highest changes, or a range is added or dropped. */
+  private lowerRangesVersion = 0;
+  private lowerRangesSize = 0;
+  private lowerRangesSizeVersion = -1;
+
   /** Bumped whenever `received` changes (onPacketReceived is its only writer). */
   private receivedVersion = 0;
   private ackRangesCache: AckRange[] | undefined;
@@ -154,6 +190,7 @@ export class PacketSpace {
     this.cryptoSend = new SendStream(-1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
     this.cryptoRecv = new RecvStream(-1, CRYPTO_BUFFER_LIMIT);
     this.received = new RangeSet();
+    this.lowerRangesVersion++;
     this.ackElicitingUnacked = 0;
     this.ackDeadline = undefined;
     this.ackImmediately = false;

@@ -22,7 +22,7 @@ import { QuicError, TransportErrorCode, checkErrorCode, cryptoErrorCode, transpo
 import { decodeFrames, encodeFrame, frameSize, maxCryptoDataFitting, type AckFrame, type AckFrequencyFrame, type Frame } from './frames.js';
 import { AckFrequencyReceiver, AckFrequencySender, localMinAckDelayUs } from './ack-frequency.js';
 import { isAckEliciting, isProbingOnly, type FrameTypeName } from './frame-table.js';
-import { longHeaderSize, parseVersionNegotiation, shortHeaderSize, splitDatagram, writeLongHeader, writeShortHeader, MIN_INITIAL_DATAGRAM, type ProtectedHeader } from './packet.js';
+import { longHeaderSize, parsePacket, parseVersionNegotiation, shortHeaderSize, splitDatagram, writeLongHeader, writeShortHeader, MIN_INITIAL_DATAGRAM, type ProtectedHeader } from './packet.js';
 import { packetNumberLength, truncatePacketNumber } from './packet-number.js';
 import { derivePacketKeys, initialKeys, minPayloadForSample, nextGenerationKeys, openPayload, protectPacketInPlace, removeHeaderProtection, unprotectPacket, AEAD_TAG_LENGTH, type PacketKeys, type UnprotectedHeader } from './protection.js';
 import { parseRetry, verifyRetry } from './retry.js';
@@ -135,6 +135,16 @@ interface PlannedPacket {
 export class QuicConnection implements DatagramEndpoint {
   readonly role: Role;
   readonly config: QuicConfig;
+  /**
+   * The config fields read on every packet, copied once. Client and server build their configs differently, so the
+   * two connections of a run hold config objects of different shapes: read through `config`, each of these sites saw
+   * a second map after the JIT had specialised it for the first, and the whole (large, heavily inlined) function was
+   * deoptimised and compiled again (onPacket, seal, pollDatagrams; --trace-deopt on P1).
+   */
+  private readonly qlogSink: QuicConfig['qlog'];
+  /** @internal read by the frame table */
+  readonly faults: QuicConfig['faults'];
+  private readonly keyUpdateAfterPackets: number | undefined;
   readonly local: TransportSettings;
   phase: ConnectionPhase = 'handshake';
   version: number;
@@ -220,6 +230,9 @@ export class QuicConnection implements DatagramEndpoint {
   constructor(private readonly opts: ConnectionOptions) {
     this.role = opts.role;
     this.config = opts.config;
+    this.qlogSink = opts.config.qlog;
+    this.faults = opts.config.faults;
+    this.keyUpdateAfterPackets = opts.config.keyUpdateAfterPackets;
     this.local = resolveTransport(opts.config);
     const v = resolveVersions(opts.config);
     this.versions = v.all;
@@ -270,7 +283,7 @@ export class QuicConnection implements DatagramEndpoint {
     // Built once for both uses (it was built twice per connection, the second time only for a qlog that is usually off).
     const localParams = this.localTransportParameters();
     this.tls = this.createTls(localParams);
-    if (this.config.qlog) this.qlog('transport:parameters_set', { owner: 'local', ...qlogParams(localParams) });
+    if (this.qlogSink) this.qlog('transport:parameters_set', { owner: 'local', ...qlogParams(localParams) });
     if (this.role === 'client') {
       this.rememberedParameters();
       this.tls.start();
@@ -407,6 +420,14 @@ export class QuicConnection implements DatagramEndpoint {
       this.closeFrameDue = true;
       return;
     }
+    // Nearly every datagram of a transfer is one short-header packet: it is parsed and handled without the coalesced
+    // walk's array and result object (splitDatagram would return exactly this one header).
+    if ((data[0]! & 0xc0) === 0x40 && data.length > this.localCid.length) {
+      const ok = this.onPacket(parsePacket(data, 0, this.localCid.length), from, now, data.length, local);
+      if (!onPath && ok && !sameAddress(from, this.path.remote)) this.offPathBudget(from).received += data.length;
+      if (!ok && this.cids.isStatelessReset(data)) this.onStatelessReset(now);
+      return;
+    }
     const { packets, error } = splitDatagram(data, this.localCid.length);
     if (!packets.length) {
       if (this.cids.isStatelessReset(data)) return this.onStatelessReset(now);
@@ -504,7 +525,7 @@ export class QuicConnection implements DatagramEndpoint {
     this.receivedAnyPacket = true;
     const frames = decodeFrames(payload, h.kind as 'initial' | '0rtt' | 'handshake' | '1rtt');
     // The hot per-packet events are built only when a qlog sink listens: without one they must cost nothing.
-    if (this.config.qlog) this.qlog('transport:packet_received', {
+    if (this.qlogSink) this.qlog('transport:packet_received', {
       header: { packet_type: qlogPacketType(h.kind), packet_number: pn, dcid: hex(h.dcid), scid: h.form === 'long' ? hex(h.scid) : undefined },
       raw: { length: h.packet.length, payload_length: payload.length },
       frames: frames.map(qlogFrame),
@@ -810,7 +831,7 @@ export class QuicConnection implements DatagramEndpoint {
     if (state === undefined || state === this.lastCongestionState) return;
     const old = this.lastCongestionState;
     this.lastCongestionState = state;
-    if (this.config.qlog) this.qlog('recovery:congestion_state_updated', { ...(old ? { old } : {}), new: state });
+    if (this.qlogSink) this.qlog('recovery:congestion_state_updated', { ...(old ? { old } : {}), new: state });
   }
 
   private lastCongestionState: string | undefined;
@@ -843,7 +864,7 @@ export class QuicConnection implements DatagramEndpoint {
 
   private qlogMetrics(): void {
     const cc = this.recovery.congestion;
-    if (this.config.qlog) this.qlog('recovery:metrics_updated', {
+    if (this.qlogSink) this.qlog('recovery:metrics_updated', {
       min_rtt: this.rtt.min,
       smoothed_rtt: this.rtt.smoothed,
       latest_rtt: this.rtt.latest,
@@ -863,7 +884,7 @@ export class QuicConnection implements DatagramEndpoint {
   private onPacketsLost(lost: readonly SentPacket<Frame>[], space: PacketSpace, now: number, trigger: 'reordering_threshold' | 'time_threshold' | 'pto_expired'): void {
     for (const p of lost) {
       const type = p.space === 'initial' ? 'initial' : p.space === 'handshake' ? 'handshake' : p.pn < this.firstOneRttPn ? '0RTT' : '1RTT';
-      if (this.config.qlog) this.qlog('recovery:packet_lost', { header: { packet_type: type, packet_number: p.pn }, frames: p.frames.map(qlogFrame), trigger });
+      if (this.qlogSink) this.qlog('recovery:packet_lost', { header: { packet_type: type, packet_number: p.pn }, frames: p.frames.map(qlogFrame), trigger });
       for (const f of p.frames) this.onFrameLost(f, space);
     }
     void now;
@@ -890,7 +911,7 @@ export class QuicConnection implements DatagramEndpoint {
   private onFrameLost(f: Frame, space: PacketSpace): void {
     switch (f.type) {
       case 'crypto':
-        if (space === this.spaces.handshake && this.config.faults?.includes('handshake-crypto-no-retransmit')) return;
+        if (space === this.spaces.handshake && this.faults?.includes('handshake-crypto-no-retransmit')) return;
         space.cryptoSend.onLost(f.offset, f.data.length, false);
         return;
       case 'handshake_done':
@@ -1046,7 +1067,7 @@ export class QuicConnection implements DatagramEndpoint {
 
   private installSecret(s: TrafficSecret): boolean {
     const keys = derivePacketKeys(this.config.crypto, s.suite, s.secret, this.version);
-    if (this.config.qlog) {
+    if (this.qlogSink) {
       const mine = (this.role === 'client') === (s.direction === 'write');
       const keyType = `${mine ? 'client' : 'server'}_${s.epoch === 'early' ? '0rtt' : s.epoch === 'application' ? '1rtt' : s.epoch}_secret` as QlogKeyType;
       this.qlog('security:key_updated', { key_type: keyType, trigger: 'tls', generation: 0 });
@@ -1303,7 +1324,7 @@ export class QuicConnection implements DatagramEndpoint {
 
   /** Marks the CRYPTO data of a space's unacknowledged packets for retransmission (probes carry data, not just PING). */
   private requeueUnackedCrypto(id: SpaceId): void {
-    if (id === 'handshake' && this.config.faults?.includes('handshake-crypto-no-retransmit')) return;
+    if (id === 'handshake' && this.faults?.includes('handshake-crypto-no-retransmit')) return;
     const s = this.spaces[id];
     for (const p of this.recovery.unacked(id)) for (const f of p.frames) if (f.type === 'crypto') s.cryptoSend.onLost(f.offset, f.data.length, false);
   }
@@ -1365,7 +1386,7 @@ export class QuicConnection implements DatagramEndpoint {
     this.clockNow = now;
     try {
       if (this.keyUpdateRequested) this.initiateKeyUpdate();
-      const k = this.config.keyUpdateAfterPackets;
+      const k = this.keyUpdateAfterPackets;
       if (k && this.packetsInSendPhase >= k && this.handshakeConfirmed) this.initiateKeyUpdate();
       // Path responses go back to where the challenge came from (RFC 9000 §8.2.2), within that address's 3x: one that
       // does not fit is not sent (the peer challenges again).
@@ -1535,11 +1556,12 @@ export class QuicConnection implements DatagramEndpoint {
       if (!ccBlocked && ackPending && this.planFrames === undefined) {
         // Past that, a not-yet-due ACK only rides along on a packet that goes anyway: alone it would make one ACK-only
         // packet per received packet instead of one per two (RFC 9000 §13.2.2), doubling reverse traffic and its crypto.
-        const ack = this.ackFrame(space, now);
-        const ackSize = frameSize(ack);
+        // Only its size is needed to know the room left; the frame itself is made once something else is going.
+        const ackDelay = this.ackDelayField(space, now);
+        const ackSize = space.ackFrameSize(ackDelay);
         this.planAvail -= ackSize;
         if (this.planAvail > 0) this.fillFrames(id, kind, space);
-        if (this.planFrames) (this.planFrames as Frame[]).unshift(ack);
+        if (this.planFrames) (this.planFrames as Frame[]).unshift({ type: 'ack', ranges: space.ackRanges(), ackDelay });
         else this.planAvail += ackSize;
       } else if (!ccBlocked) {
         this.fillFrames(id, kind, space);
@@ -1581,9 +1603,14 @@ export class QuicConnection implements DatagramEndpoint {
   }
 
   private ackFrame(space: PacketSpace, now: number): AckFrame {
+    return { type: 'ack', ranges: space.ackRanges(), ackDelay: this.ackDelayField(space, now) };
+  }
+
+  /** The ACK Delay field of an ACK sent now (RFC 9000 §19.3, §18.2 ack_delay_exponent; zero outside 1-RTT). */
+  private ackDelayField(space: PacketSpace, now: number): number {
     const exponent = space.id === 'application' ? this.local.ackDelayExponent : 0;
     const delayUs = space.id === 'application' ? Math.max(0, now - space.largestReceivedTime) * 1000 : 0;
-    return { type: 'ack', ranges: space.ackRanges(), ackDelay: Math.floor(delayUs / 2 ** exponent) };
+    return Math.floor(delayUs / 2 ** exponent);
   }
 
   /** The frames of the packet planPacket is filling (allocated with the first one) and the payload room left. */
@@ -1696,7 +1723,7 @@ export class QuicConnection implements DatagramEndpoint {
     }
     if (p.kind === '1rtt') this.packetsInSendPhase++;
     if (inFlight && this.ccEnabled && this.rtt.hasSample) this.pacer.onPacketSent(now, size, this.recovery.congestion.window, this.rtt.smoothed, this.recovery.congestion.pacingRate);
-    if (this.config.qlog) this.qlog('transport:packet_sent', {
+    if (this.qlogSink) this.qlog('transport:packet_sent', {
       header: { packet_type: qlogPacketType(p.kind), packet_number: p.pn, dcid: hex(dcid), scid: p.kind === '1rtt' ? undefined : hex(this.localCid) },
       raw: { length: size, payload_length: p.payloadSize },
       frames: p.frames.map(qlogFrame),
@@ -1815,7 +1842,7 @@ export class QuicConnection implements DatagramEndpoint {
   // qlog
 
   private qlog<N extends QlogEventName>(name: N, data: QlogEventData[N]): void {
-    const sink = this.config.qlog;
+    const sink = this.qlogSink;
     if (!sink) return;
     sink({ time: this.clockNow, name, data });
   }
@@ -1849,7 +1876,7 @@ const FRAME_HANDLERS: { [T in Frame['type']]: Handler<T> } = {
   crypto: (c, f, ctx) => c.onCrypto(f, ctx),
   new_token: (c, f) => c.onNewToken(f),
   stream: (c, f) => {
-    if (c.config.faults?.includes('internal-error-on-stream-data')) throw new Error('injected fault internal-error-on-stream-data: STREAM frame handler failed');
+    if (c.faults?.includes('internal-error-on-stream-data')) throw new Error('injected fault internal-error-on-stream-data: STREAM frame handler failed');
     c.streams.onStreamFrame(f);
   },
   max_data: (c, f) => c.streams.onMaxData(f.maximum),

@@ -96,8 +96,8 @@ export function frameNameOfCode(code: number): FrameTypeName | undefined {
 
 const LETTER: Record<PacketSpaceKind, [number, string]> = { initial: [0, 'I'], handshake: [1, 'H'], '0rtt': [2, '0'], '1rtt': [3, '1'] };
 
-/** Whether a frame with this type code may appear in this packet type (unknown codes: false). */
-export function frameAllowedIn(code: number, packet: PacketSpaceKind): boolean {
+/** Table 3 read for one cell: the rule itself, from which ALLOWED below is computed once. */
+function allowedByTable(code: number, packet: PacketSpaceKind): boolean {
   const name = BY_CODE.get(code);
   if (!name) return false;
   const [i, letter] = LETTER[packet];
@@ -106,16 +106,44 @@ export function frameAllowedIn(code: number, packet: PacketSpaceKind): boolean {
   return cell === letter.toLowerCase() && code === 0x1c;
 }
 
+/**
+ * Every received frame is checked against Table 3, so the table is flattened once: one bit per packet type (in
+ * LETTER's order) for each one-byte code. Every frame type code is below 256; larger codes are unknown.
+ */
+const ALLOWED = new Uint8Array(256);
+for (let code = 0; code < 256; code++) {
+  for (const [kind, [bit]] of Object.entries(LETTER) as [PacketSpaceKind, [number, string]][]) if (allowedByTable(code, kind)) ALLOWED[code]! |= 1 << bit;
+}
+
+/** The packet type's bit in ALLOWED; a comparison chain, not a keyed lookup that learns names per call site. */
+function kindBit(packet: PacketSpaceKind): number {
+  return packet === '1rtt' ? 8 : packet === 'initial' ? 1 : packet === 'handshake' ? 2 : 4;
+}
+
+/** Whether a frame with this type code may appear in this packet type (unknown codes: false). */
+export function frameAllowedIn(code: number, packet: PacketSpaceKind): boolean {
+  return code < 256 && (ALLOWED[code]! & kindBit(packet)) !== 0;
+}
+
 export function assertFrameAllowed(code: number, packet: PacketSpaceKind): void {
   if (!frameAllowedIn(code, packet)) throw protocolViolation(`frame type 0x${code.toString(16)} (${BY_CODE.get(code) ?? 'unknown'}) is not allowed in ${packet} packets`, code);
 }
 
 /** A packet is ack-eliciting when it holds any frame other than ACK, PADDING and CONNECTION_CLOSE (RFC 9002 §2). */
 export function isAckEliciting(frames: readonly { type: FrameTypeName }[]): boolean {
-  // Asked several times per packet sent and received: a plain loop, no callback.
-  for (let i = 0; i < frames.length; i++) if (FRAME_TABLE[frames[i]!.type].ackEliciting) return true;
+  // Asked several times per packet sent and received: a plain loop, no callback, and the table's few non-eliciting
+  // names compared directly (a FRAME_TABLE[type] lookup is a keyed load over some twenty names).
+  for (let i = 0; i < frames.length; i++) {
+    const t = frames[i]!.type;
+    let eliciting = true;
+    for (let j = 0; j < NOT_ACK_ELICITING.length; j++) if (NOT_ACK_ELICITING[j] === t) eliciting = false;
+    if (eliciting) return true;
+  }
   return false;
 }
+
+/** The "N" rows of Table 3 (PADDING, ACK, CONNECTION_CLOSE). */
+const NOT_ACK_ELICITING: readonly FrameTypeName[] = (Object.keys(FRAME_TABLE) as FrameTypeName[]).filter((n) => !FRAME_TABLE[n].ackEliciting);
 
 /** In flight: ack-eliciting or carrying PADDING (RFC 9002 §2); such packets count toward bytes in flight. */
 export function isInFlight(frames: readonly { type: FrameTypeName }[]): boolean {

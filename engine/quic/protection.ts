@@ -110,7 +110,23 @@ export function aeadLimits(suite: CipherSuite): { confidentiality: number; integ
 
 /** AEAD nonce: the IV XOR the packet number, left-padded to the IV length (RFC 9001 §5.3). */
 export function packetNonce(iv: Uint8Array, pn: number): Uint8Array {
-  const nonce = iv.slice();
+  return packetNonceInto(new Uint8Array(iv.length), iv, pn);
+}
+
+/**
+ * The nonce of the packet being sealed or opened: every AEAD backend reads it during the call and keeps no reference
+ * (node:crypto copies it into OpenSSL, noble into its own state), so one array serves every packet instead of one per
+ * packet (issue 15). Two lengths exist in practice (12 for every QUIC suite); another length gets its own array.
+ */
+let NONCE_SCRATCH = new Uint8Array(12);
+
+function scratchNonce(iv: Uint8Array, pn: number): Uint8Array {
+  if (NONCE_SCRATCH.length !== iv.length) NONCE_SCRATCH = new Uint8Array(iv.length);
+  return packetNonceInto(NONCE_SCRATCH, iv, pn);
+}
+
+function packetNonceInto(nonce: Uint8Array, iv: Uint8Array, pn: number): Uint8Array {
+  nonce.set(iv);
   const n = nonce.length;
   // Packet numbers stay below 2^62 and, as numbers, exact below 2^53: split into 32-bit halves instead of dividing per byte.
   const lo = pn >>> 0;
@@ -154,7 +170,7 @@ export function protectPacketInPlace(keys: Pick<PacketKeys, 'aead' | 'iv' | 'hea
   const headerLength = pnOffset + pnLength;
   const payloadLength = packet.length - headerLength - AEAD_TAG_LENGTH;
   if (payloadLength < minPayloadForSample(pnLength)) throw new RangeError(`payload of ${payloadLength} byte(s) is too short for the header protection sample`);
-  const nonce = packetNonce(keys.iv, pn);
+  const nonce = scratchNonce(keys.iv, pn);
   if (keys.aead.sealInPlace) keys.aead.sealInPlace(nonce, packet, headerLength, payloadLength);
   else {
     // Both backends return the ciphertext in memory of their own, so writing it over the plaintext is safe.
@@ -210,7 +226,7 @@ export function openPayload(keys: Pick<PacketKeys, 'aead' | 'iv'>, unprotected: 
   const ciphertext = packet.subarray(unprotected.header.length);
   if (ciphertext.length < AEAD_TAG_LENGTH) return null;
   try {
-    return keys.aead.open(packetNonce(keys.iv, unprotected.pn), ciphertext, unprotected.header);
+    return keys.aead.open(scratchNonce(keys.iv, unprotected.pn), ciphertext, unprotected.header);
   } catch {
     return null; // a backend that throws on a bad tag is still a drop, never an exception for the connection
   }

@@ -119,6 +119,14 @@ export class Recovery<F> {
     this.peerValidated = opts.role === 'server';
   }
 
+  /**
+   * The state of one space. A switch rather than `this.spaces[space]`: a keyed load learns the names it has seen, and
+   * the first ACK or packet of a space not seen before deoptimised the optimised caller (onAckReceived, largestAcked).
+   */
+  private sp(space: PnSpace): SpaceState<F> {
+    return space === 'application' ? this.spaces.application : space === 'handshake' ? this.spaces.handshake : this.spaces.initial;
+  }
+
   // -- state the connection reports -----------------------------------------------------------------------------------
 
   setHandshakeConfirmed(now: number): void {
@@ -151,22 +159,22 @@ export class Recovery<F> {
 
   /** Next packet number to use in a space (the connection allocates packet numbers here so they stay monotonic). */
   nextPacketNumber(space: PnSpace): number {
-    return this.spaces[space].nextPn;
+    return this.sp(space).nextPn;
   }
 
   largestAcked(space: PnSpace): number {
-    return this.spaces[space].largestAcked;
+    return this.sp(space).largestAcked;
   }
 
   /** Unacknowledged packets of a space, oldest first (for probes that retransmit in-flight data). */
   unacked(space: PnSpace): SentPacket<F>[] {
-    return [...this.spaces[space].sent.values()];
+    return [...this.sp(space).sent.values()];
   }
 
   // -- sending --------------------------------------------------------------------------------------------------------
 
   onPacketSent(p: SentPacket<F>, now = p.timeSent): void {
-    const s = this.spaces[p.space];
+    const s = this.sp(p.space);
     if (p.pn < s.nextPn) throw new RangeError(`packet number ${p.pn} reused in ${p.space} space`);
     s.nextPn = p.pn + 1;
     s.sent.set(p.pn, p);
@@ -197,7 +205,7 @@ export class Recovery<F> {
    * Throws QuicError PROTOCOL_VIOLATION when it acknowledges a packet number never sent (RFC 9000 §13.1).
    */
   onAckReceived(space: PnSpace, ack: Pick<AckFrame, 'ranges' | 'ecn'>, ackDelayMs: number, now: number): AckResult<F> {
-    const s = this.spaces[space];
+    const s = this.sp(space);
     const largest = ack.ranges[0]?.largest ?? -1;
     if (largest >= s.nextPn) throw new QuicError(TransportErrorCode.PROTOCOL_VIOLATION, `ACK of unsent packet ${largest} in ${space} space`, { frameType: 0x02 });
     s.largestAcked = Math.max(s.largestAcked, largest);
@@ -258,7 +266,7 @@ export class Recovery<F> {
   }
 
   private detectLost(space: PnSpace, now: number): SentPacket<F>[] {
-    const s = this.spaces[space];
+    const s = this.sp(space);
     s.lossTime = undefined;
     const lossDelay = this.rtt.lossDelay(this.timeThreshold, this.granularity);
     const lost: SentPacket<F>[] = [];
@@ -285,7 +293,7 @@ export class Recovery<F> {
   private onLost(lost: SentPacket<F>[], now: number): boolean {
     if (lost.length === 0) return false; // every ACK asks; nearly always nothing was lost
     // Losses on a previous path say nothing about this one's capacity (RFC 9000 §9.4), nor do lost PMTU probes (§14.4).
-    const inFlightLost = lost.filter((p) => p.inFlight && !p.pmtuProbe && p.pn >= this.spaces[p.space].firstPnOnPath);
+    const inFlightLost = lost.filter((p) => p.inFlight && !p.pmtuProbe && p.pn >= this.sp(p.space).firstPnOnPath);
     if (inFlightLost.length === 0) return false;
     this.congestion.onPacketsLost?.(inFlightLost, now);
     const newestSent = Math.max(...inFlightLost.map((p) => p.timeSent));
@@ -320,7 +328,7 @@ export class Recovery<F> {
   }
 
   private allLostBetween(space: PnSpace, a: number, b: number): boolean {
-    const s = this.spaces[space];
+    const s = this.sp(space);
     for (let pn = a + 1; pn < b; pn++) if (!s.lostPns.has(pn)) return false;
     return true;
   }
@@ -340,7 +348,7 @@ export class Recovery<F> {
   private earliestLossTime(): { time: number; space: PnSpace } | undefined {
     let best: { time: number; space: PnSpace } | undefined;
     for (const space of PN_SPACES) {
-      const t = this.spaces[space].lossTime;
+      const t = this.sp(space).lossTime;
       if (t !== undefined && (!best || t < best.time)) best = { time: t, space };
     }
     return best;
@@ -459,7 +467,7 @@ export class Recovery<F> {
     this.congestion = congestion;
     this.bytesInFlight = 0;
     this.ptoCount = 0;
-    for (const space of PN_SPACES) this.spaces[space].firstPnOnPath = this.spaces[space].nextPn;
+    for (const space of PN_SPACES) this.sp(space).firstPnOnPath = this.sp(space).nextPn;
     this.setTimer(now);
   }
 
@@ -467,7 +475,7 @@ export class Recovery<F> {
 
   /** Initial or Handshake keys discarded (RFC 9002 §6.4): their packets leave bytes in flight without a loss signal. */
   discardSpace(space: PnSpace, now: number): void {
-    const s = this.spaces[space];
+    const s = this.sp(space);
     for (const p of s.sent.values()) if (p.inFlight && p.pn >= s.firstPnOnPath) this.bytesInFlight -= p.size;
     s.sent.clear();
     s.ackElicitingInFlight = 0;
