@@ -20,10 +20,18 @@ export async function runJobs(jobs: Job[], parallel: number, onDone: (index: num
   const n = Math.max(1, Math.min(parallel, jobs.length));
   let next = 0;
   const stopped = () => next >= jobs.length || !!signal?.aborted;
-  const inline = async () => {
+  // `beside`: a lane next to workers reports an exception as the workers do (worker.ts), as that job's outcome.
+  const inline = async (beside = false) => {
     while (!stopped()) {
       const i = next++;
-      out[i] = executeJob(jobs[i]!);
+      if (!beside) out[i] = executeJob(jobs[i]!);
+      else {
+        try {
+          out[i] = executeJob(jobs[i]!);
+        } catch (e) {
+          out[i] = { ok: false, error: `internal error: ${(e as Error).message}` };
+        }
+      }
       onDone(i, out[i]!);
       // Let stderr progress output and the workers' messages through between long synchronous runs.
       await new Promise((r) => setImmediate(r));
@@ -78,7 +86,7 @@ export async function runJobs(jobs: Job[], parallel: number, onDone: (index: num
   const lanes = Array.from({ length: opts.threads ? n : n - 1 }, workerLane);
   if (!opts.threads) {
     lanes.push(
-      inline().then(() => {
+      inline(true).then(() => {
         for (const stop of [...idle]) stop();
       }),
     );
