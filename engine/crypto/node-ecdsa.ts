@@ -5,7 +5,6 @@
 // modulo n. The bytes equal noble's sign(digest, d, { prehash: false, format: 'der' }) (test/crypto.spec.ts checks).
 
 import { createECDH, createHmac, type ECDH } from 'node:crypto';
-import { hmacSha256, hmacSha256Key } from './sha256.js';
 
 interface Curve {
   readonly openssl: string;
@@ -35,14 +34,57 @@ function toBytes(x: bigint, length: number): Buffer {
   return Buffer.from(x.toString(16).padStart(length * 2, '0'), 'hex');
 }
 
-/** a⁻¹ mod m for 0 < a < m, m prime (extended Euclid: far fewer BigInt operations than Fermat's a^(m-2)). */
+/**
+ * a⁻¹ mod m for 0 < a < m, m prime: extended Euclid in Lehmer's form (Knuth, TAOCP vol. 2, §4.5.2, Algorithm L).
+ * Quotients are mostly 1 or 2, so plain Euclid spends ~150 rounds of BigInt division and multiplication on a 256-bit
+ * modulus (33 µs, a quarter of a signature); here the rounds run on the leading 48 bits as doubles and only their
+ * combined 2×2 matrix is applied to the BigInts, about once per 20 rounds (14 µs).
+ */
 function modInverse(a: bigint, m: bigint): bigint {
-  let [r0, r1] = [m, a % m];
-  let [t0, t1] = [0n, 1n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [t0, t1] = [t1, t0 - q * t1];
+  let u = m;
+  let v = a % m;
+  let t0 = 0n;
+  let t1 = 1n;
+  while (v !== 0n) {
+    const bits = u.toString(16).length * 4;
+    if (bits > 64) {
+      const shift = BigInt(bits - 48);
+      let uh = Number(u >> shift);
+      let vh = Number(v >> shift);
+      // (u, v) ← (A·u + B·v, C·u + D·v) for as long as the quotient of the leading digits is certain.
+      let A = 1, B = 0, C = 0, D = 1;
+      while (vh + C !== 0 && vh + D !== 0) {
+        const q = Math.floor((uh + A) / (vh + C));
+        if (q !== Math.floor((uh + B) / (vh + D))) break;
+        let t = A - q * C;
+        A = C;
+        C = t;
+        t = B - q * D;
+        B = D;
+        D = t;
+        t = uh - q * vh;
+        uh = vh;
+        vh = t;
+      }
+      if (B !== 0) {
+        const a1 = BigInt(A), b1 = BigInt(B), c1 = BigInt(C), d1 = BigInt(D);
+        const nu = a1 * u + b1 * v;
+        v = c1 * u + d1 * v;
+        u = nu;
+        const nt = a1 * t0 + b1 * t1;
+        t1 = c1 * t0 + d1 * t1;
+        t0 = nt;
+        continue;
+      }
+    }
+    // One plain Euclid step: small operands, or a quotient too large for the leading digits to decide.
+    const q = u / v;
+    const r = u - q * v;
+    u = v;
+    v = r;
+    const t = t0 - q * t1;
+    t0 = t1;
+    t1 = t;
   }
   return t0 < 0n ? t0 + m : t0;
 }
@@ -69,15 +111,13 @@ export function ecdsaSignDeterministic(curveName: 'secp256r1' | 'secp384r1', has
   const e = toBig(digest) % c.n; // bits2int(h) mod n; qlen = hlen here
   const h1 = toBytes(e, c.bytes); // bits2octets(h)
   const xo = toBytes(x, c.bytes); // int2octets(x)
-  // SHA-256 HMACs on sha256.ts: twelve-odd one-block HMACs per signature, each cheaper in JS than a node:crypto call.
-  const hmac =
-    c.hash === 'sha256'
-      ? (key: Uint8Array, ...parts: Uint8Array[]): Buffer => Buffer.from(hmacSha256(hmacSha256Key(key), ...parts).buffer)
-      : (key: Uint8Array, ...parts: Uint8Array[]): Buffer => {
-          const m = createHmac(c.hash, key);
-          for (const p of parts) m.update(p);
-          return m.digest();
-        };
+  // Every HMAC here has a key of its own (K changes between nearly every call), so node:crypto's createHmac beats
+  // keying sha256.ts's HMAC first (2.9 against 4.9 µs a call).
+  const hmac = (key: Uint8Array, ...parts: Uint8Array[]): Buffer => {
+    const m = createHmac(c.hash, key);
+    for (const p of parts) m.update(p);
+    return m.digest();
+  };
   // RFC 6979 §3.2 steps b–f.
   let v: Buffer = Buffer.alloc(c.bytes, 0x01);
   let k: Buffer = Buffer.alloc(c.bytes, 0x00);

@@ -8,8 +8,11 @@ export type RandomSource = (n: number) => Uint8Array;
  * unpredictable in production; it exists so simulated runs are bit-for-bit reproducible.
  */
 export function seededRandom(seed: string | number, hashFn: (data: Uint8Array) => Uint8Array): RandomSource {
-  const enc = new TextEncoder();
-  const base = enc.encode(`crosswire-rng/${seed}/`);
+  const base = new TextEncoder().encode(`crosswire-rng/${seed}/`);
+  // One block for every refill, only its counter rewritten: hashFn must not keep it (a hash does not).
+  const block = new Uint8Array(base.length + 8);
+  block.set(base);
+  const counterView = new DataView(block.buffer, base.length, 8);
   let counter = 0;
   let pool: Uint8Array = new Uint8Array(0);
   let off = 0;
@@ -18,9 +21,7 @@ export function seededRandom(seed: string | number, hashFn: (data: Uint8Array) =
     let o = 0;
     while (o < n) {
       if (off >= pool.length) {
-        const block = new Uint8Array(base.length + 8);
-        block.set(base);
-        new DataView(block.buffer).setFloat64(base.length, counter++);
+        counterView.setFloat64(0, counter++);
         pool = hashFn(block);
         off = 0;
       }

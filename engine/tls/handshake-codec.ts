@@ -62,12 +62,22 @@ export class HandshakeReassembler {
   }
 }
 
+/** type + uint24 length + body, written straight into the one array it returns (no Writer, no second copy). */
 export function frameHandshake(type: number, body: Uint8Array): Uint8Array {
-  return new Writer(body.length + 4).u8(type).vec(3, body).finish();
+  const len = body.length;
+  if (len > 0xffffff) throw new RangeError(`handshake message body of ${len} bytes does not fit a uint24 length`);
+  const out = new Uint8Array(4 + len);
+  out[0] = type;
+  out[1] = len >>> 16;
+  out[2] = (len >>> 8) & 0xff;
+  out[3] = len & 0xff;
+  out.set(body, 4);
+  return out;
 }
 
-function build(fn: (w: Writer) => void): Uint8Array {
-  const w = new Writer(256);
+/** `size`: expected length, so a large body (a certificate chain) is not regrown and copied on the way. */
+function build(fn: (w: Writer) => void, size = 256): Uint8Array {
+  const w = new Writer(size);
   fn(w);
   return w.finish();
 }
@@ -181,12 +191,14 @@ export interface CertificateMessage {
   readonly certificates: Uint8Array[];
 }
 export function encodeCertificate(context: Uint8Array, chain: readonly Uint8Array[]): Uint8Array {
+  let size = 1 + context.length + 3;
+  for (const der of chain) size += 3 + der.length + 2;
   return frameHandshake(HandshakeType.certificate, build((w) => {
     w.vec(1, context);
     w.begin(3);
     for (const der of chain) w.vec(3, der).u16(0);
     w.end();
-  }));
+  }, size));
 }
 export function decodeCertificate(body: Uint8Array): CertificateMessage {
   return decodeBody(body, 'Certificate', (r) => {

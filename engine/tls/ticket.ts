@@ -1,6 +1,7 @@
 // Self-contained session tickets (RFC 8446 §4.6.1, with the stateless-server approach of RFC 5077 §4): the resumption state sealed under the server's ticket key.
 
-import type { CryptoProvider } from '../crypto/provider.js';
+import type { Aead, CryptoProvider } from '../crypto/provider.js';
+import { equal } from '../wire/bytes.js';
 import type { RandomSource } from '../crypto/random.js';
 import { DecodeError, Reader } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
@@ -23,17 +24,29 @@ export interface TicketState {
 const FORMAT = 1;
 const AAD = new TextEncoder().encode('crosswire ticket v1');
 const NONCE_LENGTH = 12;
+const utf8 = new TextEncoder();
 
-function ticketAead(crypto: CryptoProvider, key: Uint8Array) {
+/**
+ * The AEAD of the last ticket key used, per backend: a server seals a ticket on every handshake with the one key it
+ * was configured with, and each crypto.aead() call imports the key anew (a KeyObject in the node backend). The bytes
+ * are compared as well as the array, so a caller that rewrites its key buffer gets a fresh AEAD.
+ */
+const lastTicketAead = new WeakMap<CryptoProvider, { key: Uint8Array; bytes: Uint8Array; aead: Aead }>();
+
+function ticketAead(crypto: CryptoProvider, key: Uint8Array): Aead {
   if (key.length !== 32) throw new RangeError('ticketKey must be 32 bytes');
-  return crypto.aead('aes-256-gcm', key);
+  const hit = lastTicketAead.get(crypto);
+  if (hit && hit.key === key && equal(hit.bytes, key)) return hit.aead;
+  const aead = crypto.aead('aes-256-gcm', key);
+  lastTicketAead.set(crypto, { key, bytes: new Uint8Array(key), aead });
+  return aead;
 }
 
 export function sealTicket(crypto: CryptoProvider, key: Uint8Array, random: RandomSource, s: TicketState): Uint8Array {
   const w = new Writer(128);
   w.u8(FORMAT).u16(CIPHER_SUITES[s.suite].id).vec(1, s.psk).u48(s.issuedAtMs).u32(s.lifetimeSec).u32(s.ageAdd).u32(s.maxEarlyData);
-  w.vec(1, new TextEncoder().encode(s.alpn ?? ''));
-  w.vec(2, new TextEncoder().encode(s.serverName ?? ''));
+  w.vec(1, utf8.encode(s.alpn ?? ''));
+  w.vec(2, utf8.encode(s.serverName ?? ''));
   w.u8(s.appData ? 1 : 0);
   if (s.appData) w.vec(2, s.appData);
   const nonce = random(NONCE_LENGTH);

@@ -3,8 +3,11 @@
 
 import { parentPort } from 'node:worker_threads';
 import { runLoadedJob, type Job, type JobOutcome } from './job-run.js';
+import { WORKER_PING, WORKER_READY } from './worker-protocol.js';
 
-parentPort?.on('message', (job: Job) => {
+parentPort?.on('message', (job: Job | typeof WORKER_PING) => {
+  // Answered only after the imports above have loaded: the pool hands out work when a worker can start on it at once.
+  if (job === WORKER_PING) return parentPort!.postMessage(WORKER_READY);
   void outcomeOf(job).then((outcome) => parentPort!.postMessage(outcome));
 });
 
