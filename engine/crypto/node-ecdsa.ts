@@ -4,6 +4,7 @@
 // for the private scalar k is exactly k·G, the HMAC-DRBG runs on node:crypto HMAC, and the rest is BigInt arithmetic
 // modulo n. The bytes equal noble's sign(digest, d, { prehash: false, format: 'der' }) (test/crypto.spec.ts checks).
 
+import { invert } from '@noble/curves/abstract/modular.js';
 import { createECDH, createHmac, type ECDH } from 'node:crypto';
 
 interface Curve {
@@ -32,61 +33,6 @@ function toBig(b: Uint8Array): bigint {
 
 function toBytes(x: bigint, length: number): Buffer {
   return Buffer.from(x.toString(16).padStart(length * 2, '0'), 'hex');
-}
-
-/**
- * a⁻¹ mod m for 0 < a < m, m prime: extended Euclid in Lehmer's form (Knuth, TAOCP vol. 2, §4.5.2, Algorithm L).
- * Quotients are mostly 1 or 2, so plain Euclid spends ~150 rounds of BigInt division and multiplication on a 256-bit
- * modulus (33 µs, a quarter of a signature); here the rounds run on the leading 48 bits as doubles and only their
- * combined 2×2 matrix is applied to the BigInts, about once per 20 rounds (14 µs).
- */
-function modInverse(a: bigint, m: bigint): bigint {
-  let u = m;
-  let v = a % m;
-  let t0 = 0n;
-  let t1 = 1n;
-  while (v !== 0n) {
-    const bits = u.toString(16).length * 4;
-    if (bits > 64) {
-      const shift = BigInt(bits - 48);
-      let uh = Number(u >> shift);
-      let vh = Number(v >> shift);
-      // (u, v) ← (A·u + B·v, C·u + D·v) for as long as the quotient of the leading digits is certain.
-      let A = 1, B = 0, C = 0, D = 1;
-      while (vh + C !== 0 && vh + D !== 0) {
-        const q = Math.floor((uh + A) / (vh + C));
-        if (q !== Math.floor((uh + B) / (vh + D))) break;
-        let t = A - q * C;
-        A = C;
-        C = t;
-        t = B - q * D;
-        B = D;
-        D = t;
-        t = uh - q * vh;
-        uh = vh;
-        vh = t;
-      }
-      if (B !== 0) {
-        const a1 = BigInt(A), b1 = BigInt(B), c1 = BigInt(C), d1 = BigInt(D);
-        const nu = a1 * u + b1 * v;
-        v = c1 * u + d1 * v;
-        u = nu;
-        const nt = a1 * t0 + b1 * t1;
-        t1 = c1 * t0 + d1 * t1;
-        t0 = nt;
-        continue;
-      }
-    }
-    // One plain Euclid step: small operands, or a quotient too large for the leading digits to decide.
-    const q = u / v;
-    const r = u - q * v;
-    u = v;
-    v = r;
-    const t = t0 - q * t1;
-    t0 = t1;
-    t1 = t;
-  }
-  return t0 < 0n ? t0 + m : t0;
 }
 
 /** DER INTEGER body of a non-negative value: minimal big-endian, a leading zero when the top bit is set. */
@@ -134,7 +80,7 @@ export function ecdsaSignDeterministic(curveName: 'secp256r1' | 'secp384r1', has
       const point = ecdh.getPublicKey(null, 'uncompressed'); // k·G
       const r = toBig(point.subarray(1, 1 + c.bytes)) % c.n;
       if (r !== 0n) {
-        let s = (modInverse(kk, c.n) * ((e + r * x) % c.n)) % c.n;
+        let s = (invert(kk, c.n) * ((e + r * x) % c.n)) % c.n;
         if (s !== 0n) {
           if (s > c.n >> 1n) s = c.n - s; // low-S, as noble's sign() normalises
           const body = Buffer.concat([derInteger(r), derInteger(s)]);
