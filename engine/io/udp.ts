@@ -2,7 +2,8 @@
 // per RFC 6347 §4.1) over node:dgram: the one place those endpoints meet sockets and timers.
 
 import { createSocket, type Socket } from 'node:dgram';
-import { isIP, isIPv6 } from 'node:net';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Address, DatagramEndpoint, OutgoingDatagram } from '../endpoint.js';
 import type { ApiDriver } from '../quic/api.js';
@@ -79,9 +80,36 @@ export async function bindUdp(host: string, port: number): Promise<Socket> {
   throw error;
 }
 
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * dgram resolves the address of every send on an unbound-peer socket (a server's) through dns.lookup, which answers an
+ * IP literal on the next tick: a closure, a nextTick and an isIP regex per datagram, and the datagram leaves only after
+ * the flush. Endpoints address datagrams with literals (RFC 9000 paths are IP:port), so answer those at once; the
+ * last one is remembered because a server mostly sends to the same peer many times in a row.
+ */
+function literalLookup(): (host: string, options: LookupOneOptions, cb: LookupCallback) => void {
+  let lastHost = '';
+  let lastFamily = 0;
+  return (host, options, cb) => {
+    if (host === lastHost) return cb(null, host, lastFamily);
+    const f = isIP(host);
+    if (f === 0) return void dnsLookup(host, options, cb);
+    lastHost = host;
+    lastFamily = f;
+    cb(null, host, f);
+  };
+}
+
+/**
+ * isIP tries the IPv4 pattern first; isIPv6 on an IPv4 literal compiles and runs node's large IPv6 pattern, ~5 ms of
+ * every get's and serve's start for the first two calls.
+ */
+const isV6 = (host: string): boolean => isIP(host) === 6;
+
 function bindUdpAddress(host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+    const socket = createSocket({ type: isV6(host) ? 'udp6' : 'udp4', lookup: literalLookup() });
     socket.once('error', reject);
     socket.bind(port, host, () => {
       socket.off('error', reject);
@@ -91,7 +119,7 @@ function bindUdpAddress(host: string, port: number): Promise<Socket> {
 }
 
 /** The wildcard address of a peer's family, for a client that lets the OS choose its source address. */
-export const wildcardFor = (peerHost: string): string => (isIPv6(peerHost) ? '::' : '0.0.0.0');
+export const wildcardFor = (peerHost: string): string => (isV6(peerHost) ? '::' : '0.0.0.0');
 
 /**
  * Moves one DatagramEndpoint over one socket. Datagrams read in the same event-loop turn are fed in one after another
@@ -149,13 +177,22 @@ export class UdpEndpointDriver {
     return this.fallbackPeer ?? this.opts.connect;
   }
 
+  /** The last sender's address, handed out again while datagrams keep coming from it (a transfer: nearly all of them). */
+  private lastFrom: Address = { host: '', port: 0 };
+
+  private sender(host: string, port: number): Address {
+    const last = this.lastFrom;
+    if (last.port === port && last.host === host) return last;
+    return (this.lastFrom = { host, port });
+  }
+
   private listen(socket: Socket): void {
     socket.on('message', (msg, rinfo) => {
       if (this.closed || socket !== this.sock) return;
       this.answered = true;
       this.firstFlight = [];
       // After a fallback the endpoint still believes it talks to `connect`; a connected socket hears only its peer.
-      const from = this.fallbackPeer ? this.opts.connect! : { host: rinfo.address, port: rinfo.port };
+      const from = this.fallbackPeer ? this.opts.connect! : this.sender(rinfo.address, rinfo.port);
       this.endpoint.receiveDatagram(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), from, monotonicNow(), this.local);
       this.afterInput();
       this.inputPending = true;
@@ -315,7 +352,8 @@ export class UdpEndpointDriver {
   }
 
   private send(d: OutgoingDatagram, track: boolean): void {
-    const buf = Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength);
+    // dgram takes any Uint8Array: no Buffer view per datagram.
+    const buf = d.data;
     const socket = this.sock;
     if (track) this.batchesInFlight++;
     const done = track ? (err: Error | null) => this.sendDone(socket, err) : undefined;

@@ -119,8 +119,9 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
       log(`received ${received} bytes in ${(monotonicNow() - started).toFixed(1)} ms`);
       // H3_NO_ERROR for HTTP/3, NO_ERROR (0) for hq-interop; the engine then sends CONNECTION_CLOSE.
       conn.close(protocol === 'h3' ? 0x100 : 0, '', true, monotonicNow());
-      // The download is done: give the CONNECTION_CLOSE a moment to leave, not the whole closing period (3×PTO).
-      setTimeout(() => finish(outcome!.ok ? { code: EXIT_OK } : { code: EXIT_FAILURE, line: `request failed: ${outcome!.detail}` }), 50);
+      // The download is done, and not the whole closing period (3×PTO) is waited out: driver.close() below sends the
+      // CONNECTION_CLOSE and lets the send complete before it closes the socket (a fixed 50 ms pause here used to).
+      finish(outcome.ok ? { code: EXIT_OK } : { code: EXIT_FAILURE, line: `request failed: ${outcome.detail}` });
     }
   };
   const driver = await UdpEndpointDriver.open(conn, wildcardFor(remote.host), 0, {
