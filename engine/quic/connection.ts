@@ -420,28 +420,24 @@ export class QuicConnection implements DatagramEndpoint {
       this.closeFrameDue = true;
       return;
     }
-    // Nearly every datagram of a transfer is one short-header packet: it is parsed and handled without the coalesced
-    // walk's array and result object (splitDatagram would return exactly this one header).
-    if ((data[0]! & 0xc0) === 0x40 && data.length > this.localCid.length) {
-      const ok = this.onPacket(parsePacket(data, 0, this.localCid.length), from, now, data.length, local);
-      if (!onPath && ok && !sameAddress(from, this.path.remote)) this.offPathBudget(from).received += data.length;
-      if (!ok && this.cids.isStatelessReset(data)) this.onStatelessReset(now);
-      return;
-    }
-    const { packets, error } = splitDatagram(data, this.localCid.length);
-    if (!packets.length) {
-      if (this.cids.isStatelessReset(data)) return this.onStatelessReset(now);
-      this.dropped(data.length, 'header_parse_error', error ?? 'empty datagram', now);
-      return;
-    }
     let anyProcessed = false;
-    for (let i = 0; i < packets.length; i++) {
-      const h = packets[i]!;
-      if (this.phase !== 'handshake' && this.phase !== 'established') break;
-      const ok = this.onPacket(h, from, now, data.length, local);
-      if (ok) anyProcessed = true;
+    if ((data[0]! & 0xc0) === 0x40 && data.length > this.localCid.length) {
+      // Nearly every datagram of a transfer is one short-header packet: parsed and handled without the coalesced walk's
+      // array and result object (splitDatagram would return exactly this one header; it cannot fail to parse).
+      anyProcessed = this.onPacket(parsePacket(data, 0, this.localCid.length), from, now, data.length, local);
+    } else {
+      const { packets, error } = splitDatagram(data, this.localCid.length);
+      if (!packets.length) {
+        if (this.cids.isStatelessReset(data)) return this.onStatelessReset(now);
+        this.dropped(data.length, 'header_parse_error', error ?? 'empty datagram', now);
+        return;
+      }
+      for (let i = 0; i < packets.length; i++) {
+        if (this.phase !== 'handshake' && this.phase !== 'established') break;
+        if (this.onPacket(packets[i]!, from, now, data.length, local)) anyProcessed = true;
+      }
+      if (error) this.dropped(data.length, 'header_parse_error', error, now);
     }
-    if (error) this.dropped(data.length, 'header_parse_error', error, now);
     // An authenticated datagram from elsewhere (a probe, a reordered packet, a spoofed copy) earns that address its 3x
     // (RFC 9000 §8.2.1); unless it moved the path there, which counted it already (checkPathChange).
     if (!onPath && anyProcessed && !sameAddress(from, this.path.remote)) this.offPathBudget(from).received += data.length;
@@ -1561,7 +1557,7 @@ export class QuicConnection implements DatagramEndpoint {
         const ackSize = space.ackFrameSize(ackDelay);
         this.planAvail -= ackSize;
         if (this.planAvail > 0) this.fillFrames(id, kind, space);
-        if (this.planFrames) (this.planFrames as Frame[]).unshift({ type: 'ack', ranges: space.ackRanges(), ackDelay });
+        if (this.planFrames) (this.planFrames as Frame[]).unshift(this.ackFrame(space, now, ackDelay));
         else this.planAvail += ackSize;
       } else if (!ccBlocked) {
         this.fillFrames(id, kind, space);
@@ -1602,8 +1598,8 @@ export class QuicConnection implements DatagramEndpoint {
     return plan;
   }
 
-  private ackFrame(space: PacketSpace, now: number): AckFrame {
-    return { type: 'ack', ranges: space.ackRanges(), ackDelay: this.ackDelayField(space, now) };
+  private ackFrame(space: PacketSpace, now: number, ackDelay = this.ackDelayField(space, now)): AckFrame {
+    return { type: 'ack', ranges: space.ackRanges(), ackDelay };
   }
 
   /** The ACK Delay field of an ACK sent now (RFC 9000 §19.3, §18.2 ack_delay_exponent; zero outside 1-RTT). */
@@ -2023,4 +2019,3 @@ function clientVersionsFromClientHello(hello: Uint8Array): number[] | undefined 
 
 export { transportErrorName, isSupportedVersion };
 export type { QlogFrame };
-
