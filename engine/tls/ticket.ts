@@ -1,7 +1,7 @@
 // Self-contained session tickets (RFC 8446 §4.6.1, with the stateless-server approach of RFC 5077 §4): the resumption state sealed under the server's ticket key.
 
 import type { Aead, CryptoProvider } from '../crypto/provider.js';
-import { equal } from '../wire/bytes.js';
+import { equal, utf8 } from '../wire/bytes.js';
 import type { RandomSource } from '../crypto/random.js';
 import { DecodeError, Reader } from '../wire/reader.js';
 import { Writer } from '../wire/writer.js';
@@ -24,7 +24,6 @@ export interface TicketState {
 const FORMAT = 1;
 const AAD = new TextEncoder().encode('crosswire ticket v1');
 const NONCE_LENGTH = 12;
-const utf8 = new TextEncoder();
 
 /**
  * The AEAD of the last ticket key used, per backend: a server seals a ticket on every handshake with the one key it
