@@ -7,6 +7,9 @@ import { requestPaths } from '../interop/runner/requests.js';
 import { runScenario } from '../interop/runner/run.js';
 import { unsupportedReason } from '../interop/peers/types.js';
 import { selfPeer } from '../interop/peers/self.js';
+import { allocatePort, sliceFor, unassignedRange } from '../interop/runner/ports.js';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 
 test('generated content is a function of (path, offset): any slice equals the same range of the whole', () => {
   const f = new GeneratedFiles([['/a', 200_000], ['/b', 200_000]]);
@@ -56,4 +59,28 @@ test('in-process: expect verdict failed turns a failing run into a pass and a cl
   expect(r.reason).toMatch(/^failed as expected: /);
   const clean = parseScenario('name: c\nprotocol: quic\nclient: { alpn: hq-interop, requests: [{ size: 1KiB }] }\nexpect: { handshakes: 1, verdict: failed }\n', 'c.yaml');
   expect(runScenario(clean, { seed: 1 }).verdict).toBe('failed');
+});
+
+test('real-peer server ports come from outside the kernel\'s ephemeral range and are free for TCP and UDP', async () => {
+  // An ephemeral port can be taken by any outgoing connection between our probe and the peer's bind (EADDRINUSE).
+  const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const seen = new Set<number>();
+  for (let i = 0; i < 40; i++) {
+    const p = await allocatePort();
+    expect(p >= lo && p <= hi, `port ${p} inside ${lo}-${hi}`).toBe(false);
+    expect(seen.has(p)).toBe(false);
+    seen.add(p);
+    // Free for TCP: a TLS peer can listen on it.
+    await new Promise<void>((res, rej) => {
+      const s = createServer().once('error', rej);
+      s.listen(p, '127.0.0.1', () => s.close(() => res()));
+    });
+  }
+  expect(unassignedRange([32768, 60999])).toEqual([10000, 32768]);
+  expect(unassignedRange([1024, 60999])).toEqual([61000, 65536]);
+  expect(unassignedRange([1024, 65535])).toEqual([10000, 65536]);
+  // Parallel workers draw from disjoint slices.
+  const a = sliceFor([10000, 32768], 0), b = sliceFor([10000, 32768], 1);
+  expect(a[1]).toBeLessThanOrEqual(b[0]);
+  expect(sliceFor([10000, 32768], undefined)).toEqual([10000, 32768]);
 });

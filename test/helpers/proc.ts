@@ -1,9 +1,8 @@
 // Test helpers for real peers: spawn with guaranteed cleanup, wait for output, find free loopback ports.
 
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { createServer } from 'node:net';
-import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
+import { allocatePort } from '../../interop/runner/ports.js';
 
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -87,29 +86,12 @@ export function spawnPeer(cmd: string, args: string[], opts: SpawnOptions = {}):
   };
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** A UDP port free on 127.0.0.1 right now. */
-export function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.bind(0, '127.0.0.1', () => {
-      const port = s.address().port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+/**
+ * A port free on 127.0.0.1 for TCP and UDP, outside the kernel's ephemeral range: a port 0 bind hands out an
+ * ephemeral port, which an outgoing connection can take before the peer we pass it to binds it.
+ */
+export const freeTcpPort = allocatePort;
+export const freeUdpPort = allocatePort;
 
 /**
  * Requires an external program. In CI (CI=true) a missing peer is a failure, never a skip (brief: honest results);
