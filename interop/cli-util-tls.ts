@@ -15,7 +15,8 @@ import type { RecordTrace } from '../engine/tls/record-connection.js';
 import { hex, fromHex, equal } from '../engine/wire/bytes.js';
 import { parseInput, usageError } from './cli-util.js';
 
-export const cliCrypto: CryptoProvider = cryptoProvider();
+/** The TLS-over-TCP commands' backend, loaded when one of them first runs (not when any command starts). */
+export const cliCrypto = (): CryptoProvider => cryptoProvider();
 
 /** Options every TLS client command accepts (yargs fills them). */
 export interface TlsClientFlags {
@@ -110,14 +111,17 @@ function keyLog(flag: string | undefined): ((line: string) => void) | undefined 
   return path ? keyLogFile(path) : undefined;
 }
 
-/** Client TLS configuration; verification is on unless --insecure. */
-export function clientConfig(flags: TlsClientFlags, host: string, session?: SessionTicket, defaultAlpn?: string[]): TlsConfig {
+/**
+ * Client TLS configuration; verification is on unless --insecure. `crypto` defaults to the TLS-over-TCP backend; QUIC
+ * commands pass theirs, so a QUIC run never loads the other backend.
+ */
+export function clientConfig(flags: TlsClientFlags, host: string, session?: SessionTicket, defaultAlpn?: string[], crypto: CryptoProvider = cliCrypto()): TlsConfig {
   if ((flags.cert === undefined) !== (flags.key === undefined)) throw usageError('--cert and --key go together (client certificate)');
   const alpn = listFlag(flags.alpn);
   const own = flags.cert && flags.key ? loadCredentials(flags.cert, flags.key, 'client') : undefined;
   return {
     role: 'client',
-    crypto: cliCrypto,
+    crypto,
     random: systemRandom,
     clock: systemClock,
     serverName: flags.servername ?? host,
@@ -133,13 +137,13 @@ export function clientConfig(flags: TlsClientFlags, host: string, session?: Sess
 }
 
 /** Server TLS configuration with a fresh random ticket key, so tickets survive only as long as this process. */
-export function serverConfig(flags: TlsServerFlags, defaultAlpn?: string[]): TlsConfig {
+export function serverConfig(flags: TlsServerFlags, defaultAlpn?: string[], crypto: CryptoProvider = cliCrypto()): TlsConfig {
   const alpn = listFlag(flags.alpn);
   const clientCa = flags['client-ca'];
   const own = loadCredentials(flags.cert, flags.key, 'server');
   return {
     role: 'server',
-    crypto: cliCrypto,
+    crypto,
     random: systemRandom,
     clock: systemClock,
     alpn: alpn.length ? alpn : defaultAlpn,

@@ -4,6 +4,9 @@
 // refuses counter 0xffffffff (its no-wrap policy for multi-block streams), yet that is a legal sample, so the
 // single block is computed here; the key words are decoded once per key instead of once per packet.
 
+import type { HeaderProtection } from './provider.js';
+import { chachaMaskInputs } from './common.js';
+
 function rotl(x: number, n: number): number {
   return (x << n) | (x >>> (32 - n));
 }
@@ -45,5 +48,17 @@ export function chacha20BlockFunction(key: Uint8Array): (counter: number, nonce:
       out[i] = word >>> (8 * (i & 3));
     }
     return out;
+  };
+}
+
+/** RFC 9001 §5.4.4 ChaCha20 header protection: the mask is the first five keystream bytes of the sample's block. */
+export function chachaHeaderProtection(key: Uint8Array): HeaderProtection {
+  const block = chacha20BlockFunction(key);
+  return {
+    mask(sample) {
+      // Keystream XOR five zero bytes is the keystream itself.
+      const { counter, nonce } = chachaMaskInputs(sample);
+      return block(counter, nonce, 5);
+    },
   };
 }

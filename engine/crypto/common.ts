@@ -21,6 +21,30 @@ export function chachaMaskInputs(sample: Uint8Array): { counter: number; nonce: 
   return { counter, nonce: sample.subarray(4, 16) };
 }
 
+/** The order n of secp256r1's base point (SEC 2 §2.4.2), big-endian. */
+const P256_ORDER = Uint8Array.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551'.match(/../g)!, (h) => parseInt(h, 16));
+
+/** 0 < d < n for a 32-byte big-endian d. */
+function isP256Scalar(d: Uint8Array): boolean {
+  let nonZero = 0;
+  for (const b of d) nonZero |= b;
+  if (nonZero === 0) return false;
+  for (let i = 0; i < 32; i++) if (d[i] !== P256_ORDER[i]) return d[i]! < P256_ORDER[i]!;
+  return false; // d = n
+}
+
+/**
+ * Draws secp256r1 scalars from the injected random until one lies in [1, n-1] (FIPS 186-5 A.2.2 rejection
+ * sampling). Every backend uses this, so the same seed yields the same key share whichever backend runs.
+ */
+export function drawP256Scalar(random: (n: number) => Uint8Array): Uint8Array {
+  for (let attempt = 0; attempt < 64; attempt++) {
+    const d = Uint8Array.from(random(32));
+    if (d.length === 32 && isP256Scalar(d)) return d;
+  }
+  throw new CryptoError('random source produced no valid P-256 scalar in 64 draws');
+}
+
 export function allZero(b: Uint8Array): boolean {
   let acc = 0;
   for (const x of b) acc |= x;

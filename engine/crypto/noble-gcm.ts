@@ -5,19 +5,22 @@
 // per-message state (counter block, GHASH accumulator) is fresh. The message layout follows SP 800-38D exactly:
 // J0 = nonce || 0^31 || 1, tag = MSB128(GHASH(A || C || len(A) || len(C))) XOR E(J0), payload CTR from inc32(J0).
 
-import { unsafe as aes } from '@noble/ciphers/aes.js';
-import { GHASH } from '@noble/ciphers/_polyval.js';
+import { nobleAes, noblePolyval } from './noble-packages.js';
+
+type Ghash = InstanceType<ReturnType<typeof noblePolyval>['GHASH']>;
 
 /** GHASH whose accumulator can be cleared, so the key-derived table is built once rather than per packet. */
-class ReusableGhash extends GHASH {
-  reset(): this {
-    this.s0 = 0;
-    this.s1 = 0;
-    this.s2 = 0;
-    this.s3 = 0;
-    this.finished = false;
-    return this;
-  }
+function reusableGhash(hashKey: Uint8Array, lengthHint: number): Ghash & { reset(): void } {
+  const g = new (noblePolyval().GHASH)(hashKey, lengthHint) as Ghash & { s0: number; s1: number; s2: number; s3: number; finished: boolean };
+  return Object.assign(g, {
+    reset(): void {
+      g.s0 = 0;
+      g.s1 = 0;
+      g.s2 = 0;
+      g.s3 = 0;
+      g.finished = false;
+    },
+  });
 }
 
 // A length hint above 64 KiB selects noble's largest (8-bit) table window: the fastest per block once built.
@@ -32,9 +35,10 @@ export interface GcmKey {
 const aligned = (b: Uint8Array): Uint8Array => (b.byteOffset % 4 === 0 ? b : Uint8Array.from(b));
 
 export function gcmKey(key: Uint8Array): GcmKey {
+  const aes = nobleAes().unsafe;
   const xk = aes.expandKeyLE(key);
   const hashKey = aes.encryptBlock(xk, new Uint8Array(16)); // H = E(K, 0^128)
-  const ghash = new ReusableGhash(hashKey, LARGE_WINDOW_HINT);
+  const ghash = reusableGhash(hashKey, LARGE_WINDOW_HINT);
   const lengths = new Uint8Array(16);
   const lengthView = new DataView(lengths.buffer);
   const tagOut = new Uint8Array(16);

@@ -1,13 +1,10 @@
 // Pure-JS CryptoProvider over @noble/*: AEAD (RFC 5116, RFC 8439 §2.8), QUIC header protection (RFC 9001 §5.4.3-§5.4.4), HKDF (RFC 5869), ECDHE (RFC 8446 §7.4), signatures (RFC 8446 §4.2.3).
 
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { unsafe as aesInternals } from '@noble/ciphers/aes.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { extract, expand } from '@noble/hashes/hkdf.js';
-import { p256, p384 } from '@noble/curves/nist.js';
-import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { nobleAes, nobleChacha, nobleEdwards, nobleNist } from './noble-packages.js';
 import {
   CryptoError,
   type Aead,
@@ -23,9 +20,9 @@ import {
   type SignatureAlgorithm,
 } from './provider.js';
 import { rsaPkcs1Sign, rsaPkcs1Verify, rsaPssSign, rsaPssVerify, type RsaHash } from './rsa.js';
-import { chacha20BlockFunction } from './chacha-block.js';
+import { chachaHeaderProtection } from './chacha-block.js';
 import { gcmKey } from './noble-gcm.js';
-import { AEAD_KEY_LENGTH, HP_KEY_LENGTH, allZero, chachaMaskInputs, describeAlgorithm } from './common.js';
+import { AEAD_KEY_LENGTH, HP_KEY_LENGTH, allZero, describeAlgorithm, drawP256Scalar } from './common.js';
 
 const HASHES = { sha1, sha256, sha384, sha512 } as const;
 
@@ -59,12 +56,12 @@ function makeAead(name: AeadName, key: Uint8Array): Aead {
     tagLength: 16,
     seal(nonce, plaintext, aad) {
       if (nonce.length !== 12) throw new CryptoError(`${name}: nonce must be 12 bytes`);
-      return gcmState ? gcmState.seal(nonce, plaintext, aad) : chacha20poly1305(k, nonce, aad).encrypt(plaintext);
+      return gcmState ? gcmState.seal(nonce, plaintext, aad) : nobleChacha().chacha20poly1305(k, nonce, aad).encrypt(plaintext);
     },
     open(nonce, ciphertext, aad) {
       if (nonce.length !== 12 || ciphertext.length < 16) return null;
       try {
-        return gcmState ? gcmState.open(nonce, ciphertext, aad) : chacha20poly1305(k, nonce, aad).decrypt(ciphertext);
+        return gcmState ? gcmState.open(nonce, ciphertext, aad) : nobleChacha().chacha20poly1305(k, nonce, aad).decrypt(ciphertext);
       } catch {
         return null;
       }
@@ -78,45 +75,26 @@ const HP_BLOCK = new Uint8Array(16);
 function makeHeaderProtection(name: HeaderProtectionName, key: Uint8Array): HeaderProtection {
   if (key.length !== HP_KEY_LENGTH[name]) throw new CryptoError(`${name} header protection: key must be ${HP_KEY_LENGTH[name]} bytes`);
   if (name === 'chacha20') {
-    const block = chacha20BlockFunction(key);
-    return {
-      mask(sample) {
-        // Keystream XOR five zero bytes is the keystream itself.
-        const { counter, nonce } = chachaMaskInputs(sample);
-        return block(counter, nonce, 5);
-      },
-    };
+    return chachaHeaderProtection(key);
   }
   // Expand the AES key once (a fresh ecb() would rerun the key schedule per sample) and encrypt in one scratch block:
   // header protection runs twice per packet, so it allocates only the 5-byte mask it returns.
-  const expanded = aesInternals.expandKeyLE(key);
+  const expanded = nobleAes().unsafe.expandKeyLE(key);
   const block = HP_BLOCK; // shared: mask() is synchronous and returns a copy (one scratch array less per key, issue 15)
   return {
     mask(sample) {
       if (sample.length < 16) throw new CryptoError('header protection sample must be 16 bytes');
       block.set(sample.subarray(0, 16));
-      aesInternals.encryptBlock(expanded, block);
+      nobleAes().unsafe.encryptBlock(expanded, block);
       return block.slice(0, 5);
     },
   };
 }
 
-/**
- * Draws secp256r1 scalars from the injected random until one lies in [1, n-1] (FIPS 186-5 A.2.2 rejection
- * sampling). Both backends use this, so the same seed yields the same key share whichever backend runs.
- */
-export function drawP256Scalar(random: (n: number) => Uint8Array): Uint8Array {
-  for (let attempt = 0; attempt < 64; attempt++) {
-    const d = Uint8Array.from(random(32));
-    if (d.length === 32 && p256.utils.isValidSecretKey(d)) return d;
-  }
-  throw new CryptoError('random source produced no valid P-256 scalar in 64 draws');
-}
-
 function ecdhGenerate(group: EcdhGroup, random: (n: number) => Uint8Array): EcdhKeyPair {
   if (group === 'x25519') {
     const priv = Uint8Array.from(random(32)); // a private copy: the caller's buffer may be reused by the RNG
-    const publicKey = x25519.getPublicKey(priv);
+    const publicKey = nobleEdwards().x25519.getPublicKey(priv);
     return {
       group,
       publicKey,
@@ -124,7 +102,7 @@ function ecdhGenerate(group: EcdhGroup, random: (n: number) => Uint8Array): Ecdh
         if (peer.length !== 32) throw new CryptoError('x25519 public key must be 32 bytes');
         let shared: Uint8Array;
         try {
-          shared = x25519.getSharedSecret(priv, peer);
+          shared = nobleEdwards().x25519.getSharedSecret(priv, peer);
         } catch {
           throw new CryptoError('x25519: low-order peer public key');
         }
@@ -135,7 +113,7 @@ function ecdhGenerate(group: EcdhGroup, random: (n: number) => Uint8Array): Ecdh
     };
   }
   const d = drawP256Scalar(random);
-  const publicKey = p256.getPublicKey(d, false);
+  const publicKey = nobleNist().p256.getPublicKey(d, false);
   return {
     group,
     publicKey,
@@ -144,7 +122,7 @@ function ecdhGenerate(group: EcdhGroup, random: (n: number) => Uint8Array): Ecdh
       if (peer.length !== 65 || peer[0] !== 0x04) throw new CryptoError('secp256r1 key share must be a 65-byte uncompressed point');
       let shared: Uint8Array;
       try {
-        shared = p256.getSharedSecret(d, peer, true);
+        shared = nobleNist().p256.getSharedSecret(d, peer, true);
       } catch {
         throw new CryptoError('secp256r1: peer public key is not a valid curve point');
       }
@@ -154,7 +132,7 @@ function ecdhGenerate(group: EcdhGroup, random: (n: number) => Uint8Array): Ecdh
 }
 
 function ecdsaCurve(curve: 'secp256r1' | 'secp384r1') {
-  return curve === 'secp256r1' ? p256 : p384;
+  return curve === 'secp256r1' ? nobleNist().p256 : nobleNist().p384;
 }
 
 function verify(alg: SignatureAlgorithm, key: PublicKey, message: Uint8Array, signature: Uint8Array): boolean {
@@ -170,7 +148,7 @@ function verify(alg: SignatureAlgorithm, key: PublicKey, message: Uint8Array, si
       case 'ed25519':
         if (key.kind !== 'ed25519') return false;
         // zip215: false gives RFC 8032 strict decoding, matching OpenSSL, so both backends agree on edge cases.
-        return ed25519.verify(signature, message, key.key, { zip215: false });
+        return nobleEdwards().ed25519.verify(signature, message, key.key, { zip215: false });
       case 'rsa-pss':
         if (key.kind !== 'rsa') return false;
         return rsaPssVerify(key, rsaHash(spec.hash), message, signature);
@@ -194,7 +172,7 @@ function sign(alg: SignatureAlgorithm, key: PrivateKey, message: Uint8Array, ran
     }
     case 'ed25519':
       if (key.kind !== 'ed25519') throw new CryptoError('ed25519 needs an Ed25519 key');
-      return ed25519.sign(message, key.seed);
+      return nobleEdwards().ed25519.sign(message, key.seed);
     case 'rsa-pss':
       if (key.kind !== 'rsa') throw new CryptoError(`${alg} needs an RSA key`);
       return rsaPssSign(key, rsaHash(spec.hash), message, random);
@@ -203,6 +181,8 @@ function sign(alg: SignatureAlgorithm, key: PrivateKey, message: Uint8Array, ran
       return rsaPkcs1Sign(key, rsaHash(spec.hash), message);
   }
 }
+
+export { drawP256Scalar };
 
 export const nobleCrypto: CryptoProvider = {
   name: 'noble',

@@ -4,8 +4,8 @@
 // ECDSA signing uses noble's RFC 6979 nonces (node:crypto only signs with random k) and RSA-PSS salts come from the
 // injected random (the EMSA-PSS block is built here and only the raw RSA private operation runs in OpenSSL).
 // ECDSA P-256/P-384 signing computes the RFC 6979 nonce here and only k·G in OpenSSL (node-ecdsa.ts): the same bytes
-// as noble at a fraction of the cost. Header protection (one 16-byte block per packet) reuses the noble backend's
-// code, which is faster than a node:crypto cipher call for so little data; bench/crypto.ts measures both.
+// as noble at a fraction of the cost. ChaCha20 header protection (one block at the sample's counter per packet) uses
+// chacha-block.ts, which is faster than a node:crypto cipher object per sample; bench/crypto.ts measures both.
 
 import {
   constants,
@@ -39,9 +39,10 @@ import {
   type PublicKey,
   type SignatureAlgorithm,
 } from './provider.js';
-import { AEAD_KEY_LENGTH, HP_KEY_LENGTH, allZero, describeAlgorithm } from './common.js';
+import { AEAD_KEY_LENGTH, HP_KEY_LENGTH, allZero, describeAlgorithm, drawP256Scalar } from './common.js';
 import { byteLength, bitLength, emsaPssEncode, i2osp, type RsaHash } from './rsa.js';
-import { drawP256Scalar, nobleCrypto } from './noble.js';
+import { nobleCrypto } from './noble.js';
+import { chachaHeaderProtection } from './chacha-block.js';
 import { ecdsaSignDeterministic } from './node-ecdsa.js';
 import { hmacSha256Into, hmacSha256Key, sha256, type HmacSha256Key } from './sha256.js';
 
@@ -193,7 +194,7 @@ function makeHeaderProtection(name: HeaderProtectionName, key: Uint8Array): Head
   // single-block code serves it. For AES one ECB cipher per key is fed every sample: AES-NI needs no lookup tables, so
   // it costs the same inside a transfer as alone (P1 run, issue 15: 2.8–4.9 µs per mask, against 5–8.7 µs for noble's
   // table-driven AES, whose 512 KiB of tables miss cache between two packets).
-  if (name === 'chacha20') return nobleCrypto.headerProtection(name, key);
+  if (name === 'chacha20') return chachaHeaderProtection(key);
   const ecb = createCipheriv(name === 'aes-128' ? 'aes-128-ecb' : 'aes-256-ecb', key, null);
   ecb.setAutoPadding(false);
   return {

@@ -5,7 +5,7 @@ import { connectQuic } from '../../engine/io/quic-udp.js';
 import { versionName } from '../../engine/quic/version.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, resolvePeer, verboseLogger, type Target } from '../cli-util.js';
 import { clientConfig, listFlag } from '../cli-util-tls.js';
-import { deferredQlog, describeClose, quicConfig, type QuicFlags } from '../cli-util-quic.js';
+import { deferredQlog, describeClose, quicConfig, type QuicFlags, quicCrypto } from '../cli-util-quic.js';
 import type { ConnectFlags } from './connect-tls.js';
 import { hostPort, timeoutError, timeoutMs, withTimeout } from '../cli-timeout.js';
 
@@ -15,7 +15,7 @@ export async function connectOverQuic(target: Target, flags: ConnectQuicFlags): 
   const log = verboseLogger(!!flags.v);
   const limitMs = timeoutMs(flags.timeout);
   const alpn = listFlag(flags.alpn);
-  const tls = clientConfig(flags, target.host, undefined, alpn.length ? alpn : ['echo']);
+  const tls = clientConfig(flags, target.host, undefined, alpn.length ? alpn : ['echo'], quicCrypto(flags));
   const { remote, fallbacks, nothingListens } = await resolvePeer(target.host, target.port);
   const qlog = deferredQlog(flags.qlog, 'client');
   let refused: string | undefined;

@@ -11,7 +11,7 @@ import { monotonicNow, UdpEndpointDriver, wildcardFor } from '../../engine/io/ud
 import { BufferedOutput } from '../../engine/io/buffered-output.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, resolvePeer, usageError, verboseLogger, type Target } from '../cli-util.js';
 import { clientConfig, listFlag, loadTicketFile, saveTicketFile } from '../cli-util-tls.js';
-import { deferredQlog, describeClose, quicConfig, type QuicFlags } from '../cli-util-quic.js';
+import { deferredQlog, describeClose, quicConfig, type QuicFlags, quicCrypto } from '../cli-util-quic.js';
 import { hostPort, timeoutError, timeoutMs } from '../cli-timeout.js';
 import type { GetFlags } from './get-tcp.js';
 
@@ -44,7 +44,7 @@ export async function getOverQuic(target: Target, flags: GetQuicFlags): Promise<
   const wantEarly = !!flags['0rtt'] && !!saved;
 
   const limitMs = timeoutMs(flags.timeout);
-  const tls = { ...clientConfig(flags, target.host, saved, [protocol]), earlyData: wantEarly };
+  const tls = { ...clientConfig(flags, target.host, saved, [protocol], quicCrypto(flags)), earlyData: wantEarly };
   const { remote, fallbacks, nothingListens } = await resolvePeer(target.host, target.port);
   const qlog = deferredQlog(flags.qlog, 'client');
   const config = quicConfig(flags, tls, { session: saved, qlog: qlog.sink });

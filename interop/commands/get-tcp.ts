@@ -36,7 +36,7 @@ export async function openTlsClient(target: Target, flags: TlsClientFlags & { v?
   const session = newSession(config);
   log(`connecting to ${target.host}:${target.port} (server name ${config.serverName}${ticket ? ', offering a saved ticket' : ''})`);
   try {
-    const tls = await connectTls({ host: target.host, port: target.port, session, crypto: cliCrypto, record: flags.v ? { onRecord: recordTracer(log) } : undefined });
+    const tls = await connectTls({ host: target.host, port: target.port, session, crypto: cliCrypto(), record: flags.v ? { onRecord: recordTracer(log) } : undefined });
     log(handshakeSummary(session));
     return tls;
   } catch (e) {

@@ -10,7 +10,7 @@ import { systemRandom } from '../../engine/io/system.js';
 import { describeInternalError } from '../runner/internal-errors.js';
 import { EXIT_OK, usageError, verboseLogger, type Target } from '../cli-util.js';
 import { serverConfig } from '../cli-util-tls.js';
-import { describeClose, quicConfig, type QuicFlags } from '../cli-util-quic.js';
+import { describeClose, quicConfig, type QuicFlags, quicCrypto } from '../cli-util-quic.js';
 import type { ServeFlags } from './serve-tls.js';
 import { addressKey } from '../../engine/endpoint.js';
 import { existsSync, statSync } from 'node:fs';
@@ -23,7 +23,7 @@ export async function serveQuic(target: Target, flags: ServeQuicFlags): Promise<
   const log = verboseLogger(!!flags.v);
   if (flags.root && !(existsSync(flags.root) && statSync(flags.root).isDirectory())) throw usageError(`--root ${flags.root} is not a directory`);
   const alpnDefault = flags.echo ? ['echo', 'h3', 'hq-interop'] : ['h3', 'hq-interop'];
-  const tls = { ...serverConfig(flags, alpnDefault), earlyData: true };
+  const tls = { ...serverConfig(flags, alpnDefault, quicCrypto(flags)), earlyData: true };
   const qdir = qlogDir(flags.qlog);
   const qlogFiles: { close(): void }[] = [];
   const server = new QuicServer({

@@ -28,7 +28,7 @@ export async function serveTls(target: Target, flags: ServeFlags): Promise<numbe
     server = await listenTls({
       host: target.host,
       port: target.port,
-      crypto: cliCrypto,
+      crypto: cliCrypto(),
       createSession: () => newSession(config),
       record: flags.v ? { onRecord: recordTracer(log) } : undefined,
       onConnection: (tls) => {

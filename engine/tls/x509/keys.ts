@@ -1,7 +1,6 @@
 // Key encodings: SubjectPublicKeyInfo (RFC 5280 §4.1.2.7, RFC 5480 §2, RFC 8410 §4, RFC 8017 App. A.1), PKCS#8 (RFC 5208 §5, RFC 5958 §2), SEC1 ECPrivateKey (RFC 5915 §3), PKCS#1 RSAPrivateKey (RFC 8017 App. A.1.2).
 
-import { p256, p384 } from '@noble/curves/nist.js';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { nobleEdwards, nobleNist } from '../../crypto/noble-packages.js';
 import type { PrivateKey, PublicKey } from '../../crypto/provider.js';
 import { DecodeError } from '../../wire/reader.js';
 import { UnsupportedAlgorithmError, readAlgorithmIdentifier, type AlgorithmIdentifier } from './algorithms.js';
@@ -94,7 +93,7 @@ function fixedLength(bytes: Uint8Array, n: number, what: string): Uint8Array {
 
 function derivePoint(curve: Curve, d: Uint8Array): Uint8Array {
   try {
-    return (curve === 'secp256r1' ? p256 : p384).getPublicKey(d, false);
+    return nobleNist()[curve === 'secp256r1' ? 'p256' : 'p384'].getPublicKey(d, false);
   } catch {
     throw new DecodeError(`${curve} private key is out of range`);
   }
@@ -145,7 +144,7 @@ function rsaPrivateKey(der: Uint8Array): PrivateKey {
 function ed25519PrivateKey(curvePrivateKey: Uint8Array, publicKey?: Uint8Array): PrivateKey {
   const seed = readOctetString(decodeOne(curvePrivateKey, Tag.OCTET_STRING, 'CurvePrivateKey'));
   if (seed.length !== 32) throw new DecodeError(`Ed25519 private key is ${seed.length} bytes, not 32`);
-  const derived = ed25519.getPublicKey(seed);
+  const derived = nobleEdwards().ed25519.getPublicKey(seed);
   if (publicKey && (publicKey.length !== 32 || publicKey.some((b, i) => b !== derived[i])))
     throw new DecodeError('Ed25519 private key does not match its embedded public key');
   return { kind: 'ed25519', seed: seed.slice(), publicKey: derived };
