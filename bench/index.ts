@@ -2,13 +2,15 @@
 // the crypto and report benches, all measured in this one run. Each benchmark is its own script, run as a child
 // process (its peak RSS and GC state are its own) with --json; see bench/emit.ts for the line it prints.
 //
-//   npm run bench [-- --only p1,p4] [--json] [--baseline DIR] [--quick]
+//   npm run bench [-- --only p1,p4] [--json] [--baseline DIR] [--quick] [--repeat N]
 //
 // --only      comma-separated ids from BENCHES (default: all).
 // --json      print the combined result as JSON on stdout (human progress goes to stderr).
 // --baseline  another built checkout (its dist/ and bin/): every bench runs there too, interleaved with this one, and
 //             the table gets before / after columns — the fair way to compare on a shared, noisy machine.
 // --quick     smaller inputs (10 MiB loopback, fewer seeds, 2,000 connections), for a smoke run.
+// --repeat N  run every bench N times (alternating with the baseline's runs) and report each metric's median: one run's
+//             wall-clock figures move by ±10% on a shared 2-core machine, more than many changes are worth.
 //
 // Printed numbers only; nothing here asserts a time (DESIGN.md §8).
 
@@ -32,6 +34,8 @@ interface BenchSpec {
   nodeFlags?: string[];
   /** The script compares against a baseline itself (interleaving inside it): pass --baseline DIR to it instead. */
   ownBaseline?: boolean;
+  /** The script repeats and takes medians itself with this flag (--repeat N passes `flag N`). */
+  repeatFlag?: string;
 }
 
 /**
@@ -45,10 +49,10 @@ export const BENCHES: BenchSpec[] = [
   ...(['cubic', 'newreno', 'bbr'] as const).flatMap((cc) =>
     ['0', '0.02'].map((loss): BenchSpec => ({ id: 'p2', script: 'sim.js', args: () => ['--endpoint', 'quic', '--mb', '10', '--loss', loss, '--cc', cc, '--metrics', 'p2'] })),
   ),
-  { id: 'p3', script: 'quic-throughput.js', args: (q) => ['--size', q ? '10MB' : '100MB', '--crypto', 'node'], ownBaseline: true },
+  { id: 'p3', script: 'quic-throughput.js', args: (q) => ['--size', q ? '10MB' : '100MB', '--crypto', 'node'], ownBaseline: true, repeatFlag: '--runs' },
   // The same download with both ends allowed 65,000-byte datagrams (loopback's MTU is 64 KiB): per-datagram costs are
   // most of P3 at 1472, so this row shows what is left once there are 44 times fewer datagrams. Opt-in, never default.
-  { id: 'p3', script: 'quic-throughput.js', args: (q) => ['--size', q ? '10MB' : '100MB', '--crypto', 'node', '--max-datagram-size', '65000'], ownBaseline: true },
+  { id: 'p3', script: 'quic-throughput.js', args: (q) => ['--size', q ? '10MB' : '100MB', '--crypto', 'node', '--max-datagram-size', '65000'], ownBaseline: true, repeatFlag: '--runs' },
   { id: 'p4', script: 'fuzz.js', args: (q) => (q ? ['--seeds', '3', '--handshake-seeds', '40'] : ['--seeds', '10', '--handshake-seeds', '200']) },
   { id: 'mem', script: 'memory.js', args: (q) => ['--conns', q ? '2000' : '10000'], nodeFlags: ['--expose-gc'] },
   { id: 'crypto', script: 'crypto.js', args: () => ['--ms', '300'] },
@@ -72,8 +76,16 @@ interface Combined {
   failures: string[];
 }
 
-function parseArgs(argv: string[]): { only?: Set<string>; json: boolean; baseline?: string; quick: boolean } {
-  const o: { only?: Set<string>; json: boolean; baseline?: string; quick: boolean } = { json: false, quick: false };
+interface Options {
+  only?: Set<string>;
+  json: boolean;
+  baseline?: string;
+  quick: boolean;
+  repeat: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { json: false, quick: false, repeat: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--json') o.json = true;
@@ -88,7 +100,11 @@ function parseArgs(argv: string[]): { only?: Set<string>; json: boolean; baselin
       const dir = argv[++i];
       if (!dir) throw new Error('--baseline needs a directory');
       o.baseline = resolve(dir);
-    } else throw new Error(`unknown argument ${a} (use --only ids, --json, --baseline DIR, --quick)`);
+    } else if (a === '--repeat') {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 1) throw new Error('--repeat needs a positive whole number');
+      o.repeat = n;
+    } else throw new Error(`unknown argument ${a} (use --only ids, --json, --baseline DIR, --quick, --repeat N)`);
   }
   return o;
 }
@@ -113,6 +129,25 @@ function runScript(root: string, spec: BenchSpec, extra: string[], quick: boolea
       }
     });
   });
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** One output whose every metric is the median of that metric over the runs (notes from every run). */
+function medianOutput(runs: BenchOutput[]): BenchOutput {
+  if (runs.length === 1) return runs[0]!;
+  const first = runs[0]!;
+  return {
+    ...first,
+    metrics: first.metrics.map((m) => {
+      const values = runs.map((r) => r.metrics.find((x) => x.id === m.id)?.value).filter((v): v is number => v !== undefined);
+      return { ...m, value: median(values), ...(values.length > 1 ? { name: `${m.name} (median of ${values.length})` } : {}) };
+    }),
+    notes: runs.flatMap((r) => r.notes ?? []),
+  };
 }
 
 const fmt = (v: number | undefined): string => {
@@ -159,11 +194,19 @@ async function main(): Promise<number> {
     try {
       let before: BenchOutput | undefined;
       let after: BenchOutput;
-      if (o.baseline && spec.ownBaseline) after = await runScript(ROOT, spec, ['--baseline', o.baseline], o.quick);
+      const repeatArgs = o.repeat > 1 && spec.repeatFlag ? [spec.repeatFlag, String(o.repeat)] : [];
+      if (o.baseline && spec.ownBaseline) after = await runScript(ROOT, spec, ['--baseline', o.baseline, ...repeatArgs], o.quick);
+      else if (spec.repeatFlag) after = await runScript(ROOT, spec, repeatArgs, o.quick);
       else {
-        // Baseline first, then this checkout, back to back, so both meet about the same load.
-        if (o.baseline) before = await runScript(o.baseline, spec, [], o.quick);
-        after = await runScript(ROOT, spec, [], o.quick);
+        // Baseline first, then this checkout, back to back, so both meet about the same load; --repeat alternates them.
+        const befores: BenchOutput[] = [];
+        const afters: BenchOutput[] = [];
+        for (let r = 0; r < o.repeat; r++) {
+          if (o.baseline) befores.push(await runScript(o.baseline, spec, [], o.quick));
+          afters.push(await runScript(ROOT, spec, [], o.quick));
+        }
+        before = befores.length ? medianOutput(befores) : undefined;
+        after = medianOutput(afters);
       }
       for (const m of after.metrics) {
         const b = before?.metrics.find((x) => x.id === m.id);
