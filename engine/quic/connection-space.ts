@@ -63,6 +63,20 @@ export class PacketSpace {
     return pn < this.duplicateFloor || this.received.containsRange(pn, pn + 1);
   }
 
+  /**
+   * The peer acknowledged a packet of ours whose ACK frame reported up to `largest`: packet numbers at or below it need
+   * not be acknowledged again (RFC 9000 §13.2.4). Their ranges go and the duplicate floor rises past them, as when
+   * MAX_ACK_RANGES drops ranges: a packet below it that still arrives fell in a gap the peer has seen reported.
+   */
+  onAckAcknowledged(largest: number): void {
+    const rs = this.received;
+    if (rs.size === 0 || rs.startAt(0) > largest) return;
+    rs.remove(rs.startAt(0), largest + 1);
+    this.receivedVersion++;
+    this.lowerRangesVersion++;
+    if (largest + 1 > this.duplicateFloor) this.duplicateFloor = largest + 1;
+  }
+
   onPacketReceived(pn: number, ackEliciting: boolean, now: number, maxAckDelay: number): void {
     const outOfOrder = pn < this.largestReceived || (this.largestReceived >= 0 && pn > this.largestReceived + 1);
     // Only the highest range grows (the common case): what ackFrameSize keeps about the ranges below it still holds.

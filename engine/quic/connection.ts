@@ -67,6 +67,13 @@ export interface ConnectionOptions {
 /** Ack-eliciting packets per space that are acknowledged immediately before delayed ACKs (every second packet) start. */
 const QUICK_ACK_PACKETS = 100;
 const IMMEDIATE_ACK: Frame = { type: 'immediate_ack' };
+/**
+ * ACK-only 1-RTT packets in a row, while our ACK reports more than one range, after which the next one carries a PING.
+ * The receiving side of a transfer sends nothing else, so nothing tells it which ACKs arrived and it would repeat every
+ * range it ever reported (up to MAX_ACK_RANGES) in each ACK; an acknowledged PING lets it drop them (RFC 9000 §13.2.4).
+ */
+const ACK_ONLY_BEFORE_PING = 20;
+const PING: Frame = { type: 'ping' };
 const MAX_DATAGRAMS_PER_POLL = 64;
 const MAX_BUFFERED_UNDECRYPTABLE = 16;
 /** Addresses other than the current path whose amplification accounting is kept (oldest forgotten first). */
@@ -831,6 +838,8 @@ export class QuicConnection implements DatagramEndpoint {
   }
 
   private lastCongestionState: string | undefined;
+  /** ACK-only 1-RTT packets sent since the last ack-eliciting one (see ACK_ONLY_BEFORE_PING). */
+  private ackOnlyRun = 0;
 
   /** Our ACK_FREQUENCY request follows the congestion state (ack-frequency.ts explains the policy). */
   private updateAckFrequency(now: number): void {
@@ -888,6 +897,10 @@ export class QuicConnection implements DatagramEndpoint {
 
   private onFrameAcked(f: Frame, space: PacketSpace): void {
     switch (f.type) {
+      case 'ack':
+        // The peer has our ACK: its ranges need not be repeated (RFC 9000 §13.2.4).
+        if (f.ranges.length) space.onAckAcknowledged(f.ranges[0]!.largest);
+        return;
       case 'crypto':
         space.cryptoSend.onAcked(f.offset, f.data.length, false);
         return;
@@ -1579,6 +1592,10 @@ export class QuicConnection implements DatagramEndpoint {
         this.addFrame({ type: 'ping' });
         this.pendingPing = false;
       }
+      if (kind === '1rtt' && this.planFrames !== undefined) {
+        if (eliciting || probe) this.ackOnlyRun = 0;
+        else if (space.received.size > 1 && ++this.ackOnlyRun >= ACK_ONLY_BEFORE_PING && this.addFrame(PING)) this.ackOnlyRun = 0;
+      }
     }
     const frames = this.planFrames as Frame[] | undefined;
     this.planFrames = undefined;
@@ -1691,18 +1708,18 @@ export class QuicConnection implements DatagramEndpoint {
     w.zeros(AEAD_TAG_LENGTH);
     protectPacketInPlace(p.keys, w.view().subarray(start, start + size), pnOffset, p.pn);
     const ackEliciting = isAckEliciting(p.frames as { type: FrameTypeName }[]);
-    // Recovery keeps the frames to resend or release: all but ACK and PADDING. Most packets have neither, and then
-    // the plan's own array (not used after this) is kept as it is.
+    // Recovery keeps the frames to resend or release: all but PADDING. Most packets have none, and then the plan's own
+    // array (not used after this) is kept as it is. ACK frames stay: when the peer acknowledges this packet,
+    // onFrameAcked learns which of our ranges it has seen (they are never resent: onFrameLost ignores them).
     let padded = false;
     let kept: Frame[] = p.frames;
     for (let i = 0; i < p.frames.length; i++) {
-      const t = p.frames[i]!.type;
-      if (t !== 'ack' && t !== 'padding') continue;
+      if (p.frames[i]!.type !== 'padding') continue;
       kept = [];
       for (let j = 0; j < p.frames.length; j++) {
         const f = p.frames[j]!;
         if (f.type === 'padding') padded = true;
-        else if (f.type !== 'ack') kept.push(f);
+        else kept.push(f);
       }
       break;
     }
