@@ -79,13 +79,14 @@ function makeHeaderProtection(name: HeaderProtectionName, key: Uint8Array): Head
   }
   // Expand the AES key once (a fresh ecb() would rerun the key schedule per sample) and encrypt in one scratch block:
   // header protection runs twice per packet, so it allocates only the 5-byte mask it returns.
-  const expanded = nobleAes().unsafe.expandKeyLE(key);
+  const aes = nobleAes().unsafe;
+  const expanded = aes.expandKeyLE(key);
   const block = HP_BLOCK; // shared: mask() is synchronous and returns a copy (one scratch array less per key, issue 15)
   return {
     mask(sample) {
       if (sample.length < 16) throw new CryptoError('header protection sample must be 16 bytes');
       block.set(sample.subarray(0, 16));
-      nobleAes().unsafe.encryptBlock(expanded, block);
+      aes.encryptBlock(expanded, block);
       return block.slice(0, 5);
     },
   };
@@ -181,8 +182,6 @@ function sign(alg: SignatureAlgorithm, key: PrivateKey, message: Uint8Array, ran
       return rsaPkcs1Sign(key, rsaHash(spec.hash), message);
   }
 }
-
-export { drawP256Scalar };
 
 export const nobleCrypto: CryptoProvider = {
   name: 'noble',
