@@ -357,7 +357,9 @@ test('a TLS client that dies with SIGSEGV on a record of unknown content type: c
   const found = json.findings.filter((f: { kind: string }) => f.kind === 'crash');
   expect(found).toHaveLength(crashes);
   for (const f of found) {
-    expect(f.detail).toBe(`fake-crashing-client client exited with SIGSEGV after input ${f.input}; running the input again does it again`);
+    // Up to three runs of the input alone: which chunk the mutation hits can depend on how the client's bytes were read.
+    expect(f.detail).toMatch(new RegExp(`^fake-crashing-client client exited with SIGSEGV after input ${f.input}; running the input again does it again( \\(on try [23] of 3\\))?$`));
+    expect(f.confirmTries).toBeGreaterThanOrEqual(1);
     expect(f.reproduced).toBe(true);
     expect(f.suspects).toEqual([f.input]);
     expect(f.replay).toBe(`crosswire fuzz-wire tls --peer fake-crashing-client --role client --seed 1 --input ${f.input} --peers-file ${file}`);
@@ -392,7 +394,9 @@ test('a DTLS client that dies with SIGSEGV on a datagram of unknown content type
   expect(expected.length).toBeGreaterThan(0);
   expect(found.map((f: { input: number }) => f.input).sort((a: number, b: number) => a - b)).toEqual(expected);
   for (const f of found) {
-    expect(f.detail).toBe(`fake-crashing-client client exited with SIGSEGV after input ${f.input}; running the input again does it again`);
+    // Up to three runs of the input alone: which chunk the mutation hits can depend on how the client's bytes were read.
+    expect(f.detail).toMatch(new RegExp(`^fake-crashing-client client exited with SIGSEGV after input ${f.input}; running the input again does it again( \\(on try [23] of 3\\))?$`));
+    expect(f.confirmTries).toBeGreaterThanOrEqual(1);
     expect(f.stderrTail).toContain('crashing with SIGSEGV');
   }
   expect(lastLine(stdout)).toBe(`6 inputs, 0 exceptions, 0 hangs, max amplification 0.0×, ${expected.length} crashes`);

@@ -30,6 +30,9 @@ import { dtlsClientPlan, runDtlsClientInput } from './live-client-dtls.js';
 
 export type LiveProtocol = 'quic' | 'tls' | 'dtls';
 
+/** Client role: runs of a crashing or hanging input alone before calling it not reproducible. */
+const CONFIRM_TRIES = 3;
+
 export interface LiveCampaignOptions {
   readonly protocol: LiveProtocol;
   /** The role the peer plays: server (our client engine drives the connections) or client (one peer client run per input against our server). */
@@ -67,6 +70,8 @@ export interface LiveFinding {
   readonly suspects: number[];
   /** Crash and hang: whether `input` alone, on a fresh peer, did it again. */
   readonly reproduced?: boolean;
+  /** Client role: the runs of the input alone it took to see it again (or CONFIRM_TRIES when none did). */
+  readonly confirmTries?: number;
   readonly detail: string;
   readonly replay: string;
   readonly mutated?: string;
@@ -546,12 +551,17 @@ async function runClientCampaign(o: LiveCampaignOptions): Promise<LiveCampaignRe
     const st = outcome.exit;
     const crashed = !outcome.hung && !!st && (!!st.signal || exitName(st) !== `exit code ${st.code}`);
     if (!crashed && !outcome.hung) return;
-    // Its own process: the input is known. Running it once more says whether it does it every time — not for a hang
-    // found only after the client timeout (that run would cost as long again).
+    // Its own process: the input is known. Running it again says whether it is the input — not for a hang found only
+    // after the client timeout (that run would cost as long again). Up to CONFIRM_TRIES runs: which chunk of ours the
+    // mutation hits can depend on how the client's bytes were split into reads, so one retry can miss a real crash.
     let reproduced: boolean | undefined;
+    let tries = 0;
     if (!outcome.outlived) {
-      const again = await (await one(index)).run.final;
-      reproduced = crashed ? !!again.exit && exitName(again.exit) === exitName(st!) : again.hung;
+      while (!reproduced && tries < CONFIRM_TRIES) {
+        tries++;
+        const again = await (await one(index)).run.final;
+        reproduced = crashed ? !!again.exit && exitName(again.exit) === exitName(st!) : again.hung;
+      }
     }
     const detail = crashed
       ? `${decl.name} client exited with ${exitName(st!)} after input ${index}`
@@ -562,8 +572,14 @@ async function runClientCampaign(o: LiveCampaignOptions): Promise<LiveCampaignRe
       kind: crashed ? 'crash' : 'hang',
       input: index,
       suspects: [index],
-      ...(reproduced !== undefined ? { reproduced } : {}),
-      detail: `${detail}; ${reproduced === undefined ? 'not run again (a second run takes the whole client timeout)' : reproduced ? 'running the input again does it again' : 'running the input again did not'}`,
+      ...(reproduced !== undefined ? { reproduced, confirmTries: tries } : {}),
+      detail: `${detail}; ${
+        reproduced === undefined
+          ? 'not run again (a second run takes the whole client timeout)'
+          : reproduced
+            ? `running the input again does it again${tries > 1 ? ` (on try ${tries} of ${CONFIRM_TRIES})` : ''}`
+            : `running the input again ${CONFIRM_TRIES} times did not (timing)`
+      }`,
       replay: replayOf(index),
       ...(rec.mutated ? { mutated: rec.mutated, original: rec.original, mutations: rec.mutations } : {}),
       stderrTail: outcome.stderrTail,
