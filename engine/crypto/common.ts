@@ -26,9 +26,7 @@ const P256_ORDER = Uint8Array.from('ffffffff00000000ffffffffffffffffbce6faada717
 
 /** 0 < d < n for a 32-byte big-endian d. */
 function isP256Scalar(d: Uint8Array): boolean {
-  let nonZero = 0;
-  for (const b of d) nonZero |= b;
-  if (nonZero === 0) return false;
+  if (allZero(d)) return false;
   for (let i = 0; i < 32; i++) if (d[i] !== P256_ORDER[i]) return d[i]! < P256_ORDER[i]!;
   return false; // d = n
 }

@@ -899,7 +899,7 @@ export class QuicConnection implements DatagramEndpoint {
     switch (f.type) {
       case 'ack':
         // The peer has our ACK: its ranges need not be repeated (RFC 9000 §13.2.4).
-        if (f.ranges.length) space.onAckAcknowledged(f.ranges[0]!.largest);
+        space.onAckAcknowledged(f.ranges[0]!.largest);
         return;
       case 'crypto':
         space.cryptoSend.onAcked(f.offset, f.data.length, false);
@@ -1588,12 +1588,14 @@ export class QuicConnection implements DatagramEndpoint {
         // Initial's ClientHello then never arrives however many PTOs pass, as seen through 30% loss against ngtcp2.
         if (this.probesPending[id] > 0 && id !== 'application') this.requeueUnackedCrypto(id);
       }
+      let pinged = probe; // a probe is ack-eliciting whatever else it carries (its PING was added above)
       if (this.pendingPing && kind === '1rtt' && !eliciting) {
-        this.addFrame({ type: 'ping' });
+        this.addFrame(PING);
         this.pendingPing = false;
+        pinged = true;
       }
       if (kind === '1rtt' && this.planFrames !== undefined) {
-        if (eliciting || probe) this.ackOnlyRun = 0;
+        if (eliciting || pinged) this.ackOnlyRun = 0;
         else if (space.received.size > 1 && ++this.ackOnlyRun >= ACK_ONLY_BEFORE_PING && this.addFrame(PING)) this.ackOnlyRun = 0;
       }
     }
