@@ -176,13 +176,29 @@ test('sodium ChaCha20-Poly1305 and ChaCha20 masks equal OpenSSL and noble for ev
   }
 });
 
-test('sha256.ts (noble, keyed once): SHA-256, HMAC-SHA-256 and the JS HKDF of the node backend equal OpenSSL for every length 0..200, long keys, and never reuse a changed PRK', () => {
+test('sha256.ts: FIPS 180-2 and RFC 4231 vectors; SHA-256, HMAC-SHA-256 (one-off and keyed once) and the JS HKDF of the node backend equal OpenSSL for every length 0..200, every split, long keys, and never reuse a changed PRK', () => {
+  // FIPS 180-2 Appendix B.2 (two blocks), B.3 (a million 'a', many blocks through the partial-block path).
+  expect(hex(sha256(utf8('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')))).toBe('248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1');
+  expect(hex(sha256(new Uint8Array(1_000_000).fill(0x61)))).toBe('cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0');
+  // RFC 4231 §4.7: a 131-byte key (hashed first) and a 152-byte message.
+  const longKey = new Uint8Array(131).fill(0xaa);
+  const longMsg = utf8('This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.');
+  expect(hex(hmacSha256(hmacSha256Key(longKey), longMsg))).toBe('9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2');
+  expect(hex(nodeCrypto.hmac('sha256', longKey, longMsg))).toBe('9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2');
   for (let n = 0; n <= 200; n++) {
     const d = nodeCryptoLib.randomBytes(n);
     expect(hex(sha256(d))).toBe(nodeCryptoLib.createHash('sha256').update(d).digest('hex'));
     for (const kl of [0, 32, 64, 65, 130]) {
       const k = nodeCryptoLib.randomBytes(kl);
-      expect(hex(hmacSha256(hmacSha256Key(k), d.subarray(0, n >> 1), d.subarray(n >> 1)))).toBe(nodeCryptoLib.createHmac('sha256', k).update(d).digest('hex'));
+      const want = nodeCryptoLib.createHmac('sha256', k).update(d).digest('hex');
+      expect(hex(hmacSha256(hmacSha256Key(k), d.subarray(0, n >> 1), d.subarray(n >> 1)))).toBe(want);
+      expect(hex(nodeCrypto.hmac('sha256', k, d))).toBe(want);
+    }
+    // Every split point of the message into three parts lands in the partial-block path somewhere.
+    if (n % 7 === 0) {
+      const k = nodeCryptoLib.randomBytes(32);
+      const want = nodeCryptoLib.createHmac('sha256', k).update(d).digest('hex');
+      for (let a = 0; a <= n; a += 3) expect(hex(hmacSha256(hmacSha256Key(k), d.subarray(0, a), d.subarray(a, (a + n) >> 1), d.subarray((a + n) >> 1)))).toBe(want);
     }
     const prk = nodeCryptoLib.randomBytes(32);
     const info = d.subarray(0, n % 90);
