@@ -7,7 +7,7 @@ import { DecodeError } from '../engine/wire/reader.js';
 import { TransportErrorCode, QuicError, cryptoErrorCode, transportErrorName } from '../engine/quic/errors.js';
 import { decodeFrames, encodeFrames, frameSize, maxStreamDataFitting, maxCryptoDataFitting, streamFrameHeaderSize, cryptoFrameHeaderSize, type Frame } from '../engine/quic/frames.js';
 import { FRAME_TABLE, frameAllowedIn, isAckEliciting, isInFlight, isProbingOnly } from '../engine/quic/frame-table.js';
-import { decodeTransportParameters, encodeTransportParameters, defaultTransportParameters, isGreaseParameterId, validateConnectionIdParameters, type TransportParameters } from '../engine/quic/transport-params.js';
+import { DEFAULT_TRANSPORT_PARAMETERS, decodeTransportParameters, encodeTransportParameters, defaultTransportParameters, isGreaseParameterId, validateConnectionIdParameters, type TransportParameters } from '../engine/quic/transport-params.js';
 import { ackDelayMs, encodeAckDelay } from '../engine/quic/frames.js';
 import { peekQuicDatagram } from '../engine/wire/quic-peek.js';
 import { cryptoProvider } from '../engine/crypto/index.js';
@@ -188,6 +188,12 @@ test('transport parameters: every parameter round-trips; absent ones take RFC 90
   expect(def.ackDelayExponent).toBe(3);
   expect(def.maxAckDelay).toBe(25);
   expect(def.activeConnectionIdLimit).toBe(2);
+  expect(defaultTransportParameters()).toEqual({ ...DEFAULT_TRANSPORT_PARAMETERS, unknown: [] });
+  // 8-byte varints: an integer value in that form, and a parameter id above 2^53 (kept as an unknown parameter).
+  expect(decodeTransportParameters(fromHex('0408c000000000001000'), 'client').initialMaxData).toBe(4096);
+  const bigId = decodeTransportParameters(fromHex('ffffffffffffffff0100'), 'client');
+  expect(bigId.unknown).toHaveLength(1);
+  expect(bigId.unknown[0]!.id).toBe(2 ** 62);
   let seed = 0;
   const rnd = (n: number) => new Uint8Array(n).map(() => (seed = (seed * 75 + 74) % 65537) & 0xff);
   const greased = decodeTransportParameters(encodeTransportParameters(defaultTransportParameters(), { grease: rnd }), 'client');

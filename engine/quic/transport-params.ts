@@ -98,7 +98,24 @@ export const DEFAULT_TRANSPORT_PARAMETERS: Readonly<TransportParameters> = Objec
 });
 
 export function defaultTransportParameters(): TransportParameters {
-  return { ...DEFAULT_TRANSPORT_PARAMETERS, unknown: [] };
+  // A literal rather than a spread of the frozen defaults: copying a frozen object's properties takes V8's slow path
+  // (1–2% of a lossy-handshake sweep, issue 15). test/quic-codec-frames.spec.ts checks the two stay equal.
+  const d = DEFAULT_TRANSPORT_PARAMETERS;
+  return {
+    maxIdleTimeout: d.maxIdleTimeout,
+    maxUdpPayloadSize: d.maxUdpPayloadSize,
+    initialMaxData: d.initialMaxData,
+    initialMaxStreamDataBidiLocal: d.initialMaxStreamDataBidiLocal,
+    initialMaxStreamDataBidiRemote: d.initialMaxStreamDataBidiRemote,
+    initialMaxStreamDataUni: d.initialMaxStreamDataUni,
+    initialMaxStreamsBidi: d.initialMaxStreamsBidi,
+    initialMaxStreamsUni: d.initialMaxStreamsUni,
+    ackDelayExponent: d.ackDelayExponent,
+    maxAckDelay: d.maxAckDelay,
+    disableActiveMigration: d.disableActiveMigration,
+    activeConnectionIdLimit: d.activeConnectionIdLimit,
+    unknown: [],
+  };
 }
 
 /** Reserved ids 31 * N + 27 exist only to exercise the requirement that unknown parameters are ignored (§18.1). */
@@ -231,11 +248,18 @@ export function encodeTransportParameters(tp: TransportParameters, opts: { greas
 /** An integer parameter; `max` is checked on the exact value (doubles round 2^60 + 1 down to 2^60). */
 function intValue(v: Uint8Array, name: string, max?: bigint): number {
   const r = new Reader(v);
-  const n = r.varintBig();
+  let n: number;
+  if (isEightByteVarint(v, 0)) {
+    // Only the 8-byte form can exceed 2^53 or a 2^60 limit: BigInt for it alone (a handshake decodes ~15 of these).
+    const big = r.varintBig();
+    if (max !== undefined && big > max) throw transportParameterError(`${name} ${big} exceeds ${max}`);
+    n = Number(big);
+  } else n = r.varint();
   if (!r.atEnd()) throw transportParameterError(`${name}: trailing bytes after the integer`);
-  if (max !== undefined && n > max) throw transportParameterError(`${name} ${n} exceeds ${max}`);
-  return Number(n);
+  return n;
 }
+
+const isEightByteVarint = (b: Uint8Array, at: number): boolean => at < b.length && b[at]! >> 6 === 3;
 
 function cidValue(v: Uint8Array, name: string): Uint8Array {
   if (v.length > 20) throw transportParameterError(`${name} longer than 20 bytes`);
@@ -249,7 +273,7 @@ export function decodeTransportParameters(bytes: Uint8Array, senderRole: 'client
   const I = TransportParameterId;
   try {
     while (!r.atEnd()) {
-      const id = Number(r.varintBig());
+      const id = isEightByteVarint(bytes, r.pos) ? Number(r.varintBig()) : r.varint();
       const value = r.vecVarint();
       if (seen.has(id)) throw transportParameterError(`duplicate transport parameter 0x${id.toString(16)}`);
       seen.add(id);
