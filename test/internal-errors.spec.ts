@@ -44,6 +44,15 @@ test('an exception inside STREAM frame handling (injected) gives verdict error w
   });
 });
 
+test('internal errors of connections that closed and were let go mid-run are still reported, in connection order', () => {
+  // Twenty sequential connections: each server connection fails on its request and closes, and the runner lets a
+  // drained connection go (issue 15) long before the run ends; its internal error must survive that.
+  const scenario = parseScenario(SCENARIO.replace('alpn: hq-interop,', 'alpn: hq-interop, connections: 20,').replace('handshakes: 1', 'handshakes: 20'), 'twenty.yaml');
+  const r = runScenario(scenario, { seed: 2, faults: ['internal-error-on-stream-data'] });
+  const detail = r.checks.find((c) => c.name === 'internal-error')?.detail ?? '';
+  expect({ verdict: r.verdict, errors: detail.match(/server: injected fault internal-error-on-stream-data/g)?.length }).toEqual({ verdict: 'error', errors: 20 });
+});
+
 test('internal errors: message plus the first stack frames; the first role with one names the verdict', () => {
   const e = new Error('boom');
   const text = describeInternalError(e, 3);

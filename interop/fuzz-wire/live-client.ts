@@ -96,6 +96,7 @@ export async function runClientInput(
   const now = () => performance.now() - t0;
   const secrets = new Map<string, Uint8Array>();
   const host = new ServerHost({
+    keepSessions: true, // the first connection's close is the reaction judged below, even once it has drained
     config: {
       crypto,
       random: seededRandom(`${ctx.name}/server`, sha),
@@ -197,7 +198,7 @@ export async function runClientInput(
   });
   for (const e of host.internalErrors) engineError('internal error', e);
   // Our server closes whatever is still open (never mutated), then the client has liveTimeoutMs to exit.
-  const conns = host.sessions.map((s) => s.conn);
+  const conns = host.connections();
   const closeBefore = conns[0]?.closeInfo;
   stopped = true;
   for (const c of conns) {

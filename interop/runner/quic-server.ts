@@ -94,12 +94,19 @@ export interface ServerHostOptions extends ServerOptions {
   files?: FileSource;
   /** Leave connection events to a step interpreter. */
   scripted?: boolean;
+  /** Keep every accepted connection to the end (connections() lists them), not only the live ones. */
+  keepSessions?: boolean;
 }
 
 export class ServerHost implements DatagramEndpoint {
   readonly server: QuicServer;
-  /** Every connection the server ever accepted, in order (QuicServer forgets closed ones). */
-  readonly sessions: ServerSession[] = [];
+  /**
+   * Every connection the server accepted, in order (QuicServer forgets closed ones); a drained one is let go (undefined)
+   * unless the run is scripted, as ClientFleet does, and only its record and internal errors stay.
+   */
+  private readonly sessions: (ServerSession | undefined)[] = [];
+  private readonly allRecords: ServerConnectionRecord[] = [];
+  private readonly releasedErrors: Error[][] = [];
   retries = 0;
 
   constructor(private readonly opts: ServerHostOptions) {
@@ -113,7 +120,12 @@ export class ServerHost implements DatagramEndpoint {
   }
 
   get records(): ServerConnectionRecord[] {
-    return this.sessions.map((s) => s.record);
+    return this.allRecords;
+  }
+
+  /** The accepted connections still held: all of them with keepSessions or scripted, else those not yet drained. */
+  connections(): QuicConnection[] {
+    return this.sessions.flatMap((s) => (s ? [s.conn] : []));
   }
 
   connection(i: number): QuicConnection | undefined {
@@ -122,7 +134,9 @@ export class ServerHost implements DatagramEndpoint {
 
   /** Exceptions caught as INTERNAL_ERROR (engine bugs): in routing, then in each accepted connection. */
   get internalErrors(): Error[] {
-    return [...this.server.internalErrors, ...this.sessions.flatMap((s) => s.conn.internalErrors)];
+    const out = [...this.server.internalErrors];
+    for (let i = 0; i < this.sessions.length; i++) out.push(...(this.sessions[i]?.conn.internalErrors ?? this.releasedErrors[i] ?? []));
+    return out;
   }
 
   /**
@@ -135,6 +149,7 @@ export class ServerHost implements DatagramEndpoint {
     for (let c = this.server.accept(); c; c = this.server.accept()) {
       const s = new ServerSession(c, this.opts.files);
       this.sessions.push(s);
+      this.allRecords.push(s.record);
       this.active.push(s);
     }
     // A session closed before this input still has its last events (closing, closed) to read: once more, then no more.
@@ -143,7 +158,17 @@ export class ServerHost implements DatagramEndpoint {
       if (s.conn.phase === 'closed') drained = s.drained = true;
       s.process(now, !!this.opts.scripted);
     }
-    if (drained) this.active = this.active.filter((s) => !s.drained);
+    if (drained) {
+      if (!this.opts.scripted && !this.opts.keepSessions) {
+        for (const s of this.active) {
+          if (!s.drained) continue;
+          const i = this.sessions.indexOf(s);
+          this.releasedErrors[i] = s.conn.internalErrors;
+          this.sessions[i] = undefined;
+        }
+      }
+      this.active = this.active.filter((s) => !s.drained);
+    }
   }
 
   receiveDatagram(data: Uint8Array, from: Address, now: number, local?: Address): void {
