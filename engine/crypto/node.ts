@@ -18,6 +18,7 @@ import {
   createPublicKey,
   createSecretKey,
   diffieHellman,
+  hash as oneShotHash,
   privateEncrypt,
   sign as nodeSign,
   verify as nodeVerify,
@@ -64,8 +65,11 @@ function wrapHasher(h: Hash): ReturnType<CryptoProvider['hasher']> {
   };
 }
 
-/** Inputs up to this size are hashed by sha256.ts; longer ones by OpenSSL, whose hardware SHA wins on bulk data. */
-const JS_SHA256_MAX = 1024;
+/**
+ * Inputs up to this size are hashed by sha256.ts; longer ones by OpenSSL, whose hardware SHA wins on bulk data. Measured
+ * here (issue 15): JS 0.6 µs at 32 bytes, 1.3 µs at 200, 5.1 µs at 1024; node's one-shot crypto.hash 1.3, 1.3, 1.7 µs.
+ */
+const JS_SHA256_MAX = 192;
 
 /**
  * The last few HKDF PRKs with their HMAC pad blocks compressed (RFC 8446 labels expand one secret two or three times
@@ -360,7 +364,8 @@ function sign(alg: SignatureAlgorithm, key: PrivateKey, message: Uint8Array, ran
 export const nodeCrypto: CryptoProvider = {
   name: 'node',
   hashLength: (hash) => HASH_LENGTH[hash],
-  hash: (hash, data) => (hash === 'sha256' && data.length <= JS_SHA256_MAX ? sha256(data) : own(createHash(hash).update(data).digest())),
+  // crypto.hash: one call, no Hash object (node ≥ 20.12; package.json asks for 20.19).
+  hash: (hash, data) => (hash === 'sha256' && data.length <= JS_SHA256_MAX ? sha256(data) : own(oneShotHash(hash, data, 'buffer'))),
   hasher: (hash) => wrapHasher(createHash(hash)),
   hmac,
   hkdfExtract,
