@@ -163,18 +163,19 @@ class ClientSession {
 export class ClientFleet implements DatagramEndpoint {
   readonly records: ClientConnectionRecord[] = [];
   /**
-   * By connection index. A drained session is let go (undefined here, its internal errors kept in releasedErrors):
-   * fifty finished connections held to the end of a run made every young-generation GC copy them (issue 15: about a
-   * quarter of a handshakeloss sweep's scavenge time). Scripted plans keep theirs for connection(i).
+   * Scripted plans only (connection(i)). Otherwise nothing outlives a session's draining but its record and its
+   * connection's internal-error list: fifty finished connections held to the end of a run made every young-generation
+   * GC copy them (issue 15: about a quarter of a handshakeloss sweep's scavenge time).
    */
-  private readonly sessions: (ClientSession | undefined)[] = [];
-  private readonly releasedErrors: Error[][] = [];
+  private readonly sessions: ClientSession[] = [];
+  /** Each connection's own internalErrors array, by connection index (the connection appends to it). */
+  private readonly errorLists: Error[][] = [];
   /**
    * The sessions not yet drained, in opening order: a drained session is closed (so also finished) and stays so, so the
    * per-datagram loops below need not visit the fifty behind a handshakeloss run.
    */
   private active: ClientSession[] = [];
-  /** null: that port's connection closed and was let go; like the closed connection, it ignores what still arrives. */
+  /** null: that port's connection drained and was let go; like the closed connection, it ignores what still arrives. */
   private readonly byPort = new Map<number, ClientSession | null>();
   private lastTicket: SessionTicket | undefined;
 
@@ -190,9 +191,7 @@ export class ClientFleet implements DatagramEndpoint {
 
   /** Exceptions the connections caught as INTERNAL_ERROR (engine bugs), in connection order. */
   get internalErrors(): Error[] {
-    const out: Error[] = [];
-    for (let i = 0; i < this.sessions.length; i++) out.push(...(this.sessions[i]?.conn.internalErrors ?? this.releasedErrors[i] ?? []));
-    return out;
+    return this.errorLists.flat();
   }
 
   /** The session objects, for scripted (API) scenarios that drive one connection directly. */
@@ -208,7 +207,8 @@ export class ClientFleet implements DatagramEndpoint {
     const conn = new QuicConnection({ role: 'client', config: this.plan.config(i, ticket), remote: this.plan.server, local, now });
     const s = new ClientSession(conn, record, local, this.plan);
     this.records.push(record);
-    this.sessions.push(s);
+    this.errorLists.push(conn.internalErrors);
+    if (this.plan.scripted) this.sessions.push(s);
     this.active.push(s);
     this.byPort.set(local.port, s);
     s.begin(now);
@@ -230,17 +230,11 @@ export class ClientFleet implements DatagramEndpoint {
     }
     if (drained) {
       this.active = active.filter((s) => !s.drained);
-      if (!this.plan.scripted) for (const s of active) if (s.drained) this.release(s);
+      // The port map is the last reference to a drained session: a tombstone takes its place.
+      for (const s of active) if (s.drained) this.byPort.set(s.local.port, null);
     }
     // Sequential workloads: the next connection starts once the previous one is done with its downloads.
     while (!this.plan.parallel && this.records.length < this.plan.connections && this.active.every((s) => s.finished)) this.open(now);
-  }
-
-  private release(s: ClientSession): void {
-    const i = s.record.index;
-    this.releasedErrors[i] = s.conn.internalErrors;
-    this.sessions[i] = undefined;
-    this.byPort.set(s.local.port, null);
   }
 
   receiveDatagram(data: Uint8Array, from: Address, now: number, local?: Address): void {

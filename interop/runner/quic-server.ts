@@ -100,13 +100,14 @@ export interface ServerHostOptions extends ServerOptions {
 
 export class ServerHost implements DatagramEndpoint {
   readonly server: QuicServer;
+  /** Every connection the server accepted, in order (QuicServer forgets closed ones). */
+  readonly records: ServerConnectionRecord[] = [];
   /**
-   * Every connection the server accepted, in order (QuicServer forgets closed ones); a drained one is let go (undefined)
-   * unless the run is scripted, as ClientFleet does, and only its record and internal errors stay.
+   * Scripted runs and keepSessions only. Otherwise, as in ClientFleet, nothing outlives a session's draining but its
+   * record and its connection's internal-error list.
    */
-  private readonly sessions: (ServerSession | undefined)[] = [];
-  private readonly allRecords: ServerConnectionRecord[] = [];
-  private readonly releasedErrors: Error[][] = [];
+  private readonly sessions: ServerSession[] = [];
+  private readonly errorLists: Error[][] = [];
   retries = 0;
 
   constructor(private readonly opts: ServerHostOptions) {
@@ -119,13 +120,9 @@ export class ServerHost implements DatagramEndpoint {
     });
   }
 
-  get records(): ServerConnectionRecord[] {
-    return this.allRecords;
-  }
-
-  /** The accepted connections still held: all of them with keepSessions or scripted, else those not yet drained. */
+  /** Every accepted connection (needs keepSessions or scripted; otherwise drained ones are gone). */
   connections(): QuicConnection[] {
-    return this.sessions.flatMap((s) => (s ? [s.conn] : []));
+    return this.sessions.map((s) => s.conn);
   }
 
   connection(i: number): QuicConnection | undefined {
@@ -134,9 +131,7 @@ export class ServerHost implements DatagramEndpoint {
 
   /** Exceptions caught as INTERNAL_ERROR (engine bugs): in routing, then in each accepted connection. */
   get internalErrors(): Error[] {
-    const out = [...this.server.internalErrors];
-    for (let i = 0; i < this.sessions.length; i++) out.push(...(this.sessions[i]?.conn.internalErrors ?? this.releasedErrors[i] ?? []));
-    return out;
+    return [...this.server.internalErrors, ...this.errorLists.flat()];
   }
 
   /**
@@ -148,8 +143,9 @@ export class ServerHost implements DatagramEndpoint {
   private afterInput(now: number): void {
     for (let c = this.server.accept(); c; c = this.server.accept()) {
       const s = new ServerSession(c, this.opts.files);
-      this.sessions.push(s);
-      this.allRecords.push(s.record);
+      this.records.push(s.record);
+      this.errorLists.push(c.internalErrors);
+      if (this.opts.scripted || this.opts.keepSessions) this.sessions.push(s);
       this.active.push(s);
     }
     // A session closed before this input still has its last events (closing, closed) to read: once more, then no more.
@@ -158,17 +154,7 @@ export class ServerHost implements DatagramEndpoint {
       if (s.conn.phase === 'closed') drained = s.drained = true;
       s.process(now, !!this.opts.scripted);
     }
-    if (drained) {
-      if (!this.opts.scripted && !this.opts.keepSessions) {
-        for (const s of this.active) {
-          if (!s.drained) continue;
-          const i = this.sessions.indexOf(s);
-          this.releasedErrors[i] = s.conn.internalErrors;
-          this.sessions[i] = undefined;
-        }
-      }
-      this.active = this.active.filter((s) => !s.drained);
-    }
+    if (drained) this.active = this.active.filter((s) => !s.drained);
   }
 
   receiveDatagram(data: Uint8Array, from: Address, now: number, local?: Address): void {
