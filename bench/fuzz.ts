@@ -47,6 +47,8 @@ const log = logger(json);
 const lossSeeds = Number(arg('seeds', '10'));
 const longSeeds = Number(arg('long-seeds', String(lossSeeds * 5)));
 const hsSeeds = Number(arg('handshake-seeds', '200'));
+// The warm-up rate is a difference of two sweeps: without more seeds in the long one it would divide by zero or less.
+if (!(longSeeds > lossSeeds)) throw new Error(`--long-seeds (${longSeeds}) must be more than --seeds (${lossSeeds})`);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 log(`fuzz bench (load ${load()})`);
